@@ -1,0 +1,3 @@
+"""shopwatch: merchant cameras into a police command room."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""FastAPI app, built by ``create_app(settings, services)``."""

@@ -1,0 +1,1 @@
+"""The ``shopwatch`` command line (typer + rich)."""

@@ -1,0 +1,27 @@
+"""Entry point of the ``shopwatch`` command. Each command lives in its own module with a ``register``."""
+
+from __future__ import annotations
+
+import typer
+
+from shopwatch.cli import cameras_check, cameras_registry, serve, sim_cmd
+
+
+def build_cli() -> typer.Typer:
+    app = typer.Typer(
+        name="shopwatch",
+        help="Merchant cameras into the command room: ingest, detection, alerts, talkback.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,  # locals may hold camera passwords
+    )
+    cameras = typer.Typer(help="The camera registry: import, list, check.", no_args_is_help=True)
+    cameras_registry.register(cameras)
+    cameras_check.register(cameras)
+    app.add_typer(cameras, name="cameras")
+    serve.register(app)
+    sim_cmd.register(app)
+    return app
+
+
+def main() -> None:
+    build_cli()()

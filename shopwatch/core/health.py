@@ -1,0 +1,55 @@
+"""Camera connection state and health: the one model every layer (workers, API, CLI, metrics) speaks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class CameraState(StrEnum):
+    CONNECTING = "connecting"  # opening the stream (first time or after a failure)
+    ONLINE = "online"  # packets are flowing
+    STALLED = "stalled"  # connection open, but no packet for ingest.stall_after_s
+    OFFLINE = "offline"  # connection failing; retrying with backoff
+    AUTH_FAILED = "auth_failed"  # 401/403; retried slowly
+    DISABLED = "disabled"  # configured off
+
+
+class ActivityMode(StrEnum):
+    IDLE = "idle"  # demux only, keyframes decoded now and then
+    ACTIVE = "active"  # every frame decoded, frames handed on at detect_fps
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    camera_id: str
+    state: CameraState
+    since: float  # wall time the state was entered
+    mode: ActivityMode = ActivityMode.IDLE
+    last_packet_age_s: float | None = None
+    packets_per_s: float = 0.0
+    frames_per_s: float = 0.0  # decoded frames per second
+    kbit_per_s: float = 0.0
+    reconnects: int = 0
+    last_error: str | None = None  # always redacted
+    stream: StreamInfo | None = None
+    time_to_first_packet_s: float | None = None  # of the current connection
+    next_retry_in_s: float | None = None
+    packets_total: int = 0
+    frames_total: int = 0
+    keyframes_total: int = 0
+    frames_dropped: int = 0  # frames a slow consumer never took
+    activations: int = 0  # idle -> active switches
+    worker: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

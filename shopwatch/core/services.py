@@ -1,0 +1,37 @@
+"""The typed doors between layers. The API and CLI depend on these protocols, never on implementations;
+the composition root (``shopwatch.app``) builds the real ones and tests pass fakes through the same door."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shopwatch.core.config import CameraConfig
+from shopwatch.core.health import CameraHealth
+
+
+class SnapshotUnavailable(Exception):
+    """No decoded frame could be produced in time (camera offline, no keyframe yet)."""
+
+
+class Fleet(Protocol):
+    """The running camera fleet as the API sees it: configuration, live health, snapshots."""
+
+    def cameras(self) -> list[CameraConfig]:
+        """Every registered camera (enabled or not), ordered by id."""
+        ...
+
+    def camera(self, camera_id: str) -> CameraConfig | None: ...
+
+    def health(self, camera_id: str) -> CameraHealth | None:
+        """Latest health reported for the camera; None if it is unknown."""
+        ...
+
+    def all_health(self) -> dict[str, CameraHealth]:
+        """Latest health of every camera, answered from memory."""
+        ...
+
+    async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
+        """JPEG of the latest decoded frame, or of the next keyframe decoded on demand.
+
+        Raises ``KeyError`` for an unknown camera and ``SnapshotUnavailable`` when no frame comes in time."""
+        ...

@@ -1,0 +1,1 @@
+"""RTSP reading, activity gating, packet ring buffer, worker processes and camera health."""
