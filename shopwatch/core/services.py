@@ -35,3 +35,12 @@ class Fleet(Protocol):
 
         Raises ``KeyError`` for an unknown camera and ``SnapshotUnavailable`` when no frame comes in time."""
         ...
+
+
+class Services:
+    """Everything the API needs, built by the composition root and handed to ``create_app``.
+
+    Later issues add their services here (event store, talkback, ...)."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
