@@ -38,5 +38,6 @@ def settings_or_exit(path: Path | None) -> Settings:
     try:
         return load_settings(path, os.environ)
     except ConfigError as exc:
-        err_console.print(f"[red]invalid configuration[/red] {exc}", markup=True, highlight=False)
+        # markup off: "cameras[3].port" must print as written, not as a rich tag
+        err_console.print(f"invalid configuration: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
