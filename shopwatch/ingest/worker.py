@@ -1,0 +1,133 @@
+"""A worker process: hosts the readers of up to ~100 cameras (one thread each) and talks to the supervisor.
+
+It reports health every ``health_interval_s``, applies camera-set changes without touching unchanged readers,
+answers snapshot requests from a small thread pool (so one slow camera never delays another's answer), and exits
+when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+
+from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.logging import configure_logging
+from shopwatch.core.redact import RedactingFilter, redact_text
+from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.ingest.messages import (
+    ActivityRequest,
+    HealthReport,
+    SetCameras,
+    Shutdown,
+    SnapshotReply,
+    SnapshotRequest,
+    ToSupervisor,
+)
+from shopwatch.ingest.reader import CameraReader
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_THREADS = 4
+
+
+class Worker:
+    def __init__(
+        self, index: int, conn: Connection, settings: Ingest, redactor: RedactingFilter | None = None
+    ) -> None:
+        self.index = index
+        self._redactor = redactor
+        self._conn = conn
+        self._settings = settings
+        self._readers: dict[str, CameraReader] = {}
+        self._configs: dict[str, CameraConfig] = {}
+        self._send_lock = threading.Lock()
+        self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
+
+    def send(self, message: ToSupervisor) -> None:
+        with self._send_lock:
+            self._conn.send(message)
+
+    def apply(self, cameras: tuple[CameraConfig, ...]) -> None:
+        wanted = {cam.id: cam for cam in cameras}
+        for camera_id in list(self._readers):
+            if camera_id not in wanted:
+                self._readers.pop(camera_id).stop(join_timeout_s=0.0)
+                self._configs.pop(camera_id)
+        for camera_id, cam in wanted.items():
+            if self._redactor is not None:
+                for secret in cam.secrets():
+                    self._redactor.add_secret(secret)
+            reader = self._readers.get(camera_id)
+            if reader is None:
+                reader = CameraReader(cam, self._settings)
+                self._readers[camera_id] = reader
+                reader.start()
+            elif self._configs[camera_id] != cam:
+                reader.update_config(cam)
+            self._configs[camera_id] = cam
+        log.info("worker %d: %d cameras", self.index, len(self._readers))
+
+    def report_health(self) -> None:
+        healths = tuple(reader.health() for reader in self._readers.values())
+        self.send(HealthReport(self.index, healths))
+
+    def _snapshot(self, request: SnapshotRequest) -> None:
+        reader = self._readers.get(request.camera_id)
+        if reader is None:
+            self.send(SnapshotReply(request.request_id, None, f"camera {request.camera_id!r} is not on this worker"))
+            return
+        try:
+            jpeg = reader.snapshot_jpeg(request.timeout_s)
+        except SnapshotUnavailable as exc:
+            secrets = self._configs[request.camera_id].secrets()
+            self.send(SnapshotReply(request.request_id, None, redact_text(str(exc), secrets)))
+        except Exception:  # task boundary: never leave the requester waiting
+            log.exception("snapshot of %s failed", request.camera_id)
+            self.send(SnapshotReply(request.request_id, None, "internal error while encoding the snapshot"))
+        else:
+            self.send(SnapshotReply(request.request_id, jpeg, None))
+
+    def handle(self, message: object) -> bool:
+        """Handle one message; False means stop."""
+        if isinstance(message, SetCameras):
+            self.apply(message.cameras)
+        elif isinstance(message, SnapshotRequest):
+            self._snapshots.submit(self._snapshot, message)
+        elif isinstance(message, ActivityRequest):
+            reader = self._readers.get(message.camera_id)
+            if reader is not None:
+                reader.request_activity(message.reason)
+        elif isinstance(message, Shutdown):
+            return False
+        else:
+            log.error("worker %d: unexpected message %r", self.index, type(message).__name__)
+        return True
+
+    def run(self) -> None:
+        next_report = time.monotonic()
+        try:
+            while True:
+                wait = max(0.0, next_report - time.monotonic())
+                if self._conn.poll(wait):
+                    if not self.handle(self._conn.recv()):
+                        break
+                if time.monotonic() >= next_report:
+                    self.report_health()
+                    next_report = time.monotonic() + self._settings.health_interval_s
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            log.warning("worker %d: supervisor went away; stopping", self.index)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.stop(join_timeout_s=0.0)
+        self._snapshots.shutdown(wait=False, cancel_futures=True)
+
+
+def worker_main(index: int, conn: Connection, settings: Ingest, log_level: str) -> None:
+    """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
+    redactor = configure_logging(log_level, process_name=f"worker-{index}")
+    Worker(index, conn, settings, redactor).run()
