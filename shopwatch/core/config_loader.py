@@ -38,7 +38,7 @@ class _Located:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self.build(key_node, loc)
+                key = self._scalars.construct_object(key_node, deep=True)
                 if key in out:
                     raise _DuplicateKey(format_loc((*loc, key)), key_node.start_mark.line + 1)
                 out[key] = self.build(value_node, (*loc, key))
@@ -125,17 +125,17 @@ def settings_from_text(text: str, source: str = "<config>", env: Mapping[str, st
         raise ConfigError(source, [ConfigProblem("(top level)", "expected a mapping of sections", 1)])
     env_problems: list[tuple[Loc, str]] = []
     data = _resolve_env(data, (), os.environ if env is None else env, env_problems)
+    duplicates = _duplicate_camera_ids(data)
     problems = [
-        ConfigProblem(format_loc(loc), msg, located.line_of(loc))
-        for loc, msg in env_problems + _duplicate_camera_ids(data)
+        ConfigProblem(format_loc(loc), msg, located.line_of(loc)) for loc, msg in env_problems + duplicates
     ]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
-            if any(p.where == format_loc(loc) for p in problems):
-                continue
+            if any(p.where == format_loc(loc) for p in problems) or (duplicates and loc == ("cameras",)):
+                continue  # already reported, with a better line
             problems.append(ConfigProblem(format_loc(loc), _describe_error(err), located.line_of(loc)))
         settings = None
     if problems or settings is None:
