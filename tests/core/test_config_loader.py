@@ -120,3 +120,11 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid() -> None:
     for path in sorted(Path("config").glob("*.yaml")):
         load_settings(path, env={"SHOPWATCH_DEMO_PASSWORD": "x"})
+
+
+def test_readme_configuration_reference_is_current() -> None:
+    from shopwatch.core.config_doc import render
+
+    readme = Path("README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- config-reference:start -->\n", 1)[1].split("<!-- config-reference:end -->", 1)[0]
+    assert block == render(), "README reference is stale: run python -m shopwatch.core.config_doc"
