@@ -1,0 +1,60 @@
+"""The FastAPI app, built by ``create_app(settings, services)``: nothing at import, no globals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, params, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shopwatch.api.deps import ApiContext, attach_context
+from shopwatch.api.metrics import build_registry
+from shopwatch.api.routers import cameras, system
+from shopwatch.core.config import Settings
+from shopwatch.core.services import Services
+
+
+def create_app(settings: Settings, services: Services) -> FastAPI:
+    app = FastAPI(
+        title="shopwatch",
+        summary="Merchant cameras for the command room: health, snapshots, metrics.",
+        version="0.1.0",
+    )
+    attach_context(app, ApiContext(settings=settings, services=services, metrics=build_registry(services.fleet)))
+    install_error_handlers(app)
+    app.include_router(system.router)  # /healthz and /metrics stay open
+    # Operator authentication (a later issue) goes here, once: dependencies=[Depends(require_user)].
+    include_api_routers(app, dependencies=[])
+    return app
+
+
+def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) -> None:
+    """Every operator-facing router under ``/api``, each behind the same ``dependencies``."""
+    api = APIRouter(prefix="/api", dependencies=list(dependencies))
+    api.include_router(cameras.router)
+    app.include_router(api)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON with a ``detail``; nothing echoes request input (it may carry a password)."""
+
+    async def invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse(
+            {"detail": [_safe_validation_error(e) for e in exc.errors()]},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    async def internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette re-raises after this answer, so the server logs the traceback (through the redacting filter).
+        return JSONResponse({"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(Exception, internal_error)
+
+
+def _safe_validation_error(error: Any) -> dict[str, Any]:
+    """Keep where and what (``loc``, ``msg``, ``type``); drop ``input`` and ``ctx``, which echo what was sent."""
+    return {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}

@@ -1,0 +1,65 @@
+"""Dependencies routes declare with ``Annotated`` aliases. The only place that reads the app's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.requests import HTTPConnection
+
+from shopwatch.api.views import CameraViews
+from shopwatch.core.config import Settings
+from shopwatch.core.services import Fleet, Services
+
+_STATE_KEY = "shopwatch_context"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """What one app was built with: settings, the composition root's services, its own metrics registry and
+    camera view cache."""
+
+    settings: Settings
+    services: Services
+    metrics: CollectorRegistry
+    camera_views: CameraViews = field(default_factory=CameraViews)
+
+
+def attach_context(app: FastAPI, context: ApiContext) -> None:
+    """Called once by ``create_app``."""
+    setattr(app.state, _STATE_KEY, context)
+
+
+def get_context(conn: HTTPConnection) -> ApiContext:
+    """The typed accessor: works for HTTP requests and WebSockets alike."""
+    context = getattr(conn.app.state, _STATE_KEY, None)
+    if not isinstance(context, ApiContext):
+        raise RuntimeError(f"expected an app built by create_app(), found no {_STATE_KEY} on {conn.app!r}")
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+
+
+def get_settings(context: ContextDep) -> Settings:
+    return context.settings
+
+
+def get_fleet(context: ContextDep) -> Fleet:
+    return context.services.fleet
+
+
+def get_camera_views(context: ContextDep) -> CameraViews:
+    return context.camera_views
+
+
+def get_metrics_registry(context: ContextDep) -> CollectorRegistry:
+    return context.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+FleetDep = Annotated[Fleet, Depends(get_fleet)]
+CameraViewsDep = Annotated[CameraViews, Depends(get_camera_views)]
+MetricsRegistryDep = Annotated[CollectorRegistry, Depends(get_metrics_registry)]

@@ -1,0 +1,45 @@
+"""Open endpoints about the service itself: liveness and Prometheus metrics (never behind operator auth)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import Metric
+
+from shopwatch.api.deps import FleetDep, MetricsRegistryDep
+from shopwatch.api.schemas import Healthz
+from shopwatch.core.health import CameraState
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", response_model=Healthz, summary="Liveness of the service")
+async def healthz(fleet: FleetDep) -> Healthz:
+    online = sum(1 for h in fleet.all_health().values() if h.state is CameraState.ONLINE)
+    return Healthz(status="ok", cameras=len(fleet.cameras()), online=online)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition."}},
+    summary="Prometheus metrics",
+)
+async def metrics(registry: MetricsRegistryDep) -> Response:
+    # Collect on the loop, where the fleet lives; format (two thirds of ~45 ms at 1,200 cameras) in a thread.
+    collected = _Collected(list(registry.collect()))
+    text = await asyncio.to_thread(generate_latest, collected)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+
+class _Collected:
+    """Already collected metric families, in the shape ``generate_latest`` reads (anything with ``collect``)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> list[Metric]:
+        return self._families

@@ -1,0 +1,116 @@
+"""Response schemas: what operators see. Never a password, never a URL with userinfo.
+
+The list route builds plain dicts (see ``shopwatch.api.views``) for speed; these models document the shape in
+OpenAPI and tests validate every answer against them, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopwatch.core.config import Transport, Vendor
+from shopwatch.core.health import ActivityMode, CameraState
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MerchantPublic(Public):
+    name: str
+    phone: str
+
+
+class LocationPublic(Public):
+    lat: float
+    lon: float
+
+
+class StreamsPublic(Public):
+    detect: str | None = Field(description="Detection substream URL without credentials.")
+    record: str | None = Field(description="Recording main-stream URL without credentials.")
+
+
+class QuietHoursPublic(Public):
+    start: time
+    end: time
+
+
+class TalkbackPublic(Public):
+    capable: bool
+    allowed: bool
+    quiet_hours: QuietHoursPublic | None
+
+
+class StreamInfoPublic(Public):
+    codec: str
+    width: int
+    height: int
+    fps: float | None
+
+
+class HealthCountersPublic(Public):
+    packets_total: int
+    frames_total: int
+    keyframes_total: int
+    frames_dropped: int = Field(description="Frames a slow consumer never took.")
+    activations: int = Field(description="Idle -> active switches.")
+
+
+class HealthPublic(Public):
+    state: CameraState
+    since: datetime = Field(description="When the state was entered, ISO 8601 UTC.")
+    mode: ActivityMode
+    last_packet_age_s: float | None
+    packets_per_s: float
+    frames_per_s: float
+    kbit_per_s: float
+    reconnects: int
+    last_error: str | None = Field(description="Last connection error, credentials masked.")
+    stream: StreamInfoPublic | None
+    time_to_first_packet_s: float | None
+    next_retry_in_s: float | None
+    worker: int | None
+    counters: HealthCountersPublic
+
+
+class CameraPublic(Public):
+    id: str
+    name: str
+    merchant: MerchantPublic
+    address: str
+    grid: str
+    location: LocationPublic | None
+    vendor: Vendor
+    host: str
+    port: int
+    transport: Transport | None
+    has_credentials: bool = Field(description="A user name is configured (the credentials are never shown).")
+    streams: StreamsPublic
+    talkback: TalkbackPublic
+    enabled: bool
+    health: HealthPublic | None = Field(description="Latest health; null until the camera's worker reports.")
+
+
+class FleetSummary(Public):
+    total: int = Field(description="Cameras counted in this summary.")
+    by_state: dict[CameraState, int] = Field(description="Cameras per state, every state present (0 included).")
+    no_health: int = Field(description="Cameras without a health report yet.")
+
+
+class CameraList(Public):
+    count: int = Field(description="Cameras in `cameras` (after every filter).")
+    summary: FleetSummary = Field(
+        description="Counts per state of the cameras matching every filter except `state`, so a console can "
+        "show the count behind each state tab while one is selected."
+    )
+    cameras: list[CameraPublic]
+
+
+class Healthz(Public):
+    status: Literal["ok"]
+    cameras: int = Field(description="Registered cameras.")
+    online: int = Field(description="Cameras whose latest health is 'online'.")

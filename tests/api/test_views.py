@@ -1,0 +1,68 @@
+"""Camera views: safe fields, ISO times, and a config cache that never serves a stale camera."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopwatch.api.schemas import CameraPublic
+from shopwatch.api.views import CameraViews, camera_view, iso_utc, state_counts
+from shopwatch.core.health import CameraState
+
+from .fakes import make_camera, make_health
+
+
+@pytest.mark.parametrize(
+    ("epoch", "expected"),
+    [
+        (0.0, "1970-01-01T00:00:00.000Z"),
+        (1_800_000_000.0, "2027-01-15T08:00:00.000Z"),
+        (1_800_000_000.1234, "2027-01-15T08:00:00.123Z"),
+    ],
+)
+def test_iso_utc(epoch: float, expected: str) -> None:
+    assert iso_utc(epoch) == expected
+
+
+def test_view_validates_against_the_public_schema_and_hides_credentials() -> None:
+    camera = make_camera(3)
+    view = camera_view(camera, make_health(camera, CameraState.AUTH_FAILED))
+
+    public = CameraPublic.model_validate(view)
+    assert public.streams.record == "rtsp://10.0.0.1:554/Streaming/Channels/101"
+    assert public.health is not None and public.health.last_error is not None
+    assert "***" in public.health.last_error
+    assert "s3cr3t" not in repr(view)
+    assert "url" not in view["talkback"]  # the talkback URL may carry credentials; operators don't need it
+
+
+def test_cache_serves_the_same_config_and_renders_a_replaced_one() -> None:
+    views = CameraViews()
+    camera = make_camera(1)
+    first = views.view(camera, None)
+    again = views.view(camera, make_health(camera, CameraState.ONLINE))
+    renamed = camera.model_copy(update={"name": "Renamed shop"})
+    after_edit = views.view(renamed, None)
+
+    assert again["merchant"] is first["merchant"]  # cached config part
+    assert first["health"] is None and again["health"]["state"] == "online"
+    assert first["name"] == "Shop 1 entrance" and after_edit["name"] == "Renamed shop"
+
+
+def test_cache_is_bounded() -> None:
+    views = CameraViews(max_entries=3)
+    cameras = [make_camera(i) for i in range(1, 6)]
+    for camera in cameras:
+        views.view(camera, None)
+
+    assert len(views) <= 3
+    assert views.view(cameras[0], None)["id"] == "cam-0001"
+
+
+def test_state_counts_lists_every_state() -> None:
+    counts = state_counts([CameraState.ONLINE, None, CameraState.ONLINE])
+
+    assert counts == {
+        "total": 3,
+        "by_state": {s.value: (2 if s is CameraState.ONLINE else 0) for s in CameraState},
+        "no_health": 1,
+    }
