@@ -1,0 +1,80 @@
+"""PyAV decoding of access units, and the views of a decoded picture the pipeline needs (luma, RGB, time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+import numpy.typing as npt
+
+from shopwatch.core.errors import UnsupportedCodec
+from shopwatch.ingest.access_unit import AccessUnit
+
+# Formats whose first plane is full-resolution 8-bit luma (what cameras send, decoded by FFmpeg's software
+# decoders); anything else goes through swscale to grey.
+_Y_FIRST_FORMATS = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"})
+
+
+def decoder_context(stream: Any) -> Any:
+    """The stream's codec context, checked decodable and set up for one decoding thread."""
+    codec = stream.codec_context
+    name = str(getattr(codec, "name", None))
+    try:
+        av.Codec(name, "r")
+    except Exception:
+        raise UnsupportedCodec(
+            f"expected a video codec FFmpeg can decode (H.264, H.265, MJPEG), found {name!r}"
+        ) from None
+    # One decoding thread per stream: a worker hosts ~100 streams, and frame threads would add latency.
+    codec.thread_count = 1
+    return codec
+
+
+def merge_packets(packets: tuple[av.Packet, ...]) -> av.Packet:
+    """One packet holding several packets of one picture (Annex B start codes keep the NAL units apart)."""
+    if len(packets) == 1:
+        return packets[0]
+    merged = av.Packet(b"".join(bytes(p) for p in packets))
+    merged.pts = next((p.pts for p in packets if p.pts is not None), None)
+    merged.dts = next((p.dts for p in packets if p.dts is not None), None)
+    merged.time_base = packets[0].time_base
+    merged.is_keyframe = packets[0].is_keyframe
+    return merged
+
+
+class AvDecoder:
+    """Decodes access units with one codec context (owned by the reader thread)."""
+
+    def __init__(self, codec_context: Any) -> None:
+        self._codec = codec_context
+        self.errors = 0  # packets the decoder refused (corrupt data); decoding goes on, as players do
+        self.last_error: str | None = None
+
+    def decode(self, unit: AccessUnit[av.Packet]) -> list[av.VideoFrame]:
+        try:
+            frames: list[av.VideoFrame] = self._codec.decode(merge_packets(unit.packets))
+        except av.error.FFmpegError as exc:
+            self.errors += 1
+            self.last_error = f"decoder refused a packet: {exc.strerror}"
+            return []
+        return frames
+
+    @staticmethod
+    def luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+        """The Y plane as an H×W array: a view of the decoder's buffer, no conversion."""
+        if frame.format.name not in _Y_FIRST_FORMATS:
+            return np.asarray(frame.to_ndarray(format="gray"), dtype=np.uint8)
+        plane = frame.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(frame.height, plane.line_size)
+        return rows[:, : frame.width]
+
+    @staticmethod
+    def rgb(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
+        return np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+
+    @staticmethod
+    def pts_s(frame: av.VideoFrame) -> float | None:
+        t = frame.time
+        return None if t is None else float(t)

@@ -1,0 +1,84 @@
+"""Why a connection failed, in words an operator can act on, and what the reader does about it.
+
+FFmpeg's messages carry the URL it tried, credentials included, so every message is built from the URL without
+credentials and then redacted again with the camera's secrets (belt and braces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import av.error
+
+from shopwatch.core.errors import (
+    AuthRefused,
+    DeviceUnreachable,
+    PeerProtocolError,
+    ShopwatchError,
+    StreamTimeout,
+    UnsupportedCodec,
+)
+from shopwatch.core.health import CameraState
+from shopwatch.core.redact import redact_text, strip_credentials
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    state: CameraState  # OFFLINE or AUTH_FAILED
+    message: str  # redacted
+    slow_retry: bool  # retry after auth_retry_s instead of the ordinary backoff
+    kind: type[ShopwatchError]
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{host}:{parts.port or 554}"
+
+
+def classify(exc: BaseException, url: str, secrets: tuple[str, ...], *, during: str) -> Failure:
+    """Map an exception from opening (``during="open"``) or reading (``"read"``) a stream to a ``Failure``."""
+    safe = strip_credentials(url)
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    failure = _classify(exc, safe, reason, during)
+    return replace_message(failure, redact_text(failure.message, secrets))
+
+
+def replace_message(failure: Failure, message: str) -> Failure:
+    return Failure(failure.state, message, failure.slow_retry, failure.kind)
+
+
+def _classify(exc: BaseException, safe: str, reason: str, during: str) -> Failure:
+    offline = CameraState.OFFLINE
+    if isinstance(exc, av.error.HTTPUnauthorizedError | av.error.HTTPForbiddenError):
+        code = 401 if isinstance(exc, av.error.HTTPUnauthorizedError) else 403
+        return Failure(
+            CameraState.AUTH_FAILED,
+            f"the camera refused the credentials for {safe} (RTSP {code}): check the user name and password",
+            True,
+            AuthRefused,
+        )
+    if isinstance(exc, ShopwatchError):  # raised by the reader itself, message already says what it found
+        return Failure(offline, f"{safe}: {exc}", isinstance(exc, UnsupportedCodec), type(exc))
+    if isinstance(exc, av.error.HTTPNotFoundError):
+        message = f"the camera has no stream at {safe} (RTSP 404): check streams.detect"
+        return Failure(offline, message, False, PeerProtocolError)
+    if isinstance(exc, ConnectionRefusedError):
+        message = f"connection refused by {_where(safe)}: expected an RTSP server on that port"
+        return Failure(offline, message, False, DeviceUnreachable)
+    if isinstance(exc, TimeoutError | av.error.ExitError):
+        what = "no answer to the RTSP request" if during == "open" else "no data"
+        return Failure(offline, f"{what} from {safe} in time ({reason})", False, StreamTimeout)
+    if isinstance(exc, av.error.InvalidDataError | av.error.HTTPError | av.error.HTTPClientError):
+        message = f"expected an RTSP answer from {_where(safe)}, found something else ({reason})"
+        return Failure(offline, message, False, PeerProtocolError)
+    if isinstance(exc, OSError | EOFError):
+        return Failure(offline, f"cannot reach {_where(safe)}: {reason}", False, DeviceUnreachable)
+    return Failure(offline, f"could not {during} {safe}: {reason}", False, PeerProtocolError)
+
+
+def stream_ended(url: str, secrets: tuple[str, ...]) -> Failure:
+    """The demux iterator ended: the camera (or a proxy) closed the stream; FFmpeg raises nothing."""
+    message = f"the camera closed the stream {strip_credentials(url)}"
+    return Failure(CameraState.OFFLINE, redact_text(message, secrets), False, DeviceUnreachable)

@@ -1,0 +1,116 @@
+"""A bounded ring of demuxed packets, kept back to a keyframe so decoding and clips can start before a trigger.
+
+The ring always holds everything from the newest keyframe at or before ``now - preroll_s``: whatever moment in the
+last ``preroll_s`` seconds an event points at, the keyframe it needs is still there, and a clip can be cut from
+it without re-encoding. Hard caps on packet count and bytes protect memory from a camera with an absurd GOP or
+bitrate; packets dropped by a cap are counted (and the ring then may not reach back to a keyframe).
+
+Generic in the packet type: the reader keeps ``av.Packet`` objects (no copy), tests use plain values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RingEntry(Generic[T]):
+    packet: T
+    size: int  # bytes
+    keyframe: bool
+    time: float  # monotonic arrival time
+    seq: int  # position in the ring's history, counting from 0
+
+
+class PacketRing(Generic[T]):
+    """Thread-safe: the reader thread appends, clip cutters and snapshots read copies."""
+
+    def __init__(self, preroll_s: float, *, max_packets: int = 3000, max_bytes: int = 16 * 1024 * 1024) -> None:
+        if max_packets < 1 or max_bytes < 1:
+            raise ValueError(f"ring caps must be positive, found {max_packets} packets, {max_bytes} bytes")
+        self._preroll_s = preroll_s
+        self._max_packets = max_packets
+        self._max_bytes = max_bytes
+        self._entries: deque[RingEntry[T]] = deque()
+        self._keyframes: deque[RingEntry[T]] = deque()  # keyframe entries in the ring, oldest first
+        self._bytes = 0
+        self._next_seq = 0
+        self._lock = threading.Lock()
+        self.dropped = 0  # packets dropped by the count/byte caps (not by normal ageing)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def append(self, packet: T, *, size: int, keyframe: bool, time: float) -> RingEntry[T]:
+        with self._lock:
+            entry = RingEntry(packet, size, keyframe, time, self._next_seq)
+            self._next_seq += 1
+            self._entries.append(entry)
+            self._bytes += size
+            if keyframe:
+                self._keyframes.append(entry)
+            self._age_out(time - self._preroll_s)
+            while len(self._entries) > 1 and (len(self._entries) > self._max_packets or self._bytes > self._max_bytes):
+                self._pop_oldest()
+                self.dropped += 1
+            return entry
+
+    def _age_out(self, cutoff: float) -> None:
+        # Find the newest keyframe at or before the cutoff; everything older than it is no longer needed.
+        while len(self._keyframes) >= 2 and self._keyframes[1].time <= cutoff:
+            self._keyframes.popleft()
+        if not self._keyframes or self._keyframes[0].time > cutoff:
+            return
+        keep_from = self._keyframes[0].seq
+        while self._entries and self._entries[0].seq < keep_from:
+            self._pop_oldest()
+
+    def _pop_oldest(self) -> None:
+        entry = self._entries.popleft()
+        self._bytes -= entry.size
+        if self._keyframes and self._keyframes[0] is entry:
+            self._keyframes.popleft()
+
+    def clear(self) -> None:
+        """Forget everything (a new connection: old packets cannot be decoded with the new stream)."""
+        with self._lock:
+            self._entries.clear()
+            self._keyframes.clear()
+            self._bytes = 0
+
+    def entries(self) -> list[RingEntry[T]]:
+        with self._lock:
+            return list(self._entries)
+
+    def from_keyframe_before(self, time: float) -> list[RingEntry[T]]:
+        """Entries from the newest keyframe at or before ``time`` to the newest packet.
+
+        If every keyframe in the ring is later than ``time``, starts from the oldest keyframe (the closest to the
+        moment asked for that can still be decoded); empty when the ring holds no keyframe."""
+        with self._lock:
+            start: RingEntry[T] | None = None
+            for key in self._keyframes:
+                if key.time <= time or start is None:
+                    start = key
+                if key.time > time:
+                    break
+            if start is None:
+                return []
+            return [e for e in self._entries if e.seq >= start.seq]
+
+    def packets_since_last_keyframe(self) -> list[T]:
+        """Packets from the newest keyframe on: enough to decode the current picture."""
+        with self._lock:
+            if not self._keyframes:
+                return []
+            start = self._keyframes[-1].seq
+            return [e.packet for e in self._entries if e.seq >= start]

@@ -1,0 +1,227 @@
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from shopwatch.core.config import Activity
+from shopwatch.core.health import ActivityMode
+from shopwatch.ingest.activity import (
+    ActivityGate,
+    FrameSelector,
+    KeyframeMotion,
+    PacketActivity,
+    downscale_luma,
+)
+
+GOP = 24
+
+
+def idle_gop(rng: np.random.Generator, scale: float = 1.0) -> list[tuple[int, bool]]:
+    """One GOP as an encoder makes it for a static, noisy scene: a big keyframe, P-frames that start large
+    (QP ramp after the keyframe) and settle near 110 bytes, ±25 % noise."""
+    sizes = [(3600, True)]
+    for position in range(1, GOP):
+        expected = 110 + 150 * np.exp(-(position - 1) / 3)
+        sizes.append((int(expected * scale * rng.uniform(0.75, 1.25)), False))
+    return sizes
+
+
+def feed(detector: PacketActivity, packets: list[tuple[int, bool]], *, active: bool = False) -> list[bool]:
+    return [detector.update(size, key, active=active) for size, key in packets]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_static_scene_never_fires_despite_the_big_p_frames_after_each_keyframe(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    detector = PacketActivity(Activity())
+    fired = [f for _ in range(40) for f in feed(detector, idle_gop(rng))]
+    assert not any(fired)
+    assert detector.warmed_up
+
+
+def test_motion_fires_within_one_window_of_p_frames() -> None:
+    rng = np.random.default_rng(0)
+    settings = Activity(pframe_window=6, pframe_ratio=1.8)
+    detector = PacketActivity(settings)
+    for _ in range(4):
+        feed(detector, idle_gop(rng))
+    gop = idle_gop(rng)
+    # Someone walks in at the 10th P-frame: P-frames grow by ~250 bytes (the sim's walker clip: 110 -> 350).
+    moving = [(size + 250 if i >= 10 else size, key) for i, (size, key) in enumerate(gop)]
+    fired = feed(detector, moving)
+    first = fired.index(True)
+    assert 10 <= first <= 10 + settings.pframe_window - 1
+
+
+def test_nothing_fires_during_warm_up() -> None:
+    rng = np.random.default_rng(1)
+    detector = PacketActivity(Activity(), warmup_gops=2)
+    assert not any(feed(detector, idle_gop(rng, scale=1.0)))
+    assert not any(feed(detector, idle_gop(rng, scale=5.0)[:5]))  # second GOP, huge, but positions not warm
+    assert not detector.warmed_up
+
+
+def test_packets_before_the_first_keyframe_are_ignored() -> None:
+    detector = PacketActivity(Activity())
+    assert not any(feed(detector, [(5000, False)] * 100))
+    assert not detector.warmed_up
+
+
+def test_the_baseline_is_frozen_while_active() -> None:
+    rng = np.random.default_rng(2)
+    detector = PacketActivity(Activity())
+    for _ in range(4):
+        feed(detector, idle_gop(rng))
+    before = detector.baseline(12)
+    for _ in range(20):  # a long activity: big P-frames reported while active
+        assert any(feed(detector, idle_gop(rng, scale=3.0), active=True))
+    assert detector.baseline(12) == before
+
+
+def test_the_baseline_follows_a_slow_change() -> None:
+    rng = np.random.default_rng(3)
+    detector = PacketActivity(Activity())
+    fired = []
+    for gop in range(120):  # dusk: noise and bytes double over four minutes
+        fired += feed(detector, idle_gop(rng, scale=1.0 + gop / 120))
+    assert not any(fired)
+
+
+def test_a_near_empty_stream_does_not_fire_on_a_few_bytes() -> None:
+    detector = PacketActivity(Activity(), min_baseline_bytes=64)
+    quiet = [(400, True)] + [(12, False)] * (GOP - 1)
+    for _ in range(4):
+        feed(detector, quiet)
+    blip = [(400, True)] + [(12, False)] * 5 + [(60, False)] * 6 + [(12, False)] * 12
+    assert not any(feed(detector, blip))
+
+
+def test_reset_forgets_the_baseline() -> None:
+    rng = np.random.default_rng(4)
+    detector = PacketActivity(Activity())
+    for _ in range(3):
+        feed(detector, idle_gop(rng))
+    detector.reset()
+    assert detector.baseline(1) is None and not detector.warmed_up
+
+
+# --- keyframe motion on synthetic luma -------------------------------------------------------------------
+
+H, W = 360, 640
+Luma = npt.NDArray[np.uint8]
+
+
+def scene(seed: int = 0) -> Luma:
+    """A textured shop front: blocks of different grey levels, like walls, shutters and windows."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(40, 200, size=(H // 40, W // 40))
+    return np.kron(blocks, np.ones((40, 40))).astype(np.uint8)
+
+
+def noisy(luma: Luma, seed: int, amplitude: int = 4) -> Luma:
+    rng = np.random.default_rng(seed)
+    return np.clip(luma.astype(np.int16) + rng.integers(-amplitude, amplitude + 1, luma.shape), 0, 255).astype(
+        np.uint8
+    )
+
+
+def with_figure(luma: Luma, x: int, w: int = 30, h: int = 120) -> Luma:
+    out = luma.copy()
+    out[H - h - 20 : H - 20, x : x + w] = 25
+    return out
+
+
+def brighter(luma: Luma, delta: int) -> Luma:
+    return np.clip(luma.astype(np.int16) + delta, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("name", "second", "motion", "recalibrated"),
+    [
+        ("sensor noise only", noisy(scene(), 2), False, False),
+        ("a person walks in", noisy(with_figure(scene(), 300), 2), True, False),
+        ("auto-exposure: whole frame +30", noisy(brighter(scene(), 30), 2), False, False),
+        ("lights switched: another scene", scene(seed=9), False, True),
+        ("a cat far away (6x6 px)", noisy(with_figure(scene(), 300, w=6, h=6), 2), False, False),
+    ],
+)
+def test_keyframe_motion(name: str, second: Luma, motion: bool, recalibrated: bool) -> None:
+    detector = KeyframeMotion(motion_threshold=0.004)
+    first = detector.update(noisy(scene(), 1))
+    assert first.recalibrated and not first.motion  # nothing to compare with yet
+    result = detector.update(second)
+    assert (result.motion, result.recalibrated) == (motion, recalibrated), name
+
+
+def test_after_recalibration_the_new_scene_is_the_reference() -> None:
+    detector = KeyframeMotion(motion_threshold=0.004)
+    detector.update(scene())
+    assert detector.update(scene(seed=9)).recalibrated
+    assert not detector.update(noisy(scene(seed=9), 3)).motion
+    assert detector.update(with_figure(scene(seed=9), 100)).motion
+
+
+def test_thresholds_must_leave_room_between_motion_and_recalibration() -> None:
+    with pytest.raises(ValueError, match="motion_threshold < recalibrate_fraction"):
+        KeyframeMotion(motion_threshold=0.6, recalibrate_fraction=0.5)
+
+
+def test_downscale_averages_blocks_and_crops_the_remainder() -> None:
+    luma = np.arange(10 * 9, dtype=np.uint8).reshape(10, 9)
+    small = downscale_luma(luma, 4)
+    assert small.shape == (2, 2)
+    assert small[0, 0] == int(luma[:4, :4].mean())
+
+
+# --- the idle/active gate --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signals", "polls", "modes", "activations"),
+    [
+        ([], [0, 100], ["idle", "idle"], 0),
+        ([0.0], [0.0, 9.9, 10.0], ["active", "active", "idle"], 1),
+        ([0.0, 8.0], [9.9, 17.9, 18.0], ["active", "active", "idle"], 1),  # a signal while active extends it
+        ([0.0, 20.0], [10.0, 20.0, 30.0], ["idle", "active", "idle"], 2),
+    ],
+)
+def test_gate(signals: list[float], polls: list[float], modes: list[str], activations: int) -> None:
+    gate = ActivityGate(quiet_s=10.0)
+    events = sorted([(t, "signal") for t in signals] + [(t, "poll") for t in polls], key=lambda e: e[0])
+    seen = []
+    for t, kind in events:
+        if kind == "signal":
+            gate.on_signal(t, "test")
+        else:
+            seen.append(gate.poll(t).value)
+    assert seen == modes
+    assert gate.activations == activations
+
+
+def test_on_signal_reports_only_the_switch() -> None:
+    gate = ActivityGate(quiet_s=5)
+    assert gate.on_signal(1.0, "packet sizes") is True
+    assert gate.on_signal(2.0, "onvif") is False
+    assert gate.last_reason == "onvif"
+    gate.reset()
+    assert gate.mode is ActivityMode.IDLE and gate.activations == 1
+
+
+# --- frame selection at detect_fps ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("source_fps", "detect_fps", "expected"), [(12, 6, 6), (12, 5, 5), (25, 6, 6), (12, 30, 12)])
+def test_frames_are_picked_evenly(source_fps: int, detect_fps: float, expected: int) -> None:
+    selector = FrameSelector(detect_fps)
+    picked = [i / source_fps for i in range(source_fps * 10) if selector.select(i / source_fps)]
+    assert abs(len(picked) - expected * 10) <= 1
+    gaps = np.diff(picked)
+    assert gaps.max() <= 1 / detect_fps + 1 / source_fps + 1e-9
+
+
+def test_the_first_frame_is_always_picked_and_a_jump_back_reanchors() -> None:
+    selector = FrameSelector(6)
+    assert selector.select(100.0)
+    assert not selector.select(100.05)
+    assert selector.select(3.0)  # the stream restarted
+    selector.reset()
+    assert selector.select(3.01)
