@@ -84,12 +84,14 @@ class Supervisor:
             self._send(shard, Shutdown())
         deadline = self._clock.monotonic() + timeout_s
         for shard in self._shards:
-            if shard.process is None:
+            process = shard.process  # the exit callback may detach the shard while we wait
+            if process is None:
                 continue
-            while shard.process.is_alive() and self._clock.monotonic() < deadline:
+            while process.is_alive() and self._clock.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            if shard.process.is_alive():
-                shard.process.kill()
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1.0)
             self._detach(shard)
         for future in self._pending.values():
             future.cancel()

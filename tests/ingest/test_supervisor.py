@@ -1,0 +1,139 @@
+"""The supervisor over real worker processes reading real RTSP from the simulated fleet over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.health import CameraState
+from shopwatch.ingest.supervisor import Supervisor
+from shopwatch.sim.clips import ClipSpec, generate_clip
+from shopwatch.sim.rtsp_server import SimServer
+
+pytestmark = pytest.mark.rtsp
+
+FAST = Ingest(
+    cameras_per_worker=10,
+    open_timeout_s=3,
+    read_timeout_s=2,
+    stall_after_s=1,
+    health_interval_s=0.2,
+    backoff={"initial_s": 0.2, "max_s": 1.0, "auth_retry_s": 5},
+)
+
+
+def camera(camera_id: str, url: str, **extra: object) -> CameraConfig:
+    return CameraConfig.model_validate(
+        {"id": camera_id, "name": camera_id, "grid": "g1", "host": "127.0.0.1", "streams": {"detect": url}, **extra}
+    )
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_clip(ClipSpec("static", seconds=10), tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture
+def sim(clip: Path) -> Iterator[SimServer]:
+    with SimServer() as server:
+        for i in range(20):
+            server.add_camera(f"cam-{i:02d}", clip)
+        yield server
+
+
+@pytest.fixture
+async def supervisor() -> AsyncIterator[Supervisor]:
+    sup = Supervisor(FAST, log_level="warning")
+    yield sup
+    await sup.stop()
+
+
+async def wait_for(predicate: Callable[[], bool], timeout_s: float) -> float:
+    """Seconds until ``predicate`` held; fails the test after ``timeout_s``."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+def states(sup: Supervisor) -> dict[str, CameraState]:
+    return {cid: h.state for cid, h in sup.all_health().items()}
+
+
+async def test_twenty_cameras_online_within_ten_seconds_and_snapshots_decode(
+    sim: SimServer, supervisor: Supervisor
+) -> None:
+    cameras = [camera(cid, sim.url(cid)) for cid in sim.camera_ids]
+    await supervisor.start(cameras)
+    assert len(supervisor.worker_pids()) == 2  # 20 cameras at 10 per worker
+    took = await wait_for(lambda: set(states(supervisor).values()) == {CameraState.ONLINE}, 10.0)
+    assert took < 10.0
+    jpegs = await asyncio.gather(*(supervisor.snapshot_jpeg(c.id, timeout_s=5.0) for c in cameras))
+    for jpeg in jpegs:
+        image = Image.open(io.BytesIO(jpeg))
+        assert image.format == "JPEG" and image.size == (640, 360)
+
+
+async def test_killed_worker_restarts_with_its_cameras_and_others_are_untouched(
+    sim: SimServer, supervisor: Supervisor
+) -> None:
+    cameras = [camera(cid, sim.url(cid)) for cid in sim.camera_ids]
+    await supervisor.start(cameras)
+    await wait_for(lambda: set(states(supervisor).values()) == {CameraState.ONLINE}, 10.0)
+    pids = supervisor.worker_pids()
+    victim_pid = pids[0]
+    assert victim_pid is not None
+    others = [c.id for c in cameras if supervisor.worker_of(c.id) == 1]
+    victims = [c.id for c in cameras if supervisor.worker_of(c.id) == 0]
+    before = {cid: supervisor.all_health()[cid] for cid in others}
+
+    os.kill(victim_pid, signal.SIGKILL)
+    await wait_for(lambda: any(states(supervisor)[cid] != CameraState.ONLINE for cid in victims), 5.0)
+    took = await wait_for(lambda: all(states(supervisor)[cid] == CameraState.ONLINE for cid in victims), 10.0)
+    assert took < 10.0
+    assert supervisor.worker_pids()[0] not in (None, victim_pid)
+    assert supervisor.worker_pids()[1] == pids[1]
+    after = supervisor.all_health()
+    for cid in others:  # the other worker's cameras never noticed
+        assert after[cid].state == CameraState.ONLINE
+        assert after[cid].reconnects == before[cid].reconnects
+        assert after[cid].since == before[cid].since
+
+
+async def test_one_bad_camera_edit_applies_to_that_camera_only(
+    sim: SimServer, supervisor: Supervisor, clip: Path
+) -> None:
+    sim.add_camera("locked", clip, username="admin", password="right-pw")
+    good = [camera(cid, sim.url(cid)) for cid in sim.camera_ids if cid != "locked"][:4]
+    locked = camera("locked", sim.url("locked"), credentials={"username": "admin", "password": "wrong-pw"})
+    await supervisor.start([*good, locked])
+    await wait_for(lambda: states(supervisor).get("locked") == CameraState.AUTH_FAILED, 10.0)
+    await wait_for(lambda: all(states(supervisor)[c.id] == CameraState.ONLINE for c in good), 10.0)
+    health = supervisor.health("locked")
+    assert health is not None and health.next_retry_in_s is not None and health.next_retry_in_s > 2.0
+    assert "wrong-pw" not in str(health.last_error)
+    before = {c.id: supervisor.all_health()[c.id] for c in good}
+
+    fixed = camera("locked", sim.url("locked"), credentials={"username": "admin", "password": "right-pw"})
+    supervisor.apply([*good, fixed])
+    took = await wait_for(lambda: states(supervisor)["locked"] == CameraState.ONLINE, 5.0)
+    assert took < 5.0  # not after the slow auth retry
+    for c in good:
+        assert supervisor.all_health()[c.id].since == before[c.id].since
+
+    disabled = camera(good[0].id, good[0].streams.detect or "", enabled=False)
+    supervisor.apply([disabled, *good[1:], fixed])
+    await wait_for(lambda: states(supervisor)[good[0].id] == CameraState.DISABLED, 2.0)
+    supervisor.apply([*good[1:], fixed])
+    await wait_for(lambda: good[0].id not in states(supervisor), 2.0)
