@@ -1,0 +1,148 @@
+"""A fleet of simulated shop cameras: ids, clips, mounts on a ``SimServer``, and a matching shopwatch config.
+
+Cameras are ``cam-01`` .. ``cam-NN`` (zero-padded to the width of N, at least 2). Most show a static shop
+front; every ``walker_every``-th one has a person walking past. Cameras of the same kind share a few clips
+(``seeds`` distinct ones), so a fleet of 1,000 needs at most ``2 * seeds`` files on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
+from shopwatch.sim.rtsp_server import SimServer
+
+# A street of shops near People's Square, Shanghai: cameras are spread along it, east to west.
+_STREET = "Nanjing Road East"
+_ORIGIN_LAT, _ORIGIN_LON = 31.2345, 121.4700
+_STEP_LON = 0.00025  # about 24 m between shops
+GRIDS = ("grid-1", "grid-2", "grid-3", "grid-4")
+_SHOPS = (
+    "Lao Wang Noodles",
+    "Xiao Li Fruit",
+    "Golden Phoenix Jewellery",
+    "Happy Family Mart",
+    "Red Lantern Tea House",
+    "Bright Star Pharmacy",
+    "Jade Garden Dumplings",
+    "Sunrise Mobile Repair",
+    "Double Happiness Bakery",
+    "Spring Breeze Barber",
+    "East Sea Seafood",
+    "Lucky Cat Convenience",
+)
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    cameras: int
+    walker_every: int = 5  # every N-th camera has a walker; 0: none
+    seeds: int = 3  # distinct clips per kind
+    clip_seconds: float = 20.0
+    username: str | None = None  # every camera requires this login when set
+    password: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.cameras <= 9999:
+            raise ValueError(f"cameras must be 1-9999, found {self.cameras}")
+        if self.walker_every < 0 or not 1 <= self.seeds <= 16:
+            raise ValueError(
+                f"expected walker_every >= 0 and 1 <= seeds <= 16, found {self.walker_every}, {self.seeds}"
+            )
+
+
+class SimFleet:
+    """Which camera shows what, where its clip is, and how shopwatch should be configured to read it."""
+
+    def __init__(self, options: FleetOptions, clips_dir: Path) -> None:
+        self.options = options
+        self.clips_dir = clips_dir
+        width = max(2, len(str(options.cameras)))
+        self.camera_ids = [f"cam-{i:0{width}d}" for i in range(1, options.cameras + 1)]
+        self._indexes = {cam: i for i, cam in enumerate(self.camera_ids, start=1)}
+        self._clips: dict[ClipSpec, Path] = {}
+
+    def kind_of(self, camera_id: str) -> ClipKind:
+        index = self._index(camera_id)
+        every = self.options.walker_every
+        return "walker" if every and index % every == 0 else "static"
+
+    def spec_of(self, camera_id: str) -> ClipSpec:
+        seed = self._index(camera_id) % self.options.seeds
+        return ClipSpec(kind=self.kind_of(camera_id), seconds=self.options.clip_seconds, seed=seed)
+
+    def clip_of(self, camera_id: str) -> Path:
+        """The camera's clip, generated (or found in ``clips_dir``) on first use."""
+        spec = self.spec_of(camera_id)
+        if spec not in self._clips:
+            self._clips[spec] = generate_clip(spec, self.clips_dir)
+        return self._clips[spec]
+
+    def mount(self, server: SimServer) -> dict[str, str]:
+        """Add every camera to a started server; returns camera id -> URL (without credentials)."""
+        return {
+            cam: server.add_camera(
+                cam, self.clip_of(cam), username=self.options.username, password=self.options.password
+            )
+            for cam in self.camera_ids
+        }
+
+    def camera_config(self, camera_id: str, host: str, port: int) -> dict[str, Any]:
+        """One entry of the ``cameras`` section, as plain data (see ``shopwatch.core.config.CameraConfig``)."""
+        index = self._index(camera_id)
+        shop = _SHOPS[(index - 1) % len(_SHOPS)]
+        entry: dict[str, Any] = {
+            "id": camera_id,
+            "name": f"{shop} #{index} ({self.kind_of(camera_id)})",
+            "merchant": {"name": shop, "phone": f"+86 21 5550 {index:04d}"},
+            "address": f"{100 + 2 * index} {_STREET}, Huangpu, Shanghai",
+            "grid": GRIDS[(index - 1) * len(GRIDS) // len(self.camera_ids)],
+            "location": {
+                # shops on both sides of the street, a few metres apart
+                "lat": round(_ORIGIN_LAT + (0.00006 if index % 2 else -0.00006), 6),
+                "lon": round(_ORIGIN_LON + index * _STEP_LON, 6),
+            },
+            "vendor": "generic",
+            "host": host,
+            "port": port,
+            "streams": {"detect": f"rtsp://{host}:{port}/{camera_id}"},
+        }
+        if self.options.username:
+            entry["credentials"] = {"username": self.options.username, "password": self.options.password or ""}
+        return entry
+
+    def settings_data(self, host: str, port: int) -> dict[str, Any]:
+        """A config document with the ``cameras`` section only; merge other sections into it as needed."""
+        return {"cameras": [self.camera_config(cam, host, port) for cam in self.camera_ids]}
+
+    def write_config(self, path: Path, host: str, port: int) -> Path:
+        """Write ``settings_data`` as YAML (atomically) to ``path``; it loads with ``load_settings``."""
+        text = (
+            f"# Simulated camera fleet: {len(self.camera_ids)} cameras on rtsp://{host}:{port}/\n"
+            "# Written by `shopwatch sim`; regenerate rather than edit.\n"
+        )
+        text += yaml.safe_dump(self.settings_data(host, port), sort_keys=False, allow_unicode=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _index(self, camera_id: str) -> int:
+        try:
+            return self._indexes[camera_id]
+        except KeyError:
+            raise KeyError(
+                f"expected a camera id {self.camera_ids[0]}..{self.camera_ids[-1]}, found {camera_id!r}"
+            ) from None

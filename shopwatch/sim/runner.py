@@ -1,0 +1,68 @@
+"""Run a simulated fleet until told to stop: shared by ``python -m shopwatch.sim`` and ``shopwatch sim``."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from shopwatch.sim.fleet import FleetOptions, SimFleet
+from shopwatch.sim.rtsp_server import SimServer
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    fleet: FleetOptions
+    clips_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    config_path: Path | None = None  # write a matching shopwatch config here
+
+
+@dataclass(frozen=True)
+class RunningFleet:
+    server: SimServer
+    fleet: SimFleet
+    urls: dict[str, str]  # camera id -> URL without credentials
+    config_path: Path | None
+
+    @property
+    def base_url(self) -> str:
+        return f"rtsp://{self.server.host}:{self.server.port}/"
+
+
+@contextmanager
+def running_fleet(options: ServeOptions) -> Iterator[RunningFleet]:
+    """Generate the clips, serve every camera and write the config; stop the server on exit."""
+    fleet = SimFleet(options.fleet, options.clips_dir)
+    for camera_id in fleet.camera_ids:
+        fleet.clip_of(camera_id)  # before listening: a client must never wait for an encode
+    server = SimServer(options.host, options.port)
+    server.start()
+    try:
+        urls = fleet.mount(server)
+        if options.config_path is not None:
+            fleet.write_config(options.config_path, options.host, server.port)
+        yield RunningFleet(server, fleet, urls, options.config_path)
+    finally:
+        server.stop()
+
+
+def wait_for_stop_signal(stop: threading.Event | None = None) -> None:
+    """Block until SIGTERM or SIGINT (or ``stop`` is set); restores the previous handlers. Main thread only."""
+    stop = stop or threading.Event()
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(0.5):  # short waits: signal handlers run between them
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
