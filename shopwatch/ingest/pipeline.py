@@ -50,6 +50,7 @@ class Activation:
     reason: str  # "packet sizes", "keyframe motion", or the reason given to request_activity
     time: float  # monotonic time of the switch
     trigger_time: float  # monotonic arrival time of the evidence (decoding restarted at the keyframe before it)
+    pts_s: float | None  # presentation time of the newest picture when it switched
     first_pts_s: float | None  # presentation time of the first frame decoded for it (the keyframe)
 
 
@@ -116,8 +117,8 @@ class StreamPipeline:
         now = ctx.clock.monotonic()
         switched = ctx.gate.on_signal(now, reason)
         if switched:
+            ctx.health.set_mode(ctx.gate.mode, ctx.gate.activations)  # before the first frame is handed on
             self._activate(reason, now, now if since is None else since)
-        ctx.health.set_mode(ctx.gate.mode, ctx.gate.activations)
         return switched
 
     def _poll_gate(self, now: float) -> None:
@@ -152,26 +153,23 @@ class StreamPipeline:
         self._selector.reset()
         self._frame_motion.reset()
         self._last_decoded_seq = None
-        first_pts: float | None = None
-        for entry in self._ctx.ring.from_keyframe_before(since):
-            pts = self._decode_active(entry, now)
-            if first_pts is None:
-                first_pts = pts
-        self.last_activation = Activation(reason, now, since, first_pts)
+        entries = self._ctx.ring.from_keyframe_before(since)
+        newest = self._recent_pts[-1] if self._recent_pts else None
+        first = _pts_s(entries[0].packet) if entries else None
+        # Published before any frame is handed on, so a consumer that sees a frame also sees why.
+        self.last_activation = Activation(reason, now, since, newest, first)
+        for entry in entries:
+            self._decode_active(entry, now)
 
-    def _decode_active(self, entry: RingEntry[AccessUnit[Any]], now: float) -> float | None:
-        """Decode one unit while active; returns the first decoded frame's presentation time."""
+    def _decode_active(self, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
         if not entry.keyframe and self._last_decoded_seq != entry.seq - 1:
-            return None  # a unit was missed (idle, or joined mid-GOP): wait for the next keyframe
+            return  # a unit was missed (idle, or joined mid-GOP): wait for the next keyframe
         frames = self._decoder.decode(entry.packet)
         self._last_decoded_seq = entry.seq
-        first: float | None = None
         for frame in frames:
-            pts = self._on_decoded(frame, entry, now)
-            first = pts if first is None else first
-        return first
+            self._on_decoded(frame, entry, now)
 
-    def _on_decoded(self, frame: Any, entry: RingEntry[AccessUnit[Any]], now: float) -> float:
+    def _on_decoded(self, frame: Any, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
         ctx = self._ctx
         self._seq += 1
         ctx.health.on_decoded()
@@ -184,23 +182,22 @@ class StreamPipeline:
                 ctx.gate.on_signal(now, "keyframe motion")
         if not self._selector.select(pts_s):
             ctx.snapshots.publish(frame, now)
-            return pts_s
+            return
         rgb = self._decoder.rgb(frame)
         ctx.frames.put(Frame(ctx.camera_id, rgb, pts_s, ctx.clock.wall(), entry.keyframe, self._seq))
         ctx.snapshots.publish(frame, now, rgb)
         if self._frame_motion.update(luma if luma is not None else self._decoder.luma(frame)).motion:
             ctx.gate.on_signal(now, "frame motion")
-        return pts_s
 
     def _measure(self, entry: RingEntry[AccessUnit[Any]]) -> None:
         """Keyframe interval and frame rate, from arrival times and timestamps."""
         unit = entry.packet
-        pts = unit.pts
-        time_base = getattr(unit.packets[0], "time_base", None)
-        if pts is not None and time_base is not None:
-            self._recent_pts.append(float(pts * time_base))
+        pts = _pts_s(unit)
+        if pts is not None:
+            self._recent_pts.append(pts)
         if not unit.keyframe:
             return
+        self._ctx.health.on_keyframe()
         self._keyframe_arrivals.append(entry.time)
         if len(self._keyframe_arrivals) >= 2:
             arrivals = list(self._keyframe_arrivals)
@@ -210,3 +207,9 @@ class StreamPipeline:
             fps = (len(self._recent_pts) - 1) / span if span > 0 else None
             self._stream = replace(self._stream, fps=None if fps is None else round(fps, 2))
             self._ctx.health.set_stream(self._stream)
+
+
+def _pts_s(unit: AccessUnit[Any]) -> float | None:
+    pts = unit.pts
+    time_base = getattr(unit.packets[0], "time_base", None)
+    return None if pts is None or time_base is None else float(pts * time_base)

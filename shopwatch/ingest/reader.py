@@ -267,7 +267,7 @@ class CameraReader:
             if packet.size == 0:  # an empty packet marks the end of a stream, not a picture
                 continue
             now = self._clock.monotonic()
-            if self._health.on_packet(packet.size, packet.is_keyframe):
+            if self._health.on_packet(packet.size):
                 self._online_since = now
                 log.info("camera %s online (%s %dx%d)", camera.id, info.codec, info.width, info.height)
             while self._activity_requests:

@@ -150,7 +150,7 @@ class HealthTracker:
         with self._lock:
             self._stream = stream
 
-    def on_packet(self, size: int, keyframe: bool) -> bool:
+    def on_packet(self, size: int) -> bool:
         """Count one video packet; True when it is the connection's first (the camera just came online)."""
         with self._lock:
             now = self._clock.monotonic()
@@ -158,13 +158,16 @@ class HealthTracker:
             self._packets_total += 1
             self._packets.add(now)
             self._bytes.add(now, size)
-            if keyframe:
-                self._keyframes_total += 1
             if self._state is CameraState.ONLINE:
                 return False
             self._enter(CameraState.ONLINE)
             self._first_packet_s = None if self._attempt_start is None else now - self._attempt_start
             return True
+
+    def on_keyframe(self) -> None:
+        """Count one keyframe (a picture, which may have come in several packets)."""
+        with self._lock:
+            self._keyframes_total += 1
 
     def on_decoded(self, frames: int = 1) -> None:
         with self._lock:

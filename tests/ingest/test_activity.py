@@ -119,9 +119,7 @@ def scene(seed: int = 0) -> Luma:
 
 def noisy(luma: Luma, seed: int, amplitude: int = 4) -> Luma:
     rng = np.random.default_rng(seed)
-    return np.clip(luma.astype(np.int16) + rng.integers(-amplitude, amplitude + 1, luma.shape), 0, 255).astype(
-        np.uint8
-    )
+    return np.clip(luma.astype(np.int16) + rng.integers(-amplitude, amplitude + 1, luma.shape), 0, 255).astype(np.uint8)
 
 
 def with_figure(luma: Luma, x: int, w: int = 30, h: int = 120) -> Luma:

@@ -60,4 +60,3 @@ def test_auth_failures_wait_the_slow_delay_jittered_and_not_capped_by_max_s() ->
     delays = [b.auth_delay() for _ in range(100)]
     assert all(108 <= d <= 132 for d in delays)
     assert len(set(delays)) > 90
-

@@ -32,8 +32,9 @@ def test_connecting_then_online_on_the_first_packet() -> None:
     assert t.health().state is CameraState.CONNECTING
     t.begin_attempt(reconnect=False)
     clock.advance(0.05)
-    assert t.on_packet(1500, keyframe=True) is True
-    assert t.on_packet(200, keyframe=False) is False
+    assert t.on_packet(1500) is True
+    t.on_keyframe()
+    assert t.on_packet(200) is False
     h = t.health()
     assert h.state is CameraState.ONLINE
     assert h.since == clock.wall()
@@ -45,7 +46,7 @@ def test_stalled_is_derived_from_the_age_of_the_last_packet() -> None:
     clock = ManualClock()
     t = tracker(clock)
     t.begin_attempt(reconnect=False)
-    t.on_packet(100, keyframe=True)
+    t.on_packet(100)
     last_packet_wall = clock.wall()
     clock.advance(2.9)
     assert t.health().state is CameraState.ONLINE
@@ -54,7 +55,7 @@ def test_stalled_is_derived_from_the_age_of_the_last_packet() -> None:
     assert h.state is CameraState.STALLED
     assert h.since == pytest.approx(last_packet_wall + 3.0)
     assert h.last_packet_age_s == pytest.approx(3.1)
-    t.on_packet(100, keyframe=False)
+    t.on_packet(100)
     assert t.health().state is CameraState.ONLINE
 
 
@@ -88,7 +89,7 @@ def test_rates_mode_stream_and_disabled() -> None:
     t.begin_attempt(reconnect=False)
     t.set_stream(StreamInfo("h264", 640, 360, 12.0))
     for _ in range(60):
-        t.on_packet(500, keyframe=False)
+        t.on_packet(500)
         t.on_decoded()
         clock.advance(1 / 12)
     t.set_mode(ActivityMode.ACTIVE, activations=3)
