@@ -1,0 +1,129 @@
+"""``shopwatch cameras import`` (merchant CSV into the registry) and ``shopwatch cameras list``.
+
+Both find the database through the config (``service.data_dir``/``service.database_url``) or
+``SHOPWATCH_DATABASE_URL`` and bring its schema up to date first. Passwords are never printed."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.core.config import CameraConfig, Settings
+from shopwatch.core.errors import ConfigError
+from shopwatch.core.redact import redact_text, redact_url
+from shopwatch.registry.csv_import import import_csv
+from shopwatch.store.cameras import CameraRepository
+from shopwatch.store.db import create_engine_for, database_url, display_url, migrate
+
+EXIT_DATABASE = 1
+EXIT_INVALID = 2
+
+
+@contextmanager
+def _registry(settings: Settings) -> Iterator[CameraRepository]:
+    """The migrated registry, or a message and exit status 1 when the database cannot be used."""
+    url = database_url(settings, os.environ)
+    secret = make_url(url).password
+    engine = create_engine_for(url)
+    try:
+        migrate(engine)
+        yield CameraRepository(engine)
+    except SQLAlchemyError as exc:
+        reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
+        typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
+        raise typer.Exit(EXIT_DATABASE) from None
+    finally:
+        engine.dispose()
+
+
+def import_cmd(
+    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="merchants.csv (UTF-8, header row).")],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the valid rows and list the skipped ones.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Import (create or update by id) the cameras of a merchant CSV file; all rows or nothing."""
+    settings = settings_or_exit(config)
+    with _registry(settings) as repo:
+        try:
+            result = import_csv(repo, csv_file, skip_invalid=skip_invalid)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                typer.echo(f"{exc.source}: {problem}", err=True)
+            typer.echo(f"{csv_file}: {len(exc.problems)} problem(s); nothing was imported", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+    typer.echo(
+        f"{csv_file}: {len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged"
+    )
+    if result.skipped:
+        lines = ", ".join(str(n) for n in result.skipped_lines)
+        typer.echo(f"skipped {len(result.skipped_lines)} invalid row(s) (lines {lines}):")
+        for problem in result.skipped:
+            typer.echo(f"  {problem}")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    camera: CameraConfig
+    source: str
+
+
+def _listed(settings: Settings, repo: CameraRepository, grid: str | None) -> list[_Listed]:
+    # Same rule as the running service: a camera in the config file wins over a registry record of that id.
+    rows = {rec.camera.id: _Listed(rec.camera, rec.source.value) for rec in repo.records(grid=grid)}
+    rows.update({cam.id: _Listed(cam, "yaml") for cam in settings.cameras if grid is None or cam.grid == grid})
+    return [rows[key] for key in sorted(rows)]
+
+
+def public_camera(camera: CameraConfig) -> dict[str, Any]:
+    """The camera as JSON without secrets: no password, no credentials inside URLs."""
+    doc = camera.model_dump(mode="json")
+    doc["credentials"] = {"username": camera.credentials.username}
+    for key in ("detect", "record"):
+        if doc["streams"][key]:
+            doc["streams"][key] = redact_url(doc["streams"][key])
+    if doc["talkback"]["url"]:
+        doc["talkback"]["url"] = redact_url(doc["talkback"]["url"])
+    return doc
+
+
+def list_cmd(
+    grid: Annotated[str | None, typer.Option(help="Only cameras of this grid.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array (no secrets) instead of a table.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """List registered cameras (registry records and cameras of the config file)."""
+    settings = settings_or_exit(config)
+    with _registry(settings) as repo:
+        listed = _listed(settings, repo, grid)
+    if as_json:
+        docs = [{**public_camera(item.camera), "source": item.source} for item in listed]
+        typer.echo(json.dumps(docs, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(listed)} camera(s)" + (f" in grid {grid}" if grid else ""))
+    for column in ("id", "name", "merchant", "grid", "host", "enabled", "source"):
+        table.add_column(column, overflow="fold")
+    for item in listed:
+        cam = item.camera
+        cells = (cam.id, cam.name, cam.merchant.name, cam.grid, cam.host, "yes" if cam.enabled else "no", item.source)
+        table.add_row(*(escape(cell) for cell in cells))
+    Console().print(table)
+
+
+def register(cameras_app: typer.Typer) -> None:
+    cameras_app.command("import")(import_cmd)
+    cameras_app.command("list")(list_cmd)

@@ -1,0 +1,1 @@
+"""The camera registry's import paths: merchant CSV files now, ONVIF onboarding later."""

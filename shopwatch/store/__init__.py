@@ -1,0 +1,1 @@
+"""Storage: database location and engines (``db``), tables and migrations, the camera registry (``cameras``)."""

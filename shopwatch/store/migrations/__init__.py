@@ -1,0 +1,1 @@
+"""Alembic migrations of the shopwatch database (run by ``shopwatch.store.db.migrate``)."""
