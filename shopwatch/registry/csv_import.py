@@ -142,12 +142,19 @@ def _column_of(loc: tuple[int | str, ...]) -> str:
     return path[0] if path else "(row)"
 
 
+def _shown(raw: str, limit: int = 60) -> str:
+    value = redact_url(raw)
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
 def _describe(err: Any, cells: dict[str, str], column: str) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
     raw = cells.get(column)
+    if column == "id" and err["type"] == "string_pattern_mismatch":
+        message = "expected lower-case letters, digits, '-' and '_' (1-63, starting with a letter or digit)"
     if column == "password" or raw is None or "found" in message:
         return message
-    return f"{message} (found {redact_url(raw)!r})"
+    return f"{message}, found {_shown(raw)}" if message.startswith("expected") else f"{message} (found {_shown(raw)})"
 
 
 def _validate_row(line: int, cells: dict[str, str]) -> CameraConfig | list[ConfigProblem]:
