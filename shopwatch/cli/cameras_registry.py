@@ -50,7 +50,7 @@ def _registry(settings: Settings) -> Iterator[CameraRepository]:
 
 
 def import_cmd(
-    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="merchants.csv (UTF-8, header row).")],
+    csv_file: Annotated[Path, typer.Argument(help="merchants.csv (UTF-8, header row).")],
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import the valid rows and list the skipped ones.")
     ] = False,
@@ -69,6 +69,11 @@ def import_cmd(
     typer.echo(
         f"{csv_file}: {len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged"
     )
+    shadowed = sorted({c.id for c in settings.cameras} & {*result.created, *result.updated, *result.unchanged})
+    if shadowed:
+        typer.echo(
+            f"note: the config file also defines {', '.join(shadowed)}; its definition is the one used", err=True
+        )
     if result.skipped:
         lines = ", ".join(str(n) for n in result.skipped_lines)
         typer.echo(f"skipped {len(result.skipped_lines)} invalid row(s) (lines {lines}):")
