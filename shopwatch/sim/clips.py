@@ -26,7 +26,7 @@ ClipKind = Literal["static", "walker", "idle_then_motion"]
 CLIP_KINDS: tuple[str, ...] = get_args(ClipKind)
 
 # Bump when the rendering or encoding changes, so cached clips of an older look are not reused.
-_RENDER_VERSION = 1
+_RENDER_VERSION = 2
 # A walker crosses the whole frame in this many seconds (about 1.4 m/s for a 10 m wide shop front).
 _CROSSING_S = 5.0
 _CRF = "23"  # with _NOISE, walker P-frames come out ~2.5x static ones (the activity signal)
@@ -105,6 +105,7 @@ def _encode(spec: ClipSpec, path: Path) -> None:
             "scenecut=0",
             "bframes=0",
             "repeat-headers=1",  # SPS/PPS before every keyframe (-x264-params repeat-headers=1)
+            "threads=1",  # one slice per picture (x264's threads split IDR pictures), and reproducible output
         ]
     )
     options = {"preset": "veryfast", "crf": _CRF, "x264-params": x264_params}

@@ -14,15 +14,16 @@ from gi.repository import Gst, GstRtspServer  # noqa: E402
 def launch_line(clip: Path, fps: int) -> str:
     """Loop an Annex-B file without re-encoding (INGEST_FACTS.md, "A GStreamer RTSP server").
 
-    h264parse splits the file into access units and, from the framerate caps, gives each a DTS; the probe
-    ``pts_from_dts`` on ``parse.src`` copies it to PTS (without it every RTP packet carries the same timestamp
-    and clients stall). ``config-interval=-1`` sends SPS/PPS with every keyframe.
+        h264parse splits the file into access units and, from the framerate caps, gives each a DTS; the probe
+        ``pts_from_dts`` on ``parse.src`` copies it to PTS (without it every RTP packet carries the same timestamp
+        and clients stall). Whole access units go to the payloader, so the RTP marker bit closes each picture and
+    FFmpeg hands out one packet per frame. ``config-interval=-1`` sends SPS/PPS with every keyframe.
     """
     location = str(clip).replace("\\", "\\\\").replace('"', '\\"')
     return (
         f'( multifilesrc location="{location}" loop=true'
         f' caps="video/x-h264,stream-format=byte-stream,framerate={fps}/1"'
-        " ! h264parse name=parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        " ! h264parse name=parse ! video/x-h264,alignment=au ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
 
 
@@ -36,6 +37,7 @@ class MediaHandle:
 
     def __init__(self, media: GstRtspServer.RTSPMedia) -> None:
         self.media = media
+        self.prepared = False  # block only a prepared media: blocking a preroll would stall the client
         self.anchored = False
         self._pad: Gst.Pad = media.get_element().get_by_name("parse").get_static_pad("src")
         self._pad.add_probe(Gst.PadProbeType.BUFFER, _pts_from_dts)
@@ -51,7 +53,7 @@ class MediaHandle:
         if self._block_probe is None:
             self._block_probe = self._pad.add_probe(Gst.PadProbeType.BLOCK_DOWNSTREAM, _keep_blocked)
             self._blocked_since_ns = Gst.util_get_timestamp()
-        if not self._rtcp_probes:  # rtpbin exists only once the media is prepared: call again then
+        if not self._rtcp_probes:  # rtpbin and its RTCP pads exist once the media is prepared
             self._rtcp_probes = [(pad, pad.add_probe(Gst.PadProbeType.BUFFER, _drop)) for pad in self._rtcp_pads()]
 
     def unblock(self) -> None:

@@ -153,7 +153,8 @@ class SimServer:
             mount = self._mount(camera_id)
             mount.hung = True
             for media in mount.medias:
-                media.block()
+                if media.prepared:  # one still prerolling is blocked when it is prepared
+                    media.block()
 
     def resume(self, camera_id: str) -> None:
         """Undo ``hang``: data flows again, its timestamps jumping over the hung time like a camera's."""
@@ -245,8 +246,10 @@ class SimServer:
         server = GstRtspServer.RTSPServer()
         server.set_address(self._host)
         server.set_service(str(self._requested_port))
-        # One thread per client: a DESCRIBE waiting on a hung mount's preroll must not stall other clients.
-        server.get_thread_pool().set_max_threads(-1)
+        # Clients are served on this loop thread (max-threads 0), so closing them here is safe; from another
+        # thread GstRTSPClient.close() races with the client's own watch (GLib criticals in a busy loop).
+        # Nothing here blocks: a hung mount is blocked only once prepared, never during a client's preroll.
+        server.get_thread_pool().set_max_threads(0)
         server.set_auth(MountAuth(self._credentials))
         server.connect("client-connected", self._on_client_connected)
         self._source_id = server.attach(self._context)
@@ -334,15 +337,14 @@ class SimServer:
         handle = MediaHandle(media)
         with self._lock:
             mount.medias.append(handle)
-            if mount.hung:
-                handle.block()
         media.connect("prepared", self._on_media_prepared, mount, handle)
         media.connect("unprepared", self._on_media_unprepared, mount, handle)
 
     def _on_media_prepared(self, _media: GstRtspServer.RTSPMedia, mount: _Mount, handle: MediaHandle) -> None:
         with self._lock:
+            handle.prepared = True
             if mount.hung:
-                handle.block()  # now rtpbin exists: silence its RTCP too
+                handle.block()
         self._call_soon(lambda: self._anchor(mount, handle))
 
     def _anchor(self, mount: _Mount, handle: MediaHandle) -> None:
