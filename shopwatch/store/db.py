@@ -5,11 +5,15 @@ writer, foreign keys on, a busy timeout instead of instant "database is locked")
 (or ``service.database_url``) selects PostgreSQL, e.g. ``postgresql+psycopg://user@host:5432/shopwatch``.
 
 Migrations are Alembic scripts inside this package (``shopwatch/store/migrations``); there is no alembic.ini.
-To write a new one against a scratch database::
+To write a new one, bring a scratch database to head and let Alembic compare it with the table models::
 
     from alembic import command
     from shopwatch.store.db import alembic_config
-    command.revision(alembic_config("sqlite:///scratch.db"), "add events", autogenerate=True, rev_id="0002")
+    cfg = alembic_config("sqlite:////tmp/scratch.db")
+    command.upgrade(cfg, "head")
+    command.revision(cfg, "add events", autogenerate=True, rev_id="0002")  # then review versions/v0002_*.py
+
+New table modules must be imported in ``migrations/env.py`` so their tables are on ``Base.metadata``.
 """
 
 from __future__ import annotations
@@ -137,7 +141,7 @@ def migrate(engine: Engine) -> None:
         with conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtext(:key || current_schema()))"),
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key || coalesce(current_schema(), '')))"),
                     {"key": _MIGRATE_LOCK},
                 )
             cfg.attributes["connection"] = conn
