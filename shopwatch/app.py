@@ -1,0 +1,78 @@
+"""Composition root: build every service from the settings, hand them to the API, run until stopped.
+
+Nothing is built at import time; tests build the same pieces through ``run_service`` or by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from shopwatch.api.app import create_app
+from shopwatch.api.server import serve_api
+from shopwatch.camera_source import CameraSource
+from shopwatch.core.config import Settings
+from shopwatch.core.logging import configure_logging
+from shopwatch.core.services import Services
+from shopwatch.ingest.fleet import LiveFleet
+from shopwatch.ingest.supervisor import Supervisor
+from shopwatch.store.cameras import CameraRepository
+from shopwatch.store.db import create_engine_for, database_url, migrate
+
+log = logging.getLogger(__name__)
+
+
+async def run_service(
+    settings: Settings,
+    config_path: Path | None,
+    *,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
+    redactor = configure_logging(settings.service.log_level)
+    Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
+    engine = create_engine_for(database_url(settings, os.environ))
+    await asyncio.to_thread(migrate, engine)
+    source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
+    cameras = source.cameras()
+    for cam in cameras:
+        for secret in cam.secrets():
+            redactor.add_secret(secret)
+    supervisor = Supervisor(settings.ingest, log_level=settings.service.log_level)
+    await supervisor.start(cameras)
+    fleet = LiveFleet(supervisor, cameras)
+    app = create_app(settings, Services(fleet=fleet))
+    # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
+    # measured 55-75 ms collection pauses on the API loop without it.
+    gc.freeze()
+    stop = stop or asyncio.Event()
+    bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    api = asyncio.create_task(serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop))
+    try:
+        port = await bound
+        url = f"http://{settings.api.host}:{port}"
+        log.info("serving %d cameras; API at %s", len(cameras), url)
+        if on_ready is not None:
+            on_ready(url)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), settings.service.reload_interval_s)
+            except TimeoutError:
+                pass
+            changed = await asyncio.to_thread(source.poll)
+            if changed is not None:
+                for cam in changed:
+                    for secret in cam.secrets():
+                        redactor.add_secret(secret)
+                fleet.set_cameras(changed)
+                supervisor.apply(changed)
+                log.info("camera set changed: %d cameras", len(changed))
+    finally:
+        stop.set()
+        await supervisor.stop()
+        await asyncio.gather(api, return_exceptions=True)
+        engine.dispose()

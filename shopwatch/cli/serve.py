@@ -1,0 +1,67 @@
+"""``shopwatch serve`` and ``shopwatch demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.core.config import Settings
+
+console = Console()
+
+
+async def _serve_until_signal(settings: Settings, config_path: Path | None, banner: str | None) -> None:
+    from shopwatch.app import run_service  # the composition root, imported when the command runs
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def ready(url: str) -> None:
+        console.print(f"[bold green]shopwatch[/] is up: {url}")
+        console.print(f"  cameras and health   {url}/api/cameras")
+        console.print(f"  one snapshot         {url}/api/cameras/<id>/snapshot.jpg")
+        console.print(f"  metrics              {url}/metrics")
+        if banner:
+            console.print(banner)
+        console.print("Ctrl-C stops it.")
+
+    await run_service(settings, config_path, stop=stop, on_ready=ready)
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Override api.host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Override api.port.")] = None,
+) -> None:
+    """Run the service: ingest every configured camera and serve the API."""
+    settings = settings_or_exit(config)
+    api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    settings = settings.model_copy(update={"api": api})
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_until_signal(settings, config, None))
+
+
+def demo(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Demo configuration.")] = Path("config/demo.yaml"),
+) -> None:
+    """Start the simulated camera fleet of the demo config, then the service on it."""
+    from shopwatch.sim.demo import demo_fleet  # simulation code is only imported by the demo command
+
+    settings = settings_or_exit(config)
+    with demo_fleet(settings) as description:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_until_signal(settings, config, description))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(demo)

@@ -1,0 +1,140 @@
+"""The whole service through its composition root: config file -> workers -> API, over real loopback peers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from shopwatch.app import run_service
+from shopwatch.core.config_loader import load_settings
+from shopwatch.sim.clips import ClipSpec, generate_clip
+from shopwatch.sim.faults import GarbageServer, closed_port
+from shopwatch.sim.rtsp_server import SimServer
+
+pytestmark = pytest.mark.rtsp
+
+PASSWORD = "Sh0p-right-pw"
+WRONG = "Sh0p-wrong-pw"
+
+
+@dataclass
+class Running:
+    client: httpx.AsyncClient
+    config_path: Path
+    config: dict[str, Any]
+
+    def write(self) -> None:
+        text = yaml.safe_dump(self.config, allow_unicode=True)
+        self.config_path.write_text(text, encoding="utf-8")
+
+    async def cameras(self) -> dict[str, dict[str, Any]]:
+        response = await self.client.get("/api/cameras")
+        response.raise_for_status()
+        return {cam["id"]: cam for cam in response.json()["cameras"]}
+
+    async def wait(self, predicate: Callable[[dict[str, dict[str, Any]]], bool], timeout_s: float) -> float:
+        start = time.monotonic()
+        while True:
+            cams = await self.cameras()
+            if predicate(cams):
+                return time.monotonic() - start
+            if time.monotonic() - start > timeout_s:
+                states = {k: (v["health"] or {}).get("state") for k, v in cams.items()}
+                raise AssertionError(f"not within {timeout_s} s; states: {states}")
+            await asyncio.sleep(0.1)
+
+
+def state(cam: dict[str, Any]) -> str | None:
+    return (cam.get("health") or {}).get("state")
+
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[Running]:
+    clip = generate_clip(ClipSpec("static", seconds=10), tmp_path / "clips")
+    with SimServer() as sim, GarbageServer() as garbage:
+        sim.add_camera("shop-a", clip)
+        sim.add_camera("shop-b", clip, username="admin", password=PASSWORD)
+        base = {"grid": "grid-1", "host": "127.0.0.1"}
+        config = {
+            "service": {"data_dir": str(tmp_path / "data"), "reload_interval_s": 0.2, "log_level": "warning"},
+            "api": {"host": "127.0.0.1", "port": 0},
+            "ingest": {
+                "open_timeout_s": 2, "read_timeout_s": 2, "stall_after_s": 1, "health_interval_s": 0.2,
+                "backoff": {"initial_s": 0.2, "max_s": 1.0, "auth_retry_s": 30},
+            },
+            "cameras": [
+                {**base, "id": "shop-a", "name": "A", "streams": {"detect": sim.url("shop-a")}},
+                {**base, "id": "shop-b", "name": "B", "streams": {"detect": sim.url("shop-b")},
+                 "credentials": {"username": "admin", "password": WRONG}},
+                {**base, "id": "garbage", "name": "G", "streams": {"detect": garbage.url()}},
+                {**base, "id": "refused", "name": "R", "streams": {"detect": f"rtsp://127.0.0.1:{closed_port()}/x"}},
+            ],
+        }
+        path = tmp_path / "shopwatch.yaml"
+        running = Running(httpx.AsyncClient(), path, config)
+        running.write()
+        settings = load_settings(path)
+        stop = asyncio.Event()
+        ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(run_service(settings, path, stop=stop, on_ready=ready.set_result))
+        try:
+            url = await asyncio.wait_for(ready, 30)
+            running.client = httpx.AsyncClient(base_url=url, timeout=10)
+            yield running
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+            await running.client.aclose()
+
+
+async def test_bad_cameras_get_clear_errors_and_a_config_edit_fixes_a_password_live(service: Running) -> None:
+    await service.wait(
+        lambda c: state(c["shop-a"]) == "online" and state(c["shop-b"]) == "auth_failed"
+        and state(c["garbage"]) == "offline" and state(c["refused"]) == "offline",
+        15,
+    )
+    cams = await service.cameras()
+    assert "refused" in cams["refused"]["health"]["last_error"].lower()
+    assert cams["garbage"]["health"]["last_error"]
+    assert cams["shop-b"]["health"]["next_retry_in_s"] > 10  # slow retry, not hammered
+    online_since = cams["shop-a"]["health"]["since"]
+
+    service.config["cameras"][1]["credentials"]["password"] = PASSWORD
+    service.write()
+    took = await service.wait(lambda c: state(c["shop-b"]) == "online", 10)
+    assert took < 10
+    cams = await service.cameras()
+    assert cams["shop-a"]["health"]["since"] == online_since  # untouched by the edit
+
+    bodies = [
+        (await service.client.get(path)).text
+        for path in ("/api/cameras", "/api/cameras/shop-b", "/metrics", "/healthz")
+    ]
+    for body in bodies:
+        assert PASSWORD not in body and WRONG not in body
+
+    snap = await service.client.get("/api/cameras/shop-b/snapshot.jpg")
+    assert snap.status_code == 200 and snap.headers["content-type"] == "image/jpeg"
+    assert snap.content[:2] == b"\xff\xd8"
+
+
+async def test_invalid_config_edit_keeps_the_running_cameras(service: Running) -> None:
+    await service.wait(lambda c: state(c["shop-a"]) == "online", 15)
+    service.config["cameras"][0]["port"] = 99999
+    service.config["cameras"].append({"id": "new-cam", "name": "N", "grid": "g", "host": "127.0.0.1"})
+    service.write()
+    await asyncio.sleep(1.0)  # five reload intervals: the edit has been seen and refused
+    cams = await service.cameras()
+    assert "new-cam" not in cams and state(cams["shop-a"]) == "online"
+
+    del service.config["cameras"][0]["port"]
+    service.write()
+    await service.wait(lambda c: "new-cam" in c, 5)
