@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from shopwatch.sim.fleet import FleetOptions
-from shopwatch.sim.runner import ServeOptions, running_fleet, wait_for_stop_signal
+from shopwatch.sim.runner import ServeOptions, running_fleet, stop_on_signals, wait_until
 
 
 def parse_args(argv: list[str] | None = None) -> ServeOptions:
@@ -38,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     options = parse_args(argv)
     try:
-        with running_fleet(options) as running:
+        with stop_on_signals() as stop, running_fleet(options) as running:
             sys.stdout.write(f"READY {running.base_url}\n")
             sys.stdout.flush()
-            wait_for_stop_signal()
+            wait_until(stop)
     except OSError as exc:
         sys.stderr.write(f"shopwatch.sim: cannot serve on port {options.port}: {exc}\n")
         return 1

@@ -52,17 +52,25 @@ def running_fleet(options: ServeOptions) -> Iterator[RunningFleet]:
         server.stop()
 
 
-def wait_for_stop_signal(stop: threading.Event | None = None) -> None:
-    """Block until SIGTERM or SIGINT (or ``stop`` is set); restores the previous handlers. Main thread only."""
-    stop = stop or threading.Event()
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGTERM or SIGINT sets while the block runs; restores the previous handlers. Main thread.
+
+    Install it before the slow start (clips, mounts) so a signal at any moment stops cleanly.
+    """
+    stop = threading.Event()
 
     def handle(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while not stop.wait(0.5):  # short waits: signal handlers run between them
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def wait_until(stop: threading.Event) -> None:
+    while not stop.wait(0.5):  # short waits: signal handlers run between them
+        pass

@@ -1,0 +1,65 @@
+"""``shopwatch sim``: serve a fleet of simulated RTSP cameras until Ctrl-C."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shopwatch.core.redact import MASK
+
+console = Console()
+SHOWN = 5  # URLs listed before "... and N more"
+
+
+def sim(
+    cameras: Annotated[int, typer.Option(min=1, max=9999, help="Number of cameras (cam-01 ..).")] = 10,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="RTSP port on 127.0.0.1 (0: any free port).")] = 8554,
+    clips_dir: Annotated[Path, typer.Option(help="Where generated clips are cached.")] = Path("data/sim"),
+    walker_every: Annotated[int, typer.Option(min=0, help="Every N-th camera has a walker; 0: none.")] = 5,
+    username: Annotated[str | None, typer.Option(help="Login every camera requires (HTTP Basic).")] = None,
+    password: Annotated[str | None, typer.Option(help="Password for --username.")] = None,
+    write_config: Annotated[
+        Path | None, typer.Option(help="Write a shopwatch config with these cameras to this file.")
+    ] = None,
+) -> None:
+    """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past)."""
+    # imported when the command runs: only this command needs GStreamer
+    from shopwatch.sim.fleet import FleetOptions
+    from shopwatch.sim.runner import ServeOptions, running_fleet, stop_on_signals, wait_until
+
+    if password and not username:
+        raise typer.BadParameter("--password needs --username")
+    fleet = FleetOptions(cameras=cameras, walker_every=walker_every, username=username, password=password)
+    options = ServeOptions(fleet=fleet, clips_dir=clips_dir, port=port, config_path=write_config)
+    console.print(f"preparing clips in {clips_dir} ...", highlight=False)
+    try:
+        with stop_on_signals() as stop, running_fleet(options) as running:
+            _print_fleet(running.urls, running.fleet.kind_of, username)
+            console.print(f"serving {len(running.urls)} cameras on [bold]{running.base_url}[/]")
+            if running.config_path is not None:
+                console.print(f"config written to [bold]{running.config_path}[/]", highlight=False)
+            console.print("Ctrl-C stops it.")
+            wait_until(stop)
+    except OSError as exc:
+        console.print(f"[red]cannot serve the simulated cameras[/] on 127.0.0.1:{port}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print("stopped.")
+
+
+def _print_fleet(urls: dict[str, str], kind_of: Callable[[str], str], username: str | None) -> None:
+    table = Table("camera", "kind", "url")
+    for camera_id, url in list(urls.items())[:SHOWN]:
+        shown = url.replace("rtsp://", f"rtsp://{username}:{MASK}@", 1) if username else url  # no password
+        table.add_row(camera_id, kind_of(camera_id), shown)
+    if len(urls) > SHOWN:
+        table.add_row("...", "", f"and {len(urls) - SHOWN} more")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="sim")(sim)
