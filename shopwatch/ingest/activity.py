@@ -52,7 +52,11 @@ class PacketActivity:
         if warmup_gops < 1 or history < warmup_gops:
             raise ValueError(f"expected 1 <= warmup_gops <= history, found {warmup_gops} and {history}")
         self._ratio = settings.pframe_ratio
-        self._window: deque[tuple[int, int]] = deque(maxlen=settings.pframe_window)  # (size, position)
+        # (size, expected size at its position when it arrived, or None during warm-up), with running sums
+        self._window: deque[tuple[int, float | None]] = deque(maxlen=settings.pframe_window)
+        self._window_bytes = 0
+        self._window_expected = 0.0
+        self._window_unknown = 0
         self._history = history
         self._warmup = warmup_gops
         self._max_positions = max_positions
@@ -74,15 +78,9 @@ class PacketActivity:
 
     def ratio(self) -> float | None:
         """Bytes of the current window over the bytes the baseline expects; None if it cannot tell yet."""
-        if len(self._window) < (self._window.maxlen or 1):
+        if len(self._window) < (self._window.maxlen or 1) or self._window_unknown or self._window_expected <= 0:
             return None
-        expected = 0.0
-        for _, position in self._window:
-            base = self.baseline(position)
-            if base is None:
-                return None
-            expected += base
-        return sum(size for size, _ in self._window) / expected
+        return self._window_bytes / self._window_expected
 
     def update(self, size: int, keyframe: bool, *, active: bool) -> bool:
         """Feed one video packet; True when the recent P-frames are ``pframe_ratio`` × above the baseline.
@@ -96,13 +94,28 @@ class PacketActivity:
             return False
         self._position += 1
         position = min(self._position, self._max_positions)
-        self._window.append((size, position))
+        self._push(size, self.baseline(position))
         ratio = self.ratio()
         firing = ratio is not None and ratio > self._ratio
         if not active and not firing:
             # Only calm samples teach the baseline: a burst that has not yet fired must not raise it either.
             self._learn(size, position)
         return firing
+
+    def _push(self, size: int, expected: float | None) -> None:
+        if len(self._window) == self._window.maxlen:
+            old_size, old_expected = self._window[0]
+            self._window_bytes -= old_size
+            if old_expected is None:
+                self._window_unknown -= 1
+            else:
+                self._window_expected -= old_expected
+        self._window.append((size, expected))
+        self._window_bytes += size
+        if expected is None:
+            self._window_unknown += 1
+        else:
+            self._window_expected += expected
 
     def _learn(self, size: int, position: int) -> None:
         samples = self._samples.get(position)
@@ -115,6 +128,9 @@ class PacketActivity:
     def reset(self) -> None:
         """Start over (new connection, new stream parameters)."""
         self._window.clear()
+        self._window_bytes = 0
+        self._window_expected = 0.0
+        self._window_unknown = 0
         self._samples.clear()
         self._baseline.clear()
         self._position = None

@@ -212,4 +212,6 @@ class StreamPipeline:
 def _pts_s(unit: AccessUnit[Any]) -> float | None:
     pts = unit.pts
     time_base = getattr(unit.packets[0], "time_base", None)
-    return None if pts is None or time_base is None else float(pts * time_base)
+    if pts is None or time_base is None:
+        return None
+    return pts * time_base.numerator / time_base.denominator  # Fraction arithmetic is ~10x slower

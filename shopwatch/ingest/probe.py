@@ -50,12 +50,12 @@ class _Measure:
     pictures: int = 0
 
     def on_unit(self, unit: AccessUnit[Any]) -> None:
-        self.pictures += 1
         pts, time_base = unit.pts, unit.packets[0].time_base
-        if pts is not None and time_base is not None:
+        if pts is not None and time_base is not None:  # the very first picture often comes without one
             t = float(pts * time_base)
             self.first_pts = t if self.first_pts is None else self.first_pts
             self.last_pts = t
+            self.pictures += 1  # pictures with a timestamp: the frame rate is counted over those
 
     def fps(self) -> float | None:
         if self.first_pts is None or self.last_pts is None or self.last_pts <= self.first_pts:

@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -65,6 +66,17 @@ def stream_url(camera: CameraConfig) -> str | None:
     if url is None:
         return None
     return with_credentials(url, camera.credentials.username, camera.credentials.password.get_secret_value())
+
+
+def stop_readers(readers: list[CameraReader], timeout_s: float) -> list[str]:
+    """Stop many readers within one shared deadline; returns the ids of those still running after it.
+
+    Call this before a process exits: a reader thread still inside PyAV while the interpreter shuts down can
+    crash the process (seen here: exit status 139 about one exit in ten, none after joining)."""
+    for reader in readers:
+        reader.request_stop()
+    deadline = time.monotonic() + timeout_s
+    return [r.camera_id for r in readers if not r.join(deadline - time.monotonic())]
 
 
 class CameraReader:
@@ -122,11 +134,18 @@ class CameraReader:
     def stop(self, join_timeout_s: float = 2.0) -> bool:
         """Ask the thread to end; True if it ended within ``join_timeout_s`` (a thread blocked in a read ends
         after ``read_timeout_s`` at the latest; it is a daemon, so it never holds up the process)."""
+        self.request_stop()
+        return self.join(join_timeout_s)
+
+    def request_stop(self) -> None:
+        """Ask the thread to end, without waiting (see ``stop_readers`` for many at once)."""
         self._stopping.set()
         self._wake.set()
+
+    def join(self, timeout_s: float) -> bool:
         if self._thread is None:
             return True
-        self._thread.join(join_timeout_s)
+        self._thread.join(max(0.0, timeout_s))
         return not self._thread.is_alive()
 
     def update_config(self, camera: CameraConfig) -> None:

@@ -19,7 +19,7 @@ from PIL import Image
 from shopwatch.core.config import Activity, Backoff, CameraConfig, Ingest
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState
 from shopwatch.core.services import SnapshotUnavailable
-from shopwatch.ingest.reader import CameraReader
+from shopwatch.ingest.reader import CameraReader, stop_readers
 
 pytestmark = pytest.mark.rtsp
 
@@ -75,10 +75,7 @@ def sim() -> Iterator[sim_rtsp.SimServer]:
 def readers() -> Iterator[list[CameraReader]]:
     started: list[CameraReader] = []
     yield started
-    for reader in started:
-        reader.stop(join_timeout_s=0.0)
-    for reader in started:
-        reader.stop(join_timeout_s=SETTINGS.read_timeout_s + 1.0)
+    assert stop_readers(started, timeout_s=SETTINGS.open_timeout_s + 1.0) == []
 
 
 def camera(url: str, *, username: str = "", password: str = "", enabled: bool = True) -> CameraConfig:
