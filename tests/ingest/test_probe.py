@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ pytestmark = pytest.mark.rtsp
 
 sim_rtsp = pytest.importorskip("shopwatch.sim.rtsp_server")
 from shopwatch.sim.clips import ClipSpec, generate_clip  # noqa: E402
+from shopwatch.sim.faults import closed_port  # noqa: E402
 
 PASSWORD = "pr0be-Secret"
 SETTINGS = Ingest(open_timeout_s=2.0, read_timeout_s=1.5, stall_after_s=0.5)
@@ -44,12 +44,6 @@ def camera(camera_id: str, url: str, password: str = "") -> CameraConfig:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_probes_run_in_parallel_and_report_what_each_camera_delivers(
     sim: tuple[sim_rtsp.SimServer, Path],
 ) -> None:
@@ -58,7 +52,7 @@ def test_probes_run_in_parallel_and_report_what_each_camera_delivers(
         camera("p-ok-1", server.add_camera("p-ok-1", clip)),
         camera("p-ok-2", server.add_camera("p-ok-2", clip)),
         camera("p-auth", server.add_camera("p-auth", clip, username="admin", password=PASSWORD), "bad-" + PASSWORD),
-        camera("p-refused", f"rtsp://127.0.0.1:{free_port()}/x", PASSWORD),
+        camera("p-refused", f"rtsp://127.0.0.1:{closed_port()}/x", PASSWORD),
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results: dict[str, ProbeResult] = dict(

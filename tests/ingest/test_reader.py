@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ pytestmark = pytest.mark.rtsp
 
 sim_rtsp = pytest.importorskip("shopwatch.sim.rtsp_server")
 from shopwatch.sim.clips import ClipSpec, generate_clip  # noqa: E402
+from shopwatch.sim.faults import GarbageServer, closed_port  # noqa: E402
 
 T = TypeVar("T")
 PASSWORD = "s3cret-Pa55"
@@ -220,42 +219,15 @@ def test_disabling_and_reenabling_a_camera(
 @pytest.fixture
 def garbage_port() -> Iterator[int]:
     """A port that answers every connection with bytes that are not RTSP."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            with conn:
-                try:
-                    conn.recv(4096)
-                    conn.sendall(b"\x16\x03\x01 this is not RTSP at all \xff\xfe\r\n\r\n")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join(2.0)
-    listener.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with GarbageServer() as server:
+        yield server.port
 
 
 @pytest.mark.parametrize("peer", ["garbage", "refused"])
 def test_an_unusable_peer_is_offline_with_a_clear_redacted_error(
     peer: str, garbage_port: int, readers: list[CameraReader]
 ) -> None:
-    port = garbage_port if peer == "garbage" else free_port()
+    port = garbage_port if peer == "garbage" else closed_port()
     url = f"rtsp://127.0.0.1:{port}/stream"
     reader = start(readers, camera(url, username="admin", password=PASSWORD))
     health = wait_for("offline", in_state(reader, CameraState.OFFLINE), 5.0)
