@@ -37,10 +37,17 @@ def _where(url: str) -> str:
     return f"{host}:{parts.port or 554}"
 
 
-def classify(exc: BaseException, url: str, secrets: tuple[str, ...], *, during: str) -> Failure:
-    """Map an exception from opening (``during="open"``) or reading (``"read"``) a stream to a ``Failure``."""
+def classify(
+    exc: BaseException, url: str, secrets: tuple[str, ...], *, during: str, timeout_s: float | None = None
+) -> Failure:
+    """Map an exception from opening (``during="open"``) or reading (``"read"``) a stream to a ``Failure``;
+    ``timeout_s`` is the open or read timeout that applied, for the message."""
     safe = strip_credentials(url)
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, av.error.ExitError):
+        # PyAV's timeout interrupts FFmpeg, which then says "Immediate exit requested": not helpful.
+        reason = f"waited {timeout_s:g} s" if timeout_s is not None else "timed out"
+    else:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     failure = _classify(exc, safe, reason, during)
     return replace_message(failure, redact_text(failure.message, secrets))
 

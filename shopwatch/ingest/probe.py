@@ -87,7 +87,7 @@ def probe_camera(camera: CameraConfig, settings: Ingest, seconds: float = 3.0) -
             url, options=open_options(settings, camera), timeout=(settings.open_timeout_s, settings.read_timeout_s)
         )
     except Exception as exc:
-        failure = classify(exc, url, camera.secrets(), during="open")
+        failure = classify(exc, url, camera.secrets(), during="open", timeout_s=settings.open_timeout_s)
         return ProbeResult(failure.state, error=failure.message)
     codec_name: str | None = None
     measure = _Measure(started)
@@ -99,7 +99,7 @@ def probe_camera(camera: CameraConfig, settings: Ingest, seconds: float = 3.0) -
         codec_name = codec.name
         _read(container, stream, AvDecoder(codec), measure, seconds)
     except Exception as exc:
-        failure = classify(exc, url, camera.secrets(), during="read")
+        failure = classify(exc, url, camera.secrets(), during="read", timeout_s=settings.read_timeout_s)
         return ProbeResult(failure.state, codec=codec_name, error=failure.message)
     finally:
         container.close()

@@ -241,11 +241,13 @@ class CameraReader:
                 timeout=(self._settings.open_timeout_s, self._settings.read_timeout_s),
             )
         except Exception as exc:
-            return self._fail(classify(exc, url, camera.secrets(), during="open"))
+            return self._fail(
+                classify(exc, url, camera.secrets(), during="open", timeout_s=self._settings.open_timeout_s)
+            )
         try:
             failure = self._read(container, camera, url)
         except Exception as exc:
-            failure = classify(exc, url, camera.secrets(), during="read")
+            failure = classify(exc, url, camera.secrets(), during="read", timeout_s=self._settings.read_timeout_s)
         finally:
             try:
                 container.close()

@@ -30,7 +30,7 @@ def ff(cls: type[Exception], code: int, message: str) -> Exception:
         (ff(av.error.InvalidDataError, errno.EINVAL, "Invalid data found when processing input"), "open",
          CameraState.OFFLINE, False, PeerProtocolError, "expected an RTSP answer from 10.1.2.3:8554"),
         (ff(av.error.ExitError, 1, "Immediate exit requested"), "read",
-         CameraState.OFFLINE, False, StreamTimeout, "no data from"),
+         CameraState.OFFLINE, False, StreamTimeout, "/Channels/102 in time (waited 6 s)"),
         (ff(av.error.TimeoutError, errno.ETIMEDOUT, "Connection timed out"), "open",
          CameraState.OFFLINE, False, StreamTimeout, "no answer to the RTSP request"),
         (ff(av.error.OSError, errno.EHOSTUNREACH, "No route to host"), "open",
@@ -43,7 +43,7 @@ def ff(cls: type[Exception], code: int, message: str) -> Exception:
 def test_failures_are_classified_and_never_carry_the_password(
     exc: Exception, during: str, state: CameraState, slow: bool, kind: type[Exception], says: str
 ) -> None:
-    failure = classify(exc, URL, (PASSWORD,), during=during)
+    failure = classify(exc, URL, (PASSWORD,), during=during, timeout_s=6.0)
     assert (failure.state, failure.slow_retry, failure.kind) == (state, slow, kind)
     assert says in failure.message
     assert PASSWORD not in failure.message
