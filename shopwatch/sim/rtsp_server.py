@@ -246,10 +246,13 @@ class SimServer:
         server = GstRtspServer.RTSPServer()
         server.set_address(self._host)
         server.set_service(str(self._requested_port))
-        # Clients are served on this loop thread (max-threads 0), so closing them here is safe; from another
-        # thread GstRTSPClient.close() races with the client's own watch (GLib criticals in a busy loop).
-        # Nothing here blocks: a hung mount is blocked only once prepared, never during a client's preroll.
-        server.get_thread_pool().set_max_threads(0)
+        # The default backlog of 5 drops the SYNs of a burst (ingest starting 100 cameras at once); clients
+        # then retry after 1, 3, 7 ... s and some opens took a minute.
+        server.set_backlog(1024)
+        # A thread per client: a DESCRIBE waits for its media's preroll, and a burst of 100 clients served on
+        # one thread took seconds, long enough for FFmpeg's 5 s timeout. Clients are therefore never closed
+        # from here (GstRTSPClient.close() races with the client's own watch), see _shut_down.
+        server.get_thread_pool().set_max_threads(-1)
         server.set_auth(MountAuth(self._credentials))
         server.connect("client-connected", self._on_client_connected)
         self._source_id = server.attach(self._context)
@@ -265,7 +268,12 @@ class SimServer:
             source.destroy()  # closes the listening socket: the port is free again
         for camera_id in self.camera_ids:
             self._remove_in_loop(camera_id)
-        self._server.client_filter(lambda _server, _client: GstRtspServer.RTSPFilterResult.REMOVE)
+
+        def shut_down(_server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient) -> Any:
+            _shut_down(client)
+            return GstRtspServer.RTSPFilterResult.KEEP  # the client's own thread closes it on EOF
+
+        self._server.client_filter(shut_down)
 
     def _add_in_loop(self, camera_id: str, clip: Path, username: str | None, password: str | None) -> None:
         assert self._server is not None
@@ -304,7 +312,7 @@ class SimServer:
             clients = list(mount.clients)
             mount.clients.clear()
         for client in clients:
-            client.close()
+            _shut_down(client)
 
     def _mount(self, camera_id: str) -> _Mount:
         try:
@@ -360,3 +368,16 @@ class SimServer:
         with self._lock:
             if handle in mount.medias:
                 mount.medias.remove(handle)
+
+
+def _shut_down(client: GstRtspServer.RTSPClient) -> None:
+    """Shut the client's socket down: the peer sees the connection close at once, and the client's own thread
+    reads EOF and tears its sessions down. A network drop, done without touching the client from here."""
+    connection = client.get_connection()
+    if connection is None:
+        return
+    for sock in {connection.get_read_socket(), connection.get_write_socket()}:
+        try:
+            sock.shutdown(True, True)
+        except GLib.Error as exc:  # already closed by the peer: nothing left to drop
+            log.debug("sim RTSP: shutting a client socket down: %s", exc.message)
