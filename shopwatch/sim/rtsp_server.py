@@ -11,6 +11,13 @@ now), ``hang`` (connections stay open, nothing is sent, RTCP included), ``resume
 ``av.error.HTTPUnauthorizedError``).
 
 Transport is RTSP-over-TCP (interleaved) only: UDP transport would bind RTP ports on every interface.
+
+What a PyAV client sees (measured): one packet per frame at the clip's rate; the very first packet after
+connecting has ``pts is None`` (FFmpeg's parser), later ones increase. A client joining a mount that is
+already streaming starts mid-GOP (up to ``gop`` frames before its first keyframe), as with a camera whose
+encoder is shared. ``drop`` ends the demux iterator at once; ``hang`` makes FFmpeg's ``timeout=5000000``
+fire after ~10 s (the held-back last frame comes out at ~5 s); a restart after ``resume`` or a reconnect jumps
+the timestamps.
 """
 
 from __future__ import annotations
