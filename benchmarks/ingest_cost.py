@@ -207,12 +207,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
 
+    from shopwatch.sim.fleet import FleetOptions, SimFleet
     from shopwatch.sim.process import SimProcess
 
     clips = Path(tempfile.gettempdir()) / "shopwatch-bench-clips"
+    ids = SimFleet(FleetOptions(cameras=args.cameras, walker_every=0), clips).camera_ids
     results: dict[str, dict[str, float]] = {}
     with SimProcess(cameras=args.cameras, clips_dir=clips, walker_every=0) as sim:
-        urls = [sim.url(cid) for cid in sim.camera_ids]
+        urls = [sim.url(cid) for cid in ids]
         for name in args.modes.split(","):
             results[name] = run_mode(name, urls, args.warmup, args.seconds)
             if not args.json:
@@ -229,7 +231,7 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> No
         return
     floor = per.get("floor")
     print(f"\n{args.cameras} cameras, {args.seconds:.0f} s each way, CPU cores per stream (user+sys)\n")
-    print(f"| way of reading | cores/stream | × floor |\n|---|---|---|")
+    print("| way of reading | cores/stream | × floor |\n|---|---|---|")
     for name, value in per.items():
         ratio = f"{value / floor:.2f}" if floor else "-"
         print(f"| {name} | {value:.5f} | {ratio} |")

@@ -76,7 +76,10 @@ class Supervisor:
         for shard in self._shards:
             self._spawn(shard)
 
-    async def stop(self, timeout_s: float = 5.0) -> None:
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Ask every worker to shut down (its readers leave within the read timeout), then kill stragglers."""
+        if timeout_s is None:
+            timeout_s = self._settings.read_timeout_s + 2.0
         self._stopping = True
         for shard in self._shards:
             if shard.restart_handle is not None:

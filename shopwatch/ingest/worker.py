@@ -25,7 +25,7 @@ from shopwatch.ingest.messages import (
     SnapshotRequest,
     ToSupervisor,
 )
-from shopwatch.ingest.reader import CameraReader
+from shopwatch.ingest.reader import CameraReader, stop_readers
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,11 @@ class Worker:
             self.close()
 
     def close(self) -> None:
-        for reader in self._readers.values():
-            reader.stop(join_timeout_s=0.0)
+        # Join the reader threads before the interpreter exits: a thread still inside PyAV at exit can crash
+        # the process. A reader blocked in a read leaves within the read timeout.
+        stuck = stop_readers(list(self._readers.values()), timeout_s=self._settings.read_timeout_s + 1.0)
+        if stuck:
+            log.warning("worker %d: %d readers still blocked at exit: %s", self.index, len(stuck), ", ".join(stuck))
         self._snapshots.shutdown(wait=False, cancel_futures=True)
 
 

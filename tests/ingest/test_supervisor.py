@@ -17,6 +17,8 @@ from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.health import CameraState
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.sim.clips import ClipSpec, generate_clip
+from shopwatch.sim.fleet import FleetOptions, SimFleet
+from shopwatch.sim.process import SimProcess
 from shopwatch.sim.rtsp_server import SimServer
 
 pytestmark = pytest.mark.rtsp
@@ -137,3 +139,43 @@ async def test_one_bad_camera_edit_applies_to_that_camera_only(
     await wait_for(lambda: states(supervisor)[good[0].id] == CameraState.DISABLED, 2.0)
     supervisor.apply([*good[1:], fixed])
     await wait_for(lambda: good[0].id not in states(supervisor), 2.0)
+
+
+async def test_server_killed_and_back_every_camera_returns_within_the_backoff_cap(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    clips = tmp_path_factory.mktemp("proc-clips")
+    ids = SimFleet(FleetOptions(cameras=20, walker_every=0), clips).camera_ids
+    sim = SimProcess(cameras=20, clips_dir=clips, walker_every=0)
+    sup = Supervisor(FAST, log_level="warning")
+    cap = FAST.backoff.max_s
+    worst_retry = 0.0
+
+    def watch() -> dict[str, CameraState]:
+        nonlocal worst_retry
+        healths = sup.all_health()
+        for h in healths.values():
+            worst_retry = max(worst_retry, h.next_retry_in_s or 0.0)
+        return {cid: h.state for cid, h in healths.items()}
+
+    sim.start()
+    try:
+        await sup.start([camera(cid, sim.url(cid)) for cid in ids])
+        await wait_for(lambda: set(watch().values()) == {CameraState.ONLINE}, 10.0)
+
+        sim.kill()
+        left = await wait_for(lambda: CameraState.ONLINE not in watch().values(), FAST.read_timeout_s + 1.0)
+        assert left <= FAST.read_timeout_s
+        for _ in range(int(3 * cap / 0.05)):  # stay down long enough for every backoff to reach its cap
+            watch()
+            await asyncio.sleep(0.05)
+
+        sim.start()  # same port
+        back = await wait_for(lambda: set(watch().values()) == {CameraState.ONLINE}, cap + 5.0)
+        # each camera's next attempt comes within the cap; opening and the first packet take the rest
+        assert back <= cap + 2.0
+        assert worst_retry <= cap
+        assert all(h.reconnects >= 1 for h in sup.all_health().values())
+    finally:
+        await sup.stop()
+        sim.stop()
