@@ -39,5 +39,5 @@ def settings_or_exit(path: Path | None) -> Settings:
         return load_settings(path, os.environ)
     except ConfigError as exc:
         # markup off: "cameras[3].port" must print as written, not as a rich tag
-        err_console.print(f"invalid configuration: {exc}", markup=False, highlight=False)
+        err_console.print(f"invalid configuration: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
