@@ -26,55 +26,96 @@ from shopwatch.core.health import ActivityMode
 Luma = npt.NDArray[np.uint8]
 
 
+@dataclass(frozen=True, slots=True)
+class PacketTuning:
+    """How ``PacketActivity`` learns what idle looks like. The defaults suit 5-30 fps streams with 1-4 s GOPs;
+    ``pframe_ratio`` and ``pframe_window`` come from the configuration."""
+
+    history: int = 12  # idle samples kept per GOP position: about 12 GOPs, ~25 s at a 2 s GOP
+    warmup_gops: int = 2  # idle samples a position needs before it has a baseline
+    max_positions: int = 32  # positions past this share one baseline (long GOPs settle by then)
+    min_baseline_bytes: float = 64.0  # a near-empty stream (a black scene) does not fire on a few bytes
+    spread_k: float = 6.0  # the window's excess must stand this many robust deviations above idle windows
+    spread_history: int = 240  # idle windows the spread is measured over (~10 GOPs of 24 frames)
+    min_spread_windows: int = 24  # idle windows needed before the spread is trusted
+    keyframe_fraction: float = 0.03  # and the excess per P-frame must reach this share of a keyframe's bytes
+    active_learn_every: int = 8  # while active, one sample in this many per position still teaches the baseline
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.warmup_gops <= self.history:
+            raise ValueError(f"expected 1 <= warmup_gops <= history, found {self.warmup_gops} and {self.history}")
+        if not 1 <= self.min_spread_windows <= self.spread_history:
+            raise ValueError(
+                "expected 1 <= min_spread_windows <= spread_history,"
+                f" found {self.min_spread_windows} and {self.spread_history}"
+            )
+        if self.max_positions < 1 or self.active_learn_every < 1 or self.spread_k < 0 or self.keyframe_fraction < 0:
+            raise ValueError(
+                "expected max_positions >= 1, active_learn_every >= 1, spread_k >= 0 and keyframe_fraction >= 0,"
+                f" found {self.max_positions}, {self.active_learn_every}, {self.spread_k}, {self.keyframe_fraction}"
+            )
+
+
+# 1.4826 x the median absolute deviation estimates a standard deviation without being pulled by outliers.
+_MAD_TO_SIGMA = 1.4826
+_KEYFRAMES_KEPT = 5
+_MAX_RISE_FRAMES = 1024
+
+
 class PacketActivity:
     """Activity from P-frame sizes.
 
-    Encoders do not spend bytes evenly over a GOP: the P-frames right after a keyframe come out ~2x the size of
+    Encoders do not spend bytes evenly over a GOP: the P-frames right after a keyframe come out bigger than
     later ones in a static scene (x264's QP ramp; cameras do the same). So the baseline is kept per position in
-    the GOP (1st P-frame after a keyframe, 2nd, ..., positions past ``max_positions`` share one): the median of
-    the last ``history`` idle sizes at that position (about ``history`` GOPs, ~25 s at a 2 s GOP, so it follows
-    slow changes such as dusk). The window of the last ``pframe_window`` P-frames fires when its bytes exceed
-    ``pframe_ratio`` × the bytes the baseline expects for the same positions. The baseline is frozen while the
-    camera is active, so a long activity does not become the new normal, and never drops below
-    ``min_baseline_bytes``, so a near-empty stream (a black scene) does not fire on a few bytes of noise.
-    Warm-up: it cannot fire until every position in the window has ``warmup_gops`` idle samples.
+    the GOP (1st P-frame after a keyframe, 2nd, ...): the median of the last ``history`` idle sizes at that
+    position, so it follows slow changes such as dusk or a camera's bitrate drift.
+
+    The window of the last ``pframe_window`` P-frames fires when the bytes it carries above the baseline (its
+    *excess*, per P-frame) pass all three of:
+
+    - ``pframe_ratio``: the window holds ``pframe_ratio`` x the bytes the baseline expects for its positions;
+    - the noise of this stream: the excess stands ``spread_k`` robust deviations above the excess of recent
+      idle windows (a ratio of tiny, noisy P-frames, 90-140 bytes, is noise);
+    - the scale of this stream: the excess is at least ``keyframe_fraction`` of a keyframe's bytes (a figure
+      walking in adds several percent of a keyframe to every P-frame; a few bytes of a near-empty stream do not).
+
+    Only calm samples (idle, not firing) teach the baseline and the idle spread, so an activity does not become
+    the new normal; but while active one sample in ``active_learn_every`` per position still does, so a change
+    that lasts (night mode, rain, a screen in the shop window) becomes normal after a few minutes instead of
+    keeping the camera active for ever. ``rise_frames`` tells where the current rise began (a cumulative sum
+    of the excess, reset at zero), so decoding can start from the keyframe before the first moving picture.
     """
 
-    def __init__(
-        self,
-        settings: Activity,
-        *,
-        history: int = 12,
-        warmup_gops: int = 2,
-        max_positions: int = 32,
-        min_baseline_bytes: float = 64.0,
-    ) -> None:
-        if warmup_gops < 1 or history < warmup_gops:
-            raise ValueError(f"expected 1 <= warmup_gops <= history, found {warmup_gops} and {history}")
+    def __init__(self, settings: Activity, tuning: PacketTuning | None = None) -> None:
         self._ratio = settings.pframe_ratio
+        self._tuning = tuning if tuning is not None else PacketTuning()
         # (size, expected size at its position when it arrived, or None during warm-up), with running sums
         self._window: deque[tuple[int, float | None]] = deque(maxlen=settings.pframe_window)
         self._window_bytes = 0
         self._window_expected = 0.0
         self._window_unknown = 0
-        self._history = history
-        self._warmup = warmup_gops
-        self._max_positions = max_positions
-        self._min_baseline = min_baseline_bytes
         self._samples: dict[int, deque[int]] = {}
         self._baseline: dict[int, float] = {}
+        self._active_seen: dict[int, int] = {}  # samples seen per position while active (for slow learning)
+        self._idle_excess: deque[float] = deque(maxlen=self._tuning.spread_history)
+        self._spread: tuple[float, float] | None = None  # (median, robust deviation) of idle window excess
+        self._keyframes: deque[int] = deque(maxlen=_KEYFRAMES_KEPT)
+        self._keyframe_bytes: float | None = None
         self._position: int | None = None  # P-frames since the last keyframe; None before the first keyframe
+        self._cusum = 0.0
+        self.rise_frames = 0  # P-frames since the current rise in sizes began (0: calm)
 
     def baseline(self, position: int) -> float | None:
         """Expected bytes of an idle P-frame at ``position`` (1 = right after a keyframe); None during warm-up."""
-        samples = self._samples.get(min(position, self._max_positions))
-        if samples is None or len(samples) < self._warmup:
+        key = min(position, self._tuning.max_positions)
+        samples = self._samples.get(key)
+        if samples is None or len(samples) < self._tuning.warmup_gops:
             return None
-        return max(self._baseline[min(position, self._max_positions)], self._min_baseline)
+        return max(self._baseline[key], self._tuning.min_baseline_bytes)
 
     @property
     def warmed_up(self) -> bool:
-        return self.ratio() is not None
+        return self.ratio() is not None and self._spread is not None and self._keyframe_bytes is not None
 
     def ratio(self) -> float | None:
         """Bytes of the current window over the bytes the baseline expects; None if it cannot tell yet."""
@@ -82,25 +123,75 @@ class PacketActivity:
             return None
         return self._window_bytes / self._window_expected
 
-    def update(self, size: int, keyframe: bool, *, active: bool) -> bool:
-        """Feed one video packet; True when the recent P-frames are ``pframe_ratio`` × above the baseline.
+    def needed_excess(self, expected: float) -> float | None:
+        """Bytes per P-frame above ``expected`` (a P-frame's or a window's mean baseline) that count as activity;
+        None until the idle spread and the keyframe size are known."""
+        if self._spread is None or self._keyframe_bytes is None:
+            return None
+        median, deviation = self._spread
+        return max(
+            (self._ratio - 1.0) * expected,
+            median + self._tuning.spread_k * deviation,
+            self._tuning.keyframe_fraction * self._keyframe_bytes,
+        )
 
-        Keyframes only restart the GOP position (their size says nothing about motion). ``active`` freezes the
-        baseline."""
+    def update(self, size: int, keyframe: bool, *, active: bool) -> bool:
+        """Feed one video packet; True when the recent P-frames stand out from idle (see the class notes).
+
+        Keyframes restart the GOP position and give the stream's scale (their size says nothing about motion).
+        ``active`` (the camera is being decoded anyway) stops the baseline from learning, all but slowly."""
         if keyframe:
-            self._position = 0
+            self._on_keyframe(size)
             return False
         if self._position is None:  # joined mid-GOP: positions are unknown until the first keyframe
             return False
         self._position += 1
-        position = min(self._position, self._max_positions)
-        self._push(size, self.baseline(position))
-        ratio = self.ratio()
-        firing = ratio is not None and ratio > self._ratio
-        if not active and not firing:
-            # Only calm samples teach the baseline: a burst that has not yet fired must not raise it either.
+        position = min(self._position, self._tuning.max_positions)
+        expected = self.baseline(position)
+        self._push(size, expected)
+        firing = self._judge(size, expected)
+        calm = not active and not firing
+        if calm and self.ratio() is not None:
+            self._idle_excess.append((self._window_bytes - self._window_expected) / len(self._window))
+            if self._spread is None and len(self._idle_excess) >= self._tuning.min_spread_windows:
+                self._measure_spread()
+        # Only calm samples teach the baseline: a burst that has not yet fired must not raise it either.
+        if calm or self._slow_turn(position):
             self._learn(size, position)
         return firing
+
+    def _judge(self, size: int, expected: float | None) -> bool:
+        """Whether the window fires; also follows the rise that this P-frame continues or ends."""
+        needed = None if expected is None else self.needed_excess(expected)
+        if expected is None or needed is None:
+            self._cusum, self.rise_frames = 0.0, 0
+            return False
+        # Page's CUSUM with half the needed excess as slack: it leaves zero where the rise began.
+        self._cusum = max(0.0, self._cusum + size - expected - needed / 2)
+        self.rise_frames = min(self.rise_frames + 1, _MAX_RISE_FRAMES) if self._cusum > 0 else 0
+        ratio = self.ratio()
+        if ratio is None or ratio <= self._ratio:
+            return False
+        count = len(self._window)
+        window_needed = self.needed_excess(self._window_expected / count)
+        return window_needed is not None and (self._window_bytes - self._window_expected) / count > window_needed
+
+    def _on_keyframe(self, size: int) -> None:
+        self._position = 0
+        self._keyframes.append(size)
+        self._keyframe_bytes = float(statistics.median(self._keyframes))
+        if len(self._idle_excess) >= self._tuning.min_spread_windows:
+            self._measure_spread()  # once a GOP: ~20 µs for 240 windows
+
+    def _measure_spread(self) -> None:
+        median = statistics.median(self._idle_excess)
+        deviation = statistics.median(abs(x - median) for x in self._idle_excess)
+        self._spread = (median, _MAD_TO_SIGMA * deviation)
+
+    def _slow_turn(self, position: int) -> bool:
+        seen = self._active_seen.get(position, 0) + 1
+        self._active_seen[position] = seen
+        return seen % self._tuning.active_learn_every == 0
 
     def _push(self, size: int, expected: float | None) -> None:
         if len(self._window) == self._window.maxlen:
@@ -120,7 +211,7 @@ class PacketActivity:
     def _learn(self, size: int, position: int) -> None:
         samples = self._samples.get(position)
         if samples is None:
-            samples = self._samples[position] = deque(maxlen=self._history)
+            samples = self._samples[position] = deque(maxlen=self._tuning.history)
         samples.append(size)
         # A median of ~12 values costs ~2 µs: cheap enough per P-frame for 100 cameras in one process.
         self._baseline[position] = float(statistics.median(samples))
@@ -133,7 +224,14 @@ class PacketActivity:
         self._window_unknown = 0
         self._samples.clear()
         self._baseline.clear()
+        self._active_seen.clear()
+        self._idle_excess.clear()
+        self._spread = None
+        self._keyframes.clear()
+        self._keyframe_bytes = None
         self._position = None
+        self._cusum = 0.0
+        self.rise_frames = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,9 @@ from shopwatch.ingest.stats import HealthTracker
 
 # Keyframes a little early still count as due: a 3 s interval over a 1.5 s GOP must not skip to 4.5 s.
 _DUE_SLACK_S = 0.05
+# P-frames whose arrival times are kept to date the start of a rise in sizes (~10 s at 12 fps; the ring's
+# preroll bounds how far back decoding can restart anyway).
+_RISE_LOOKBACK = 128
 
 
 class Decoder(Protocol):
@@ -80,7 +83,8 @@ class StreamPipeline:
         self._key_motion = KeyframeMotion(a.motion_threshold)
         self._frame_motion = KeyframeMotion(a.motion_threshold)
         self._selector = FrameSelector(a.detect_fps)
-        self._pframe_arrivals: deque[float] = deque(maxlen=a.pframe_window)
+        # Arrival times of recent P-frames: where a rise in sizes began, up to a few GOPs back.
+        self._pframe_arrivals: deque[float] = deque(maxlen=max(a.pframe_window, _RISE_LOOKBACK))
         self._keyframe_arrivals: deque[float] = deque(maxlen=5)
         self._recent_pts: deque[float] = deque(maxlen=25)
         self._last_idle_decode: float | None = None
@@ -103,9 +107,13 @@ class StreamPipeline:
         self._poll_gate(now)
         if not unit.keyframe:
             self._pframe_arrivals.append(unit.arrival)
-        firing = self._packet_activity.update(unit.size, unit.keyframe, active=self._ctx.gate.active)
-        if firing and self.signal("packet sizes", since=self._pframe_arrivals[0]):
-            return  # the activation decoded everything up to and including this unit
+        packets = self._packet_activity
+        if packets.update(unit.size, unit.keyframe, active=self._ctx.gate.active):
+            # The evidence starts where the sizes began to rise (at least the window's P-frames back), so
+            # decoding restarts from the keyframe before the first moving picture.
+            back = min(len(self._pframe_arrivals), max(packets.rise_frames, self._ctx.activity.pframe_window))
+            if self.signal("packet sizes", since=self._pframe_arrivals[-back]):
+                return  # the activation decoded everything up to and including this unit
         if self._ctx.gate.active:
             self._decode_active(entry, now)
         elif unit.keyframe and self._keyframe_due(now):

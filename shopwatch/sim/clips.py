@@ -1,19 +1,23 @@
 """Synthetic CCTV clips: H.264 Annex-B files that a simulated camera loops without re-encoding.
 
 A clip looks like a fixed camera on a shop front: a static scene (wall, rolling shutter, door, window, sign)
-with per-frame sensor noise, so P-frames are never empty, and optionally a person-like figure walking past.
-P-frame sizes rise while the figure moves; ingest uses that as its demux-cost activity signal.
+with fine texture, per-frame sensor grain, and optionally a person-like figure walking past.
 
-Encoding follows what cameras send and what the RTSP server needs (INGEST_FACTS.md): no B-frames, a fixed
-GOP (keyframe every ``gop`` frames, no scene-cut keyframes) and SPS/PPS repeated before every keyframe, so
-a client can start on any keyframe of the looped file.
+Bitrate follows what merchant substreams send (640x360, 12 fps, 2 s GOP, 300-600 kbit/s): the static scene
+comes out at ~300-400 kbit/s with keyframes carrying ~25-35 % of the bytes, as in the CCTV footage measured
+in INGEST_FACTS.md. Most P-frame bytes go to sensor grain the encoder cannot predict, and they rise by
+~1.5-2x while the figure moves: ingest uses that as its demux-cost activity signal.
+
+Encoding follows what cameras send and what the RTSP server needs (INGEST_FACTS.md): CRF (VBR-like) rate
+control, no B-frames, a fixed GOP (keyframe every ``gop`` frames, no scene-cut keyframes) and SPS/PPS
+repeated before every keyframe, so a client can start on any keyframe of the looped file.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -26,11 +30,20 @@ ClipKind = Literal["static", "walker", "idle_then_motion"]
 CLIP_KINDS: tuple[str, ...] = get_args(ClipKind)
 
 # Bump when the rendering or encoding changes, so cached clips of an older look are not reused.
-_RENDER_VERSION = 2
+_RENDER_VERSION = 3
 # A walker crosses the whole frame in this many seconds (about 1.4 m/s for a 10 m wide shop front).
 _CROSSING_S = 5.0
-_CRF = "23"  # with _NOISE, walker P-frames come out ~2.5x static ones (the activity signal)
-_NOISE = 1  # per-pixel luma noise is the sum of two draws in [-_NOISE, _NOISE]
+_CRF = "23"  # constant quality: bytes follow the content, as with a camera's VBR mode
+# Fine static texture (plaster, brick, dirt), grey levels standard deviation: keyframe bytes.
+_TEXTURE = 3.25
+# Temporal sensor grain, standard deviation in grey levels, in 2x2 clumps (demosaicing and the camera's own
+# noise filter leave no single-pixel noise): the P-frame bytes of a static scene.
+_GRAIN = 1.75
+# The figure: height as a fraction of the frame, clothing texture (grey levels), and how far the fabric's
+# folds slide per frame (pixels): a walking person is not a rigid block that motion search predicts for free.
+_FIGURE_HEIGHT = 0.55
+_CLOTH = 30
+_FOLD_SLIDE = 5
 
 Plane = npt.NDArray[np.uint8]
 
@@ -115,35 +128,53 @@ def _encode(spec: ClipSpec, path: Path) -> None:
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = spec.gop
         stream.codec_context.max_b_frames = 0
-        for index, yuv in enumerate(_render(spec)):
+        # The encoder's first GOP is not like the others (x264 starts with a small keyframe, then P-frames ~2x
+        # the steady size while its rate control settles): a camera never restarts like that, but a looped clip
+        # would, every loop. So one GOP is encoded first (the clip's last frames, as the loop shows them before
+        # its first) and thrown away; the file starts at the second keyframe, in the steady state.
+        lead_in = spec.gop
+        indices = [i % spec.frame_count for i in range(spec.frame_count - lead_in, spec.frame_count)]
+        for pts, yuv in enumerate(_render(spec, indices + list(range(spec.frame_count)))):
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
+            frame.pts = pts
+            _mux_after(container, stream.encode(frame), lead_in)
+        _mux_after(container, stream.encode(None), lead_in)
+
+
+def _mux_after(container: av.container.OutputContainer, packets: list[av.Packet], first_pts: int) -> None:
+    for packet in packets:
+        if packet.pts is not None and packet.pts >= first_pts:
             container.mux(packet)
 
 
-def _render(spec: ClipSpec) -> Iterator[Plane]:
-    """Frames as yuv420p arrays (Y rows, then U and V rows), the layout ``VideoFrame.from_ndarray`` takes."""
+def _render(spec: ClipSpec, indices: Iterable[int]) -> Iterator[Plane]:
+    """Frames ``indices`` (0 = the clip's first) as yuv420p arrays (Y rows, then U and V rows), the layout
+    ``VideoFrame.from_ndarray`` takes."""
     y_bg, u_bg, v_bg = _background(spec)
     rng = np.random.default_rng(spec.seed + 7919)
+    cloth = _cloth(spec)
     h, w = spec.height, spec.width
-    for index in range(spec.frame_count):
+    for index in indices:
         y = y_bg.astype(np.int16)
         u, v = u_bg.copy(), v_bg.copy()
         walker_x = _walker_x(spec, index / spec.fps)
         if walker_x is not None:
-            _draw_figure(y, u, v, walker_x, index, spec)
-        # Sensor noise: small, cheap (sum of two uniform draws), on luma only.
-        y += rng.integers(-_NOISE, _NOISE + 1, size=(h, w), dtype=np.int16) + rng.integers(
-            -_NOISE, _NOISE + 1, size=(h, w), dtype=np.int16
-        )
+            _draw_figure((y, u, v), cloth, walker_x, index, spec)
+        # Sensor grain on luma, one draw per 2x2 clump (a view of y: no copy).
+        grain = np.rint(rng.standard_normal((h // 2, w // 2), dtype=np.float32) * _GRAIN).astype(np.int16)
+        y.reshape(h // 2, 2, w // 2, 2)[:] += grain[:, None, :, None]
         out = np.empty((h * 3 // 2, w), dtype=np.uint8)
         out[:h] = np.clip(y, 0, 255)
         out[h : h + h // 4] = u.reshape(h // 4, w)
         out[h + h // 4 :] = v.reshape(h // 4, w)
         yield out
+
+
+def _cloth(spec: ClipSpec) -> npt.NDArray[np.int16]:
+    """The figure's clothing texture, tiled 2x2 so any window of up to (height, 128) pixels can be sliced."""
+    rng = np.random.default_rng(spec.seed + 15485863)
+    tile = np.rint(rng.standard_normal((spec.height, 128), dtype=np.float32) * _CLOTH).astype(np.int16)
+    return np.tile(tile, (2, 2))
 
 
 def _background(spec: ClipSpec) -> tuple[Plane, Plane, Plane]:
@@ -174,6 +205,8 @@ def _background(spec: ClipSpec) -> tuple[Plane, Plane, Plane]:
     y[top : bottom - 30, left:right] = rng.uniform(40, 70)  # dark shop window
     y[top : bottom - 30, (left + right) // 2 - 2 : (left + right) // 2 + 2] = 200  # window frame
     y[top : top + 4, left:right] = 200
+    texture = np.random.default_rng(spec.seed + 104729).standard_normal((h, w), dtype=np.float32)
+    y += texture * _TEXTURE  # plaster, brick and dirt: the detail a keyframe spends its bytes on
     return np.clip(y, 0, 255).astype(np.uint8), u, v
 
 
@@ -203,31 +236,42 @@ def _walker_x(spec: ClipSpec, t: float) -> float | None:
     return None
 
 
-def _draw_figure(y: npt.NDArray[np.int16], u: Plane, v: Plane, cx: float, index: int, spec: ClipSpec) -> None:
-    """A person about a third of the frame high: dark body, lighter head, legs that swing."""
+def _draw_figure(
+    planes: tuple[npt.NDArray[np.int16], Plane, Plane],
+    cloth: npt.NDArray[np.int16],
+    cx: float,
+    index: int,
+    spec: ClipSpec,
+) -> None:
+    """A person about half the frame high, close to the camera: dark textured clothes, lighter head, legs and
+    arms that swing, a bob at every step, and fabric folds that slide as the person moves."""
+    y, u, v = planes
     h, w = spec.height, spec.width
-    height = h // 3
-    feet = int(h * 0.93)
+    height = int(h * _FIGURE_HEIGHT)
+    step = np.sin(index * 2 * np.pi / max(2, spec.fps // 2))  # two steps a second
+    feet = int(h * 0.95) - int(abs(step) * 3)
     head_r = max(3, height // 12)
-    body_w = max(6, height // 4)
+    body_w = max(6, height // 3)
     x = int(cx)
+    fold = index * _FOLD_SLIDE
+    tile_h, tile_w = cloth.shape[0] // 2, cloth.shape[1] // 2
 
     def fill(x0: int, y0: int, x1: int, y1: int, luma: int) -> None:
         x0, x1 = max(0, x0), min(w, x1)
         y0, y1 = max(0, y0), min(h, y1)
         if x0 < x1 and y0 < y1:
-            y[y0:y1, x0:x1] = luma
+            row, col = (y0 - feet + fold) % tile_h, (x0 - x + tile_w // 2) % tile_w  # texture moves with the figure
+            y[y0:y1, x0:x1] = luma + cloth[row : row + y1 - y0, col : col + x1 - x0]
             u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = 120
             v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = 132
 
     hip = feet - height * 45 // 100
-    swing = int(round(np.sin(index * 2 * np.pi / max(2, spec.fps // 2)) * body_w * 0.4))
-    fill(x - body_w // 2 + swing, hip, x - 1 + swing, feet, 35)  # legs
-    fill(x + 1 - swing, hip, x + body_w // 2 - swing, feet, 30)
+    swing = int(round(step * body_w * 0.4))
+    fill(x - body_w // 2 + swing, hip, x - 1 + swing, feet, 45)  # legs
+    fill(x + 1 - swing, hip, x + body_w // 2 - swing, feet, 40)
     shoulders = feet - height + 2 * head_r
-    fill(x - body_w // 2, shoulders, x + body_w // 2, hip + 4, 45)  # torso (dark jacket)
-    y[max(0, shoulders) : hip : 4, max(0, x - body_w // 2) : max(0, x + body_w // 2)] = 80  # its stripes
-    arm = int(round(np.sin(index * 2 * np.pi / max(2, spec.fps // 2)) * height * 0.08))
-    fill(x - body_w // 2 - 4 + arm, shoulders + 4, x - body_w // 2 + arm, hip, 60)  # arms swing with the legs
-    fill(x + body_w // 2 - arm, shoulders + 4, x + body_w // 2 + 4 - arm, hip, 60)
-    fill(x - head_r, shoulders - 2 * head_r, x + head_r, shoulders, 120)  # head
+    fill(x - body_w // 2, shoulders, x + body_w // 2, hip + 4, 70)  # torso (dark jacket)
+    arm = int(round(step * height * 0.08))
+    fill(x - body_w // 2 - 6 + arm, shoulders + 4, x - body_w // 2 + arm, hip, 80)  # arms swing with the legs
+    fill(x + body_w // 2 - arm, shoulders + 4, x + body_w // 2 + 6 - arm, hip, 80)
+    fill(x - head_r, shoulders - 2 * head_r, x + head_r, shoulders, 140)  # head

@@ -1,9 +1,12 @@
-"""The per-connection gating logic, driven by a synthetic camera and a fake decoder (no PyAV, no sleeping)."""
+"""The per-connection gating logic, driven by a synthetic camera and a fake decoder (no PyAV, no sleeping), and
+by the simulator's real clips through a real decoder, looped as the simulated camera loops them (no server)."""
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -14,11 +17,13 @@ from shopwatch.core.frame import Frame
 from shopwatch.core.health import ActivityMode, StreamInfo
 from shopwatch.ingest.access_unit import AccessUnit
 from shopwatch.ingest.activity import ActivityGate
+from shopwatch.ingest.decode import AvDecoder
 from shopwatch.ingest.pipeline import PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
 from shopwatch.ingest.slot import LatestSlot
 from shopwatch.ingest.snapshot import SnapshotStore
 from shopwatch.ingest.stats import HealthTracker
+from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
 
 FPS, GOP = 12, 24
 H, W = 90, 160
@@ -184,3 +189,86 @@ def test_after_joining_mid_gop_nothing_is_decoded_before_a_keyframe() -> None:
     assert cam.decoder.decoded == []
     cam.run(1.5)
     assert cam.decoder.decoded[0].pts == 24 and cam.decoder.decoded[0].is_keyframe
+
+
+# --- the simulator's clips, looped through the pipeline with a real H.264 decoder --------------------------
+
+
+@pytest.fixture(scope="module")
+def clip_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pipeline-clips")
+
+
+class ClipCamera:
+    """A simulated camera without the server: the clip's pictures, looped, arriving at its frame rate.
+
+    What the reader gets over RTSP from ``SimServer`` is the same bytes, picture by picture."""
+
+    def __init__(self, path: Path, settings: Activity, start: int = 0) -> None:
+        with av.open(str(path)) as container:
+            self.pictures = [(bytes(p), p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
+        self.clock = ManualClock()
+        self.frames: LatestSlot[Frame] = LatestSlot(capacity=64)
+        self.gate = ActivityGate(settings.quiet_s)
+        self.health = HealthTracker("clip", self.clock, stall_after_s=3.0)
+        ctx = PipelineContext(
+            "clip",
+            settings,
+            self.clock,
+            PacketRing(settings.preroll_s),
+            self.frames,
+            self.health,
+            SnapshotStore(),
+            self.gate,
+        )
+        codec = av.CodecContext.create("h264", "r")
+        codec.thread_count = 1
+        self.pipeline = StreamPipeline(ctx, AvDecoder(codec), StreamInfo("h264", 640, 360, None))
+        self.index = start  # the picture of the clip the connection starts at (a shared mount is mid-clip)
+        self.sent = 0
+
+    def run(self, seconds: float) -> None:
+        for _ in range(round(seconds * FPS)):
+            data, key = self.pictures[self.index % len(self.pictures)]
+            packet = av.Packet(data)
+            packet.pts = packet.dts = self.index
+            packet.time_base = Fraction(1, FPS)
+            packet.is_keyframe = key
+            self.pipeline.on_unit(AccessUnit((packet,), self.clock.monotonic()))
+            self.index += 1
+            self.clock.advance(1 / FPS)
+
+
+def clip(cache: Path, kind: ClipKind, seed: int) -> Path:
+    return generate_clip(ClipSpec(kind, seconds=20, seed=seed), cache)
+
+
+@pytest.mark.parametrize(("seed", "start"), [(0, 0), (1, 0), (2, 0), (0, 101)])
+def test_static_clips_stay_idle_for_a_minute(clip_cache: Path, seed: int, start: int) -> None:
+    cam = ClipCamera(clip(clip_cache, "static", seed), Activity(), start=start)
+    cam.run(60.0)  # three loops of the 20 s clip
+    assert cam.health.health().activations == 0, cam.pipeline.last_activation
+    assert cam.gate.mode is ActivityMode.IDLE and len(cam.frames) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_figure_walking_into_a_clip_activates_within_a_gop_from_the_keyframe_before_it(
+    clip_cache: Path, seed: int
+) -> None:
+    cam = ClipCamera(clip(clip_cache, "idle_then_motion", seed), Activity())  # motion_start_s 10.5
+    cam.run(12.5)
+    activation = cam.pipeline.last_activation
+    assert activation is not None and activation.reason == "packet sizes"
+    assert activation.pts_s is not None and 10.5 < activation.pts_s <= 10.5 + 2.0
+    first = cam.frames.drain()[0]
+    assert first.keyframe and first.pts_s == 10.0  # the keyframe before the figure appeared
+
+
+def test_a_walker_clip_activates(clip_cache: Path) -> None:
+    cam = ClipCamera(clip(clip_cache, "walker", 0), Activity())
+    cam.run(8.0)
+    # The figure is there from the first picture, so its P-frame sizes are this stream's normal: the decoded
+    # keyframes (one every idle_keyframe_interval_s) show it moving.
+    activation = cam.pipeline.last_activation
+    assert activation is not None and activation.reason == "keyframe motion"
+    assert cam.gate.active and len(cam.frames) > 0
