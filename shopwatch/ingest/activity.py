@@ -4,7 +4,8 @@ Idle cameras must cost about as much as demuxing (INGEST_FACTS: demux 0.0008 cor
 Two cheap signals decide when full decoding is worth it:
 
 - ``PacketActivity``: P-frame sizes rise when something moves in a static scene, and they are known at demux
-  cost. A window mean of recent P-frame sizes is compared with a slowly adapting baseline of idle sizes.
+  cost. A window mean of recent P-frame sizes is compared with a slowly adapting baseline of idle sizes; it
+  must stand out by a ratio, by the stream's own idle noise, and by a share of its keyframe size.
 - ``KeyframeMotion``: pixel change between successive decoded keyframes on downscaled luma, for scenes where
   P-frame sizes say little (noisy night footage, small distant movement).
 

@@ -4,10 +4,10 @@ Idle (the cost target: about demux only): every unit goes into the ring and its 
 a keyframe is decoded only when one is due (at most one per ``idle_keyframe_interval_s``) or a snapshot asks
 for it, and its luma is compared with the previous decoded keyframe.
 
-Active: decoding starts again from the ring's keyframe before the trigger (so the moment that triggered it is
-not lost) and then covers every unit; frames are handed on at ``detect_fps``, converted to RGB only then.
-Back to idle after ``quiet_s`` without a signal. The decoder is behind a small protocol so this logic is
-tested with fakes, without PyAV.
+Active: decoding starts again from the ring's keyframe before the trigger (for packet sizes: before the P-frame
+where the sizes began to rise), so the moment that triggered it is not lost, and then covers every unit;
+frames are handed on at ``detect_fps``, converted to RGB only then. Back to idle after ``quiet_s`` without a
+signal. The decoder is behind a small protocol so this logic is tested with fakes, without PyAV.
 """
 
 from __future__ import annotations

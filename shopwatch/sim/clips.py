@@ -30,7 +30,7 @@ ClipKind = Literal["static", "walker", "idle_then_motion"]
 CLIP_KINDS: tuple[str, ...] = get_args(ClipKind)
 
 # Bump when the rendering or encoding changes, so cached clips of an older look are not reused.
-_RENDER_VERSION = 3
+_RENDER_VERSION = 4
 # A walker crosses the whole frame in this many seconds (about 1.4 m/s for a 10 m wide shop front).
 _CROSSING_S = 5.0
 _CRF = "23"  # constant quality: bytes follow the content, as with a camera's VBR mode
@@ -171,9 +171,11 @@ def _render(spec: ClipSpec, indices: Iterable[int]) -> Iterator[Plane]:
 
 
 def _cloth(spec: ClipSpec) -> npt.NDArray[np.int16]:
-    """The figure's clothing texture, tiled 2x2 so any window of up to (height, 128) pixels can be sliced."""
+    """The figure's clothing texture, tiled 2x2 so any part of the figure (at most the frame high and a third of
+    that wide) can be sliced out of it without wrapping."""
     rng = np.random.default_rng(spec.seed + 15485863)
-    tile = np.rint(rng.standard_normal((spec.height, 128), dtype=np.float32) * _CLOTH).astype(np.int16)
+    size = (spec.height, max(128, spec.height))
+    tile = np.rint(rng.standard_normal(size, dtype=np.float32) * _CLOTH).astype(np.int16)
     return np.tile(tile, (2, 2))
 
 

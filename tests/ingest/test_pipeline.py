@@ -166,6 +166,26 @@ def test_an_external_request_activates_now_from_the_newest_keyframe() -> None:
     assert cam.pipeline.last_activation is not None and cam.pipeline.last_activation.reason == "onvif motion"
 
 
+def test_a_slow_rise_is_dated_from_where_it_began() -> None:
+    # Someone approaches from far away: from 11.0 s each P-frame carries 6 bytes more than the one before, so the
+    # window fires only after the 12 s keyframe. Decoding must still start at the keyframe before the rise.
+    cam = Camera(Activity(detect_fps=6.0))
+    cam.run(11.0)
+    start = cam.index
+    while cam.pipeline.last_activation is None and cam.index < start + 3 * GOP:
+        key = cam.index % GOP == 0
+        extra = 6 * (cam.index - start)
+        size = 3600 if key else int(110 * cam.rng.uniform(0.8, 1.2)) + extra
+        packet = FakePacket(cam.index, key, size, figure=False)  # too small for the keyframe comparison
+        cam.pipeline.on_unit(AccessUnit((packet,), cam.clock.monotonic()))
+        cam.index += 1
+        cam.clock.advance(1 / FPS)
+    activation = cam.pipeline.last_activation
+    assert activation is not None and activation.reason == "packet sizes"
+    assert activation.pts_s is not None and activation.pts_s > 12.0 + 6 / FPS  # the window is past the keyframe
+    assert cam.handed()[0].pts_s == 10.0
+
+
 def test_keyframe_motion_alone_activates_too() -> None:
     # Packet sizes say nothing (ratio out of reach); the keyframe's pixels show the figure.
     cam = Camera(Activity(pframe_ratio=20.0, idle_keyframe_interval_s=2.0))
