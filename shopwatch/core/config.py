@@ -133,7 +133,11 @@ class Activity(Strict):
         3.0, ge=0.5, le=60, description="In idle, decode at most one keyframe this often (motion check, snapshot)."
     )
     pframe_ratio: float = Field(
-        1.8, ge=1.05, le=20, description="P-frame bytes above this multiple of the running baseline mean activity."
+        1.8,
+        ge=1.05,
+        le=20,
+        description="P-frame bytes above this multiple of the running baseline (and above the stream's idle noise"
+        " and 3 % of a keyframe per P-frame) mean activity.",
     )
     pframe_window: int = Field(
         6, ge=2, le=100, description="P-frames averaged before comparing with the baseline."
