@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3-venv python3-dev pkg-config libgirepository1.0-dev libcairo2-dev \
+APT_PACKAGES := python3-venv python3-dev build-essential pkg-config libgirepository1.0-dev libcairo2-dev \
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp \
 	gir1.2-gst-rtsp-server-1.0
