@@ -52,7 +52,12 @@ class Window:
         self.warmup_s, self.seconds = warmup_s, seconds
         self.extra_pids: Callable[[], list[int]] = list
 
-    def run(self, stop: threading.Event, count: Callable[[], int]) -> dict[str, float]:
+    def run(
+        self, stop: threading.Event, count: Callable[[], int], ready: Callable[[], bool] = lambda: True
+    ) -> dict[str, float]:
+        deadline = time.monotonic() + 600
+        while not ready() and time.monotonic() < deadline:  # e.g. OpenCV, whose opens are serialised
+            time.sleep(0.1)
         time.sleep(self.warmup_s)
         pids = [os.getpid(), *self.extra_pids()]
         cpu0, n0 = cpu_seconds(pids), count()
@@ -102,17 +107,24 @@ def mode_opencv(urls: list[str], window: Window) -> dict[str, float]:
     import cv2
 
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"
-    stop, tally = threading.Event(), Tally(len(urls))
+    stop, tally, opened = threading.Event(), Tally(len(urls)), Tally(len(urls))
+    started = time.monotonic()
 
     def read(i: int, url: str) -> None:
         cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+        opened.counts[i] = 1
         while not stop.is_set() and cap.read()[0]:
             tally.counts[i] += 1
         cap.release()
 
     for i, url in enumerate(urls):
         threading.Thread(target=read, args=(i, url), daemon=True).start()
-    return window.run(stop, tally.total)
+
+    def all_open() -> bool:
+        return opened.total() == len(urls)
+
+    result = window.run(stop, tally.total, ready=all_open)
+    return {**result, "online_s": time.monotonic() - started - window.warmup_s - window.seconds}
 
 
 def mode_ffmpeg(urls: list[str], window: Window) -> dict[str, float]:
