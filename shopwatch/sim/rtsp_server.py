@@ -10,7 +10,10 @@ now), ``hang`` (connections stay open, nothing is sent, RTCP included), ``resume
 (HTTP Basic on that mount; a missing or wrong password gets RTSP 401, which PyAV raises as
 ``av.error.HTTPUnauthorizedError``).
 
-Transport is RTSP-over-TCP (interleaved) only: UDP transport would bind RTP ports on every interface.
+Transports: RTSP-over-TCP (interleaved) always; unicast UDP too unless ``udp=False``. A UDP client's RTP/RTCP
+socket pair is bound to the server's own ``host`` address (``gst_media.udp_pool``; gst-rtsp-server's default
+would be every interface), from ``udp_ports``, one pair per mount shared by its UDP clients. Faults behave
+alike for both (a UDP client's session stops with its RTSP connection: stop-on-disconnect, GStreamer's default).
 
 What a PyAV client sees (measured): one packet per frame at the clip's rate; the very first packet after
 connecting has ``pts is None`` (FFmpeg's parser), later ones increase. A client joining a mount that is
@@ -23,6 +26,7 @@ the timestamps.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,15 +39,28 @@ import gi
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtspServer  # noqa: E402
 
 from shopwatch.sim.auth import MountAuth, MountCredentials, mount_of  # noqa: E402
-from shopwatch.sim.gst_media import MediaHandle, launch_line  # noqa: E402
+from shopwatch.sim.gst_media import (  # noqa: E402
+    UDP_PORTS,
+    LoopThread,
+    MediaHandle,
+    check_udp,
+    launch_line,
+    lower_transports,
+    shut_down,
+    udp_addresses,
+    udp_pool,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
+# How often expired sessions are removed: a UDP client's session outlives its RTSP connection (emptied, see
+# "Transports") until its 60 s timeout, and only a session pool cleanup removes it then.
+SESSION_CLEANUP_S = 5
 _CAMERA_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -60,32 +77,41 @@ class _Mount:
 class SimServer:
     """An RTSP server with one mount per simulated camera, bound to loopback by default."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, fps: int = 12) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        fps: int = 12,
+        udp: bool = True,
+        udp_ports: tuple[int, int] = UDP_PORTS,
+    ) -> None:
+        """``udp``: also serve RTP over unicast UDP, from sockets bound to ``host`` (which must then be an IP
+        address) on even/odd port pairs from ``udp_ports`` (inclusive; taken pairs are skipped)."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, found {port}")
+        if udp:
+            check_udp(host, udp_ports)
         Gst.init(None)
         self._host, self._requested_port, self._fps = host, port, fps
+        self._udp_ports = udp_ports if udp else None
+        self._pool: GstRtspServer.RTSPAddressPool | None = None
         self._mounts: dict[str, _Mount] = {}
         # Guards _mounts and every _Mount: client threads, media threads and callers all touch them.
         self._lock = threading.Lock()
         self._credentials = MountCredentials()
-        self._context: GLib.MainContext | None = None
-        self._loop: GLib.MainLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: LoopThread | None = None
         self._server: GstRtspServer.RTSPServer | None = None
-        self._source_id = 0
+        self._source_ids: list[int] = []
         self._port = 0
 
     # lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Listen and serve; raises ``OSError`` when the port cannot be bound."""
-        if self._thread is not None:
+        if self._loop is not None:
             raise RuntimeError("SimServer already started")
-        self._context = GLib.MainContext.new()
-        self._loop = GLib.MainLoop.new(self._context, False)
-        self._thread = threading.Thread(target=self._run_loop, name="sim-rtsp", daemon=True)
-        self._thread.start()
+        self._loop = LoopThread("sim RTSP server")
         try:
             self._call(self._start_in_loop)
         except BaseException:
@@ -94,7 +120,7 @@ class SimServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close every client, free the listening port and end the loop thread, within about ``timeout_s``."""
-        if self._thread is None:
+        if self._loop is None:
             return
         try:
             self._call(self._stop_in_loop, timeout_s=timeout_s)
@@ -120,6 +146,11 @@ class SimServer:
     @property
     def host(self) -> str:
         return self._host
+
+    @property
+    def udp(self) -> bool:
+        """True when UDP clients are served."""
+        return self._udp_ports is not None
 
     @property
     def camera_ids(self) -> list[str]:
@@ -187,67 +218,31 @@ class SimServer:
         with self._lock:
             return len(self._mount(camera_id).clients)
 
+    def udp_addresses(self, camera_id: str) -> list[tuple[str, int]]:
+        """(address, port) of the UDP sockets serving this mount: none until a UDP client has set up."""
+        with self._lock:
+            medias = [handle.media for handle in self._mount(camera_id).medias]
+        return [address for media in medias for address in udp_addresses(media)]
+
     # loop thread -------------------------------------------------------------------------------------------
 
-    def _run_loop(self) -> None:
-        assert self._context is not None and self._loop is not None
-        self._context.push_thread_default()
-        try:
-            self._loop.run()
-        finally:
-            self._context.pop_thread_default()
-
     def _quit_loop(self, timeout_s: float) -> None:
-        if self._loop is not None:
-            self._loop.quit()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                log.warning("sim RTSP loop thread did not end within %.1f s", timeout_s)
-        self._thread = self._loop = self._context = None
-        self._server = None
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.quit(timeout_s):
+            log.warning("sim RTSP loop thread did not end within %.1f s", timeout_s)
+        self._server = self._pool = None
         self._port = 0
 
     def _call_soon(self, fn: Callable[[], object]) -> None:
-        """Run ``fn`` on the loop thread later; errors are logged (this is a task boundary)."""
-        context = self._context
-        if context is None:
-            return
-
-        def run(*_args: object) -> bool:
-            try:
-                fn()
-            except Exception:
-                log.exception("sim RTSP server: deferred call failed")
-            return GLib.SOURCE_REMOVE
-
-        source = GLib.idle_source_new()
-        source.set_callback(run)
-        source.attach(context)
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon(fn)
 
     def _call(self, fn: Callable[[], T], timeout_s: float = CALL_TIMEOUT_S) -> T:
-        """Run ``fn`` on the loop thread and return its result (or raise its exception), bounded."""
-        if self._context is None:
+        loop = self._loop
+        if loop is None:
             raise RuntimeError("SimServer is not started")
-        if threading.current_thread() is self._thread:
-            return fn()
-        done = threading.Event()
-        box: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                box["value"] = fn()
-            except BaseException as exc:  # handed back to the caller's thread below
-                box["error"] = exc
-            finally:
-                done.set()
-
-        self._call_soon(run)
-        if not done.wait(timeout_s):
-            raise TimeoutError(f"sim RTSP server did not answer within {timeout_s} s")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
+        return loop.call(fn, timeout_s)
 
     def _start_in_loop(self) -> None:
         server = GstRtspServer.RTSPServer()
@@ -258,36 +253,43 @@ class SimServer:
         server.set_backlog(1024)
         # A thread per client: a DESCRIBE waits for its media's preroll, and a burst of 100 clients served on
         # one thread took seconds, long enough for FFmpeg's 5 s timeout. Clients are therefore never closed
-        # from here (GstRTSPClient.close() races with the client's own watch), see _shut_down.
+        # from here (GstRTSPClient.close() races with the client's own watch), see gst_media.shut_down.
         server.get_thread_pool().set_max_threads(-1)
         server.set_auth(MountAuth(self._credentials))
         server.connect("client-connected", self._on_client_connected)
-        self._source_id = server.attach(self._context)
-        if not self._source_id:
+        assert self._loop is not None
+        source_id = server.attach(self._loop.context)
+        if not source_id:
             raise OSError(f"cannot listen on {self._host}:{self._requested_port} (port in use?)")
+        self._source_ids = [source_id]
         self._server = server
         self._port = server.get_bound_port()
+        if self._udp_ports is not None:
+            self._pool = udp_pool(self._host, self._udp_ports, random.Random())
+            self._source_ids.append(self._loop.every(SESSION_CLEANUP_S, server.get_session_pool().cleanup))
 
     def _stop_in_loop(self) -> None:
-        assert self._server is not None and self._context is not None
-        source = self._context.find_source_by_id(self._source_id)
-        if source is not None:
-            source.destroy()  # closes the listening socket: the port is free again
+        assert self._server is not None and self._loop is not None
+        for source_id in self._source_ids:  # the listener's closes the listening socket: the port is free again
+            self._loop.destroy_source(source_id)
+        self._source_ids = []
         for camera_id in self.camera_ids:
             self._remove_in_loop(camera_id)
 
-        def shut_down(_server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient) -> Any:
-            _shut_down(client)
+        def drop_client(_server: GstRtspServer.RTSPServer, client: GstRtspServer.RTSPClient) -> Any:
+            shut_down(client)
             return GstRtspServer.RTSPFilterResult.KEEP  # the client's own thread closes it on EOF
 
-        self._server.client_filter(shut_down)
+        self._server.client_filter(drop_client)
 
     def _add_in_loop(self, camera_id: str, clip: Path, username: str | None, password: str | None) -> None:
         assert self._server is not None
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(launch_line(clip, self._fps))
         factory.set_shared(True)
-        factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
+        factory.set_protocols(lower_transports(self._pool is not None))
+        if self._pool is not None:
+            factory.set_address_pool(self._pool)
         mount = _Mount(camera_id, clip, factory)
         with self._lock:
             if camera_id in self._mounts:
@@ -319,7 +321,7 @@ class SimServer:
             clients = list(mount.clients)
             mount.clients.clear()
         for client in clients:
-            _shut_down(client)
+            shut_down(client)
 
     def _mount(self, camera_id: str) -> _Mount:
         try:
@@ -375,16 +377,3 @@ class SimServer:
         with self._lock:
             if handle in mount.medias:
                 mount.medias.remove(handle)
-
-
-def _shut_down(client: GstRtspServer.RTSPClient) -> None:
-    """Shut the client's socket down: the peer sees the connection close at once, and the client's own thread
-    reads EOF and tears its sessions down. A network drop, done without touching the client from here."""
-    connection = client.get_connection()
-    if connection is None:
-        return
-    for sock in {connection.get_read_socket(), connection.get_write_socket()}:
-        try:
-            sock.shutdown(True, True)
-        except GLib.Error as exc:  # already closed by the peer: nothing left to drop
-            log.debug("sim RTSP: shutting a client socket down: %s", exc.message)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
+import os
+import random
+import re
+import select
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -176,3 +185,153 @@ def test_rapid_reconnects_are_always_served(server: SimServer, walker_clip: Path
         with av.open(url, options=FAST_OPEN, timeout=(10, 6)) as container:
             next(container.demux(video=0))
     assert time.monotonic() - started < 8 * 0.5
+
+
+# UDP transport ---------------------------------------------------------------------------------------------
+
+UDP_OPEN = {"rtsp_transport": "udp", "analyzeduration": "0", "probesize": "32", "timeout": "5000000"}
+# A UDP client in its own process, so every UDP socket of this process is the server's.
+UDP_CLIENT = """
+import sys, av
+options = {"rtsp_transport": "udp", "analyzeduration": "0", "probesize": "32", "timeout": "5000000"}
+with av.open(sys.argv[1], options=options, timeout=(10, 6)) as container:
+    pts = []
+    for packet in container.demux(video=0):
+        if packet.size and packet.pts is not None:
+            pts.append(packet.pts)
+        if len(pts) == 6:
+            break
+    print(*pts, flush=True)
+    sys.stdin.readline()  # the session stays set up until the test has looked at the sockets
+"""
+
+
+def udp_sockets_of_this_process() -> set[tuple[str, int]]:
+    """Local (address, port) of every UDP socket this process holds, IPv4 and IPv6, from /proc."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    found = set()
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in inodes:
+                address_hex, port_hex = fields[1].split(":")
+                raw = bytes.fromhex(address_hex)  # host-order 32-bit words (little-endian here)
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add((str(ipaddress.ip_address(words)), int(port_hex, 16)))
+    return found
+
+
+def read_packets(container: av.container.InputContainer, count: int) -> list[av.Packet]:
+    return list(itertools.islice((p for p in container.demux(video=0) if p.size), count))
+
+
+def test_a_udp_client_is_served_from_sockets_on_loopback_only(server: SimServer, walker_clip: Path) -> None:
+    url = server.add_camera("cam-01", walker_clip)
+    before = udp_sockets_of_this_process()
+    with subprocess.Popen(
+        [sys.executable, "-c", UDP_CLIENT, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as client:
+        assert client.stdin is not None and client.stdout is not None
+        try:
+            ready, _, _ = select.select([client.stdout], [], [], 15)
+            assert ready, "expected the UDP client to print timestamps within 15 s"
+            pts = [int(word) for word in client.stdout.readline().split()]
+            opened = udp_sockets_of_this_process() - before
+            served_from = server.udp_addresses("cam-01")
+        finally:
+            client.communicate(input="\n", timeout=10)
+    assert client.returncode == 0
+    assert len(pts) == 6 and all(b > a for a, b in zip(pts, pts[1:], strict=False)), pts
+    # The RTP/RTCP pair (one per mount), bound to 127.0.0.1 and nothing else: not 0.0.0.0, not ::
+    assert len(opened) == 2 and {address for address, _ in opened} == {"127.0.0.1"}, opened
+    assert sorted(opened) == sorted(served_from)
+    rtp, rtcp = sorted(port for _, port in opened)
+    assert rtp % 2 == 0 and rtcp == rtp + 1
+
+
+def _hold_free_ports(count: int) -> tuple[int, list[socket.socket]]:
+    """``count`` consecutive free UDP ports on 127.0.0.1 from an even one, all bound by the returned sockets."""
+    rng = random.Random()
+    for _ in range(100):
+        first = rng.randrange(10_000, 19_990, 2)  # away from the servers' default range and the ephemeral one
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            for sock in held:
+                sock.close()
+            continue
+        return first, held
+    raise AssertionError(f"expected {count} consecutive free UDP ports in 10000-19999, found none in 100 tries")
+
+
+def test_taken_udp_ports_are_skipped_and_servers_sharing_a_range_do_not_collide(walker_clip: Path) -> None:
+    first, held = _hold_free_ports(6)
+    for sock in held[2:]:
+        sock.close()  # another process keeps the first pair
+    ports = (first, first + 5)
+    try:
+        with SimServer(udp_ports=ports) as one, SimServer(udp_ports=ports) as two:
+            urls = [one.add_camera("cam-01", walker_clip), two.add_camera("cam-01", walker_clip)]
+            with (
+                av.open(urls[0], options=UDP_OPEN, timeout=(10, 6)) as a,
+                av.open(urls[1], options=UDP_OPEN, timeout=(10, 6)) as b,
+            ):
+                assert len(read_packets(a, 3)) == len(read_packets(b, 3)) == 3
+                served = [sorted(one.udp_addresses("cam-01")), sorted(two.udp_addresses("cam-01"))]
+    finally:
+        held[0].close()
+        held[1].close()
+    assert sorted(served) == [
+        [("127.0.0.1", first + 2), ("127.0.0.1", first + 3)],
+        [("127.0.0.1", first + 4), ("127.0.0.1", first + 5)],
+    ]
+
+
+def test_drop_ends_a_udp_client_stream_and_it_is_served_again(server: SimServer, walker_clip: Path) -> None:
+    url = server.add_camera("cam-01", walker_clip)
+    with av.open(url, options=UDP_OPEN, timeout=(10, 6)) as container:
+        demux = container.demux(video=0)
+        next(demux)
+        server.drop("cam-01")
+        started = time.monotonic()
+        rest = sum(1 for _ in demux)  # the iterator ends: FFmpeg watches the RTSP connection too
+        assert time.monotonic() - started < 1.0 and rest < 6
+    with av.open(url, options=UDP_OPEN, timeout=(10, 6)) as again:
+        assert len(read_packets(again, 2)) == 2
+
+
+def test_udp_false_serves_tcp_only(walker_clip: Path) -> None:
+    with SimServer(udp=False) as server:
+        url = server.add_camera("cam-01", walker_clip)
+        assert not server.udp
+        with pytest.raises(OSError, match="Protocol not supported"):  # RTSP 461 Unsupported Transport
+            av.open(url, options=UDP_OPEN, timeout=(10, 6))
+        with av.open(url, options=FAST_OPEN, timeout=(10, 6)) as container:
+            assert len(read_packets(container, 2)) == 2
+        assert server.udp_addresses("cam-01") == []
+
+
+@pytest.mark.parametrize(
+    ("host", "udp_ports", "message"),
+    [
+        ("localhost", (20000, 20099), "expected an IP address, found 'localhost'"),
+        ("127.0.0.1", (20001, 20099), "found (20001, 20099)"),  # RTP takes the even port
+        ("127.0.0.1", (20000, 20000), "found (20000, 20000)"),  # room for no pair
+        ("127.0.0.1", (100, 200), "found (100, 200)"),
+    ],
+)
+def test_udp_settings_are_checked_on_construction(host: str, udp_ports: tuple[int, int], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SimServer(host, udp_ports=udp_ports)
+    SimServer(host, udp=False, udp_ports=udp_ports)  # TCP only: neither is used
