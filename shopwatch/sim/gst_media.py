@@ -155,7 +155,10 @@ class LoopThread:
         """Run ``fn`` on the loop thread every ``seconds`` until the returned source is destroyed."""
 
         def run(*_args: object) -> bool:
-            fn()
+            try:
+                fn()
+            except Exception:  # a task boundary: log, and run again next time
+                log.exception("%s: periodic call failed", self.name)
             return GLib.SOURCE_CONTINUE
 
         source = GLib.timeout_source_new_seconds(seconds)

@@ -58,8 +58,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
-# How often expired sessions are removed: a UDP client's session outlives its RTSP connection (emptied, see
-# "Transports") until its 60 s timeout, and only a session pool cleanup removes it then.
+# How often expired sessions are removed: a dropped UDP client's session outlives its RTSP connection (emptied,
+# see "Transports") until its timeout (60 s, +5 s grace), and only a session pool cleanup removes it then.
 SESSION_CLEANUP_S = 5
 _CAMERA_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
