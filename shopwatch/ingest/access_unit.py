@@ -12,8 +12,8 @@ The assembler is generic in the packet type: anything with ``pts``, ``is_keyfram
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Iterable
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 
 class PacketLike(Protocol):
@@ -30,22 +30,25 @@ class PacketLike(Protocol):
 P = TypeVar("P", bound=PacketLike)
 
 
-@dataclass(frozen=True, slots=True)
-class AccessUnit(Generic[P]):
+class AccessUnit(NamedTuple, Generic[P]):
+    """One picture's packets. A named tuple: one is made for every picture of every camera, and a tuple is the
+    cheapest immutable record Python makes (a frozen dataclass costs ~4x as much to build)."""
+
     packets: tuple[P, ...]
     arrival: float  # monotonic time the first packet arrived
+    # Read from the packets once (each read of an ``av.Packet`` attribute goes through PyAV).
+    keyframe: bool
+    size: int
+    pts: int | None
 
-    @property
-    def keyframe(self) -> bool:
-        return self.packets[0].is_keyframe
-
-    @property
-    def size(self) -> int:
-        return sum(p.size for p in self.packets)
-
-    @property
-    def pts(self) -> int | None:
-        return next((p.pts for p in self.packets if p.pts is not None), None)
+    @classmethod
+    def of(cls, packets: tuple[P, ...], arrival: float) -> AccessUnit[P]:
+        """The unit of ``packets``: keyframe flag of the first, sizes summed, the first timestamp present."""
+        first = packets[0]
+        if len(packets) == 1:
+            return cls(packets, arrival, first.is_keyframe, first.size, first.pts)
+        pts = next((p.pts for p in packets if p.pts is not None), None)
+        return cls(packets, arrival, first.is_keyframe, sum(p.size for p in packets), pts)
 
 
 class AccessUnitAssembler(Generic[P]):
@@ -59,23 +62,35 @@ class AccessUnitAssembler(Generic[P]):
         self._max_packets = max_packets  # a stream that never changes timestamps must not grow a unit forever
         self._packets: list[P] = []
         self._arrival = 0.0
+        self._keyframe = False  # of the unit being assembled
+        self._pts: int | None = None  # of the unit being assembled: its first packet's that has one
 
     def push(self, packet: P, now: float) -> AccessUnit[P] | None:
-        done: AccessUnit[P] | None = None
-        if self._packets and not self._continues(packet):
-            done = AccessUnit(tuple(self._packets), self._arrival)
-            self._packets = []
-        if not self._packets:
-            self._arrival = now
-        self._packets.append(packet)
-        return done
+        """Add one packet; the unit it completed, if any."""
+        done = self.push_all(((packet, now),))
+        return done[0] if done else None
 
-    def _continues(self, packet: P) -> bool:
-        first = self._packets[0]
-        if packet.is_keyframe != first.is_keyframe or len(self._packets) >= self._max_packets:
-            return False
-        current = next((p.pts for p in self._packets if p.pts is not None), None)
-        return packet.pts is None or current is None or packet.pts == current
+    def push_all(self, packets: Iterable[tuple[P, float]]) -> list[AccessUnit[P]]:
+        """Add (packet, arrival) pairs in order; the units they completed, in order. The reader's path: one call
+        per batch, the unit being assembled kept in locals."""
+        done: list[AccessUnit[P]] = []
+        current, arrival, keyframe, pts = self._packets, self._arrival, self._keyframe, self._pts
+        for packet, now in packets:
+            key, stamp = packet.is_keyframe, packet.pts
+            if current and (
+                key != keyframe
+                or len(current) >= self._max_packets
+                or (stamp is not None and pts is not None and stamp != pts)
+            ):
+                done.append(AccessUnit.of(tuple(current), arrival))
+                current = []
+            if not current:
+                arrival, keyframe, pts = now, key, stamp
+            elif pts is None:
+                pts = stamp
+            current.append(packet)
+        self._packets, self._arrival, self._keyframe, self._pts = current, arrival, keyframe, pts
+        return done
 
     def reset(self) -> None:
         self._packets = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import av
 import av.error
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from shopwatch.core.errors import UnsupportedCodec
 from shopwatch.ingest.access_unit import AccessUnit
@@ -71,10 +73,48 @@ class AvDecoder:
         return rows[:, : frame.width]
 
     @staticmethod
-    def rgb(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
-        return np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+    def picture(frame: av.VideoFrame) -> AvPicture:
+        return AvPicture(frame)
 
     @staticmethod
     def pts_s(frame: av.VideoFrame) -> float | None:
         t = frame.time
         return None if t is None else float(t)
+
+
+# One swscale context per converting thread. ``VideoFrame.to_ndarray`` builds a new one for every frame it is
+# called on (0.43 ms for 640x360 -> RGB, measured here) where a reused one converts in 0.11 ms; a context must
+# not be used by two threads at once, hence one per thread. A cache, not configuration: safe to build at import.
+# swscale's own threads (its default: one per core) cost 0.35 ms of CPU per conversion against 0.07 ms with one.
+_converters = threading.local()
+
+
+def _reformatter() -> VideoReformatter:
+    reformatter: VideoReformatter | None = getattr(_converters, "reformatter", None)
+    if reformatter is None:
+        reformatter = _converters.reformatter = VideoReformatter()
+    return reformatter
+
+
+class AvPicture:
+    """A decoded ``av.VideoFrame`` as a ``core.frame.RgbSource``: converted to RGB only when someone asks,
+    in the asking thread. The frame holds its own reference to the decoder's buffers, so it stays valid after
+    the decoder moved on."""
+
+    __slots__ = ("_frame",)
+
+    def __init__(self, frame: av.VideoFrame) -> None:
+        self._frame = frame
+
+    @property
+    def width(self) -> int:
+        return int(self._frame.width)
+
+    @property
+    def height(self) -> int:
+        return int(self._frame.height)
+
+    def to_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:
+        """Scale and convert in one swscale pass (bilinear when the size changes)."""
+        rgb = _reformatter().reformat(self._frame, width=width, height=height, format="rgb24", threads=1)
+        return np.asarray(rgb.to_ndarray(), dtype=np.uint8)

@@ -6,8 +6,9 @@ for it, and its luma is compared with the previous decoded keyframe.
 
 Active: decoding starts again from the ring's keyframe before the trigger (for packet sizes: before the P-frame
 where the sizes began to rise), so the moment that triggered it is not lost, and then covers every unit;
-frames are handed on at ``detect_fps``, converted to RGB only then. Back to idle after ``quiet_s`` without a
-signal. The decoder is behind a small protocol so this logic is tested with fakes, without PyAV.
+frames are handed on at ``detect_fps`` as decoded (the consumer converts the ones it takes). Back to idle after
+``quiet_s`` without a signal. The decoder is behind a small protocol so this logic is tested with fakes, without
+PyAV.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy.typing as npt
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import Activity
-from shopwatch.core.frame import Frame
+from shopwatch.core.frame import Frame, RgbSource
 from shopwatch.core.health import StreamInfo
 from shopwatch.ingest.access_unit import AccessUnit
 from shopwatch.ingest.activity import ActivityGate, FrameSelector, KeyframeMotion, PacketActivity
@@ -43,7 +44,7 @@ class Decoder(Protocol):
 
     def luma(self, frame: Any) -> npt.NDArray[np.uint8]: ...
 
-    def rgb(self, frame: Any) -> npt.NDArray[np.uint8]: ...
+    def picture(self, frame: Any) -> RgbSource: ...
 
     def pts_s(self, frame: Any) -> float | None: ...
 
@@ -86,10 +87,11 @@ class StreamPipeline:
         # Arrival times of recent P-frames: where a rise in sizes began, up to a few GOPs back.
         self._pframe_arrivals: deque[float] = deque(maxlen=max(a.pframe_window, _RISE_LOOKBACK))
         self._keyframe_arrivals: deque[float] = deque(maxlen=5)
-        self._recent_pts: deque[float] = deque(maxlen=25)
+        self._recent_pts: deque[int] = deque(maxlen=25)  # timestamps of the latest pictures, in time base units
         self._last_idle_decode: float | None = None
         self._last_decoded_seq: int | None = None  # ring seq of the last unit fed to the decoder
         self._seq = 0  # frames decoded on this connection
+        self._time_base: tuple[int, int] | None = None  # of the stream's timestamps, from its first packets
         self.last_activation: Activation | None = None
         self.gop_s: float | None = None
         ctx.ring.clear()
@@ -100,24 +102,41 @@ class StreamPipeline:
     def frames_decoded(self) -> int:
         return self._seq
 
-    def on_unit(self, unit: AccessUnit[Any]) -> None:
-        now = self._ctx.clock.monotonic()
-        entry = self._ctx.ring.append(unit, size=unit.size, keyframe=unit.keyframe, time=unit.arrival)
-        self._measure(entry)
-        self._poll_gate(now)
-        if not unit.keyframe:
-            self._pframe_arrivals.append(unit.arrival)
-        packets = self._packet_activity
-        if packets.update(unit.size, unit.keyframe, active=self._ctx.gate.active):
-            # The evidence starts where the sizes began to rise (at least the window's P-frames back), so
-            # decoding restarts from the keyframe before the first moving picture.
-            back = min(len(self._pframe_arrivals), max(packets.rise_frames, self._ctx.activity.pframe_window))
-            if self.signal("packet sizes", since=self._pframe_arrivals[-back]):
-                return  # the activation decoded everything up to and including this unit
-        if self._ctx.gate.active:
-            self._decode_active(entry, now)
-        elif unit.keyframe and self._keyframe_due(now):
-            self._decode_idle_keyframe(entry, now)
+    @property
+    def active(self) -> bool:
+        return self._ctx.gate.active
+
+    def on_unit(self, unit: AccessUnit[Any], now: float | None = None) -> None:
+        """Process one access unit; ``now`` (default: the clock) is when it is processed, after its arrival."""
+        self.on_units([unit], self._ctx.clock.monotonic() if now is None else now)
+
+    def on_units(self, units: list[AccessUnit[Any]], now: float) -> None:
+        """Process access units in arrival order (the reader hands a batch). This runs for every picture of
+        every camera, so the idle path is one loop over locals: ring, timestamps, packet sizes, and a keyframe
+        decode now and then."""
+        ctx = self._ctx
+        gate, packets = ctx.gate, self._packet_activity
+        recent_pts, pframe_arrivals = self._recent_pts, self._pframe_arrivals
+        for entry in ctx.ring.extend([(u, u.size, u.keyframe, u.arrival) for u in units]):
+            unit, keyframe = entry.packet, entry.keyframe
+            if unit.pts is not None:
+                recent_pts.append(unit.pts)
+            if keyframe:
+                self._measure(entry)
+            else:
+                pframe_arrivals.append(entry.time)
+            if gate.active:
+                self._poll_gate(now)
+            if packets.update(entry.size, keyframe, active=gate.active):
+                # The evidence starts where the sizes began to rise (at least the window's P-frames back), so
+                # decoding restarts from the keyframe before the first moving picture.
+                back = min(len(pframe_arrivals), max(packets.rise_frames, ctx.activity.pframe_window))
+                if self.signal("packet sizes", since=pframe_arrivals[-back]):
+                    continue  # the activation decoded everything in the ring, this unit included
+            if gate.active:
+                self._decode_active(entry, now)
+            elif keyframe and self._keyframe_due(now):
+                self._decode_idle_keyframe(entry, now)
 
     def signal(self, reason: str, since: float | None = None) -> bool:
         """Activity seen (``since``: when its evidence arrived); True if this switched idle -> active."""
@@ -151,7 +170,7 @@ class StreamPipeline:
         self._seq += len(frames)
         self._ctx.health.on_decoded(len(frames))
         frame = frames[-1]
-        self._ctx.snapshots.publish(frame, now)
+        self._ctx.snapshots.publish(self._decoder.picture(frame), now)
         motion = self._key_motion.update(self._decoder.luma(frame))
         if motion.motion:
             # The keyframe already shows it: restart from the keyframe before this one.
@@ -162,15 +181,18 @@ class StreamPipeline:
         self._frame_motion.reset()
         self._last_decoded_seq = None
         entries = self._ctx.ring.from_keyframe_before(since)
-        newest = self._recent_pts[-1] if self._recent_pts else None
-        first = _pts_s(entries[0].packet) if entries else None
+        newest = self._seconds(self._recent_pts[-1]) if self._recent_pts else None
+        first = self._pts_s(entries[0].packet) if entries else None
         # Published before any frame is handed on, so a consumer that sees a frame also sees why.
         self.last_activation = Activation(reason, now, since, newest, first)
         for entry in entries:
             self._decode_active(entry, now)
 
     def _decode_active(self, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
-        if not entry.keyframe and self._last_decoded_seq != entry.seq - 1:
+        last = self._last_decoded_seq
+        if last is not None and entry.seq <= last:
+            return  # decoded already (an activation decodes the ring up to the newest unit of its batch)
+        if not entry.keyframe and last != entry.seq - 1:
             return  # a unit was missed (idle, or joined mid-GOP): wait for the next keyframe
         frames = self._decoder.decode(entry.packet)
         self._last_decoded_seq = entry.seq
@@ -189,37 +211,37 @@ class StreamPipeline:
             if self._key_motion.update(luma).motion:
                 ctx.gate.on_signal(now, "keyframe motion")
         if not self._selector.select(pts_s):
-            ctx.snapshots.publish(frame, now)
+            ctx.snapshots.publish(self._decoder.picture(frame), now)
             return
-        rgb = self._decoder.rgb(frame)
-        ctx.frames.put(Frame(ctx.camera_id, rgb, pts_s, ctx.clock.wall(), entry.keyframe, self._seq))
-        ctx.snapshots.publish(frame, now, rgb)
+        handed = Frame(ctx.camera_id, self._decoder.picture(frame), pts_s, ctx.clock.wall(), entry.keyframe, self._seq)
+        ctx.frames.put(handed)
+        ctx.snapshots.publish(handed, now)  # a snapshot of it reuses the consumer's conversion, if it made one
         if self._frame_motion.update(luma if luma is not None else self._decoder.luma(frame)).motion:
             ctx.gate.on_signal(now, "frame motion")
 
     def _measure(self, entry: RingEntry[AccessUnit[Any]]) -> None:
-        """Keyframe interval and frame rate, from arrival times and timestamps."""
-        unit = entry.packet
-        pts = _pts_s(unit)
-        if pts is not None:
-            self._recent_pts.append(pts)
-        if not unit.keyframe:
-            return
+        """At each keyframe: keyframe interval and frame rate, from arrival times and timestamps."""
         self._ctx.health.on_keyframe()
         self._keyframe_arrivals.append(entry.time)
         if len(self._keyframe_arrivals) >= 2:
             arrivals = list(self._keyframe_arrivals)
             self.gop_s = statistics.median(b - a for a, b in zip(arrivals, arrivals[1:], strict=False))
         if self._stream is not None and len(self._recent_pts) >= 2:
-            span = self._recent_pts[-1] - self._recent_pts[0]
-            fps = (len(self._recent_pts) - 1) / span if span > 0 else None
+            first, last = self._seconds(self._recent_pts[0], entry.packet), self._seconds(self._recent_pts[-1])
+            span = None if first is None or last is None else last - first
+            fps = (len(self._recent_pts) - 1) / span if span is not None and span > 0 else None
             self._stream = replace(self._stream, fps=None if fps is None else round(fps, 2))
             self._ctx.health.set_stream(self._stream)
 
+    def _pts_s(self, unit: AccessUnit[Any]) -> float | None:
+        return None if unit.pts is None else self._seconds(unit.pts, unit)
 
-def _pts_s(unit: AccessUnit[Any]) -> float | None:
-    pts = unit.pts
-    time_base = getattr(unit.packets[0], "time_base", None)
-    if pts is None or time_base is None:
-        return None
-    return pts * time_base.numerator / time_base.denominator  # Fraction arithmetic is ~10x slower
+    def _seconds(self, pts: int, unit: AccessUnit[Any] | None = None) -> float | None:
+        """A timestamp of this stream in seconds (the time base is read from ``unit`` the first time)."""
+        time_base = self._time_base
+        if time_base is None:  # read once a connection: ``packet.time_base`` builds a new Fraction each time
+            fraction = None if unit is None else getattr(unit.packets[0], "time_base", None)
+            if fraction is None:
+                return None
+            time_base = self._time_base = (fraction.numerator, fraction.denominator)
+        return pts * time_base[0] / time_base[1]  # Fraction arithmetic is ~10x slower

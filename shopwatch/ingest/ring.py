@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Iterable
+from typing import Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RingEntry(Generic[T]):
+class RingEntry(NamedTuple, Generic[T]):
+    """A named tuple: one is made for every picture of every camera (cheaper to build than a dataclass)."""
+
     packet: T
     size: int  # bytes
     keyframe: bool
@@ -51,18 +52,33 @@ class PacketRing(Generic[T]):
         return self._bytes
 
     def append(self, packet: T, *, size: int, keyframe: bool, time: float) -> RingEntry[T]:
+        return self.extend(((packet, size, keyframe, time),))[0]
+
+    def extend(self, items: Iterable[tuple[T, int, bool, float]]) -> list[RingEntry[T]]:
+        """Append (packet, size, keyframe, arrival time) in order, under one lock; their entries."""
+        added: list[RingEntry[T]] = []
         with self._lock:
-            entry = RingEntry(packet, size, keyframe, time, self._next_seq)
-            self._next_seq += 1
-            self._entries.append(entry)
-            self._bytes += size
-            if keyframe:
-                self._keyframes.append(entry)
-            self._age_out(time - self._preroll_s)
-            while len(self._entries) > 1 and (len(self._entries) > self._max_packets or self._bytes > self._max_bytes):
-                self._pop_oldest()
-                self.dropped += 1
-            return entry
+            entries, keys = self._entries, self._keyframes
+            for packet, size, keyframe, time in items:
+                entry = RingEntry(packet, size, keyframe, time, self._next_seq)
+                added.append(entry)
+                self._next_seq += 1
+                entries.append(entry)
+                self._bytes += size
+                if keyframe:
+                    keys.append(entry)
+                cutoff = time - self._preroll_s
+                # Usually nothing to age out: checked here rather than in a call (this runs for every picture).
+                if keys and (len(keys) >= 2 and keys[1].time <= cutoff or entries[0] is not keys[0]):
+                    self._age_out(cutoff)
+                if len(entries) > self._max_packets or self._bytes > self._max_bytes:
+                    self._enforce_caps()
+        return added
+
+    def _enforce_caps(self) -> None:
+        while len(self._entries) > 1 and (len(self._entries) > self._max_packets or self._bytes > self._max_bytes):
+            self._pop_oldest()
+            self.dropped += 1
 
     def _age_out(self, cutoff: float) -> None:
         # Find the newest keyframe at or before the cutoff; everything older than it is no longer needed.

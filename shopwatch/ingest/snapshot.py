@@ -2,7 +2,7 @@
 
 The reader thread publishes every picture it decodes (a reference swap, no conversion). A snapshot caller
 (another thread) takes the latest one if it is fresh; otherwise it raises ``wanted``, which makes the reader
-decode the next keyframe even when none is due, and waits for it, bounded.
+decode the next keyframe even when none is due, and waits for it, bounded. The caller converts and encodes.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from shopwatch.ingest.jpeg import DEFAULT_QUALITY, encode_jpeg
 
 
 @dataclass(frozen=True, slots=True)
 class Picture:
-    frame: Any  # av.VideoFrame; the reader never touches it again once published
-    rgb: npt.NDArray[np.uint8] | None  # the RGB conversion, when the reader already made one
+    frame: Any  # a core.frame.RgbSource (a decoded picture or a handed-on Frame); never changed once published
     time: float  # monotonic time it was decoded
     generation: int
 
@@ -31,14 +27,13 @@ class SnapshotStore:
         self._cond = threading.Condition(threading.Lock())
         self._latest: Picture | None = None
         self._generation = 0
-        self._encode_lock = threading.Lock()
         # Read without the lock on the reader's hot path: a stale read only delays a decode by one keyframe.
         self.wanted = False
 
-    def publish(self, frame: Any, now: float, rgb: npt.NDArray[np.uint8] | None = None) -> None:
+    def publish(self, frame: Any, now: float) -> None:
         with self._cond:
             self._generation += 1
-            self._latest = Picture(frame, rgb, now, self._generation)
+            self._latest = Picture(frame, now, self._generation)
             self.wanted = False
             self._cond.notify_all()
 
@@ -62,7 +57,8 @@ class SnapshotStore:
                 self._cond.wait(remaining)
             return self._latest
 
-    def encode(self, picture: Picture, quality: int = DEFAULT_QUALITY) -> bytes:
-        # A VideoFrame caches one swscale context: two threads converting the same frame at once would share it.
-        with self._encode_lock:
-            return encode_jpeg(picture.rgb if picture.rgb is not None else picture.frame, quality)
+    @staticmethod
+    def encode(picture: Picture, quality: int = DEFAULT_QUALITY) -> bytes:
+        """JPEG of a published picture, converted in the calling thread (a handed-on ``Frame`` that a consumer
+        already converted is not converted again)."""
+        return encode_jpeg(picture.frame, quality)

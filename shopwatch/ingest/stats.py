@@ -152,16 +152,21 @@ class HealthTracker:
 
     def on_packet(self, size: int) -> bool:
         """Count one video packet; True when it is the connection's first (the camera just came online)."""
+        now = self._clock.monotonic()
+        return self.on_packets(1, size, now, now)
+
+    def on_packets(self, count: int, nbytes: int, first: float, last: float) -> bool:
+        """Count ``count`` video packets of ``nbytes`` that arrived from ``first`` to ``last`` (monotonic), read
+        as one batch; True when they are the connection's first (the camera just came online)."""
         with self._lock:
-            now = self._clock.monotonic()
-            self._last_packet = now
-            self._packets_total += 1
-            self._packets.add(now)
-            self._bytes.add(now, size)
+            self._last_packet = last
+            self._packets_total += count
+            self._packets.add(last, count)
+            self._bytes.add(last, nbytes)
             if self._state is CameraState.ONLINE:
                 return False
             self._enter(CameraState.ONLINE)
-            self._first_packet_s = None if self._attempt_start is None else now - self._attempt_start
+            self._first_packet_s = None if self._attempt_start is None else first - self._attempt_start
             return True
 
     def on_keyframe(self) -> None:

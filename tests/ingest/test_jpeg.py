@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from shopwatch.ingest.decode import AvPicture
 from shopwatch.ingest.jpeg import encode_jpeg
 
 
@@ -20,7 +21,9 @@ def test_a_decoded_yuv_frame_is_converted_here() -> None:
     frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, dtype=np.uint8), format="rgb24").reformat(
         format="yuv420p"
     )
-    assert Image.open(io.BytesIO(encode_jpeg(frame))).size == (64, 48)
+    decoded = Image.open(io.BytesIO(encode_jpeg(AvPicture(frame))))
+    assert decoded.size == (64, 48)
+    assert abs(int(np.asarray(decoded).mean()) - 90) <= 3
 
 
 @pytest.mark.parametrize(

@@ -61,11 +61,33 @@ class FakeDecoder:
             image[40:80, 70 + frame.pts % 20 : 80 + frame.pts % 20] = 20
         return image
 
-    def rgb(self, frame: Any) -> npt.NDArray[np.uint8]:
-        return np.repeat(self.luma(frame)[:, :, None], 3, axis=2)
+    def picture(self, frame: Any) -> "FakePicture":
+        return FakePicture(self, frame)
 
     def pts_s(self, frame: Any) -> float:
         return float(frame.pts) / FPS
+
+
+@dataclass
+class FakePicture:
+    """What the fake decoder hands on: converted to RGB only if someone asks (counted)."""
+
+    decoder: FakeDecoder
+    frame: FakeFrame
+    conversions: int = 0
+
+    @property
+    def width(self) -> int:
+        return W
+
+    @property
+    def height(self) -> int:
+        return H
+
+    def to_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:
+        assert (width, height) == (W, H)
+        self.conversions += 1
+        return np.repeat(self.decoder.luma(self.frame)[:, :, None], 3, axis=2)
 
 
 class Camera:
@@ -92,7 +114,7 @@ class Camera:
             key = self.index % GOP == 0
             size = 3600 if key else int(110 * self.rng.uniform(0.8, 1.2)) + (250 if figure else 0)
             packet = FakePacket(self.index, key, size, figure)
-            self.pipeline.on_unit(AccessUnit((packet,), self.clock.monotonic()))
+            self.pipeline.on_unit(AccessUnit.of((packet,), self.clock.monotonic()))
             self.index += 1
             self.clock.advance(1 / FPS)
 
@@ -177,7 +199,7 @@ def test_a_slow_rise_is_dated_from_where_it_began() -> None:
         extra = 6 * (cam.index - start)
         size = 3600 if key else int(110 * cam.rng.uniform(0.8, 1.2)) + extra
         packet = FakePacket(cam.index, key, size, figure=False)  # too small for the keyframe comparison
-        cam.pipeline.on_unit(AccessUnit((packet,), cam.clock.monotonic()))
+        cam.pipeline.on_unit(AccessUnit.of((packet,), cam.clock.monotonic()))
         cam.index += 1
         cam.clock.advance(1 / FPS)
     activation = cam.pipeline.last_activation
@@ -193,7 +215,7 @@ def test_keyframe_motion_alone_activates_too() -> None:
     for _ in range(GOP * 2):
         key = cam.index % GOP == 0
         packet = FakePacket(cam.index, key, 3600 if key else 110, figure=cam.index >= 126)
-        cam.pipeline.on_unit(AccessUnit((packet,), cam.clock.monotonic()))
+        cam.pipeline.on_unit(AccessUnit.of((packet,), cam.clock.monotonic()))
         cam.index += 1
         cam.clock.advance(1 / FPS)
     activation = cam.pipeline.last_activation
@@ -254,7 +276,7 @@ class ClipCamera:
             packet.pts = packet.dts = self.index
             packet.time_base = Fraction(1, FPS)
             packet.is_keyframe = key
-            self.pipeline.on_unit(AccessUnit((packet,), self.clock.monotonic()))
+            self.pipeline.on_unit(AccessUnit.of((packet,), self.clock.monotonic()))
             self.index += 1
             self.clock.advance(1 / FPS)
 
