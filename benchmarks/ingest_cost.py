@@ -253,7 +253,7 @@ def run_mode(name: str, urls: list[str], warmup_s: float, seconds: float) -> dic
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(name, urls, warmup_s, seconds, queue), daemon=True)
     proc.start()
-    result: dict[str, float] = queue.get(timeout=warmup_s + seconds + 120)
+    result: dict[str, float] = queue.get(timeout=warmup_s + seconds + 720)  # OpenCV opens one by one
     proc.kill()
     proc.join()
     result["per_stream"] = result["cpu_s"] / (len(urls) * seconds)
