@@ -34,6 +34,10 @@ from shopwatch.ingest.stats import HealthTracker
 
 # Keyframes a little early still count as due: a 3 s interval over a 1.5 s GOP must not skip to 4.5 s.
 _DUE_SLACK_S = 0.05
+# Active: handed-on frames are compared for pixel motion (which keeps the camera active) at most this often. A
+# signal only has to come once per quiet_s (>= 1 s), and frames half a second apart show a walker's displacement
+# better than frames 1/6 s apart; comparing every handed-on frame cost ~0.001 core per active stream.
+_FRAME_MOTION_EVERY_S = 0.5
 # P-frames whose arrival times are kept to date the start of a rise in sizes (~10 s at 12 fps; the ring's
 # preroll bounds how far back decoding can restart anyway).
 _RISE_LOOKBACK = 128
@@ -89,6 +93,7 @@ class StreamPipeline:
         self._keyframe_arrivals: deque[float] = deque(maxlen=5)
         self._recent_pts: deque[int] = deque(maxlen=25)  # timestamps of the latest pictures, in time base units
         self._last_idle_decode: float | None = None
+        self._next_frame_motion: float | None = None  # stream time of the next frame-motion comparison
         self._last_decoded_seq: int | None = None  # ring seq of the last unit fed to the decoder
         self._seq = 0  # frames decoded on this connection
         self._time_base: tuple[int, int] | None = None  # of the stream's timestamps, from its first packets
@@ -179,6 +184,7 @@ class StreamPipeline:
     def _activate(self, reason: str, now: float, since: float) -> None:
         self._selector.reset()
         self._frame_motion.reset()
+        self._next_frame_motion = None
         self._last_decoded_seq = None
         entries = self._ctx.ring.from_keyframe_before(since)
         newest = self._seconds(self._recent_pts[-1]) if self._recent_pts else None
@@ -196,13 +202,14 @@ class StreamPipeline:
             return  # a unit was missed (idle, or joined mid-GOP): wait for the next keyframe
         frames = self._decoder.decode(entry.packet)
         self._last_decoded_seq = entry.seq
+        if frames:
+            self._ctx.health.on_decoded(len(frames))
         for frame in frames:
             self._on_decoded(frame, entry, now)
 
     def _on_decoded(self, frame: Any, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
         ctx = self._ctx
         self._seq += 1
-        ctx.health.on_decoded()
         pts = self._decoder.pts_s(frame)
         pts_s = entry.time if pts is None else pts
         luma: npt.NDArray[np.uint8] | None = None
@@ -211,13 +218,23 @@ class StreamPipeline:
             if self._key_motion.update(luma).motion:
                 ctx.gate.on_signal(now, "keyframe motion")
         if not self._selector.select(pts_s):
-            ctx.snapshots.publish(self._decoder.picture(frame), now)
+            if ctx.snapshots.wanted:
+                ctx.snapshots.publish(self._decoder.picture(frame), now)
             return
         handed = Frame(ctx.camera_id, self._decoder.picture(frame), pts_s, ctx.clock.wall(), entry.keyframe, self._seq)
         ctx.frames.put(handed)
         ctx.snapshots.publish(handed, now)  # a snapshot of it reuses the consumer's conversion, if it made one
-        if self._frame_motion.update(luma if luma is not None else self._decoder.luma(frame)).motion:
-            ctx.gate.on_signal(now, "frame motion")
+        if self._frame_motion_due(pts_s):
+            if self._frame_motion.update(luma if luma is not None else self._decoder.luma(frame)).motion:
+                ctx.gate.on_signal(now, "frame motion")
+
+    def _frame_motion_due(self, pts_s: float) -> bool:
+        """Handed-on frames are compared for motion at most every ``_FRAME_MOTION_EVERY_S`` of stream time."""
+        due = self._next_frame_motion
+        if due is not None and due - 2 * _FRAME_MOTION_EVERY_S <= pts_s < due:
+            return False
+        self._next_frame_motion = pts_s + _FRAME_MOTION_EVERY_S  # also re-anchors after a jump in timestamps
+        return True
 
     def _measure(self, entry: RingEntry[AccessUnit[Any]]) -> None:
         """At each keyframe: keyframe interval and frame rate, from arrival times and timestamps."""

@@ -50,3 +50,19 @@ def test_a_unit_never_grows_past_its_cap() -> None:
     assembler: AccessUnitAssembler[P] = AccessUnitAssembler(max_packets=3)
     units = [assembler.push(P(None, False), now=0.0) for _ in range(7)]
     assert [len(u.packets) for u in units if u is not None] == [3, 3]
+
+
+def test_a_batch_gives_the_same_units_as_packet_by_packet() -> None:
+    packets = [P(None, True), P(0, True), P(1, False), P(1, False), P(2, False), P(3, True), P(3, True), P(4, False)]
+    one_by_one: AccessUnitAssembler[P] = AccessUnitAssembler()
+    expected = [u for i, p in enumerate(packets) if (u := one_by_one.push(p, now=float(i))) is not None]
+    batched: AccessUnitAssembler[P] = AccessUnitAssembler()
+    got = batched.push_all([(p, float(i)) for i, p in enumerate(packets[:3])])
+    got += batched.push_all([(p, float(i + 3)) for i, p in enumerate(packets[3:])])
+    assert got == expected
+    assert [(len(u.packets), u.keyframe, u.pts, u.arrival) for u in got] == [
+        (2, True, 0, 0.0),
+        (2, False, 1, 2.0),
+        (1, False, 2, 4.0),
+        (2, True, 3, 5.0),
+    ]

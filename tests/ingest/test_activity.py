@@ -266,6 +266,17 @@ def test_downscale_averages_blocks_and_crops_the_remainder() -> None:
     assert small[0, 0] == int(luma[:4, :4].mean())
 
 
+@pytest.mark.parametrize("factor", [1, 2, 3, 4, 5, 8, 16])
+def test_downscale_is_the_block_mean_rounded_down_for_any_picture(factor: int) -> None:
+    rng = np.random.default_rng(factor)
+    luma = rng.integers(0, 256, size=(362, 644), dtype=np.uint8)[:, :641]  # a view with padded rows, as decoded
+    luma[:32, :32] = 255  # saturated blocks must not overflow
+    h, w = 362 - 362 % factor, 641 - 641 % factor
+    blocks = luma[:h, :w].astype(np.int64).reshape(h // factor, factor, w // factor, factor)
+    expected = blocks.sum(axis=(1, 3)) // (factor * factor)
+    assert np.array_equal(downscale_luma(luma, factor), expected)
+
+
 # --- the idle/active gate --------------------------------------------------------------------------------
 
 

@@ -48,6 +48,7 @@ class FakeFrame:
 @dataclass
 class FakeDecoder:
     decoded: list[FakePacket] = field(default_factory=list)
+    pictures: list["FakePicture"] = field(default_factory=list)
 
     def decode(self, unit: AccessUnit[Any]) -> list[Any]:
         packet = unit.packets[0]
@@ -62,7 +63,9 @@ class FakeDecoder:
         return image
 
     def picture(self, frame: Any) -> "FakePicture":
-        return FakePicture(self, frame)
+        picture = FakePicture(self, frame)
+        self.pictures.append(picture)
+        return picture
 
     def pts_s(self, frame: Any) -> float:
         return float(frame.pts) / FPS
@@ -118,6 +121,10 @@ class Camera:
             self.index += 1
             self.clock.advance(1 / FPS)
 
+    @property
+    def pictures(self) -> list[FakePicture]:
+        return self.decoder.pictures
+
     def handed(self) -> list[Frame]:
         return self.frames.drain()
 
@@ -150,6 +157,20 @@ def test_motion_activates_from_the_keyframe_before_it_and_hands_frames_at_detect
     assert [p.pts for p in cam.decoder.decoded if p.pts >= 120] == list(range(120, 162))  # every frame since
     assert cam.health.health().mode is ActivityMode.ACTIVE
     assert cam.health.health().activations == 1
+
+
+def test_frames_handed_on_are_converted_only_by_whoever_takes_them() -> None:
+    cam = Camera(Activity(detect_fps=6.0))
+    cam.run(10.5)
+    cam.run(3.0, figure=True)
+    frames = cam.handed()
+    assert len(frames) > 10
+    # The reader thread converted nothing: a frame a slow detector never takes costs no conversion.
+    pictures = [picture for picture in cam.pictures if picture.conversions]
+    assert pictures == []
+    first = frames[0]
+    assert first.image is first.image  # converted once, on first use
+    assert sum(picture.conversions for picture in cam.pictures) == 1
 
 
 def test_back_to_idle_after_quiet_s_without_a_signal() -> None:

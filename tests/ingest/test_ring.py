@@ -86,3 +86,13 @@ def test_clear_forgets_everything() -> None:
 def test_caps_must_be_positive() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         PacketRing(4.0, max_packets=0)
+
+
+def test_a_batch_appended_at_once_is_the_same_as_one_by_one() -> None:
+    one: PacketRing[int] = PacketRing(4.0)
+    fill(one, 20)
+    batched: PacketRing[int] = PacketRing(4.0)
+    items = [(i, 3000 if i % GOP == 0 else 100, i % GOP == 0, i / FPS) for i in range(20 * FPS)]
+    added = [e for start in range(0, len(items), 5) for e in batched.extend(items[start : start + 5])]
+    assert [e.seq for e in added] == list(range(20 * FPS))
+    assert batched.entries() == one.entries() and batched.bytes == one.bytes

@@ -102,3 +102,17 @@ def test_rates_mode_stream_and_disabled() -> None:
     t.set_disabled()
     h = t.health()
     assert h.state is CameraState.DISABLED and h.packets_per_s == 0 and h.mode is ActivityMode.IDLE
+
+
+def test_a_batch_of_packets_counts_like_its_packets_one_by_one() -> None:
+    clock = ManualClock()
+    t = tracker(clock)
+    t.begin_attempt(reconnect=False)
+    first = clock.monotonic() + 0.05
+    clock.advance(0.3)  # the batch is counted when the reader gets to it, a little after its packets arrived
+    assert t.on_packets(4, 4 * 1000, first, clock.monotonic() - 0.01) is True
+    assert t.on_packets(2, 2 * 1000, clock.monotonic(), clock.monotonic()) is False
+    h = t.health()
+    assert h.state is CameraState.ONLINE and h.packets_total == 6
+    assert h.time_to_first_packet_s == pytest.approx(0.05)  # from the arrival of the first packet
+    assert h.last_packet_age_s == pytest.approx(0.0)

@@ -1,0 +1,74 @@
+"""Decoded pictures handed on as ``Frame``s: converted to RGB only when asked, at the size asked, in any thread."""
+
+import threading
+
+import av
+import numpy as np
+import pytest
+
+from shopwatch.core.frame import Frame
+from shopwatch.ingest.decode import AvPicture
+
+
+def yuv_frame(width: int = 64, height: int = 48, rgb: tuple[int, int, int] = (200, 40, 90)) -> av.VideoFrame:
+    """A decoder-like picture: YUV 4:2:0, a left half in ``rgb`` and a grey right half."""
+    image = np.full((height, width, 3), 128, dtype=np.uint8)
+    image[:, : width // 2] = rgb
+    return av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+
+
+def test_a_picture_converts_to_rgb_at_full_size_and_at_the_size_a_detector_asks_for() -> None:
+    picture = AvPicture(yuv_frame())
+    assert (picture.width, picture.height) == (64, 48)
+    full = picture.to_rgb(64, 48)
+    assert full.shape == (48, 64, 3) and full.dtype == np.uint8
+    assert np.abs(full[24, 8].astype(int) - [200, 40, 90]).max() <= 6  # YUV 4:2:0 round trip
+    small = picture.to_rgb(32, 16)
+    assert small.shape == (16, 32, 3)
+    assert np.abs(small[8, 4].astype(int) - [200, 40, 90]).max() <= 6
+
+
+def test_a_frame_converts_once_on_first_use_and_keeps_the_result() -> None:
+    calls: list[tuple[int, int]] = []
+
+    class Counting(AvPicture):
+        __slots__ = ()
+
+        def to_rgb(self, width: int, height: int) -> np.ndarray:
+            calls.append((width, height))
+            return super().to_rgb(width, height)
+
+    frame = Frame("cam", Counting(yuv_frame()), pts_s=1.0, wall_time=2.0, keyframe=True, seq=1)
+    assert (frame.width, frame.height) == (64, 48) and calls == []  # nothing converted yet
+    assert frame.image is frame.image and calls == [(64, 48)]
+    assert frame.to_rgb() is frame.image  # full size: the cached picture
+    assert frame.to_rgb(32, 24).shape == (24, 32, 3) and calls[-1] == (32, 24)
+
+
+def test_a_frame_is_immutable_and_can_wrap_a_plain_rgb_array() -> None:
+    image = np.zeros((4, 6, 3), dtype=np.uint8)
+    image[:, 3:] = 255
+    frame = Frame("cam", image, pts_s=0.0, wall_time=0.0, keyframe=False, seq=3)
+    assert frame.image is image and (frame.width, frame.height) == (6, 4)
+    assert frame.to_rgb(3, 2).tolist() == [[[0, 0, 0], [0, 0, 0], [255, 255, 255]]] * 2  # nearest neighbours
+    with pytest.raises(AttributeError, match="immutable"):
+        frame.seq = 4
+    with pytest.raises(ValueError, match="H x W x 3"):
+        Frame("cam", np.zeros((4, 6), dtype=np.uint8), pts_s=0.0, wall_time=0.0, keyframe=False, seq=0)
+
+
+def test_pictures_convert_in_several_threads_at_once() -> None:
+    pictures = [AvPicture(yuv_frame(rgb=(10 * i, 100, 200 - 10 * i))) for i in range(8)]
+    results: dict[int, np.ndarray] = {}
+
+    def convert(i: int) -> None:
+        for _ in range(20):
+            results[i] = pictures[i].to_rgb(64, 48)
+
+    threads = [threading.Thread(target=convert, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10.0)
+    for i in range(8):
+        assert np.abs(results[i][24, 8].astype(int) - [10 * i, 100, 200 - 10 * i]).max() <= 6
