@@ -135,7 +135,7 @@ class Supervisor:
     def _place(self, camera_id: str) -> int:
         cap = self._settings.cameras_per_worker
         free = [s for s in self._shards if len(s.cameras) < cap]
-        if not free and self._settings.workers == 0 or not self._shards:
+        if (not free and self._settings.workers == 0) or not self._shards:  # auto-sized: open another worker
             self._shards.append(_Shard(len(self._shards)))
             free = [self._shards[-1]]
         shard = min(free or self._shards, key=lambda s: len(s.cameras))
