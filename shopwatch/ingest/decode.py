@@ -64,9 +64,20 @@ class AvDecoder:
         return frames
 
     @staticmethod
-    def luma(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
-        """The Y plane as an H×W array: a view of the decoder's buffer, no conversion."""
-        if frame.format.name not in _Y_FIRST_FORMATS:
+    def luma(frame: av.VideoFrame, scale: int = 1) -> npt.NDArray[np.uint8]:
+        """The Y plane as an H×W array (a view of the decoder's buffer, no conversion), or its means over
+        ``scale``×``scale`` blocks, made by swscale in one call (area averaging; within one grey level of the
+        exact block mean)."""
+        if scale > 1:
+            frame = _reformatter().reformat(
+                frame,
+                width=max(1, frame.width // scale),
+                height=max(1, frame.height // scale),
+                format=frame.format.name if frame.format.name in _Y_FIRST_FORMATS else "gray",  # no range change
+                interpolation="AREA",
+                threads=1,
+            )
+        if frame.format.name not in _Y_FIRST_FORMATS and frame.format.name != "gray":
             return np.asarray(frame.to_ndarray(format="gray"), dtype=np.uint8)
         plane = frame.planes[0]
         rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(frame.height, plane.line_size)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from shopwatch.core.frame import Frame
-from shopwatch.ingest.decode import AvPicture
+from shopwatch.ingest.activity import downscale_luma
+from shopwatch.ingest.decode import AvDecoder, AvPicture
 
 
 def yuv_frame(width: int = 64, height: int = 48, rgb: tuple[int, int, int] = (200, 40, 90)) -> av.VideoFrame:
@@ -72,3 +73,17 @@ def test_pictures_convert_in_several_threads_at_once() -> None:
         t.join(10.0)
     for i in range(8):
         assert np.abs(results[i][24, 8].astype(int) - [10 * i, 100, 200 - 10 * i]).max() <= 6
+
+
+@pytest.mark.parametrize("source", ["yuv420p", "yuvj420p", "rgb24"])
+def test_luma_downscaled_by_the_decoder_is_the_block_mean_within_one_grey_level(source: str) -> None:
+    rng = np.random.default_rng(0)
+    grey = rng.integers(20, 230, size=(96, 160), dtype=np.uint8)
+    grey[40:60, 50:90] = 10  # a dark figure
+    yuv = av.VideoFrame.from_ndarray(np.repeat(grey[:, :, None], 3, axis=2), format="rgb24").reformat(format="yuv420p")
+    frame = yuv if source == "yuv420p" else yuv.reformat(format=source)
+    full = AvDecoder.luma(frame)
+    assert full.shape == (96, 160)
+    small = AvDecoder.luma(frame, 4)
+    assert small.shape == (24, 40)
+    assert np.abs(small.astype(int) - downscale_luma(full, 4)).max() <= 1

@@ -16,7 +16,7 @@ from shopwatch.core.config import Activity
 from shopwatch.core.frame import Frame
 from shopwatch.core.health import ActivityMode, StreamInfo
 from shopwatch.ingest.access_unit import AccessUnit
-from shopwatch.ingest.activity import ActivityGate
+from shopwatch.ingest.activity import ActivityGate, downscale_luma
 from shopwatch.ingest.decode import AvDecoder
 from shopwatch.ingest.pipeline import PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
@@ -55,12 +55,12 @@ class FakeDecoder:
         self.decoded.append(packet)
         return [FakeFrame(packet.pts, packet.figure)]
 
-    def luma(self, frame: Any) -> Luma:
+    def luma(self, frame: Any, scale: int = 1) -> Luma:
         image = np.full((H, W), 120, dtype=np.uint8)
         image[::8, :] = 60  # some texture
         if frame.figure:
             image[40:80, 70 + frame.pts % 20 : 80 + frame.pts % 20] = 20
-        return image
+        return downscale_luma(image, scale)
 
     def picture(self, frame: Any) -> "FakePicture":
         picture = FakePicture(self, frame)
