@@ -86,8 +86,9 @@ class PacketActivity:
         self._window_unknown = 0
         self._samples: dict[int, deque[int]] = {}  # per position, in arrival order
         self._ordered: dict[int, list[int]] = {}  # the same samples, sorted: the median is an index away
-        self._baseline: dict[int, float] = {}
         self._expected: dict[int, float] = {}  # baseline(position), for the positions past warm-up
+        # Tuning values read for every picture, kept as plain attributes.
+        self._max_positions, self._warmup, self._min_baseline = t.max_positions, t.warmup_gops, t.min_baseline_bytes
         self._active_seen: dict[int, int] = {}  # samples seen per position while active (for slow learning)
         self._idle_excess: deque[float] = deque(maxlen=t.spread_history)
         self._spread: tuple[float, float] | None = None  # (median, robust deviation) of idle window excess
@@ -135,7 +136,8 @@ class PacketActivity:
         if position is None:  # joined mid-GOP: positions are unknown until the first keyframe
             return False
         self._position = position = position + 1
-        position = min(position, self._tuning.max_positions)
+        if position > self._max_positions:
+            position = self._max_positions
         expected = self._expected.get(position)
         self._push(size, expected)
         firing = self._judge(size, expected)
@@ -223,9 +225,11 @@ class PacketActivity:
                 del ordered[bisect.bisect_left(ordered, samples[0])]  # the sample about to leave
         samples.append(size)
         bisect.insort(ordered, size)
-        baseline = self._baseline[position] = _median_of_sorted(ordered)
-        if len(ordered) >= self._tuning.warmup_gops:
-            self._expected[position] = max(baseline, self._tuning.min_baseline_bytes)
+        n = len(ordered)
+        if n >= self._warmup:
+            half = n // 2
+            baseline = ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2
+            self._expected[position] = max(float(baseline), self._min_baseline)
 
     def reset(self) -> None:
         """Start over (new connection, new stream parameters)."""
@@ -233,7 +237,7 @@ class PacketActivity:
         self._window_bytes = 0
         self._window_expected = 0.0
         self._window_unknown = 0
-        for table in (self._samples, self._ordered, self._baseline, self._expected, self._active_seen):
+        for table in (self._samples, self._ordered, self._expected, self._active_seen):
             table.clear()
         self._idle_excess.clear()
         self._spread = None
