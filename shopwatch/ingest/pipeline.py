@@ -2,7 +2,8 @@
 
 Idle (the cost target: about demux only): every unit goes into the ring and its size into ``PacketActivity``;
 a keyframe is decoded only when one is due (at most one per ``idle_keyframe_interval_s``) or a snapshot asks
-for it, and its luma is compared with the previous decoded keyframe.
+for it, and its luma is compared with the previous decoded keyframe. Measured at 100 idle streams here, each such
+keyframe costs ~2.9 ms (decode 2.6, downscale and compare 0.3): the interval is what idle costs above demuxing.
 
 Active: decoding starts again from the ring's keyframe before the trigger (for packet sizes: before the P-frame
 where the sizes began to rise), so the moment that triggered it is not lost, and then covers every unit;

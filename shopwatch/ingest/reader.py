@@ -3,7 +3,8 @@
 The thread loops: open (``connecting``), read until the stream ends or fails (``online``; ``stalled`` is
 derived by ``health()`` when packets stop), then wait a backoff delay (``offline``, or ``auth_failed`` with the
 slow delay) and try again. ``update_config`` and ``stop`` wake the wait at once; a thread blocked inside a
-read leaves after the read timeout at the latest. What happens to each packet is ``pipeline.StreamPipeline``.
+read leaves after the read timeout at the latest. Packets are handed on in small batches (``IDLE_BATCH_S``):
+health counts, activity requests, then ``pipeline.StreamPipeline``, which decides what is decoded.
 """
 
 from __future__ import annotations

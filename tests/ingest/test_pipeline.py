@@ -173,6 +173,27 @@ def test_frames_handed_on_are_converted_only_by_whoever_takes_them() -> None:
     assert sum(picture.conversions for picture in cam.pictures) == 1
 
 
+def test_a_batch_that_triggers_mid_way_decodes_each_picture_once() -> None:
+    # The reader hands pictures in batches; an activation decodes the ring up to the newest picture of the batch,
+    # including those after the trigger, which the rest of the batch must then not decode again.
+    cam = Camera(Activity(detect_fps=6.0, quiet_s=5.0))
+    cam.run(10.5)
+    units = []
+    for _ in range(3 * FPS):
+        key = cam.index % GOP == 0
+        size = 3600 if key else int(110 * cam.rng.uniform(0.8, 1.2)) + 250
+        units.append(AccessUnit.of((FakePacket(cam.index, key, size, True),), cam.clock.monotonic()))
+        cam.index += 1
+        cam.clock.advance(1 / FPS)
+        if len(units) == 24:  # 2 s: the batch holds the trigger and the keyframe after it
+            cam.pipeline.on_units(units, cam.clock.monotonic())
+            units = []
+    cam.pipeline.on_units(units, cam.clock.monotonic())
+    decoded = [p.pts for p in cam.decoder.decoded if p.pts >= 120]
+    assert decoded == list(range(120, decoded[-1] + 1))  # from the keyframe before the figure, each once
+    assert cam.gate.active and decoded[-1] == cam.index - 1
+
+
 def test_back_to_idle_after_quiet_s_without_a_signal() -> None:
     cam = Camera(Activity(quiet_s=5.0, idle_keyframe_interval_s=3.0))
     cam.run(10.5)
