@@ -6,7 +6,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from shopwatch.store import tables  # noqa: F401  (registers the tables on Base.metadata)
+from shopwatch.store import (
+    tables,  # noqa: F401  (registers the tables on Base.metadata)
+    talkback,  # noqa: F401  (talkback audit and clip tables)
+)
 from shopwatch.store.base import Base
 from shopwatch.store.db import create_engine_for
 

@@ -1,0 +1,207 @@
+"""Talkback storage: the audit of every talk attempt and the clip library's catalogue.
+
+Every attempt gets one ``talkback_audit`` row, refusals included: written when the attempt is decided (outcome
+``refused``/``busy``, or ``queued``/``active`` while it runs) and updated once when it ends with what was actually
+played. A row still ``active`` after a restart tells that the service stopped mid-talk. The camera id is not a
+foreign key: cameras from the YAML file are not in the registry table.
+
+Clip sounds themselves live as files under the data dir (``shopwatch.talkback.clips``); ``talkback_clips`` holds
+their name, duration and checksum."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine, Float, Integer, RowMapping, String, Text, delete, insert, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopwatch.store.base import Base, UtcDateTime
+from shopwatch.store.db import write_options
+
+
+class Outcome(StrEnum):
+    QUEUED = "queued"  # waiting for the speaker
+    ACTIVE = "active"  # talking (or connecting)
+    COMPLETED = "completed"  # the whole sound was played
+    TRUNCATED = "truncated"  # stopped at the maximum session duration
+    CANCELLED = "cancelled"  # DELETE, socket closed before the end, service stopping
+    PREEMPTED = "preempted"  # a live operator took the speaker
+    FAILED = "failed"  # device or network error
+    REFUSED = "refused"  # consent, quiet hours, no speaker
+    BUSY = "busy"  # another talker holds the speaker and the request could not wait
+
+
+OUTCOMES = tuple(o.value for o in Outcome)
+
+
+class AuditRow(Base):
+    __tablename__ = "talkback_audit"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    user: Mapped[str] = mapped_column(String(128), index=True)
+    camera_id: Mapped[str] = mapped_column(String(63), index=True)
+    source: Mapped[str] = mapped_column(String(8))
+    clip_id: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    voice: Mapped[str | None] = mapped_column(String(32))
+    broadcast_id: Mapped[str | None] = mapped_column(String(32))
+    overridden: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    codec: Mapped[str | None] = mapped_column(String(16))
+    protocol: Mapped[str | None] = mapped_column(String(16))
+    played_s: Mapped[float] = mapped_column(Float)
+    packets: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ClipRow(Base):
+    __tablename__ = "talkback_clips"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    duration_s: Mapped[float] = mapped_column(Float)
+    checksum: Mapped[str] = mapped_column(String(64))  # sha256 of the uploaded file, hex
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One talk attempt: who, when, which camera, what sound, how it went. Secrets never go in here: the
+    error text is redacted by the talkback layer before it is stored."""
+
+    id: str
+    requested_at: datetime
+    user: str
+    camera_id: str
+    source: str  # "clip", "tts" or "live"
+    outcome: Outcome
+    clip_id: str | None = None
+    text: str | None = None
+    voice: str | None = None
+    broadcast_id: str | None = None
+    overridden: str | None = None  # the refusals an admin override set aside
+    started_at: datetime | None = None  # first packet sent
+    ended_at: datetime | None = None
+    codec: str | None = None
+    protocol: str | None = None
+    played_s: float = 0.0
+    packets: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    camera_id: str | None = None
+    user: str | None = None
+    outcome: Outcome | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClipRecord:
+    id: str
+    name: str
+    filename: str
+    duration_s: float
+    checksum: str
+    size_bytes: int
+    created_at: datetime
+    created_by: str
+
+
+_AUDIT_FIELDS = tuple(f.name for f in fields(AuditEntry))
+_CLIP_FIELDS = tuple(f.name for f in fields(ClipRecord))
+
+
+def _audit_from_row(row: RowMapping) -> AuditEntry:
+    values = {name: row[name] for name in _AUDIT_FIELDS}
+    values["outcome"] = Outcome(values["outcome"])
+    return AuditEntry(**values)
+
+
+class TalkbackRepository:
+    """Blocking database access (call it from a thread in async code)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(**write_options())
+            with conn.begin():
+                yield conn
+
+    # -- audit ---------------------------------------------------------------------------------------------
+
+    def record(self, entry: AuditEntry) -> None:
+        """Store a new attempt, or replace the stored state of one already recorded (same id)."""
+        values = asdict(entry)
+        values["outcome"] = entry.outcome.value
+        with self._write() as conn:
+            done = conn.execute(update(AuditRow).where(AuditRow.id == entry.id).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(AuditRow).values(**values))
+
+    def audit(self, query: AuditQuery) -> builtins.list[AuditEntry]:
+        """Attempts matching ``query``, newest first."""
+        stmt = select(AuditRow.__table__)
+        if query.camera_id is not None:
+            stmt = stmt.where(AuditRow.camera_id == query.camera_id)
+        if query.user is not None:
+            stmt = stmt.where(AuditRow.user == query.user)
+        if query.outcome is not None:
+            stmt = stmt.where(AuditRow.outcome == query.outcome.value)
+        if query.since is not None:
+            stmt = stmt.where(AuditRow.requested_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(AuditRow.requested_at < query.until)
+        stmt = stmt.order_by(AuditRow.requested_at.desc(), AuditRow.id).limit(query.limit).offset(query.offset)
+        with self._engine.connect() as conn:
+            return [_audit_from_row(r) for r in conn.execute(stmt).mappings()]
+
+    def audit_entry(self, entry_id: str) -> AuditEntry | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(AuditRow.__table__).where(AuditRow.id == entry_id)).mappings().first()
+        return None if row is None else _audit_from_row(row)
+
+    # -- clip catalogue ------------------------------------------------------------------------------------
+
+    def add_clip(self, clip: ClipRecord) -> None:
+        with self._write() as conn:
+            conn.execute(insert(ClipRow).values(**asdict(clip)))
+
+    def clip(self, clip_id: str) -> ClipRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(ClipRow.__table__).where(ClipRow.id == clip_id)).mappings().first()
+        return None if row is None else ClipRecord(**{name: row[name] for name in _CLIP_FIELDS})
+
+    def clips(self) -> builtins.list[ClipRecord]:
+        """Every clip, by name."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(ClipRow.__table__).order_by(ClipRow.name, ClipRow.id)).mappings()
+            return [ClipRecord(**{name: r[name] for name in _CLIP_FIELDS}) for r in rows]
+
+    def rename_clip(self, clip_id: str, name: str) -> ClipRecord | None:
+        with self._write() as conn:
+            done = conn.execute(update(ClipRow).where(ClipRow.id == clip_id).values(name=name))
+        return self.clip(clip_id) if done.rowcount else None
+
+    def delete_clip(self, clip_id: str) -> bool:
+        """False when there was no such clip."""
+        with self._write() as conn:
+            return conn.execute(delete(ClipRow).where(ClipRow.id == clip_id)).rowcount > 0
