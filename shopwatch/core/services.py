@@ -3,10 +3,13 @@ the composition root (``shopwatch.app``) builds the real ones and tests pass fak
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth
+
+if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
+    from shopwatch.talkback.service import TalkbackService
 
 
 class SnapshotUnavailable(Exception):
@@ -42,5 +45,6 @@ class Services:
 
     Later issues add their services here (event store, talkback, ...)."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: Fleet, talkback: TalkbackService | None = None) -> None:
         self.fleet = fleet
+        self.talkback = talkback  # None: talkback is not set up (its routes answer 503)
