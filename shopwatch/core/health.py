@@ -29,6 +29,28 @@ class StreamInfo:
     fps: float | None
 
 
+class EventsState(StrEnum):
+    """ONVIF PullPoint motion-event subscription of a camera (see ``shopwatch.onvif.subscriptions``)."""
+
+    STARTING = "starting"  # connecting to the device, creating the subscription
+    SUBSCRIBED = "subscribed"  # pulling messages
+    RETRYING = "retrying"  # the last attempt failed; re-created after a backoff
+    OVER_LIMIT = "over_limit"  # onvif.events.max_subscriptions reached: not subscribed
+
+
+@dataclass(frozen=True, slots=True)
+class EventsHealth:
+    state: EventsState
+    since: float  # wall time the state was entered
+    motion_events: int = 0
+    tamper_events: int = 0
+    last_event_at: float | None = None  # wall time
+    tampered: bool = False  # the last tamper event said tampering is on
+    subscriptions_created: int = 0
+    renewals: int = 0
+    last_error: str | None = None  # always redacted
+
+
 @dataclass(frozen=True, slots=True)
 class CameraHealth:
     camera_id: str
@@ -50,6 +72,7 @@ class CameraHealth:
     frames_dropped: int = 0  # frames a slow consumer never took
     activations: int = 0  # idle -> active switches
     worker: int | None = None
+    events: EventsHealth | None = None  # ONVIF motion events, for cameras subscribed to them
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
