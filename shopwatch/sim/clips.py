@@ -110,18 +110,23 @@ def generate_clip(spec: ClipSpec, cache_dir: Path) -> Path:
     return target
 
 
-def _encode(spec: ClipSpec, path: Path) -> None:
+def x264_options(gop: int) -> dict[str, str]:
+    """libx264 options of a camera substream (also used by the scenario clips in ``shopwatch.sim.scenes``)."""
     x264_params = ":".join(
         [
-            f"keyint={spec.gop}",
-            f"min-keyint={spec.gop}",
+            f"keyint={gop}",
+            f"min-keyint={gop}",
             "scenecut=0",
             "bframes=0",
             "repeat-headers=1",  # SPS/PPS before every keyframe (-x264-params repeat-headers=1)
             "threads=1",  # one slice per picture (x264's threads split IDR pictures), and reproducible output
         ]
     )
-    options = {"preset": "veryfast", "crf": _CRF, "x264-params": x264_params}
+    return {"preset": "veryfast", "crf": _CRF, "x264-params": x264_params}
+
+
+def _encode(spec: ClipSpec, path: Path) -> None:
+    options = x264_options(spec.gop)
     with av.open(str(path), mode="w", format="h264") as container:
         stream = container.add_stream("libx264", rate=spec.fps, options=options)
         stream.width, stream.height = spec.width, spec.height
