@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
-from shopwatch.api.routers import cameras, system
+from shopwatch.api.routers import cameras, system, talkback, talkback_clips, talkback_live
 from shopwatch.core.config import Settings
 from shopwatch.core.services import Services
 
@@ -34,6 +34,9 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     """Every operator-facing router under ``/api``, each behind the same ``dependencies``."""
     api = APIRouter(prefix="/api", dependencies=list(dependencies))
     api.include_router(cameras.router)
+    api.include_router(talkback.router)
+    api.include_router(talkback_clips.router)
+    api.include_router(talkback_live.router)
     app.include_router(api)
 
 

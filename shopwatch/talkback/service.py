@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
 
@@ -27,8 +27,8 @@ from shopwatch.talkback import target as talk_target
 from shopwatch.talkback.arbiter import Claim, ClaimKind, Granted, Preempting, Queued, SpeakerArbiter, SpeakerConflict
 from shopwatch.talkback.audio import AudioSource, duration_s, iter_frames
 from shopwatch.talkback.audit import AuditLog
-from shopwatch.talkback.clips import ClipLibrary
-from shopwatch.talkback.errors import TalkbackError
+from shopwatch.talkback.clips import ClipLibrary, UnknownClip
+from shopwatch.talkback.errors import TalkbackError, TtsError
 from shopwatch.talkback.live import LiveAudio, LiveInput
 from shopwatch.talkback.policy import PolicyRefused, SpeakerPolicy
 from shopwatch.talkback.session import TalkResult
@@ -111,13 +111,16 @@ class TalkbackService:
 
     # -- sounds --------------------------------------------------------------------------------------------
 
-    async def clip_sound(self, clip_id: str) -> Sound:
-        return Sound(SourceKind.CLIP, await self.library.pcm(clip_id), clip_id=clip_id)
-
-    async def text_sound(self, text: str, voice: str) -> Sound:
-        """Synthesized (or cached) speech; ``TtsError`` passes on."""
-        text = text.strip()
-        return Sound(SourceKind.TTS, await self.tts.speech(text, voice), text=text, voice=voice)
+    async def prepare(self, sound: Sound) -> Sound:
+        """``sound`` with its PCM: the clip's prepared file or the (cached) speech. ``UnknownClip`` and
+        ``TtsError`` pass on."""
+        if sound.pcm or sound.kind is SourceKind.LIVE:
+            return sound
+        if sound.kind is SourceKind.CLIP:
+            assert sound.clip_id is not None
+            return replace(sound, pcm=await self.library.pcm(sound.clip_id))
+        assert sound.text is not None and sound.voice is not None
+        return replace(sound, pcm=await self.tts.speech(sound.text, sound.voice))
 
     # -- starting ------------------------------------------------------------------------------------------
 
@@ -127,6 +130,11 @@ class TalkbackService:
         """Start playing a prepared sound. Raises ``UnknownCamera``, ``PolicyRefused`` (also for a camera
         without a talkback target), ``SpeakerConflict``; those refused are audited."""
         camera, session, target = await self._admit(camera_id, sound, request, broadcast_id)
+        try:
+            session.sound = sound = await self.prepare(sound)
+        except (UnknownClip, TtsError) as exc:
+            await self._refuse(session, Outcome.FAILED, str(exc))
+            raise
         claim = Claim(session.id, camera.id, ClaimKind.CLIP, request.operator.name)
         try:
             answer = self.arbiter.request(claim, queue=request.queue)
@@ -146,7 +154,7 @@ class TalkbackService:
     async def open_live(self, camera_id: str, spec: LiveInput, request: TalkRequest) -> tuple[TalkSession, LiveAudio]:
         """Take the speaker for live audio (a clip playing there is stopped first); the caller pushes the
         client's audio into the returned ``LiveAudio`` and ends it when the client is gone."""
-        camera, session, target = await self._admit(camera_id, Sound(SourceKind.LIVE), request, None)
+        camera, session, target = await self._admit(camera_id, Sound.live(), request, None)
         claim = Claim(session.id, camera.id, ClaimKind.LIVE, request.operator.name)
         try:
             answer = self.arbiter.request(claim, queue=False)
@@ -352,7 +360,9 @@ class TalkbackService:
     async def broadcast(
         self, camera_ids: Sequence[str], sound: Sound, request: TalkRequest
     ) -> tuple[str, list[tuple[str, TalkSession | Exception]]]:
-        """Play one sound on many speakers; each camera gets its session or the error that refused it."""
+        """Play one sound on many speakers; each camera gets its session or the error that refused it. The
+        sound is prepared once (``UnknownClip``/``TtsError`` refuse the whole broadcast)."""
+        sound = await self.prepare(sound)
         broadcast_id = uuid.uuid4().hex
         results: list[tuple[str, TalkSession | Exception]] = []
         for camera_id in camera_ids:

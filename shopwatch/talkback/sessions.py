@@ -44,13 +44,26 @@ class Operator:
 
 @dataclass(frozen=True, slots=True)
 class Sound:
-    """What to play: a prepared clip or sentence (``pcm`` is 8 kHz mono PCM16), or live audio (no pcm)."""
+    """What to play: a clip, a sentence, or live audio. ``pcm`` (8 kHz mono PCM16) is filled in by the
+    service once the request is admitted (``TalkbackService.prepare``); live audio has none."""
 
     kind: SourceKind
-    pcm: bytes = b""
     clip_id: str | None = None
     text: str | None = None
     voice: str | None = None
+    pcm: bytes = field(default=b"", repr=False)
+
+    @classmethod
+    def clip(cls, clip_id: str) -> Sound:
+        return cls(SourceKind.CLIP, clip_id=clip_id)
+
+    @classmethod
+    def speech(cls, text: str, voice: str) -> Sound:
+        return cls(SourceKind.TTS, text=text.strip(), voice=voice)
+
+    @classmethod
+    def live(cls) -> Sound:
+        return cls(SourceKind.LIVE)
 
 
 def _utc(wall: float | None) -> datetime | None:

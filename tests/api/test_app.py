@@ -85,11 +85,12 @@ async def test_api_routers_share_one_dependency_seam_and_system_stays_open() -> 
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        api_paths = [path for path in app.openapi()["paths"] if path.startswith("/api/")]
-        assert {"/api/cameras", "/api/cameras/{camera_id}", "/api/cameras/{camera_id}/snapshot.jpg"} <= set(api_paths)
-        for path in api_paths:
-            response = await client.get(path.replace("{camera_id}", "cam-0001"))
-            assert (response.status_code, response.json()) == (401, {"detail": "sign in first"}), path
+        paths = {path: ops for path, ops in app.openapi()["paths"].items() if path.startswith("/api/")}
+        assert {"/api/cameras", "/api/cameras/{camera_id}", "/api/cameras/{camera_id}/snapshot.jpg"} <= set(paths)
+        for path, operations in paths.items():
+            for method in operations:  # each route with its own method (a wrong one is 405 before any dependency)
+                response = await client.request(method, path.replace("{camera_id}", "cam-0001"))
+                assert (response.status_code, response.json()) == (401, {"detail": "sign in first"}), (method, path)
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/metrics")).status_code == 200
 

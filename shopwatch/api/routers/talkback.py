@@ -1,0 +1,135 @@
+"""Talkback sessions: speak through a camera's speaker (clip or text), list, cancel, broadcast, audit.
+
+Live push-to-talk is ``talkback_live``; the clip library is ``talkback_clips``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from shopwatch.api.operator import OperatorDep
+from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal, refusal_status, refusal_text
+from shopwatch.api.talkback_schemas import (
+    AuditPublic,
+    BroadcastCreate,
+    BroadcastItem,
+    BroadcastPublic,
+    SessionList,
+    SessionPublic,
+    TalkCreate,
+)
+from shopwatch.store.talkback import AuditQuery, Outcome
+from shopwatch.talkback.service import TalkbackService
+from shopwatch.talkback.sessions import Sound, TalkRequest, TalkSession
+
+router = APIRouter(tags=["talkback"])
+
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Refused by policy: no consent, quiet hours, no speaker; the detail says which."},
+    404: {"description": "Unknown camera or clip."},
+    409: {"description": "The speaker is busy; the detail names who holds it."},
+    422: {"description": "Bad input, or text that cannot be spoken."},
+}
+
+
+def _sound(body: TalkCreate) -> Sound:
+    if body.clip is not None:
+        return Sound.clip(body.clip)
+    assert body.text is not None
+    return Sound.speech(body.text, body.voice)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time given without a zone is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _public(service: TalkbackService, session: TalkSession) -> SessionPublic:
+    return SessionPublic.of(session, service.queue_position(session))
+
+
+@router.post(
+    "/cameras/{camera_id}/talkback",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionPublic,
+    responses=_REFUSED,
+    summary="Play a clip or spoken text through the camera's speaker",
+)
+async def start_talk(camera_id: str, body: TalkCreate, service: TalkbackDep, operator: OperatorDep) -> SessionPublic:
+    request = TalkRequest(operator, queue=body.queue, override=body.override)
+    try:
+        session = await service.play(camera_id, _sound(body), request)
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+    return _public(service, session)
+
+
+@router.get("/talkback/sessions", response_model=SessionList, summary="Active, queued and recent sessions")
+async def list_sessions(service: TalkbackDep) -> SessionList:
+    active, recent = service.sessions()
+    return SessionList(active=[_public(service, s) for s in active], recent=[_public(service, s) for s in recent])
+
+
+@router.get("/talkback/sessions/{session_id}", response_model=SessionPublic, responses={404: {}})
+async def get_session(session_id: str, service: TalkbackDep) -> SessionPublic:
+    try:
+        return _public(service, service.session(session_id))
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+
+
+@router.delete(
+    "/talkback/{session_id}",
+    response_model=SessionPublic,
+    responses={404: {"description": "No such session."}},
+    summary="Stop a session now (playing or queued); answers once the speaker is released",
+)
+async def cancel_session(session_id: str, service: TalkbackDep) -> SessionPublic:
+    try:
+        return _public(service, await service.cancel(session_id))
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+
+
+@router.post(
+    "/talkback/broadcast",
+    response_model=BroadcastPublic,
+    responses={404: {"description": "Unknown clip."}, 422: _REFUSED[422]},
+    summary="Play one clip or text on many cameras (a list, a grid); one result per camera",
+)
+async def broadcast(body: BroadcastCreate, service: TalkbackDep, operator: OperatorDep) -> BroadcastPublic:
+    request = TalkRequest(operator, queue=body.queue, override=body.override)
+    camera_ids = service.cameras_in(body.cameras, body.grid)
+    try:
+        broadcast_id, results = await service.broadcast(camera_ids, _sound(body), request)
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+    items: list[BroadcastItem] = []
+    for camera_id, outcome in results:
+        if isinstance(outcome, TalkSession):
+            items.append(BroadcastItem(camera_id=camera_id, status=201, session=_public(service, outcome), error=None))
+        else:
+            items.append(
+                BroadcastItem(
+                    camera_id=camera_id, status=refusal_status(outcome), session=None, error=refusal_text(outcome)
+                )
+            )
+    started = sum(1 for i in items if i.session is not None)
+    return BroadcastPublic(broadcast_id=broadcast_id, started=started, refused=len(items) - started, results=items)
+
+
+@router.get("/talkback/audit", response_model=list[AuditPublic], summary="Every talk attempt, newest first")
+async def audit(
+    service: TalkbackDep,
+    camera: Annotated[str | None, Query(max_length=63, description="Only this camera.")] = None,
+    user: Annotated[str | None, Query(max_length=128, description="Only this operator.")] = None,
+    outcome: Annotated[Outcome | None, Query(description="Only this outcome.")] = None,
+    since: Annotated[datetime | None, Query(description="Requested at or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, Query(description="Requested before (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditPublic]:
+    query = AuditQuery(camera, user, outcome, _aware(since), _aware(until), limit, offset)
+    return [AuditPublic.of(e) for e in await service.audit_entries(query)]

@@ -1,0 +1,102 @@
+"""``/api/talkback/clips``: the clip library. Upload is the raw audio file as the request body (any format
+FFmpeg reads), with the name in the query: ``POST /api/talkback/clips?name=...&filename=warning.mp3``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+
+from shopwatch.api.operator import OperatorDep
+from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal
+from shopwatch.api.talkback_schemas import ClipPublic, ClipUpdate
+
+router = APIRouter(prefix="/talkback/clips", tags=["talkback"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such clip."}}
+
+
+async def _read_bounded(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (never held whole when too big)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"expected at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"expected at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClipPublic,
+    responses={413: {"description": "File too large."}, 422: {"description": "Not usable audio."}},
+    openapi_extra={"requestBody": {"content": {"application/octet-stream": {}}, "required": True}},
+    summary="Upload an audio file (WAV, MP3, AAC, OGG, ...) as a clip; it is prepared for playback at once",
+)
+async def upload_clip(
+    request: Request,
+    service: TalkbackDep,
+    operator: OperatorDep,
+    name: Annotated[str, Query(min_length=1, max_length=100, description="Name shown to operators.")],
+    filename: Annotated[str, Query(max_length=255, description="The file's original name.")] = "",
+) -> ClipPublic:
+    data = await _read_bounded(request, service.library.max_bytes)
+    try:
+        return ClipPublic.of(await service.library.add(name, filename, data, operator.name))
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+
+
+@router.get("", response_model=list[ClipPublic], summary="Every clip, by name")
+async def list_clips(service: TalkbackDep) -> list[ClipPublic]:
+    return [ClipPublic.of(c) for c in await service.library.list()]
+
+
+@router.get("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND)
+async def get_clip(clip_id: str, service: TalkbackDep) -> ClipPublic:
+    try:
+        return ClipPublic.of(await service.library.get(clip_id))
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+
+
+@router.get(
+    "/{clip_id}/file",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **_NOT_FOUND},
+    summary="The file as it was uploaded",
+)
+async def get_clip_file(clip_id: str, service: TalkbackDep) -> Response:
+    try:
+        record, data = await service.library.original(clip_id)
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+    safe = record.filename.encode("ascii", "replace").decode().replace('"', "_")
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-Clip-Checksum": record.checksum},
+    )
+
+
+@router.patch("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND, summary="Rename a clip")
+async def rename_clip(clip_id: str, body: ClipUpdate, service: TalkbackDep) -> ClipPublic:
+    try:
+        return ClipPublic.of(await service.library.rename(clip_id, body.name))
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+
+
+@router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
+async def delete_clip(clip_id: str, service: TalkbackDep) -> Response:
+    try:
+        await service.library.delete(clip_id)
+    except REFUSALS as exc:
+        raise http_refusal(exc) from None
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,121 @@
+"""``WS /api/cameras/{id}/talkback/live``: push-to-talk from a browser or client to the camera's speaker.
+
+Query: ``format`` = ``pcm16`` (little-endian mono at ``rate`` Hz, 8000-48000) or ``pcmu``/``pcma`` (8 kHz),
+``override`` (admins). The client sends binary messages of audio in any chunk size (20 ms is ideal) and may send
+the text ``{"type": "end"}`` to finish while still listening. The server sends JSON text messages:
+
+- ``{"type": "session", "session": {...}}`` once the speaker is taken (a clip playing there was stopped);
+- ``{"type": "started", "codec": "PCMU", "protocol": "rtsp"}`` when the first packet went to the speaker;
+- ``{"type": "ended", "session": {...}}`` when the session is over (outcome, seconds played), then closes (1000);
+- ``{"type": "error", "status": 403|404|409|422, "detail": "..."}`` when refused, then closes with 4000+status.
+
+Closing the socket ends the session cleanly: what is buffered (at most ``talkback.live_buffer_ms``) plays,
+then the device session is torn down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from http import HTTPStatus
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket, status
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from shopwatch.api.operator import OperatorDep
+from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, refusal_status, refusal_text
+from shopwatch.api.talkback_schemas import SessionPublic
+from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
+from shopwatch.talkback.sessions import TalkRequest, TalkSession
+
+router = APIRouter(tags=["talkback"])
+
+
+async def _refuse(websocket: WebSocket, code: int, detail: str) -> None:
+    await websocket.send_json({"type": "error", "status": code, "detail": detail})
+    await websocket.close(code=4000 + code, reason=HTTPStatus(code).phrase)
+
+
+async def _receive(websocket: WebSocket, live: LiveAudio) -> str | None:
+    """Feed the client's audio until it closes (None) or says it is done ("end"); bad audio is an error text."""
+    while True:
+        try:
+            message = await websocket.receive()
+        except WebSocketDisconnect:
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        data = message.get("bytes")
+        if data is not None:
+            try:
+                live.push(data)
+            except ValueError as exc:
+                return str(exc)
+            continue
+        with contextlib.suppress(ValueError, TypeError):
+            if json.loads(message.get("text") or "null").get("type") == "end":
+                return "end"
+
+
+@router.websocket("/cameras/{camera_id}/talkback/live")
+async def live_talk(
+    websocket: WebSocket,
+    camera_id: str,
+    service: TalkbackDep,
+    operator: OperatorDep,
+    format: Annotated[LiveFormat, Query(description="pcm16, pcmu or pcma.")] = "pcm16",  # noqa: A002
+    rate: Annotated[int, Query(ge=MIN_RATE, le=MAX_RATE, description="PCM16 sample rate, Hz.")] = 8000,
+    override: Annotated[bool, Query(description="Admin only: set aside consent and quiet hours.")] = False,
+) -> None:
+    await websocket.accept()
+    try:
+        spec = LiveInput(format, rate)
+    except ValueError as exc:
+        await _refuse(websocket, status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+        return
+    try:
+        session, live = await service.open_live(camera_id, spec, TalkRequest(operator, override=override))
+    except REFUSALS as exc:
+        await _refuse(websocket, refusal_status(exc), refusal_text(exc))
+        return
+    try:
+        await _serve(websocket, session, live, service.queue_position(session))
+    finally:
+        live.end()  # whatever happened to the socket, the speaker gets its clean end
+
+
+async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, position: int | None) -> None:
+    public = SessionPublic.of(session, position).model_dump(mode="json")
+    await websocket.send_json({"type": "session", "session": public})
+    receiver = asyncio.create_task(_receive(websocket, live))
+    started = asyncio.create_task(session.started.wait())
+    finished = asyncio.create_task(session.finished.wait())
+    client_gone = False
+    problem: str | None = None
+    try:
+        pending: set[asyncio.Task[object]] = {receiver, started, finished}
+        while finished in pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if started in done and not client_gone:
+                await websocket.send_json({"type": "started", "codec": session.codec, "protocol": session.protocol})
+            if receiver in done:
+                said = receiver.result()
+                client_gone = said is None
+                problem = said if said not in (None, "end") else None
+                live.end()
+        if not client_gone:
+            if problem is not None:
+                await websocket.send_json(
+                    {"type": "error", "status": status.HTTP_422_UNPROCESSABLE_CONTENT, "detail": problem}
+                )
+            await websocket.send_json({"type": "ended", "session": SessionPublic.of(session).model_dump(mode="json")})
+            bad_audio = status.WS_1007_INVALID_FRAME_PAYLOAD_DATA
+            await websocket.close(code=bad_audio if problem else status.WS_1000_NORMAL_CLOSURE)
+    finally:
+        for task in (receiver, started, finished):
+            task.cancel()
+        await asyncio.gather(receiver, started, finished, return_exceptions=True)
+        if websocket.client_state is WebSocketState.CONNECTED and client_gone:
+            with contextlib.suppress(RuntimeError):
+                await websocket.close()
