@@ -1,0 +1,176 @@
+"""Detection configuration: per-camera zones and rules (``CameraDetection``, the part of a camera entry that
+``shopwatch analyze --camera-config`` reads on its own) and the process-wide ``detect`` section.
+
+``CameraConfig`` inherits ``CameraDetection``, so a camera entry of the fleet config and a CAMERA.yaml file are
+validated by the same model. Defaults work on the project's synthetic scenes (``shopwatch sim scenes``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ZONE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+Coord = Annotated[float, Field(ge=0.0, le=1.0)]
+Point = tuple[Coord, Coord]
+Polygon = Annotated[
+    list[Point],
+    Field(min_length=3, max_length=64, description="Corners [x, y], normalized 0-1 (0,0 top left)."),
+]
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class ZoneKind(StrEnum):
+    SURFACE = "surface"  # where cards get posted: doors, shutters, walls, poles
+    AREA = "area"  # ground where people stand: loitering, intrusion
+
+
+class Zone(_Strict):
+    name: str = Field(..., pattern=ZONE_NAME, description="Zone name, unique per camera; rules refer to it.")
+    kind: ZoneKind = Field(..., description="surface: cards get posted there; area: ground people stand on.")
+    polygon: Polygon
+
+
+class _Rule(_Strict):
+    zones: list[str] = Field(..., min_length=1, max_length=16, description="Names of the zones the rule watches.")
+    min_confidence: float = Field(0.35, ge=0, le=1, description="Actor detections below this are ignored.")
+    cooldown_s: float = Field(10.0, ge=0, le=86400, description="No second event of this rule in a zone for this long.")
+
+
+class CardPostingRule(_Rule):
+    min_stop_s: float = Field(0.5, ge=0, le=60, description="The actor must pause or reach at the surface this long.")
+    stop_speed: float = Field(
+        0.5, gt=0, le=10, description="Below this speed (actor heights per second) the actor counts as stopped."
+    )
+    hold_s: float = Field(1.5, ge=0, le=600, description="A new patch must stay this long after the actor left.")
+    card_min: float = Field(0.02, gt=0, le=1, description="Smallest card side, as a fraction of the actor's height.")
+    card_max: float = Field(0.2, gt=0, le=1, description="Largest card side, as a fraction of the actor's height.")
+    diff_threshold: int = Field(
+        35, ge=5, le=255, description="Colour difference (0-255) after vs before that marks a changed pixel."
+    )
+    max_gap_s: float = Field(1.0, ge=0, le=30, description="The actor may be missed this long and stay the same visit.")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> CardPostingRule:
+        if self.card_max <= self.card_min:
+            raise ValueError(f"card_max ({self.card_max}) must be > card_min ({self.card_min})")
+        return self
+
+
+class LoiteringRule(_Rule):
+    dwell_s: float = Field(60.0, gt=0, le=86400, description="A person inside the zone this long is loitering.")
+    max_gap_s: float = Field(
+        3.0, ge=0, le=120, description="Detection gaps up to this long (occlusion, missed frames) keep the dwell."
+    )
+
+
+class IntrusionRule(_Rule):
+    hours: str = Field(..., description="Camera-local hours 'HH:MM-HH:MM' when the zone is closed; may cross midnight.")
+    min_s: float = Field(1.0, ge=0, le=600, description="A person must be inside this long (not a single frame).")
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        m = _HOURS_RE.match(value)
+        if m is None:
+            raise ValueError(f"expected 'HH:MM-HH:MM' (24 h), found {value!r}")
+        if m.group(1, 2) == m.group(3, 4):
+            raise ValueError(f"expected two different times, found {value!r}")
+        return value
+
+    def window(self) -> tuple[time, time]:
+        start, end = self.hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
+
+    def contains(self, t: time) -> bool:
+        start, end = self.window()
+        if start <= end:
+            return start <= t < end
+        return t >= start or t < end
+
+
+class Rules(_Strict):
+    card_posting: CardPostingRule | None = Field(None, description="Cards posted on a surface zone.")
+    loitering: LoiteringRule | None = Field(None, description="A person staying in an area zone.")
+    intrusion: IntrusionRule | None = Field(None, description="A person in an area zone during closed hours.")
+
+
+class CameraDetection(_Strict):
+    """The detection part of a camera entry (and the whole of a CAMERA.yaml for ``shopwatch analyze``)."""
+
+    zones: list[Zone] = Field(default_factory=list, max_length=32, description="Surface and area zones.")
+    rules: Rules = Field(default_factory=Rules, description="Rules that raise events on the zones.")
+    motion_mask: list[Polygon] = Field(
+        default_factory=list, max_length=16, description="Polygons ignored by motion (trees, screens, road)."
+    )
+    timezone: str | None = Field(None, description="IANA time zone of the camera (intrusion hours); default: host's.")
+    person_detection: bool = Field(
+        True, description="false: rules run on tracked motion blobs (degraded mode), not the person model."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"expected an IANA time zone like 'Asia/Shanghai', found {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _rule_zones(self) -> CameraDetection:
+        kinds = {}
+        for zone in self.zones:
+            if zone.name in kinds:
+                raise ValueError(f"zone name {zone.name!r} appears more than once")
+            kinds[zone.name] = zone.kind
+        wanted = (
+            ("card_posting", self.rules.card_posting, ZoneKind.SURFACE),
+            ("loitering", self.rules.loitering, ZoneKind.AREA),
+            ("intrusion", self.rules.intrusion, ZoneKind.AREA),
+        )
+        for rule_name, rule, kind in wanted:
+            for name in rule.zones if rule is not None else []:
+                if name not in kinds:
+                    raise ValueError(f"rules.{rule_name}: zone {name!r} is not defined (zones: {sorted(kinds)})")
+                if kinds[name] != kind:
+                    raise ValueError(f"rules.{rule_name}: zone {name!r} is a {kinds[name]} zone, expected {kind}")
+        return self
+
+
+class MotionSettings(_Strict):
+    width: int = Field(160, ge=32, le=640, description="Luma is downscaled to this width for motion.")
+    threshold: int = Field(18, ge=2, le=255, description="Luma difference (0-255) from the background that is motion.")
+    min_area: float = Field(
+        0.0008, gt=0, le=1, description="Smallest moving blob, as a fraction of the frame (noise below)."
+    )
+    relight_fraction: float = Field(
+        0.35, gt=0, le=1, description="More of the frame changing at once is a lighting change: recalibrate."
+    )
+    learn_s: float = Field(4.0, gt=0, le=600, description="Time constant of the background (slower = longer memory).")
+
+
+class DetectSettings(_Strict):
+    model: str | None = Field(
+        None, description="Person model (ultralytics .pt, ONNX or OpenVINO folder); none: motion-blob mode."
+    )
+    device: str = Field("cpu", max_length=32, description="Inference device: cpu, cuda:0, intel:cpu ...")
+    batch_size: int = Field(8, ge=1, le=64, description="Frames of different cameras in one inference call.")
+    imgsz: int = Field(640, ge=64, le=1920, multiple_of=32, description="Model input size (pixels).")
+    person_class: int = Field(0, ge=0, le=999, description="Class id of 'person' in the model (COCO: 0).")
+    conf: float = Field(0.25, gt=0, le=1, description="Detector score threshold (rules apply their own minimum).")
+    iou: float = Field(0.5, gt=0, le=1, description="Non-maximum suppression overlap.")
+    track_lost_s: float = Field(2.0, gt=0, le=60, description="A lost track keeps its id this long (occlusion).")
+    active_hold_s: float = Field(
+        2.0, ge=0, le=60, description="The detector keeps running this long after the last motion or track."
+    )
+    motion: MotionSettings = Field(default_factory=MotionSettings, description="Motion stage.")

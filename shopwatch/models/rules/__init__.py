@@ -1,0 +1,1 @@
+"""Rules: small per-camera state machines fed one ``Observation`` per frame, returning events."""

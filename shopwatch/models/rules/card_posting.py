@@ -1,0 +1,210 @@
+"""``card_posting``: an actor touches a surface zone, stops or reaches, leaves, and a new card-sized patch stays.
+
+Per visit (one tracked actor in contact with one surface zone):
+1. contact: the actor's box overlaps the zone; the surface background at that moment is the "before" picture;
+   the union of the actor's boxes while stopped is the touched part.
+2. The actor must stop (speed below ``stop_speed`` actor heights per second) for ``min_stop_s``; a walk-past
+   never qualifies.
+3. After the actor left (not in contact for ``max_gap_s``) and nobody stands in the touched part, the touched part
+   is compared with "before" (``surface.find_patches``). New card-sized patches that stay for ``hold_s`` fire one
+   event listing every patch; nothing new, something too large (poster, sign, parked object, light) or patches that
+   vanish (a shadow, an object taken away) end the visit without an event.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
+from shopwatch.core.events import Box, CardEvidence, Event, EventType
+from shopwatch.core.frame import Frame
+from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
+from shopwatch.models.surface import Image, PatchFinding, PatchSpec, PixelBox, SurfaceBackground, find_patches
+from shopwatch.models.zones import ZoneShape
+
+CONTACT_OVERLAP = 0.1  # of the actor's box inside the zone that counts as touching it
+SPEED_WINDOW_S = 0.5  # speed is measured over this much of the actor's path
+TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's reach beyond the box)
+VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
+PATH_POINTS = 64
+
+
+@dataclass
+class Visit:
+    track_id: int
+    first_t: float
+    before: Image
+    last_contact_t: float
+    best_box: Box
+    best_score: float
+    best_frame: Frame
+    scores: list[float] = field(default_factory=list)
+    heights: list[float] = field(default_factory=list)
+    centers: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=32))
+    path: list[Box] = field(default_factory=list)
+    stop_since: float | None = None
+    stopped_s: float = 0.0
+    touched: Box | None = None
+    left_t: float | None = None  # set when the actor left: the visit is being verified
+    patches_since: float | None = None
+
+    def see(self, t: float, box: Box, score: float, frame: Frame, stop_speed: float) -> None:
+        self.last_contact_t = t
+        height = box[3] - box[1]
+        self.scores.append(score)
+        self.heights.append(height)
+        if score >= self.best_score:
+            self.best_box, self.best_score, self.best_frame = box, score, frame
+        if len(self.path) < PATH_POINTS:
+            self.path.append(box)
+        self.centers.append((t, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+        while len(self.centers) > 2 and t - self.centers[1][0] >= SPEED_WINDOW_S:
+            self.centers.popleft()
+        t0, x0, y0 = self.centers[0]
+        if t - t0 < SPEED_WINDOW_S * 0.6:
+            return  # not enough path yet to tell a stop from a walk
+        speed = float(np.hypot(self.centers[-1][1] - x0, self.centers[-1][2] - y0)) / max(height, 1e-3) / (t - t0)
+        if speed >= stop_speed:
+            self.stop_since = None
+            return
+        self.stop_since = t0 if self.stop_since is None else self.stop_since
+        self.stopped_s = max(self.stopped_s, t - self.stop_since)
+        m = TOUCH_MARGIN * height
+        grown = (box[0] - m, box[1] - m, box[2] + m, box[3] + m)
+        t_ = self.touched
+        self.touched = (
+            grown
+            if t_ is None
+            else (min(t_[0], grown[0]), min(t_[1], grown[1]), max(t_[2], grown[2]), max(t_[3], grown[3]))
+        )
+
+
+class CardPosting:
+    def __init__(self, camera_id: str, config: CardPostingConfig, zones: list[ZoneShape]) -> None:
+        self._camera_id = camera_id
+        self._config = config
+        self._surfaces = [SurfaceBackground(zone) for zone in zones]
+        self._visits: list[dict[int, Visit]] = [{} for _ in zones]
+        self._quiet_until: dict[str, float] = {}
+
+    def update(self, obs: Observation) -> list[Event]:
+        image = obs.frame.image
+        actors = obs.actors
+        confident = actors.scores >= self._config.min_confidence
+        events = []
+        for surface, visits in zip(self._surfaces, self._visits, strict=True):
+            self._track_contacts(surface, visits, obs, confident)
+            for track_id, visit in list(visits.items()):
+                outcome = self._advance(surface, visit, obs)
+                if outcome is not None:
+                    del visits[track_id]
+                    if isinstance(outcome, Event):
+                        events.append(outcome)
+            surface.update(image, actors.boxes, obs.t)
+        return events
+
+    def _track_contacts(
+        self, surface: SurfaceBackground, visits: dict[int, Visit], obs: Observation, confident: np.ndarray
+    ) -> None:
+        actors = obs.actors
+        overlap = surface.zone.box_overlap(actors.boxes)
+        for i in np.flatnonzero(confident & (overlap >= CONTACT_OVERLAP)):
+            track_id, box, score = int(actors.track_ids[i]), as_box(actors.boxes[i]), float(actors.scores[i])
+            visit = visits.get(track_id)
+            if visit is not None and visit.left_t is not None:  # came back before the check ended: same visit
+                visit.left_t, visit.patches_since = None, None
+            if visit is None:
+                before = surface.snapshot()
+                if before is None:
+                    continue  # first frame of this camera: no picture of the surface before the actor
+                visit = Visit(track_id, obs.t, before, obs.t, box, score, obs.frame)
+                visits[track_id] = visit
+            visit.see(obs.t, box, score, obs.frame, self._config.stop_speed)
+
+    def _advance(self, surface: SurfaceBackground, visit: Visit, obs: Observation) -> Event | bool | None:
+        """None: the visit goes on; False: it ended without an event; an Event: it fired."""
+        config = self._config
+        if visit.left_t is None:
+            if obs.t - visit.last_contact_t <= config.max_gap_s:
+                return None
+            if visit.stopped_s < config.min_stop_s or visit.touched is None:
+                return False  # walked past
+            visit.left_t = visit.last_contact_t
+        if obs.t - visit.left_t > config.hold_s + VERIFY_WAIT_S:
+            return False
+        touched = self._touched_region(surface, visit)
+        if touched is None or self._occupied(touched, obs):
+            visit.patches_since = None
+            return None
+        finding = self._compare(surface, visit, obs, touched)
+        if finding.too_large:
+            return False
+        if not finding.patches:
+            visit.patches_since = None
+            return None
+        visit.patches_since = visit.patches_since if visit.patches_since is not None else obs.t
+        if obs.t - visit.patches_since < config.hold_s:
+            return None
+        zone = surface.zone.name
+        if obs.t < self._quiet_until.get(zone, float("-inf")):
+            return False
+        self._quiet_until[zone] = obs.t + config.cooldown_s
+        return self._event(visit, obs, touched, finding.patches, surface)
+
+    def _touched_region(self, surface: SurfaceBackground, visit: Visit) -> Box | None:
+        zb, t = surface.zone.bbox, visit.touched
+        assert t is not None
+        box = (max(zb[0], t[0]), max(zb[1], t[1]), min(zb[2], t[2]), min(zb[3], t[3]))
+        return box if box[2] > box[0] and box[3] > box[1] else None
+
+    def _occupied(self, touched: Box, obs: Observation) -> bool:
+        b = obs.actors.boxes
+        return bool(
+            np.any((b[:, 0] < touched[2]) & (b[:, 2] > touched[0]) & (b[:, 1] < touched[3]) & (b[:, 3] > touched[1]))
+        )
+
+    def _compare(self, surface: SurfaceBackground, visit: Visit, obs: Observation, touched: Box) -> PatchFinding:
+        image = obs.frame.image
+        h, w = image.shape[:2]
+        region = surface.region
+        assert region is not None
+        p = PixelBox.of(touched, w, h)
+        before = visit.before[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
+        actor_px = float(np.median(visit.heights)) * h
+        spec = PatchSpec(
+            self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
+        )
+        return find_patches(before, image[p.y1 : p.y2, p.x1 : p.x2], spec, (p.x1, p.y1), (w, h))
+
+    def _event(
+        self, visit: Visit, obs: Observation, touched: Box, patches: tuple[Box, ...], surface: SurfaceBackground
+    ) -> Event:
+        image = obs.frame.image
+        h, w = image.shape[:2]
+        region = surface.region
+        assert region is not None and visit.left_t is not None
+        p = PixelBox.of(touched, w, h)
+        before = visit.before[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
+        snapshots = {
+            "actor": actor_snapshot(visit.best_frame, visit.best_box),
+            "before": jpeg(np.clip(before, 0, 255).astype(np.uint8)),
+            "after": jpeg(image[p.y1 : p.y2, p.x1 : p.x2]),
+        }
+        return Event(
+            camera_id=self._camera_id,
+            type=EventType.CARD_POSTING,
+            start=visit.first_t,
+            end=visit.left_t,
+            confidence=float(np.median(visit.scores)),
+            track_id=visit.track_id,
+            box=visit.best_box,
+            zone=surface.zone.name,
+            detected_at=obs.now,
+            track_boxes=tuple(visit.path),
+            evidence=CardEvidence(patches, touched),
+            snapshots=MappingProxyType(snapshots),
+        )

@@ -1,0 +1,121 @@
+"""The picture side of card-posting: a background of each surface zone, and the new patches a visit left.
+
+The background is learnt at full resolution (a card on a 640x360 substream is a few pixels) and only where no
+actor stands, so at the start of a visit it shows the surface as it was. After the actor left, the touched part
+is compared with that "before" picture: per-channel gain first (lights, auto-exposure), then a colour difference
+per pixel, a small opening against sensor noise, and connected components sized against the actor's height.
+A component above the card size range (a poster, a sign, a parked object, a lighting patch) spoils the visit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from shopwatch.core.events import Box
+from shopwatch.core.frame import Rgb
+from shopwatch.models.zones import ZoneShape
+
+Image = npt.NDArray[np.float32]  # H x W x 3 float RGB
+ACTOR_MARGIN = 0.12  # of the actor's height around its box that the background does not learn (arms, shadow)
+LEARN_S = 3.0  # time constant of the surface background
+
+
+@dataclass(frozen=True, slots=True)
+class PixelBox:
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+    @classmethod
+    def of(cls, box: Box, width: int, height: int) -> PixelBox:
+        x1, y1 = int(max(0.0, box[0]) * width), int(max(0.0, box[1]) * height)
+        x2 = max(x1 + 1, math.ceil(min(1.0, box[2]) * width))
+        y2 = max(y1 + 1, math.ceil(min(1.0, box[3]) * height))
+        return cls(x1, y1, x2, y2)
+
+
+@dataclass(frozen=True, slots=True)
+class PatchFinding:
+    patches: tuple[Box, ...]  # normalized boxes of the new card-sized patches
+    too_large: bool  # something beyond the card size range changed: not a card-posting visit
+
+
+class SurfaceBackground:
+    """Running background of one surface zone's bounding box, learnt where no actor is."""
+
+    def __init__(self, zone: ZoneShape) -> None:
+        self.zone = zone
+        self._region: PixelBox | None = None
+        self._frame_size: tuple[int, int] = (0, 0)
+        self._background: Image | None = None
+        self._last_t: float | None = None
+
+    @property
+    def region(self) -> PixelBox | None:
+        return self._region
+
+    def update(self, image: Rgb, actor_boxes: npt.NDArray[np.float32], t: float) -> None:
+        h, w = image.shape[:2]
+        if self._region is None or self._frame_size != (w, h):
+            self._region, self._frame_size = PixelBox.of(self.zone.bbox, w, h), (w, h)
+            self._background, self._last_t = None, None
+        r = self._region
+        current = image[r.y1 : r.y2, r.x1 : r.x2].astype(np.float32)
+        if self._background is None or self._last_t is None:
+            self._background, self._last_t = current, t
+            return
+        dt = max(0.0, t - self._last_t)
+        self._last_t = t
+        alpha = np.float32(1.0 - math.exp(-dt / LEARN_S))
+        free = ~self._actor_mask(actor_boxes)
+        self._background[free] += alpha * (current[free] - self._background[free])
+
+    def snapshot(self) -> Image | None:
+        return None if self._background is None else self._background.copy()
+
+    def _actor_mask(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+        assert self._region is not None
+        r, (w, h) = self._region, self._frame_size
+        mask = np.zeros((r.y2 - r.y1, r.x2 - r.x1), bool)
+        for x1, y1, x2, y2 in boxes:
+            m = ACTOR_MARGIN * (y2 - y1)
+            p = PixelBox.of((x1 - m, y1 - m, x2 + m, y2 + m), w, h)
+            mask[max(0, p.y1 - r.y1) : max(0, p.y2 - r.y1), max(0, p.x1 - r.x1) : max(0, p.x2 - r.x1)] = True
+        return mask
+
+
+@dataclass(frozen=True, slots=True)
+class PatchSpec:
+    """What counts as a card, in pixels of this visit (from the actor's height and the rule's config)."""
+
+    min_side: float
+    max_side: float
+    diff_threshold: int
+
+
+def find_patches(
+    before: Image, after: Rgb, spec: PatchSpec, origin: tuple[int, int], frame_size: tuple[int, int]
+) -> PatchFinding:
+    """New card-sized patches in ``after`` compared with ``before`` (same region; ``origin`` is the region's top
+    left corner in the frame, ``frame_size`` the frame's width and height, to report normalized boxes)."""
+    b = cv2.blur(before, (3, 3))
+    a = cv2.blur(after.astype(np.float32), (3, 3))
+    gain = np.median(b.reshape(-1, 3), axis=0) / np.maximum(np.median(a.reshape(-1, 3), axis=0), 1.0)
+    diff = np.abs(a * gain.astype(np.float32) - b).max(axis=2)
+    changed = (diff > spec.diff_threshold).astype(np.uint8)
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    (ox, oy), (fw, fh) = origin, frame_size
+    patches: list[Box] = []
+    for x, y, w, h, _area in stats[1:count]:
+        side = max(w, h)
+        if side > spec.max_side:
+            return PatchFinding((), True)
+        if side >= spec.min_side:
+            patches.append(((ox + x) / fw, (oy + y) / fh, (ox + x + w) / fw, (oy + y + h) / fh))
+    return PatchFinding(tuple(sorted(patches)), False)

@@ -1,0 +1,135 @@
+"""card_posting rule: hand-made visits on an injected clock (walk-past, stop without posting, lighting, poster,
+parked object, several cards, cooldown)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopwatch.core.detect_config import CameraDetection
+from shopwatch.core.events import EventType
+from shopwatch.models.rules.card_posting import CardPosting
+from shopwatch.models.zones import zone_shapes
+from tests.models.handmade import Scene, person_at
+
+CAMERA = CameraDetection.model_validate(
+    {
+        "zones": [{"name": "shopfront", "kind": "surface", "polygon": [[0.05, 0.1], [0.6, 0.1], [0.6, 0.75], [0.05, 0.75]]}],
+        "rules": {"card_posting": {"zones": ["shopfront"], "cooldown_s": 20}},
+    }
+)
+CARD = (0.32, 0.45, 0.336, 0.47)  # ~10 x 7 px: a card on a 180 px tall person
+SECOND_CARD = (0.26, 0.55, 0.276, 0.57)
+WHITE, YELLOW = (250, 250, 245), (240, 220, 30)
+
+
+def scene(**overrides: object) -> Scene:
+    rule = CAMERA.rules.card_posting
+    assert rule is not None
+    config = rule.model_copy(update=overrides)
+    return Scene([CardPosting("cam-1", config, [zone_shapes(CAMERA.zones)["shopfront"]])])
+
+
+def visit(s: Scene, track: int = 1, stop_s: float = 2.0, leave: tuple = ()) -> None:  # type: ignore[type-arg]
+    """Walk in from the right, stand at the shop front, stick ``leave`` on it at the end, walk out to the left."""
+    s.walk(track, person_at(0.9), person_at(0.3), 1.5)
+    s.stand(track, person_at(0.3), stop_s)
+    s.stuck.extend(leave)
+    s.walk(track, person_at(0.3), person_at(-0.2), 1.5)
+
+
+def test_a_posted_card_fires_once_with_its_patch_and_the_visit_times() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, leave=[(CARD, WHITE)])
+    s.idle(5)
+    assert len(s.events) == 1
+    event = s.events[0]
+    assert event.type is EventType.CARD_POSTING and event.zone == "shopfront" and event.track_id == 1
+    assert event.evidence is not None and len(event.evidence.patches) == 1
+    px1, py1, px2, py2 = event.evidence.patches[0]
+    assert px1 <= CARD[2] and px2 >= CARD[0] and py1 <= CARD[3] and py2 >= CARD[1]  # the patch is the card
+    assert event.start - 1_800_000_000.0 < 2.0 + 1.5  # contact began during the walk in
+    assert event.end < event.detected_at <= event.end + 4.0  # fired hold_s after the actor left
+    assert set(event.snapshots) == {"actor", "before", "after"}
+    assert all(jpeg.startswith(b"\xff\xd8") for jpeg in event.snapshots.values())
+
+
+def test_walking_past_does_not_fire_even_if_something_changes() -> None:
+    s = scene()
+    s.idle(2)
+    s.walk(1, person_at(0.95), person_at(-0.1), 3.0)
+    s.stuck.append((CARD, WHITE))
+    s.idle(5)
+    assert s.events == []
+
+
+def test_stopping_without_posting_does_not_fire() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, stop_s=3.0)
+    s.idle(6)
+    assert s.events == []
+
+
+def test_a_lighting_change_after_a_stop_does_not_fire() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s)
+    s.brightness = 1.4  # lights switched on in the shop
+    s.idle(6)
+    assert s.events == []
+
+
+def test_a_card_is_still_found_when_the_light_changes_meanwhile() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, leave=[(CARD, YELLOW)])
+    s.brightness = 0.8
+    s.idle(5)
+    assert [e.type for e in s.events] == [EventType.CARD_POSTING]
+
+
+def test_a_poster_is_too_large_to_be_a_card() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, leave=[((0.22, 0.3, 0.36, 0.6), WHITE)])
+    s.idle(6)
+    assert s.events == []
+
+
+def test_a_parked_object_that_leaves_again_does_not_fire() -> None:
+    s = scene(hold_s=2.0)
+    s.idle(2)
+    visit(s, leave=[(CARD, YELLOW)])
+    s.idle(1.0)
+    s.stuck.clear()  # taken away before hold_s
+    s.idle(8)
+    assert s.events == []
+
+
+def test_several_cards_in_one_visit_are_one_event_listing_each_patch() -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, leave=[(CARD, WHITE), (SECOND_CARD, YELLOW)])
+    s.idle(5)
+    assert len(s.events) == 1
+    assert s.events[0].evidence is not None and len(s.events[0].evidence.patches) == 2
+
+
+@pytest.mark.parametrize(("gap_s", "expected"), [(5.0, 1), (25.0, 2)])
+def test_cooldown_swallows_a_second_visit_in_the_same_zone(gap_s: float, expected: int) -> None:
+    s = scene()
+    s.idle(2)
+    visit(s, track=1, leave=[(CARD, WHITE)])
+    s.idle(gap_s)
+    visit(s, track=2, leave=[(SECOND_CARD, YELLOW)])
+    s.idle(5)
+    assert len(s.events) == expected
+
+
+def test_detections_below_min_confidence_are_not_actors() -> None:
+    s = scene(min_confidence=0.95)
+    s.idle(2)
+    visit(s, leave=[(CARD, WHITE)])
+    s.idle(5)
+    assert s.events == []
