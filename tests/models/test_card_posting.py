@@ -13,7 +13,9 @@ from tests.models.handmade import Scene, person_at
 
 CAMERA = CameraDetection.model_validate(
     {
-        "zones": [{"name": "shopfront", "kind": "surface", "polygon": [[0.05, 0.1], [0.6, 0.1], [0.6, 0.75], [0.05, 0.75]]}],
+        "zones": [
+            {"name": "shopfront", "kind": "surface", "polygon": [[0.05, 0.1], [0.6, 0.1], [0.6, 0.75], [0.05, 0.75]]}
+        ],
         "rules": {"card_posting": {"zones": ["shopfront"], "cooldown_s": 20}},
     }
 )

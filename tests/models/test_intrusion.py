@@ -22,8 +22,15 @@ def scene(local: time, **overrides: object) -> Scene:
 
 @pytest.mark.parametrize(
     ("local", "fires"),
-    [(time(23, 30), True), (time(0, 0), True), (time(5, 59), True), (time(6, 0), False), (time(12, 0), False),
-     (time(21, 59), False), (time(22, 0), True)],
+    [
+        (time(23, 30), True),
+        (time(0, 0), True),
+        (time(5, 59), True),
+        (time(6, 0), False),
+        (time(12, 0), False),
+        (time(21, 59), False),
+        (time(22, 0), True),
+    ],
 )
 def test_closed_hours_cross_midnight(local: time, fires: bool) -> None:
     s = scene(local)

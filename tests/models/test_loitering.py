@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from shopwatch.core.detect_config import LoiteringRule
-from shopwatch.core.detect_config import Zone
+from shopwatch.core.detect_config import LoiteringRule, Zone
 from shopwatch.core.events import EventType
 from shopwatch.models.rules.loitering import Loitering
 from shopwatch.models.zones import ZoneShape
