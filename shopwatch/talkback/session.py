@@ -39,7 +39,11 @@ class TalkResult:
 
 def open_link(target: TalkTarget) -> SpeakerLink:
     """The protocol module for a target (imported here so each stays independent of the others)."""
-    # First interface version: the protocol modules land next (issue 4); until then this says so.
+    if target.protocol == "rtsp":
+        from shopwatch.talkback.rtsp.backchannel import RtspBackchannel
+
+        return RtspBackchannel(target)
+    # The HTTP vendor protocols land next (issue 4); until then this says so.
     raise TalkbackError(f"{target.protocol} talkback is not implemented yet")
 
 

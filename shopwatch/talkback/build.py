@@ -1,0 +1,42 @@
+"""Wiring of the talkback service from settings (called by the composition root, and by tests with their
+own speaker access)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from shopwatch.core.clock import Clock
+from shopwatch.core.services import Fleet
+from shopwatch.core.talkback_config import TalkbackSettings
+from shopwatch.store.talkback import TalkbackRepository
+from shopwatch.talkback import tts
+from shopwatch.talkback.audit import AuditLog
+from shopwatch.talkback.clips import ClipLibrary
+from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.tts_cache import Synthesizer, TtsCache
+
+MB = 1_000_000
+
+
+def build_talkback(
+    fleet: Fleet,
+    settings: TalkbackSettings,
+    engine: Engine,
+    data_dir: Path,
+    clock: Clock,
+    *,
+    access: SpeakerAccess | None = None,
+    synthesize: Synthesizer = tts.synthesize,
+) -> TalkbackService:
+    """Clips under ``<data_dir>/talkback/clips``, speech under ``<data_dir>/talkback/tts``; blocking (it
+    indexes the TTS cache): call it from a thread in async code, then ``start()`` the service on the loop."""
+    repo = TalkbackRepository(engine)
+    root = data_dir / "talkback"
+    library = ClipLibrary(
+        root / "clips", repo, clock, max_bytes=int(settings.clip_max_mb * MB), max_seconds=settings.clip_max_s
+    )
+    cache = TtsCache(root / "tts", synthesize, int(settings.tts_cache_mb * MB))
+    cache.load()
+    return TalkbackService(fleet, settings, library, cache, AuditLog(repo), clock=clock, access=access)

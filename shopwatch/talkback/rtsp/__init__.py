@@ -1,0 +1,2 @@
+"""ONVIF audio backchannel over RTSP: a sans-IO core (``messages``, ``sdp``, ``client``) and its asyncio adapter
+(``backchannel``)."""
