@@ -18,8 +18,11 @@ def fields(header):
 def test_rfc2617_digest_with_qop_auth_counts_nonces():
     auth = Authenticator("Mufasa", "Circle Of Life")
     assert auth.authorization("GET", "/dir/index.html") is None
-    auth.challenge(['Digest realm="testrealm@host.com", qop="auth,auth-int", '
-                    'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"'])  # fmt: skip
+    rfc_example = (
+        'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+        'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
+    )
+    auth.challenge([rfc_example])
     first = fields(auth.authorization("GET", "/dir/index.html"))[1]
     second = fields(auth.authorization("GET", "/dir/index.html"))[1]
     assert (first["nc"], second["nc"], first["qop"]) == ("00000001", "00000002", "auth")
