@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ZONE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 Coord = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -126,25 +126,25 @@ class CameraDetection(_Strict):
                 raise ValueError(f"expected an IANA time zone like 'Asia/Shanghai', found {value!r}") from None
         return value
 
-    @model_validator(mode="after")
-    def _rule_zones(self) -> CameraDetection:
-        kinds = {}
-        for zone in self.zones:
-            if zone.name in kinds:
-                raise ValueError(f"zone name {zone.name!r} appears more than once")
-            kinds[zone.name] = zone.kind
+    @field_validator("rules")
+    @classmethod
+    def _rule_zones(cls, rules: Rules, info: ValidationInfo) -> Rules:
+        zones: list[Zone] = info.data.get("zones", [])
+        kinds = {zone.name: zone.kind for zone in zones}
+        if len(kinds) != len(zones):
+            raise ValueError("zone names must be unique")
         wanted = (
-            ("card_posting", self.rules.card_posting, ZoneKind.SURFACE),
-            ("loitering", self.rules.loitering, ZoneKind.AREA),
-            ("intrusion", self.rules.intrusion, ZoneKind.AREA),
+            ("card_posting", rules.card_posting, ZoneKind.SURFACE),
+            ("loitering", rules.loitering, ZoneKind.AREA),
+            ("intrusion", rules.intrusion, ZoneKind.AREA),
         )
         for rule_name, rule, kind in wanted:
             for name in rule.zones if rule is not None else []:
                 if name not in kinds:
-                    raise ValueError(f"rules.{rule_name}: zone {name!r} is not defined (zones: {sorted(kinds)})")
+                    raise ValueError(f"{rule_name}: zone {name!r} is not defined (zones: {sorted(kinds)})")
                 if kinds[name] != kind:
-                    raise ValueError(f"rules.{rule_name}: zone {name!r} is a {kinds[name]} zone, expected {kind}")
-        return self
+                    raise ValueError(f"{rule_name}: zone {name!r} is a {kinds[name]} zone, expected {kind}")
+        return rules
 
 
 class MotionSettings(_Strict):
