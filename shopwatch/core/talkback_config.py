@@ -1,0 +1,48 @@
+"""Settings of the talkback service: session limits, speaker queues, quiet-hours time zone, clip and TTS storage.
+
+Per-camera consent and quiet hours live on each camera (``cameras[].talkback``); these are the service-wide
+rules that apply to every speaker."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class TalkbackSettings(BaseModel):
+    # Same rules as ``config.Strict`` (not imported: ``config`` imports this module).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    max_session_s: float = Field(
+        120.0, gt=0, le=3600, description="Longest a single talk session may last; it is ended there."
+    )
+    queue_size: int = Field(
+        3, ge=0, le=50, description="Clip/TTS requests that may wait per speaker when the caller asks to queue."
+    )
+    timezone: str = Field(
+        "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the cameras' quiet hours are in."
+    )
+    live_buffer_ms: int = Field(
+        200,
+        ge=40,
+        le=2000,
+        description="Live push-to-talk audio held at most before the oldest is dropped (keeps latency low).",
+    )
+    clip_max_mb: float = Field(20.0, gt=0, le=500, description="Largest clip file accepted for upload.")
+    clip_max_s: float = Field(300.0, gt=0, le=3600, description="Longest clip accepted for upload.")
+    tts_cache_mb: float = Field(
+        64.0, ge=0, le=10_000, description="Disk kept for synthesized speech; least recently used is evicted."
+    )
+    history: int = Field(
+        200, ge=10, le=10_000, description="Finished sessions kept in memory for GET /api/talkback/sessions."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA time zone such as 'Asia/Shanghai', found {value!r}") from None
+        return value
