@@ -132,6 +132,21 @@ class Activity(Strict):
     idle_keyframe_interval_s: float = Field(
         3.0, ge=0.5, le=60, description="In idle, decode at most one keyframe this often (motion check, snapshot)."
     )
+    keyframe_size_change: float = Field(
+        0.02,
+        gt=0,
+        le=1,
+        description="In idle, a due keyframe is decoded only if its size differs from the last decoded keyframe's by"
+        " this fraction (or by 3x the stream's own keyframe-to-keyframe noise, if more): an unchanged scene keeps"
+        " its keyframe size.",
+    )
+    idle_keyframe_max_interval_s: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="In idle, decode a keyframe at least this often even when sizes show no change (slow changes,"
+        " snapshot freshness).",
+    )
     pframe_ratio: float = Field(
         1.8,
         ge=1.05,
@@ -150,6 +165,15 @@ class Activity(Strict):
     preroll_s: float = Field(
         4.0, ge=0, le=60, description="Packets kept for clips before an event (at least back to a keyframe)."
     )
+
+    @model_validator(mode="after")
+    def _max_interval_above_interval(self) -> Activity:
+        if self.idle_keyframe_max_interval_s < self.idle_keyframe_interval_s:
+            raise ValueError(
+                f"idle_keyframe_max_interval_s ({self.idle_keyframe_max_interval_s}) must be >="
+                f" idle_keyframe_interval_s ({self.idle_keyframe_interval_s})"
+            )
+        return self
 
 
 class Ingest(Strict):

@@ -1,9 +1,10 @@
 """What happens to each access unit of one connection: ring, activity signals, and decoding only when needed.
 
 Idle (the cost target: about demux only): every unit goes into the ring and its size into ``PacketActivity``;
-a keyframe is decoded only when one is due (at most one per ``idle_keyframe_interval_s``) or a snapshot asks
-for it, and its luma is compared with the previous decoded keyframe. Measured at 100 idle streams here, each such
-keyframe costs ~2.9 ms (decode 2.6, downscale and compare 0.3): the interval is what idle costs above demuxing.
+a keyframe is decoded only when one is due (at most one per ``idle_keyframe_interval_s``, and only if its size
+says the scene may have changed, see ``KeyframeSizeWatch``; at least one per ``idle_keyframe_max_interval_s``) or
+a snapshot asks for it, and its luma is compared with the previous decoded keyframe. Measured at 100 idle streams
+here, each such keyframe costs ~2.9 ms (decode 2.6, downscale and compare 0.3): what idle costs above demuxing.
 
 Active: decoding starts again from the ring's keyframe before the trigger (for packet sizes: before the P-frame
 where the sizes began to rise), so the moment that triggered it is not lost, and then covers every unit;
@@ -28,6 +29,7 @@ from shopwatch.core.frame import Frame, RgbSource
 from shopwatch.core.health import StreamInfo
 from shopwatch.ingest.access_unit import AccessUnit
 from shopwatch.ingest.activity import ActivityGate, FrameSelector, KeyframeMotion, PacketActivity
+from shopwatch.ingest.keyframe_sizes import KeyframeSizeWatch
 from shopwatch.ingest.ring import PacketRing, RingEntry
 from shopwatch.ingest.slot import LatestSlot
 from shopwatch.ingest.snapshot import SnapshotStore
@@ -93,7 +95,9 @@ class StreamPipeline:
         self._key_motion = KeyframeMotion(a.motion_threshold, scale=1)
         self._frame_motion = KeyframeMotion(a.motion_threshold, scale=1)
         self._frame_motion_every_s = min(_FRAME_MOTION_EVERY_S, a.quiet_s / 4)
+        self._key_sizes = KeyframeSizeWatch(a.keyframe_size_change, a.idle_keyframe_max_interval_s)
         self._last_keyframe: Any = None  # the newest keyframe decoded while active
+        self._last_keyframe_size = 0
         self._selector = FrameSelector(a.detect_fps)
         # Arrival times of recent P-frames: where a rise in sizes began, up to a few GOPs back.
         self._pframe_arrivals: deque[float] = deque(maxlen=max(a.pframe_window, _RISE_LOOKBACK))
@@ -147,7 +151,7 @@ class StreamPipeline:
                     continue  # the activation decoded everything in the ring, this unit included
             if gate.active:
                 self._decode_active(entry, now)
-            elif keyframe and self._keyframe_due(now):
+            elif keyframe and self._keyframe_due(entry, now):
                 self._decode_idle_keyframe(entry, now)
 
     def signal(self, reason: str, since: float | None = None) -> bool:
@@ -169,13 +173,17 @@ class StreamPipeline:
             if self._last_keyframe is not None:  # idle compares keyframes: start from the newest one
                 self._key_motion.reset()
                 self._key_motion.update(self._decoder.luma(self._last_keyframe, _MOTION_SCALE))
+                self._key_sizes.decoded(self._last_keyframe_size, now)
                 self._last_keyframe = None
             self._ctx.health.set_mode(gate.mode, gate.activations)
 
-    def _keyframe_due(self, now: float) -> bool:
+    def _keyframe_due(self, entry: RingEntry[AccessUnit[Any]], now: float) -> bool:
+        """Idle: a snapshot asked for it, or the interval passed and its size says the scene may have changed."""
         if self._ctx.snapshots.wanted or self._last_idle_decode is None:
             return True
-        return now - self._last_idle_decode >= self._ctx.activity.idle_keyframe_interval_s - _DUE_SLACK_S
+        if now - self._last_idle_decode < self._ctx.activity.idle_keyframe_interval_s - _DUE_SLACK_S:
+            return False
+        return self._key_sizes.worth_decoding(entry.size, now)
 
     def _decode_idle_keyframe(self, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
         self._last_idle_decode = now
@@ -187,6 +195,7 @@ class StreamPipeline:
         self._ctx.health.on_decoded(len(frames))
         frame = frames[-1]
         self._ctx.snapshots.publish(self._decoder.picture(frame), now)
+        self._key_sizes.decoded(entry.size, now)
         motion = self._key_motion.update(self._decoder.luma(frame, _MOTION_SCALE))
         if motion.motion:
             # The keyframe already shows it: restart from the keyframe before this one.
@@ -224,7 +233,7 @@ class StreamPipeline:
         pts = self._decoder.pts_s(frame)
         pts_s = entry.time if pts is None else pts
         if entry.keyframe:  # the idle reference when going back to idle (see _poll_gate)
-            self._last_keyframe = frame
+            self._last_keyframe, self._last_keyframe_size = frame, entry.size
         if not self._selector.select(pts_s):
             if ctx.snapshots.wanted:
                 ctx.snapshots.publish(self._decoder.picture(frame), now)
@@ -249,6 +258,7 @@ class StreamPipeline:
     def _measure(self, entry: RingEntry[AccessUnit[Any]]) -> None:
         """At each keyframe: keyframe interval and frame rate, from arrival times and timestamps."""
         self._ctx.health.on_keyframe()
+        self._key_sizes.observe(entry.size)
         self._keyframe_arrivals.append(entry.time)
         if len(self._keyframe_arrivals) >= 2:
             arrivals = list(self._keyframe_arrivals)

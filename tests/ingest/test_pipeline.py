@@ -111,11 +111,14 @@ class Camera:
         self.pipeline = StreamPipeline(ctx, self.decoder, StreamInfo("h264", W, H, None))
         self.index = 0
         self.rng = np.random.default_rng(0)
+        self.key_rng = np.random.default_rng(1)
 
     def run(self, seconds: float, figure: bool = False) -> None:
         for _ in range(round(seconds * FPS)):
             key = self.index % GOP == 0
-            size = 3600 if key else int(110 * self.rng.uniform(0.8, 1.2)) + (250 if figure else 0)
+            # A keyframe codes the whole picture: ~1 % noise, more bytes when the figure is in it.
+            key_size = int(3600 * self.key_rng.uniform(0.995, 1.005)) + (700 if figure else 0)
+            size = key_size if key else int(110 * self.rng.uniform(0.8, 1.2)) + (250 if figure else 0)
             packet = FakePacket(self.index, key, size, figure)
             self.pipeline.on_unit(AccessUnit.of((packet,), self.clock.monotonic()))
             self.index += 1
@@ -129,15 +132,30 @@ class Camera:
         return self.frames.drain()
 
 
-def test_idle_decodes_only_a_keyframe_now_and_then() -> None:
-    cam = Camera(Activity(idle_keyframe_interval_s=3.0))
-    cam.run(20)
+def test_idle_decodes_an_unchanged_scene_only_at_the_max_interval() -> None:
+    cam = Camera(Activity(idle_keyframe_interval_s=3.0, idle_keyframe_max_interval_s=10.0))
+    cam.run(30)
     assert all(p.is_keyframe for p in cam.decoder.decoded)
-    # Keyframes every 2 s, at most one per 3 s decoded: t = 0, 4, 8, 12, 16.
-    assert [p.pts / FPS for p in cam.decoder.decoded] == [0, 4, 8, 12, 16]
+    # Keyframes every 2 s, all of the same size within noise: the first, then one per 10 s.
+    assert [p.pts / FPS for p in cam.decoder.decoded] == [0, 10, 20]
     assert cam.handed() == []
     assert cam.gate.mode is ActivityMode.IDLE
-    assert cam.health.health().frames_total == 5
+    assert cam.health.health().frames_total == 3
+
+
+def test_idle_decodes_keyframes_whose_size_changed_at_most_once_per_interval() -> None:
+    # Packet sizes can't fire (ratio out of reach) and pixel motion can't either (threshold out of reach): the
+    # keyframes grow with the figure in view, so each one due is decoded, at most one per 3 s.
+    settings = Activity(
+        pframe_ratio=20.0, motion_threshold=0.45, idle_keyframe_interval_s=3.0, idle_keyframe_max_interval_s=60
+    )
+    cam = Camera(settings)
+    cam.run(6.0)
+    cam.run(16.0, figure=True)
+    assert [p.pts / FPS for p in cam.decoder.decoded] == [0, 6]  # the first keyframe showing the figure
+    cam.run(10.0)  # the figure left: sizes changed back
+    assert [p.pts / FPS for p in cam.decoder.decoded] == [0, 6, 22]
+    assert cam.gate.mode is ActivityMode.IDLE
 
 
 def test_motion_activates_from_the_keyframe_before_it_and_hands_frames_at_detect_fps() -> None:
@@ -256,7 +274,8 @@ def test_keyframe_motion_alone_activates_too() -> None:
     cam.run(10.0)
     for _ in range(GOP * 2):
         key = cam.index % GOP == 0
-        packet = FakePacket(cam.index, key, 3600 if key else 110, figure=cam.index >= 126)
+        figure = cam.index >= 126
+        packet = FakePacket(cam.index, key, (4300 if figure else 3600) if key else 110, figure)
         cam.pipeline.on_unit(AccessUnit.of((packet,), cam.clock.monotonic()))
         cam.index += 1
         cam.clock.advance(1 / FPS)
