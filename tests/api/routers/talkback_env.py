@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import wave
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
@@ -40,6 +42,7 @@ def wav_tone(hz: float, seconds: float, rate: int = 16_000) -> bytes:
 
 @dataclass
 class TalkEnv:
+    app: FastAPI
     client: httpx.AsyncClient
     service: TalkbackService
     speakers: MemorySpeakers
@@ -60,8 +63,6 @@ class TalkEnv:
 
     async def ended(self, session_id: str, timeout_s: float = 10.0) -> dict[str, object]:
         """The session's public view once it has ended."""
-        import asyncio
-
         await asyncio.wait_for(self.service.session(session_id).finished.wait(), timeout_s)
         response = await self.client.get(f"/api/talkback/sessions/{session_id}")
         assert response.status_code == 200
@@ -88,7 +89,7 @@ async def open_env(
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=15) as client:
-            yield TalkEnv(client, service, speakers, clock, fleet)
+            yield TalkEnv(app, client, service, speakers, clock, fleet)
     finally:
         await service.close()
         engine.dispose()
