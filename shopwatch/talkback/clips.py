@@ -55,7 +55,7 @@ class ClipLibrary:
         max_bytes: int,
         max_seconds: float,
     ) -> None:
-        self._dir = directory
+        self.directory = directory
         self._store = store
         self._clock = clock
         self.max_bytes = max_bytes
@@ -95,14 +95,14 @@ class ClipLibrary:
         return record
 
     def _store_files(self, clip_id: str, data: bytes) -> bytes:
-        self._dir.mkdir(parents=True, exist_ok=True)
-        original = self._dir / f"{clip_id}.orig"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        original = self.directory / f"{clip_id}.orig"
         original.write_bytes(data)
         try:
             pcm = pcm_from_file(original, max_seconds=self.max_seconds)
-            tmp = self._dir / f"{clip_id}.tmp"
+            tmp = self.directory / f"{clip_id}.tmp"
             tmp.write_bytes(pcm)
-            tmp.replace(self._dir / f"{clip_id}.pcm")
+            tmp.replace(self.directory / f"{clip_id}.pcm")
         except BaseException:
             original.unlink(missing_ok=True)
             raise
@@ -110,7 +110,7 @@ class ClipLibrary:
 
     def _remove_files(self, clip_id: str) -> None:
         for suffix in (".orig", ".pcm", ".tmp"):
-            (self._dir / f"{clip_id}{suffix}").unlink(missing_ok=True)
+            (self.directory / f"{clip_id}{suffix}").unlink(missing_ok=True)
 
     async def get(self, clip_id: str) -> ClipRecord:
         record = await asyncio.to_thread(self._store.clip, clip_id)
@@ -140,7 +140,7 @@ class ClipLibrary:
         if not _ID_RE.match(clip_id):
             raise UnknownClip(clip_id)
         try:
-            return await asyncio.to_thread((self._dir / f"{clip_id}.pcm").read_bytes)
+            return await asyncio.to_thread((self.directory / f"{clip_id}.pcm").read_bytes)
         except FileNotFoundError:
             raise UnknownClip(clip_id) from None
 
@@ -150,6 +150,6 @@ class ClipLibrary:
         if not _ID_RE.match(clip_id):
             raise UnknownClip(clip_id)
         try:
-            return record, await asyncio.to_thread((self._dir / f"{clip_id}.orig").read_bytes)
+            return record, await asyncio.to_thread((self.directory / f"{clip_id}.orig").read_bytes)
         except FileNotFoundError:
             raise UnknownClip(clip_id) from None

@@ -43,8 +43,13 @@ def open_link(target: TalkTarget) -> SpeakerLink:
         from shopwatch.talkback.rtsp.backchannel import RtspBackchannel
 
         return RtspBackchannel(target)
-    # The HTTP vendor protocols land next (issue 4); until then this says so.
-    raise TalkbackError(f"{target.protocol} talkback is not implemented yet")
+    if target.protocol == "isapi":
+        from shopwatch.talkback.isapi import IsapiLink
+
+        return IsapiLink(target)
+    from shopwatch.talkback.dahua import DahuaLink
+
+    return DahuaLink(target)
 
 
 async def talk(

@@ -1,0 +1,202 @@
+"""A small HTTP/1.1 device for tests: Digest auth, a request log, and streamed uploads with arrival times.
+
+Written on raw asyncio streams, not a web framework, because camera audio uploads are not ordinary bodies
+(a PUT answered first and then fed raw bytes, a POST with a fake Content-Length). The server runs its own
+event loop on a daemon thread, so sync and async tests alike start it with ``with Device() as dev:`` on
+127.0.0.1 and an ephemeral port. Subclasses (``isapi.FakeIsapi``, ``dahua.FakeDahua``) route requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+from shopwatch.talkback.auth import parse_challenges
+
+CALL_TIMEOUT_S = 5.0
+MAX_HEAD_BYTES = 16_384
+
+
+@dataclass
+class Request:
+    method: str
+    target: str  # path and query, as sent
+    headers: dict[str, str]
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.target).query).items()}
+
+
+@dataclass
+class Upload:
+    """One streamed audio upload: what arrived, when (``time.monotonic()``), and how it ended."""
+
+    target: str
+    content_type: str
+    arrivals: list[tuple[float, bytes]] = field(default_factory=list)
+    ended: bool = False
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(chunk for _, chunk in self.arrivals)
+
+
+class FakeHttpDevice:
+    """Base of the fake vendor devices; see the module doc. ``calls`` lists ``"METHOD /path"`` in order."""
+
+    realm = "shopwatch-fake"
+
+    def __init__(self, username: str = "admin", password: str = "pass1234") -> None:
+        self.username, self.password = username, password
+        self._nonce = secrets.token_hex(16)
+        self._lock = threading.Lock()
+        self._calls: list[str] = []
+        self._uploads: list[Upload] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    # lifecycle ---------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeHttpDevice:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name=type(self).__name__, daemon=True)
+        self._thread.start()
+        if not ready.wait(CALL_TIMEOUT_S) or not self.port:
+            raise RuntimeError(f"{type(self).__name__} did not start within {CALL_TIMEOUT_S} s")
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(CALL_TIMEOUT_S)
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        self._server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = self._server.sockets[0].getsockname()[1]
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            self._server.close()
+            loop.close()
+
+    # what tests read ---------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[str]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def uploads(self) -> list[Upload]:
+        with self._lock:
+            return list(self._uploads)
+
+    def wait_upload_ended(self, timeout_s: float) -> Upload:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            done = [u for u in self.uploads if u.ended]
+            if done:
+                return done[-1]
+            time.sleep(0.01)
+        raise TimeoutError(f"no upload ended within {timeout_s} s (uploads: {len(self.uploads)})")
+
+    # HTTP --------------------------------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await self._read_request(reader)
+                if request is None:
+                    return
+                with self._lock:
+                    self._calls.append(f"{request.method} {request.path}")
+                if not self._authorized(request):
+                    challenge = f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", algorithm=MD5'
+                    await self._respond(writer, 401, "Unauthorized", b"", (("WWW-Authenticate", challenge),))
+                    await self._skip_body(reader, request)
+                    continue
+                if not await self.route(request, reader, writer):
+                    return  # the route consumed the connection
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            return
+        finally:
+            writer.close()
+
+    async def route(self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Handle one authorised request; return False when the connection is used up (uploads)."""
+        await self._skip_body(reader, request)
+        await self._respond(writer, 404, "Not Found", b"")
+        return True
+
+    async def _read_request(self, reader: asyncio.StreamReader) -> Request | None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        return Request(method, target, headers)
+
+    async def _skip_body(self, reader: asyncio.StreamReader, request: Request) -> None:
+        length = int(request.headers.get("content-length", "0") or 0)
+        if 0 < length <= 1_000_000:
+            await reader.readexactly(length)
+
+    async def _respond(
+        self, writer: asyncio.StreamWriter, status: int, reason: str, body: bytes,
+        headers: tuple[tuple[str, str], ...] = (), content_type: str = "application/xml",
+    ) -> None:  # fmt: skip
+        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+
+    def _new_upload(self, request: Request, content_type: str) -> Upload:
+        upload = Upload(request.target, content_type)
+        with self._lock:
+            self._uploads.append(upload)
+        return upload
+
+    def _record(self, upload: Upload, data: bytes) -> None:
+        with self._lock:
+            upload.arrivals.append((time.monotonic(), data))
+
+    def _authorized(self, request: Request) -> bool:
+        """Digest (RFC 7616, MD5, qop=auth) against this device's one user and nonce."""
+        value = request.headers.get("authorization", "")
+        if not value.lower().startswith("digest "):
+            return False
+        p = parse_challenges([value])[0].params
+        if p.get("username") != self.username or p.get("nonce") != self._nonce or p.get("uri") != request.target:
+            return False
+
+        def h(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        ha1 = h(f"{self.username}:{self.realm}:{self.password}")
+        ha2 = h(f"{request.method}:{request.target}")
+        expected = h(f"{ha1}:{self._nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+        return secrets.compare_digest(expected, p.get("response", ""))
