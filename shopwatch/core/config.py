@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Slug = Annotated[
     str,
@@ -106,6 +108,7 @@ class CameraConfig(Strict):
     transport: Transport | None = Field(None, description="RTSP transport; default: ingest.transport.")
     talkback: Talkback = Field(default_factory=Talkback, description="Speaker capability and consent.")
     enabled: bool = Field(True, description="Disabled cameras are kept in the registry but not read.")
+    onvif: OnvifCamera | None = Field(None, description="What ONVIF onboarding found; empty for other cameras.")
 
     def secrets(self) -> tuple[str, ...]:
         pw = self.credentials.password.get_secret_value()
@@ -217,6 +220,7 @@ class Settings(Strict):
     service: Service = Field(default_factory=Service, description="Process-wide settings.")
     api: Api = Field(default_factory=Api, description="HTTP API.")
     ingest: Ingest = Field(default_factory=Ingest, description="Stream ingest.")
+    onvif: OnvifSettings = Field(default_factory=OnvifSettings, description="ONVIF onboarding, events, snapshots.")
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 
     @field_validator("cameras")

@@ -43,6 +43,7 @@ class CameraRow(Base):
     location: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     streams: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     talkback: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    onvif: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)  # null: never onboarded over ONVIF
     source: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
