@@ -22,7 +22,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.services import Services
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.db import create_engine_for, migrate
-from shopwatch.talkback.service import TalkbackService
+from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from tests.api.fakes import FakeFleet, small_fleet
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
 
@@ -78,12 +78,19 @@ def sqlite_engine(tmp_path: Path) -> Engine:
 
 
 async def open_env(
-    engine: Engine, data_dir: Path, settings: TalkbackSettings | None = None
+    engine: Engine,
+    data_dir: Path,
+    settings: TalkbackSettings | None = None,
+    *,
+    fleet: FakeFleet | None = None,
+    real_speakers: bool = False,
 ) -> AsyncIterator[TalkEnv]:
-    fleet = small_fleet()
+    """The app and service; speakers in memory, or the real protocol modules with ``real_speakers``."""
+    fleet = fleet or small_fleet()
     speakers = MemorySpeakers()
     clock = ManualClock(wall_start=DAYTIME_WALL)
-    service = build_service(fleet, engine, data_dir, access=speakers.access(), clock=clock, settings=settings)
+    access = SpeakerAccess() if real_speakers else speakers.access()
+    service = build_service(fleet, engine, data_dir, access=access, clock=clock, settings=settings)
     service.start()
     app = create_app(Settings(), Services(fleet, talkback=service))
     transport = httpx.ASGITransport(app=app)
