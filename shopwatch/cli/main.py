@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import cameras_check, cameras_registry, serve, sim_cmd
+from shopwatch.cli import analyze, cameras_check, cameras_registry, serve, sim_cmd
 
 
 def build_cli() -> typer.Typer:
@@ -19,6 +19,7 @@ def build_cli() -> typer.Typer:
     cameras_check.register(cameras)
     app.add_typer(cameras, name="cameras")
     serve.register(app)
+    analyze.register(app)
     sim_cmd.register(app)
     return app
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from shopwatch.core.detect_config import DetectSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -221,6 +222,7 @@ class Settings(Strict):
     api: Api = Field(default_factory=Api, description="HTTP API.")
     ingest: Ingest = Field(default_factory=Ingest, description="Stream ingest.")
     onvif: OnvifSettings = Field(default_factory=OnvifSettings, description="ONVIF onboarding, events, snapshots.")
+    detect: DetectSettings = Field(default_factory=DetectSettings, description="Detection (models, motion, tracking).")
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 
     @field_validator("cameras")

@@ -1,8 +1,9 @@
-"""Detection configuration: per-camera zones and rules (``CameraDetection``, the part of a camera entry that
-``shopwatch analyze --camera-config`` reads on its own) and the process-wide ``detect`` section.
+"""Detection configuration: per-camera zones and rules (``CameraDetection``, what a CAMERA.yaml for
+``shopwatch analyze --camera-config`` holds) and the process-wide ``detect`` section (``Settings.detect``).
 
-``CameraConfig`` inherits ``CameraDetection``, so a camera entry of the fleet config and a CAMERA.yaml file are
-validated by the same model. Defaults work on the project's synthetic scenes (``shopwatch sim scenes``)."""
+``CameraDetection`` is meant to become part of each camera entry (``class CameraConfig(CameraDetection)``) once
+the camera registry stores it (the registry refuses CameraConfig fields without a column, so that needs a
+migration). Defaults work on the project's synthetic scenes (``shopwatch sim scenes``)."""
 
 from __future__ import annotations
 

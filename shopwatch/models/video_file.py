@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import numpy as np
 
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
@@ -49,7 +50,7 @@ def file_frames(path: Path, fps: float, start: float) -> Iterator[Frame]:
             if t + 1e-6 < next_t:
                 continue
             next_t = t + 1.0 / fps
-            image = picture.to_ndarray(format="rgb24")
+            image = np.asarray(picture.to_ndarray(format="rgb24"), dtype=np.uint8)
             yield Frame(CAMERA_ID, image, pts_s=t, wall_time=start + t, keyframe=picture.key_frame, seq=seq)
             seq += 1
 
