@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_registry, serve, sim_cmd
+from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd
 
 
 def build_cli() -> typer.Typer:
@@ -14,9 +14,10 @@ def build_cli() -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_show_locals=False,  # locals may hold camera passwords
     )
-    cameras = typer.Typer(help="The camera registry: import, list, check.", no_args_is_help=True)
+    cameras = typer.Typer(help="The camera registry: import, list, check, onboard, discover.", no_args_is_help=True)
     cameras_registry.register(cameras)
     cameras_check.register(cameras)
+    cameras_onvif.register(cameras)
     app.add_typer(cameras, name="cameras")
     serve.register(app)
     analyze.register(app)
