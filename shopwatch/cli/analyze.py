@@ -50,7 +50,7 @@ def analyze(
         err_console.print(f"invalid camera config: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if not video.is_file():
-        err_console.print(f"no such video file: {video}", markup=False, highlight=False)
+        err_console.print(f"no such video file: {video}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     start = _start_of(start_time, camera)
     model_path = model or settings.detect.model
@@ -59,7 +59,7 @@ def analyze(
         try:
             detector = YoloDetector(settings.detect, model_path)
         except ModelUnavailable as exc:
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     else:
         err_console.print("no person model: rules run on tracked motion blobs (degraded mode)", highlight=False)
@@ -69,7 +69,7 @@ def analyze(
     except Exception as exc:  # a file FFmpeg cannot read is the user's input, not a crash
         if not type(exc).__module__.startswith("av"):
             raise
-        err_console.print(f"cannot decode {video}: {exc}", markup=False, highlight=False)
+        err_console.print(f"cannot decode {video}: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for index, event in enumerate(run.events, 1):
         snapshots = _write_snapshots(out, index, event) if out is not None else []

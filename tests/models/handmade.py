@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import time
+from pathlib import Path
 
 import numpy as np
 
@@ -99,3 +100,48 @@ def person_at(x: float, height: float = 0.5, bottom: float = 0.85) -> Box:
     """A person box centred at x, ``height`` of the frame tall, feet at ``bottom``."""
     w = height * 0.4 * H / W
     return (x - w / 2, bottom - height, x + w / 2, bottom)
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: int = 12) -> Path:
+    """An H.264 MP4 of RGB frames (what a camera or ``shopwatch sim scenes`` would give ``analyze``)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "18"})
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        for rgb in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def posting_clip_frames(fps: int = 12) -> list[np.ndarray]:
+    """A dark figure walks to the shop front, stands 2 s, leaves a white card behind, walks off: 12 s."""
+    base = np.clip(wall_texture(), 0, 255)
+    frames = []
+    plan = [(None, 2.0)] + [(b, 1 / fps) for b in path_at(person_at(0.9), person_at(0.3), 1.5, fps)]
+    plan += [(person_at(0.3), 2.0)] + [(b, 1 / fps) for b in path_at(person_at(0.3), person_at(-0.2), 1.5, fps)]
+    plan += [(None, 6.0)]
+    card = False
+    for box, seconds in plan:
+        for _ in range(max(1, round(seconds * fps))):
+            image = base.copy()
+            if card:
+                x1, y1, x2, y2 = _px((0.32, 0.45, 0.336, 0.47))
+                image[y1:y2, x1:x2] = (250, 250, 245)
+            if box is not None:
+                x1, y1, x2, y2 = _px(box)
+                image[max(0, y1) : y2, max(0, x1) : max(0, x2)] = (40, 50, 90)
+            frames.append(image.astype(np.uint8))
+        if box == person_at(0.3) and seconds == 2.0:
+            card = True
+    return frames
+
+
+def path_at(start: Box, end: Box, seconds: float, fps: int) -> Iterator[Box]:
+    n = max(1, round(seconds * fps))
+    for i in range(n):
+        f = i / max(1, n - 1)
+        yield tuple(a + (b - a) * f for a, b in zip(start, end, strict=True))  # type: ignore[misc]

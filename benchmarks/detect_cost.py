@@ -1,0 +1,166 @@
+"""Cost of detection, measured in one run.
+
+    python benchmarks/detect_cost.py [--model DIR] [--frames 48] [--json]
+
+1. motion stage per frame (640x360 -> 160x90 luma, background, blobs);
+2. person detector per frame: one frame per call vs batches of 8 and 16 (frames of different cameras in one
+   call), and the throughput ratio;
+3. an idle camera with gating: a whole pipeline step on a still scene (motion says nothing moved, the detector
+   does not run);
+4. end-to-end latency of a card-posting event on a scenario clip: stream time from the frame that completes the
+   visit (the actor leaves) to the event, and the processing time of the frame that fires it.
+
+CPU time of this process is reported next to wall time: on a shared machine the wall time includes waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shopwatch.core.clock import ManualClock  # noqa: E402
+from shopwatch.core.detect_config import CameraDetection, DetectSettings  # noqa: E402
+from shopwatch.core.frame import Frame  # noqa: E402
+from shopwatch.models.detector import YoloDetector  # noqa: E402
+from shopwatch.models.motion import MotionDetector, luma_of  # noqa: E402
+from shopwatch.models.pipeline import Pipeline  # noqa: E402
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "yolo11n_int8_openvino_model"
+W, H = 640, 360
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """(wall ms, cpu ms) per call."""
+    fn()  # warm-up
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - wall) * 1000 / repeat, (time.process_time() - cpu) * 1000 / repeat
+
+
+def street_frames(n: int) -> list[np.ndarray]:
+    from PIL import Image
+    from ultralytics.utils import ASSETS
+
+    photo = np.asarray(Image.open(ASSETS / "bus.jpg").convert("RGB").resize((W, H)))
+    rng = np.random.default_rng(0)
+    return [np.clip(photo + rng.normal(0, 3, photo.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+
+
+def motion_cost(frames: list[np.ndarray]) -> dict[str, float]:
+    detector = MotionDetector(DetectSettings().motion)
+    state = {"i": 0}
+
+    def step() -> None:
+        i = state["i"] = state["i"] + 1
+        frame = Frame("cam", frames[i % len(frames)], i / 6, i / 6, False, i)
+        detector.update(luma_of(frame.to_rgb(*detector.size_for(W, H))), i / 6)
+
+    wall, cpu = timed(step, 200)
+    return {"motion_ms_per_frame": wall, "motion_cpu_ms_per_frame": cpu}
+
+
+def detector_cost(model: Path, frames: list[np.ndarray]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for batch in (1, 8, 16):
+        detector = YoloDetector(DetectSettings(batch_size=batch), model)
+        n = len(frames) // batch * batch
+
+        def run(detector: YoloDetector = detector, n: int = n, batch: int = batch) -> None:
+            for start in range(0, n, batch):
+                detector.detect(frames[start : start + batch])
+
+        wall, cpu = timed(run, 2)
+        out[f"detector_ms_per_frame_batch{batch}"] = wall / n
+        out[f"detector_cpu_ms_per_frame_batch{batch}"] = cpu / n
+    for batch in (8, 16):
+        out[f"throughput_ratio_batch{batch}"] = (
+            out["detector_ms_per_frame_batch1"] / out[f"detector_ms_per_frame_batch{batch}"]
+        )
+    return out
+
+
+def idle_cost(model: Path, frames: list[np.ndarray]) -> dict[str, float]:
+    clock = ManualClock(start=0.0, wall_start=1_800_000_000.0)
+    pipeline = Pipeline(DetectSettings(), YoloDetector(DetectSettings(), model), clock, fps=6.0)
+    pipeline.set_camera("cam", CameraDetection())
+    still = frames[0]
+    state = {"i": 0}
+
+    def step() -> None:
+        i = state["i"] = state["i"] + 1
+        clock.advance(1 / 6)
+        pipeline.process([Frame("cam", still, i / 6, clock.wall(), False, i)])
+
+    for _ in range(30):  # past active_hold_s of the first frame
+        step()
+    wall, cpu = timed(step, 200)
+    assert pipeline.health()[0].detected <= 1, "the still scene should not run the detector"
+    return {"idle_ms_per_frame": wall, "idle_cpu_ms_per_frame": cpu}
+
+
+def card_latency(model: Path) -> dict[str, float]:
+    try:
+        from shopwatch.sim.scenes import generate
+    except ImportError:
+        return {}
+    from shopwatch.core.detect_loader import load_camera_detection
+    from shopwatch.models.video_file import CAMERA_ID, file_frames
+
+    with tempfile.TemporaryDirectory() as tmp:
+        [truth_path] = generate(Path(tmp), 1, names=["post_door_day"], workers=1)
+        truth = json.loads(truth_path.read_text())
+        camera = load_camera_detection(truth_path.with_name(truth["name"] + ".camera.yaml"))
+        start = datetime.fromisoformat(truth["start_time"]).timestamp()
+        clock = ManualClock(start=0.0, wall_start=start)
+        pipeline = Pipeline(DetectSettings(), YoloDetector(DetectSettings(), model), clock, fps=6.0)
+        pipeline.set_camera(CAMERA_ID, camera)
+        for frame in file_frames(truth_path.with_suffix(".mp4"), 6.0, start):
+            clock.advance(max(0.0, frame.pts_s - clock.monotonic()))
+            began = time.perf_counter()
+            events = pipeline.process([frame])
+            if events:
+                event = events[0]
+                return {
+                    "card_event_after_leave_s": event.detected_at - event.end,
+                    "card_event_after_truth_end_s": event.detected_at - start - truth["events"][0]["end_s"],
+                    "card_firing_frame_ms": (time.perf_counter() - began) * 1000,
+                }
+    return {"card_event_after_leave_s": float("nan")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--frames", type=int, default=48, help="frames per detector measurement (multiple of 16)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not args.model.exists():
+        sys.exit(f"no person model at {args.model} (--model)")
+    frames = street_frames(args.frames)
+    results = {
+        **motion_cost(frames),
+        **detector_cost(args.model, frames),
+        **idle_cost(args.model, frames),
+        **card_latency(args.model),
+    }
+    if args.json:
+        print(json.dumps(results))
+        return
+    print("| measure | value |\n|---|---|")
+    for key, value in results.items():
+        print(f"| {key} | {value:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
