@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd
+from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk
 
 
 def build_cli() -> typer.Typer:
@@ -22,6 +22,7 @@ def build_cli() -> typer.Typer:
     serve.register(app)
     analyze.register(app)
     sim_cmd.register(app)
+    talk.register(app)
     return app
 
 
