@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopwatch.core.detect_config import DetectSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
+from shopwatch.core.talkback_config import TalkbackSettings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Slug = Annotated[
@@ -223,6 +224,9 @@ class Settings(Strict):
     ingest: Ingest = Field(default_factory=Ingest, description="Stream ingest.")
     onvif: OnvifSettings = Field(default_factory=OnvifSettings, description="ONVIF onboarding, events, snapshots.")
     detect: DetectSettings = Field(default_factory=DetectSettings, description="Detection (models, motion, tracking).")
+    talkback: TalkbackSettings = Field(
+        default_factory=TalkbackSettings, description="Talkback: session limit, speaker queues, clips, TTS cache."
+    )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 
     @field_validator("cameras")
