@@ -1,18 +1,41 @@
 """``LiveFleet``: the ``Fleet`` the API reads — registered cameras from memory, health and snapshots from the
-supervisor."""
+supervisor, ONVIF event health beside it, and the device's own snapshot when the stream is down."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.health import CameraHealth
+from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
+from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.supervisor import Supervisor
+
+_STREAM_DOWN = frozenset({CameraState.OFFLINE, CameraState.STALLED, CameraState.AUTH_FAILED, CameraState.CONNECTING})
+
+
+class EventsHealthSource(Protocol):
+    def all_health(self) -> dict[str, EventsHealth]: ...
+
+
+class SnapshotFallback(Protocol):
+    def covers(self, camera: CameraConfig) -> bool: ...
+
+    async def jpeg(self, camera: CameraConfig, timeout_s: float) -> bytes: ...
 
 
 class LiveFleet:
-    def __init__(self, supervisor: Supervisor, cameras: Iterable[CameraConfig] = ()) -> None:
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        cameras: Iterable[CameraConfig] = (),
+        events: EventsHealthSource | None = None,
+        snapshot_fallback: SnapshotFallback | None = None,
+    ) -> None:
         self._supervisor = supervisor
+        self._events = events
+        self._fallback = snapshot_fallback
         self._cameras: dict[str, CameraConfig] = {}
         self.set_cameras(cameras)
 
@@ -26,12 +49,34 @@ class LiveFleet:
         return self._cameras.get(camera_id)
 
     def health(self, camera_id: str) -> CameraHealth | None:
-        return self._supervisor.health(camera_id)
+        health = self._supervisor.health(camera_id)
+        events = None if self._events is None else self._events.all_health().get(camera_id)
+        return health if health is None or events is None else replace(health, events=events)
 
     def all_health(self) -> dict[str, CameraHealth]:
-        return self._supervisor.all_health()
+        health = self._supervisor.all_health()
+        if self._events is not None:
+            for camera_id, events in self._events.all_health().items():
+                if camera_id in health:
+                    health[camera_id] = replace(health[camera_id], events=events)
+        return health
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
-        if camera_id not in self._cameras:
+        """A decoded frame; for an ONVIF camera whose stream is down (or gives no frame), the device's own
+        snapshot instead."""
+        camera = self._cameras.get(camera_id)
+        if camera is None:
             raise KeyError(camera_id)
-        return await self._supervisor.snapshot_jpeg(camera_id, timeout_s)
+        fallback = self._fallback if self._fallback is not None and self._fallback.covers(camera) else None
+        health = self._supervisor.health(camera_id)
+        if fallback is not None and health is not None and health.state in _STREAM_DOWN:
+            return await fallback.jpeg(camera, timeout_s)
+        try:
+            return await self._supervisor.snapshot_jpeg(camera_id, timeout_s)
+        except SnapshotUnavailable as exc:
+            if fallback is None:
+                raise
+            try:
+                return await fallback.jpeg(camera, timeout_s)
+            except SnapshotUnavailable as device_exc:
+                raise SnapshotUnavailable(f"{exc}; {device_exc}") from None
