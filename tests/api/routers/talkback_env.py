@@ -26,6 +26,13 @@ from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from tests.api.fakes import FakeFleet, small_fleet
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
 
+LATE_S = 0.3  # played_s is measured on the clock: a loaded machine (2 shared cores) wakes the pacer late
+
+
+def played_about(played_s: object, seconds: float) -> bool:
+    """``played_s`` is the sound's length, give or take scheduling lateness (never much shorter)."""
+    return seconds - 0.03 <= float(played_s) <= seconds + LATE_S  # type: ignore[arg-type]
+
 
 def wav_tone(hz: float, seconds: float, rate: int = 16_000) -> bytes:
     """A mono 16-bit WAV file (at a rate the service must resample from)."""
