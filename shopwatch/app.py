@@ -14,6 +14,7 @@ from pathlib import Path
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
 from shopwatch.camera_source import CameraSource
+from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.logging import configure_logging
 from shopwatch.core.services import Services
@@ -23,6 +24,7 @@ from shopwatch.onvif.snapshot import OnvifSnapshots
 from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import create_engine_for, database_url, migrate
+from shopwatch.talkback.build import build_talkback
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,10 @@ async def run_service(
     subscriptions = EventSubscriptions(settings.onvif, supervisor.request_activity)
     subscriptions.apply(cameras)
     fleet = LiveFleet(supervisor, cameras, events=subscriptions, snapshot_fallback=OnvifSnapshots(settings.onvif))
-    app = create_app(settings, Services(fleet=fleet))
+    data_dir = Path(settings.service.data_dir)
+    talkback = await asyncio.to_thread(build_talkback, fleet, settings.talkback, engine, data_dir, SystemClock())
+    talkback.start()
+    app = create_app(settings, Services(fleet=fleet, talkback=talkback))
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
     # measured 55-75 ms collection pauses on the API loop without it.
     gc.freeze()
@@ -79,6 +84,7 @@ async def run_service(
                 log.info("camera set changed: %d cameras", len(changed))
     finally:
         stop.set()
+        await talkback.close()  # every speaker session torn down, the audit written
         await subscriptions.stop()
         await supervisor.stop()
         await asyncio.gather(api, return_exceptions=True)
