@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopwatch.core.config import Transport, Vendor
-from shopwatch.core.health import ActivityMode, CameraState
+from shopwatch.core.health import ActivityMode, CameraState, EventsState
 
 
 class Public(BaseModel):
@@ -60,6 +60,18 @@ class HealthCountersPublic(Public):
     activations: int = Field(description="Idle -> active switches.")
 
 
+class EventsHealthPublic(Public):
+    state: EventsState = Field(description="ONVIF PullPoint subscription: starting, subscribed, retrying, over_limit.")
+    since: datetime
+    motion_events: int
+    tamper_events: int
+    last_event_at: datetime | None
+    tampered: bool = Field(description="The last tamper event said the camera is covered, moved or blinded.")
+    subscriptions_created: int
+    renewals: int
+    last_error: str | None = Field(description="Why the last subscription attempt failed, credentials masked.")
+
+
 class HealthPublic(Public):
     state: CameraState
     since: datetime = Field(description="When the state was entered, ISO 8601 UTC.")
@@ -74,6 +86,7 @@ class HealthPublic(Public):
     time_to_first_packet_s: float | None
     next_retry_in_s: float | None
     worker: int | None
+    events: EventsHealthPublic | None = Field(None, description="ONVIF motion events; null when not subscribed.")
     counters: HealthCountersPublic
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.health import CameraHealth, CameraState
+from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
 from shopwatch.core.redact import redact_text, strip_credentials
 
 
@@ -46,6 +46,7 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
         "time_to_first_packet_s": health.time_to_first_packet_s,
         "next_retry_in_s": health.next_retry_in_s,
         "worker": health.worker,
+        "events": None if health.events is None else events_view(health.events, secrets),
         "counters": {
             "packets_total": health.packets_total,
             "frames_total": health.frames_total,
@@ -53,6 +54,20 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
             "frames_dropped": health.frames_dropped,
             "activations": health.activations,
         },
+    }
+
+
+def events_view(events: EventsHealth, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "state": events.state.value,
+        "since": iso_utc(events.since),
+        "motion_events": events.motion_events,
+        "tamper_events": events.tamper_events,
+        "last_event_at": None if events.last_event_at is None else iso_utc(events.last_event_at),
+        "tampered": events.tampered,
+        "subscriptions_created": events.subscriptions_created,
+        "renewals": events.renewals,
+        "last_error": None if events.last_error is None else redact_text(events.last_error, secrets),
     }
 
 
