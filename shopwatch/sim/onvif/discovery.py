@@ -10,6 +10,7 @@ import asyncio
 import socket
 import struct
 from collections.abc import Callable
+from typing import cast
 
 from shopwatch.onvif.discovery import MULTICAST_GROUP, PORT, probe_id, probe_match
 from shopwatch.onvif.soap import TDS
@@ -40,8 +41,7 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
         self.probes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        self._transport = cast(asyncio.DatagramTransport, transport)  # a datagram endpoint's transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         message_id = probe_id(data)
