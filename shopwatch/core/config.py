@@ -170,6 +170,14 @@ class Activity(Strict):
     preroll_s: float = Field(
         4.0, ge=0, le=60, description="Packets kept for clips before an event (at least back to a keyframe)."
     )
+    clip_history_s: float = Field(
+        60.0,
+        ge=0,
+        le=600,
+        description="While active, packets are also kept this long, so an event's clip reaches back to where the"
+        " visit began (~3 MB per active camera at 400 kbit/s; idle cameras keep only preroll_s).",
+    )
+    postroll_s: float = Field(3.0, ge=0, le=60, description="An event's clip goes on this long after the event.")
 
     @model_validator(mode="after")
     def _max_interval_above_interval(self) -> Activity:

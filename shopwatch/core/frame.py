@@ -37,7 +37,7 @@ class Frame:
 
     camera_id: str
     pts_s: float  # presentation time in the stream, seconds
-    wall_time: float  # wall clock when decoded
+    wall_time: float  # wall clock when the picture arrived (capture time, less the network)
     keyframe: bool
     seq: int  # decoded frame counter of this camera's current connection
     _source: RgbSource | None

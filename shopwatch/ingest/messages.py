@@ -53,4 +53,12 @@ class SnapshotReply:
     error: str | None  # redacted reason when jpeg is None
 
 
-ToSupervisor = HealthReport | SnapshotReply
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A value the worker's frame consumer published (a detection event)."""
+
+    worker: int
+    payload: object
+
+
+ToSupervisor = HealthReport | SnapshotReply | Published

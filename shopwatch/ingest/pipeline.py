@@ -111,6 +111,7 @@ class StreamPipeline:
         self.last_activation: Activation | None = None
         self.gop_s: float | None = None
         ctx.ring.clear()
+        ctx.ring.set_preroll(a.preroll_s)
         ctx.gate.reset()
         ctx.health.set_mode(ctx.gate.mode, ctx.gate.activations)
 
@@ -175,6 +176,7 @@ class StreamPipeline:
                 self._key_motion.update(self._decoder.luma(self._last_keyframe, _MOTION_SCALE))
                 self._key_sizes.decoded(self._last_keyframe_size, now)
                 self._last_keyframe = None
+            self._ctx.ring.set_preroll(self._ctx.activity.preroll_s)
             self._ctx.health.set_mode(gate.mode, gate.activations)
 
     def _keyframe_due(self, entry: RingEntry[AccessUnit[Any]], now: float) -> bool:
@@ -202,6 +204,8 @@ class StreamPipeline:
             self.signal("keyframe motion", since=entry.time - 1e-6)
 
     def _activate(self, reason: str, now: float, since: float) -> None:
+        a = self._ctx.activity
+        self._ctx.ring.set_preroll(a.preroll_s + a.clip_history_s)  # clips of events reach back to their start
         self._selector.reset()
         self._frame_motion.reset()
         self._next_frame_motion = None
@@ -238,7 +242,8 @@ class StreamPipeline:
             if ctx.snapshots.wanted:
                 ctx.snapshots.publish(self._decoder.picture(frame), now)
             return
-        handed = Frame(ctx.camera_id, self._decoder.picture(frame), pts_s, ctx.clock.wall(), entry.keyframe, self._seq)
+        wall = ctx.clock.wall() - (now - entry.time)  # when it arrived: an activation decodes a burst at once
+        handed = Frame(ctx.camera_id, self._decoder.picture(frame), pts_s, wall, entry.keyframe, self._seq)
         ctx.frames.put(handed)
         ctx.snapshots.publish(handed, now)  # a snapshot of it reuses the consumer's conversion, if it made one
         if self._frame_motion_due(pts_s):

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import av
@@ -29,6 +30,7 @@ from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.access_unit import AccessUnit, AccessUnitAssembler
 from shopwatch.ingest.activity import ActivityGate
 from shopwatch.ingest.backoff import ReconnectBackoff
+from shopwatch.ingest.clip import ClipError, ClipInfo, StreamTemplate, cut_clip
 from shopwatch.ingest.decode import AvDecoder, decoder_context
 from shopwatch.ingest.failures import Failure, classify, stream_ended
 from shopwatch.ingest.pipeline import Activation, PipelineContext, StreamPipeline
@@ -116,6 +118,7 @@ class CameraReader:
         self._snapshots = SnapshotStore()
         self._gate = ActivityGate(settings.activity.quiet_s)
         self._pipeline: StreamPipeline | None = None
+        self._template: StreamTemplate | None = None  # of the current connection's stream, for clips
         self._thread: threading.Thread | None = None
         self._attempts = 0
         self._online_since: float | None = None  # when the current connection delivered its first packet
@@ -190,6 +193,14 @@ class CameraReader:
                 f" found none (state {self._health.health().state.value})"
             )
         return self._snapshots.encode(picture)
+
+    def cut_clip(self, start: float, end: float, path: Path) -> ClipInfo:
+        """An MP4 clip of the ring from the keyframe at or before ``start`` to ``end`` (wall times)."""
+        template = self._template
+        if template is None:
+            raise ClipError(f"camera {self._camera.id} has not delivered a stream yet")
+        offset = self._clock.monotonic() - self._clock.wall()  # wall time -> the ring's monotonic arrival times
+        return cut_clip(self.ring, template, start + offset, end + offset, path)
 
     def _fresh_s(self) -> float:
         pipeline = self._pipeline
@@ -279,6 +290,7 @@ class CameraReader:
             codec.name, codec.width, codec.height, float(stream.average_rate) if stream.average_rate else None
         )
         self._health.set_stream(info)
+        self._template = StreamTemplate.of(stream)
         ctx = PipelineContext(
             camera.id,
             self._settings.activity,

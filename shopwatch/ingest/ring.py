@@ -48,6 +48,18 @@ class PacketRing(Generic[T]):
         return len(self._entries)
 
     @property
+    def preroll_s(self) -> float:
+        return self._preroll_s
+
+    def set_preroll(self, preroll_s: float) -> None:
+        """Keep this much history from now on (longer while a camera is active, so a clip can reach back to
+        the start of what it shows); a shorter value ages the surplus out with the next packet."""
+        if preroll_s < 0:
+            raise ValueError(f"preroll must not be negative, found {preroll_s}")
+        with self._lock:
+            self._preroll_s = preroll_s
+
+    @property
     def bytes(self) -> int:
         return self._bytes
 

@@ -11,7 +11,7 @@ import itertools
 import logging
 import math
 import multiprocessing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -20,9 +20,11 @@ from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.ingest.consumer import ConsumerFactory
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
+    Published,
     SetCameras,
     Shutdown,
     SnapshotReply,
@@ -51,8 +53,20 @@ class _Shard:
 
 
 class Supervisor:
-    def __init__(self, settings: Ingest, *, log_level: str = "info", clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Ingest,
+        *,
+        log_level: str = "info",
+        clock: Clock | None = None,
+        consumer: ConsumerFactory | None = None,
+        on_published: Callable[[object], None] | None = None,
+    ) -> None:
+        """``consumer`` builds each worker's frame consumer (detection); what it publishes reaches
+        ``on_published`` on the supervisor's loop."""
         self._settings = settings
+        self._consumer = consumer
+        self._on_published = on_published
         self._log_level = log_level
         self._clock = clock or SystemClock()
         self._ctx: SpawnContext = multiprocessing.get_context("spawn")
@@ -155,7 +169,7 @@ class Supervisor:
         ours, theirs = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(shard.index, theirs, self._settings, self._log_level),
+            args=(shard.index, theirs, self._settings, self._log_level, self._consumer),
             name=f"shopwatch-worker-{shard.index}",
             daemon=True,
         )
@@ -227,6 +241,11 @@ class Supervisor:
                     future = self._pending.pop(message.request_id, None)
                     if future is not None and not future.done():
                         future.set_result(message)
+                elif isinstance(message, Published) and self._on_published is not None:
+                    try:
+                        self._on_published(message.payload)
+                    except Exception:  # one bad consumer of events must not stop health and snapshots
+                        log.exception("handling a value published by worker %d failed", shard.index)
         except (EOFError, OSError):
             # The process sentinel reports the exit; stop watching the dead pipe meanwhile.
             if self._loop is not None and shard.conn is not None:

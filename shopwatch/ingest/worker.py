@@ -16,9 +16,11 @@ from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.logging import configure_logging
 from shopwatch.core.redact import RedactingFilter, redact_text
 from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.ingest.consumer import CameraFeed, ConsumerFactory, FrameConsumer
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
+    Published,
     SetCameras,
     Shutdown,
     SnapshotReply,
@@ -34,7 +36,12 @@ SNAPSHOT_THREADS = 4
 
 class Worker:
     def __init__(
-        self, index: int, conn: Connection, settings: Ingest, redactor: RedactingFilter | None = None
+        self,
+        index: int,
+        conn: Connection,
+        settings: Ingest,
+        redactor: RedactingFilter | None = None,
+        consumer: ConsumerFactory | None = None,
     ) -> None:
         self.index = index
         self._redactor = redactor
@@ -44,6 +51,11 @@ class Worker:
         self._configs: dict[str, CameraConfig] = {}
         self._send_lock = threading.Lock()
         self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
+        self._consumer: FrameConsumer | None = None if consumer is None else consumer(self.publish)
+
+    def publish(self, payload: object) -> None:
+        """Hand a value of the frame consumer (an event) to the supervisor; any thread."""
+        self.send(Published(self.index, payload))
 
     def send(self, message: ToSupervisor) -> None:
         with self._send_lock:
@@ -67,6 +79,13 @@ class Worker:
             elif self._configs[camera_id] != cam:
                 reader.update_config(cam)
             self._configs[camera_id] = cam
+        if self._consumer is not None:
+            self._consumer.set_feeds(
+                {
+                    camera_id: CameraFeed(self._configs[camera_id], reader.frames, reader.cut_clip)
+                    for camera_id, reader in self._readers.items()
+                }
+            )
         log.info("worker %d: %d cameras", self.index, len(self._readers))
 
     def report_health(self) -> None:
@@ -122,6 +141,11 @@ class Worker:
             self.close()
 
     def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close()
+            except Exception:  # the readers must still be stopped
+                log.exception("worker %d: frame consumer failed to close", self.index)
         # Join the reader threads before the interpreter exits: a thread still inside PyAV at exit can crash
         # the process. A reader blocked in a read leaves within the read timeout.
         stuck = stop_readers(list(self._readers.values()), timeout_s=self._settings.read_timeout_s + 1.0)
@@ -130,7 +154,14 @@ class Worker:
         self._snapshots.shutdown(wait=False, cancel_futures=True)
 
 
-def worker_main(index: int, conn: Connection, settings: Ingest, log_level: str) -> None:
+def worker_main(
+    index: int, conn: Connection, settings: Ingest, log_level: str, consumer: ConsumerFactory | None = None
+) -> None:
     """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
     redactor = configure_logging(log_level, process_name=f"worker-{index}")
-    Worker(index, conn, settings, redactor).run()
+    try:
+        worker = Worker(index, conn, settings, redactor, consumer)
+    except Exception:  # e.g. a detection model that cannot load: say why before the process dies
+        log.exception("worker %d could not start", index)
+        raise
+    worker.run()

@@ -179,3 +179,37 @@ async def test_server_killed_and_back_every_camera_returns_within_the_backoff_ca
     finally:
         await sup.stop()
         sim.stop()
+
+
+async def test_a_frame_consumer_in_each_worker_gets_frames_and_clips_and_publishes_to_the_supervisor(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    from functools import partial
+
+    import av
+
+    from tests.ingest.consumers import FirstFrameClips
+
+    published: list[object] = []
+    sup = Supervisor(
+        FAST, log_level="warning", consumer=partial(FirstFrameClips, tmp_path), on_published=published.append
+    )
+    try:
+        ids = sim.camera_ids[:3]
+        await sup.start([camera(cid, sim.url(cid)) for cid in ids])
+        await wait_for(lambda: all(s is CameraState.ONLINE for s in states(sup).values()), 10.0)
+        started = time.time()
+        for cid in ids:
+            assert sup.request_activity(cid, "test")
+        await wait_for(lambda: sum(1 for p in published if isinstance(p, tuple) and p[0] == "clip") == 3, 10.0)
+    finally:
+        await sup.stop()
+    assert ("feeds", tuple(ids)) in published
+    frames = [p for p in published if isinstance(p, tuple) and p[0] == "frame"]
+    # Activation hands on frames from the keyframe before the request, stamped with when they arrived.
+    assert sorted(f[1] for f in frames) == ids and all(f[2] for f in frames)
+    assert all(started - 3.0 <= f[3] <= started + 1.0 for f in frames)
+    for _, cid, path, pictures in (p for p in published if isinstance(p, tuple) and p[0] == "clip"):
+        with av.open(path) as container:
+            decoded = list(container.decode(video=0))
+        assert len(decoded) == pictures >= 12 and decoded[0].key_frame, cid
