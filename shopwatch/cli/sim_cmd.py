@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shopwatch.cli import sim_scenes
 from shopwatch.core.redact import MASK
 
 console = Console()
@@ -17,6 +18,7 @@ SHOWN = 5  # URLs listed before "... and N more"
 
 
 def sim(
+    ctx: typer.Context,
     cameras: Annotated[int, typer.Option(min=1, max=9999, help="Number of cameras (cam-01 ..).")] = 10,
     port: Annotated[int, typer.Option(min=0, max=65535, help="RTSP port on 127.0.0.1 (0: any free port).")] = 8554,
     clips_dir: Annotated[Path, typer.Option(help="Where generated clips are cached.")] = Path("data/sim"),
@@ -27,7 +29,11 @@ def sim(
         Path | None, typer.Option(help="Write a shopwatch config with these cameras to this file.")
     ] = None,
 ) -> None:
-    """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past)."""
+    """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past).
+
+    `shopwatch sim scenes` writes the scenario clips instead."""
+    if ctx.invoked_subcommand is not None:
+        return
     # imported when the command runs: only this command needs GStreamer
     from shopwatch.sim.fleet import FleetOptions
     from shopwatch.sim.runner import ServeOptions, running_fleet, stop_on_signals, wait_until
@@ -62,4 +68,7 @@ def _print_fleet(urls: dict[str, str], kind_of: Callable[[str], str], username: 
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="sim")(sim)
+    group = typer.Typer(invoke_without_command=True)
+    group.callback()(sim)
+    sim_scenes.register(group)
+    app.add_typer(group, name="sim")

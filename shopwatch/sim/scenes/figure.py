@@ -212,8 +212,8 @@ def _side_torso(c: _Canvas, app: Appearance, shoulder: Point, d: float) -> None:
     w = app.build
     drop = _SHOULDER_Y - shoulder[1]
     c.capsule((0.02 * d, 0.88 - drop), (0.012 * d, 0.8 - drop), 0.022, 0.026, app.skin)  # neck
-    front = [(0.07 * w, 0.82), (0.085 * w, 0.72), (0.065 * w, 0.6), (0.072 * w, 0.48)]
-    back = [(-0.07 * w, 0.47), (-0.06 * w, 0.6), (-0.068 * w, 0.72), (-0.055 * w, 0.83)]
+    front = [(0.07 * w, 0.835), (0.09 * w, 0.72), (0.072 * w, 0.6), (0.078 * w, 0.48)]
+    back = [(-0.075 * w, 0.47), (-0.066 * w, 0.6), (-0.075 * w, 0.72), (-0.06 * w, 0.84)]
     c.polygon([(shoulder[0] + d * x, y - drop) for x, y in front + back], app.top)
     pelvis = [(0.075 * w, 0.52), (0.07 * w, 0.42), (-0.07 * w, 0.42), (-0.072 * w, 0.53)]
     c.polygon([(d * x, y - drop) for x, y in pelvis], app.bottom)
@@ -224,6 +224,8 @@ def _head(c: _Canvas, app: Appearance, centre: Point, facing: float | None) -> N
     None from the back (all hair)."""
     c.ellipse(centre, (0.058, 0.068), app.hair, 0.9)
     if facing is None:
+        for side in (-1.0, 1.0):  # ears
+            c.ellipse((centre[0] + side * 0.056, centre[1] - 0.012), (0.012, 0.02), app.skin, 0.85)
         c.ellipse((centre[0] - 0.012, centre[1] + 0.018), (0.028, 0.03), app.hair, 1.2)  # sheen
         return
     face = (centre[0] + 0.012 * facing, centre[1] - 0.014)
@@ -239,7 +241,7 @@ def _draw_frontal(c: _Canvas, app: Appearance, pose: Pose) -> None:
     swing = math.sin(pose.phase) * pose.stride
     sides = (-1.0, 1.0)  # image left, image right
     hips = [(s * 0.058 * w, _HIP_Y) for s in sides]
-    shoulders = [(s * 0.118 * w, _SHOULDER_Y) for s in sides]
+    shoulders = [(s * 0.125 * w, _SHOULDER_Y) for s in sides]
     for k, (s, hip) in enumerate(zip(sides, hips, strict=True)):
         bend = 10 + 25 * max(0.0, swing * (1 if k else -1))  # a step toward/away from the camera bends the knee
         knee = (hip[0] + s * 0.012, hip[1] - _THIGH * math.cos(math.radians(bend * 0.5)))
@@ -247,16 +249,16 @@ def _draw_frontal(c: _Canvas, app: Appearance, pose: Pose) -> None:
         c.capsule(hip, knee, 0.047 * w, 0.036 * w, app.bottom)
         c.capsule(knee, ankle, 0.035 * w, 0.025 * w, app.bottom)
         c.ellipse((ankle[0] + s * 0.01, ankle[1] - 0.02), (0.034, 0.022), app.shoes)
-    torso = [(-0.12 * w, 0.83), (0.12 * w, 0.83), (0.125 * w, 0.72), (0.1 * w, 0.6), (0.11 * w, 0.48)]
-    torso += [(-0.11 * w, 0.48), (-0.1 * w, 0.6), (-0.125 * w, 0.72)]
+    torso = [(-0.1 * w, 0.845), (0.1 * w, 0.845), (0.135 * w, 0.8), (0.13 * w, 0.72), (0.105 * w, 0.6)]
+    torso += [(0.112 * w, 0.48), (-0.112 * w, 0.48), (-0.105 * w, 0.6), (-0.13 * w, 0.72), (-0.135 * w, 0.8)]
     c.capsule((0.0, 0.885), (0.0, 0.8), 0.025, 0.03, app.skin)  # neck
     c.polygon(torso, app.top)
     c.polygon([(-0.112 * w, 0.52), (0.112 * w, 0.52), (0.1 * w, 0.42), (-0.1 * w, 0.42)], app.bottom)
     for k, (s, shoulder) in enumerate(zip(sides, shoulders, strict=True)):
         target = pose.hands[k]
         if target is None:
-            elbow = (shoulder[0] + s * 0.03, shoulder[1] - _UPPER_ARM)
-            wrist = (elbow[0] + s * 0.01, elbow[1] - _FOREARM)
+            elbow = (shoulder[0] + s * 0.045, shoulder[1] - _UPPER_ARM * 0.98)
+            wrist = (elbow[0] + s * 0.012, elbow[1] - _FOREARM * 0.98)
         else:
             elbow, wrist = _arm(shoulder, target, 0.0, 1.0)
         c.capsule((shoulder[0] - s * 0.01, shoulder[1] + 0.01), elbow, 0.034 * w, 0.027 * w, app.top)
