@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopwatch.core.detect_config import DetectSettings
+from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
 from shopwatch.core.talkback_config import TalkbackSettings
 
@@ -111,6 +111,9 @@ class CameraConfig(Strict):
     talkback: Talkback = Field(default_factory=Talkback, description="Speaker capability and consent.")
     enabled: bool = Field(True, description="Disabled cameras are kept in the registry but not read.")
     onvif: OnvifCamera | None = Field(None, description="What ONVIF onboarding found; empty for other cameras.")
+    detection: CameraDetection = Field(
+        default_factory=CameraDetection, description="Zones and rules of detection (as in a CAMERA.yaml for analyze)."
+    )
 
     def secrets(self) -> tuple[str, ...]:
         pw = self.credentials.password.get_secret_value()

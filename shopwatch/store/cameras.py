@@ -92,7 +92,7 @@ def resolve_password(camera: CameraConfig, env: Mapping[str, str]) -> CameraConf
 # CameraConfig fields kept one column each (nested models as JSON documents); credentials are split in two.
 _CONFIG_COLUMNS = (
     "id", "name", "address", "grid", "vendor", "host", "port", "onvif_port", "transport", "enabled",
-    "merchant", "location", "streams", "talkback", "onvif",
+    "merchant", "location", "streams", "talkback", "onvif", "detection",
 )  # fmt: skip
 
 

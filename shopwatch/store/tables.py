@@ -44,6 +44,7 @@ class CameraRow(Base):
     streams: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     talkback: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     onvif: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)  # null: never onboarded over ONVIF
+    detection: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # zones and rules
     source: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
