@@ -28,6 +28,9 @@ def sim(
     write_config: Annotated[
         Path | None, typer.Option(help="Write a shopwatch config with these cameras to this file.")
     ] = None,
+    scenes: Annotated[
+        Path | None, typer.Option(help="Cameras play the scenario clips in this directory (`sim scenes --out`).")
+    ] = None,
 ) -> None:
     """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past).
 
@@ -40,12 +43,16 @@ def sim(
 
     if password and not username:
         raise typer.BadParameter("--password needs --username")
-    fleet = FleetOptions(cameras=cameras, walker_every=walker_every, username=username, password=password)
+    if scenes is not None and not any(scenes.glob("*.mp4")):
+        raise typer.BadParameter(f"expected scenario clips (*.mp4) in {scenes}, found none", param_hint="--scenes")
+    fleet = FleetOptions(
+        cameras=cameras, walker_every=walker_every, username=username, password=password, scenes_dir=scenes
+    )
     options = ServeOptions(fleet=fleet, clips_dir=clips_dir, port=port, config_path=write_config)
     console.print(f"preparing clips in {clips_dir} ...", highlight=False)
     try:
         with stop_on_signals() as stop, running_fleet(options) as running:
-            _print_fleet(running.urls, running.fleet.kind_of, username)
+            _print_fleet(running.urls, running.fleet.label_of, username)
             console.print(f"serving {len(running.urls)} cameras on [bold]{running.base_url}[/]")
             if running.config_path is not None:
                 console.print(f"config written to [bold]{running.config_path}[/]", highlight=False)

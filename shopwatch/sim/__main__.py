@@ -24,10 +24,15 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
     parser.add_argument("--username", default=None, help="login every camera requires")
     parser.add_argument("--password", default=None, help="password for --username")
     parser.add_argument("--write-config", type=Path, default=None, help="write a matching shopwatch config")
+    parser.add_argument("--scenes", type=Path, default=None, help="play the scenario clips in this directory")
     args = parser.parse_args(argv)
     try:
         fleet = FleetOptions(
-            cameras=args.cameras, walker_every=args.walker_every, username=args.username, password=args.password
+            cameras=args.cameras,
+            walker_every=args.walker_every,
+            username=args.username,
+            password=args.password,
+            scenes_dir=args.scenes,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -2,7 +2,9 @@
 
 Cameras are ``cam-01`` .. ``cam-NN`` (zero-padded to the width of N, at least 2). Most show a static shop
 front; every ``walker_every``-th one has a person walking past. Cameras of the same kind share a few clips
-(``seeds`` distinct ones), so a fleet of 1,000 needs at most ``2 * seeds`` files on disk.
+(``seeds`` distinct ones), so a fleet of 1,000 needs at most ``2 * seeds`` files on disk. With ``scenes_dir``
+(clips written by ``shopwatch sim scenes``) the cameras play those clips instead, camera i the i-th clip in
+name order, cycling when there are more cameras than clips.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class FleetOptions:
     clip_seconds: float = 20.0
     username: str | None = None  # every camera requires this login when set
     password: str | None = None
+    scenes_dir: Path | None = None  # serve these scenario clips (``shopwatch sim scenes``) instead
 
     def __post_init__(self) -> None:
         if not 1 <= self.cameras <= 9999:
@@ -67,6 +70,9 @@ class SimFleet:
         self.camera_ids = [f"cam-{i:0{width}d}" for i in range(1, options.cameras + 1)]
         self._indexes = {cam: i for i, cam in enumerate(self.camera_ids, start=1)}
         self._clips: dict[ClipSpec, Path] = {}
+        self._scenes = sorted(options.scenes_dir.glob("*.mp4")) if options.scenes_dir is not None else []
+        if options.scenes_dir is not None and not self._scenes:
+            raise FileNotFoundError(f"expected scenario clips (*.mp4) in {options.scenes_dir}, found none")
 
     def kind_of(self, camera_id: str) -> ClipKind:
         index = self._index(camera_id)
@@ -77,8 +83,24 @@ class SimFleet:
         seed = self._index(camera_id) % self.options.seeds
         return ClipSpec(kind=self.kind_of(camera_id), seconds=self.options.clip_seconds, seed=seed)
 
+    def scene_of(self, camera_id: str) -> Path | None:
+        """The scenario clip (MP4) the camera plays, or None for a generated shop front."""
+        if not self._scenes:
+            return None
+        return self._scenes[(self._index(camera_id) - 1) % len(self._scenes)]
+
+    def label_of(self, camera_id: str) -> str:
+        """What the camera shows, for people: the scene's name or the clip kind."""
+        scene = self.scene_of(camera_id)
+        return f"scene {scene.stem}" if scene is not None else self.kind_of(camera_id)
+
     def clip_of(self, camera_id: str) -> Path:
         """The camera's clip, generated (or found in ``clips_dir``) on first use."""
+        scene = self.scene_of(camera_id)
+        if scene is not None:
+            from shopwatch.sim.scenes.writer import annexb  # here: the scene package loads OpenCV
+
+            return annexb(scene, self.clips_dir / "scenes" / f"{scene.stem}.h264")
         spec = self.spec_of(camera_id)
         if spec not in self._clips:
             self._clips[spec] = generate_clip(spec, self.clips_dir)
@@ -99,7 +121,7 @@ class SimFleet:
         shop = _SHOPS[(index - 1) % len(_SHOPS)]
         entry: dict[str, Any] = {
             "id": camera_id,
-            "name": f"{shop} #{index} ({self.kind_of(camera_id)})",
+            "name": f"{shop} #{index} ({self.label_of(camera_id)})",
             "merchant": {"name": shop, "phone": f"+86 21 5550 {index:04d}"},
             "address": f"{100 + 2 * index} {_STREET}, Huangpu, Shanghai",
             "grid": GRIDS[(index - 1) * len(GRIDS) // len(self.camera_ids)],
