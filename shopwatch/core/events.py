@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -52,6 +52,12 @@ class Event:
     clip_path: str | None = None  # set live, from the packet ring buffer
     id: str = field(default_factory=new_event_id)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Events cross process boundaries (a worker's detection -> the service); a mapping proxy does not pickle."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["snapshots"] = dict(self.snapshots)
+        return (_event_from_fields, (values,))
+
     def summary(self) -> dict[str, Any]:
         """The event without picture bytes, as plain JSON-able values."""
         out: dict[str, Any] = {
@@ -71,3 +77,7 @@ class Event:
         if self.evidence is not None:
             out["patches"] = [[round(v, 4) for v in p] for p in self.evidence.patches]
         return out
+
+
+def _event_from_fields(values: dict[str, Any]) -> Event:
+    return Event(**{**values, "snapshots": MappingProxyType(values["snapshots"])})

@@ -1,0 +1,93 @@
+"""Detection live, through the real ingest path: a simulated RTSP camera shows a card being posted; the worker's
+detection publishes the event, with a clip cut from the packet ring, to the supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.detect_config import DetectSettings
+from shopwatch.core.events import Event, EventType
+from shopwatch.ingest.supervisor import Supervisor
+from shopwatch.models.live import LiveDetection
+from shopwatch.sim.clips import x264_options
+from shopwatch.sim.rtsp_server import SimServer
+from tests.models.handmade import posting_clip_frames
+
+pytestmark = pytest.mark.rtsp
+
+FPS, GOP = 12, 24
+INGEST = Ingest(
+    cameras_per_worker=10,
+    open_timeout_s=3,
+    read_timeout_s=2,
+    stall_after_s=1,
+    health_interval_s=0.2,
+    activity={"quiet_s": 60.0},
+)
+DETECTION = {
+    "zones": [
+        {"name": "shopfront", "kind": "surface", "polygon": [[0.05, 0.1], [0.6, 0.1], [0.6, 0.75], [0.05, 0.75]]}
+    ],
+    "rules": {"card_posting": {"zones": ["shopfront"]}},
+}
+
+
+def camera_stream(path: Path) -> Path:
+    """The hand-made posting scene after 8 s of empty street, as a camera substream: raw H.264, GOP 24, no
+    B-frames; the visit is from 8 to 13 s."""
+    with av.open(str(path), mode="w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=FPS, options=x264_options(GOP))
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = GOP, 0
+        frames = posting_clip_frames(FPS)
+        # A camera has watched the empty street a while before someone comes (its idle baseline is learned).
+        for rgb in [frames[0]] * (6 * FPS) + frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_clip(tmp_path: Path) -> None:
+    clip = camera_stream(tmp_path / "posting.h264")
+    published: list[object] = []
+    consumer = partial(LiveDetection, DetectSettings(model=None), 6.0, tmp_path / "clips", 1.0)
+    with SimServer() as sim:
+        url = sim.add_camera("shop-1", clip)
+        cam = CameraConfig.model_validate(
+            {"id": "shop-1", "name": "shop", "grid": "g1", "host": "127.0.0.1", "streams": {"detect": url},
+             "detection": DETECTION}
+        )
+        sup = Supervisor(INGEST, log_level="warning", consumer=consumer, on_published=published.append)
+        try:
+            started = time.time()
+            await sup.start([cam])
+            deadline = time.monotonic() + 40.0  # the scene loops every 18 s; the event comes in the first loop
+            while not any(isinstance(p, Event) for p in published) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        finally:
+            await sup.stop()
+    events = [p for p in published if isinstance(p, Event)]
+    assert events, "no event published"
+    event = events[0]
+    assert event.camera_id == "shop-1" and event.type is EventType.CARD_POSTING
+    assert event.evidence is not None and len(event.evidence.patches) == 1
+    x1, y1, x2, y2 = event.evidence.patches[0]
+    assert x1 < 0.336 and x2 > 0.32 and y1 < 0.47 and y2 > 0.45  # the card
+    assert started < event.start < event.end <= event.detected_at
+    assert set(event.snapshots) >= {"actor", "before", "after"}
+    assert event.clip_path is not None
+    with av.open(event.clip_path) as container:
+        frames = list(container.decode(video=0))
+    assert frames[0].key_frame
+    # From before the visit began to a second after it ended: the whole visit is in the clip.
+    assert len(frames) / FPS >= event.end - event.start + 1.0
