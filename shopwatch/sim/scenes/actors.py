@@ -101,7 +101,7 @@ def card_poster(
         cx = (item.box[0] + item.box[2]) / 2
         cy = (item.box[1] + item.box[3]) / 2
         spot = (cx - 0.13 * height_px, wall_y)
-        steps.append(Walk(spot, 1.2 if i == 0 else 0.5))
+        steps.append(Walk(spot, 1.2) if i == 0 else Walk(spot, 0.5, sidestep=True))
         steps.append(Stand(float(rng.uniform(0.4, 0.8))))
         steps.append(Reach(float(rng.uniform(1.4, 2.0)), (None, (cx, cy)), leaves=(item,)))
     steps.append(Stand(float(rng.uniform(0.3, 0.7))))

@@ -26,6 +26,7 @@ _REST = ((-0.13, 0.42), (0.13, 0.42))  # hands hanging, body units
 class Walk:
     to: Point  # feet, image pixels
     speed_mps: float = 1.3
+    sidestep: bool = False  # a step along the facade within one visit (does not end it)
 
 
 @dataclass(frozen=True)
@@ -213,11 +214,12 @@ def _beside(feet: Point, facing: float, view: CameraView) -> BicycleState:
 
 
 def visits(p: Plan) -> list[tuple[float, float, list[tuple[float, Item]]]]:
-    """Card-posting visits: each run of non-walking steps that leaves cards, as (start, end, [(t, item)])."""
+    """Card-posting visits: each run of steps without walking (sidesteps along the facade aside) that leaves
+    cards, as (start, end, [(t, item)])."""
     out: list[tuple[float, float, list[tuple[float, Item]]]] = []
     run: list[Span] = []
     for span in [*p.spans, None]:
-        if span is not None and not isinstance(span.step, Walk):
+        if span is not None and (not isinstance(span.step, Walk) or (run and span.step.sidestep)):
             run.append(span)
             continue
         left = [
