@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from shopwatch.api.app import create_app
@@ -16,10 +18,13 @@ from shopwatch.api.server import serve_api
 from shopwatch.camera_source import CameraSource
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
+from shopwatch.core.events import Event
 from shopwatch.core.logging import configure_logging
 from shopwatch.core.services import Services
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
+from shopwatch.models.detector import check_model_path
+from shopwatch.models.live import LiveDetection
 from shopwatch.onvif.snapshot import OnvifSnapshots
 from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.store.cameras import CameraRepository
@@ -27,6 +32,14 @@ from shopwatch.store.db import create_engine_for, database_url, migrate
 from shopwatch.talkback.build import build_talkback
 
 log = logging.getLogger(__name__)
+
+
+def _on_published(payload: object) -> None:
+    """What workers' detection publishes. Until the incident store lands (issue 6), events are logged."""
+    if isinstance(payload, Event):
+        log.info("event %s", json.dumps(payload.summary(), ensure_ascii=False))
+    else:
+        log.warning("unexpected value from a worker: %s", type(payload).__name__)
 
 
 async def run_service(
@@ -46,7 +59,14 @@ async def run_service(
     for cam in cameras:
         for secret in cam.secrets():
             redactor.add_secret(secret)
-    supervisor = Supervisor(settings.ingest, log_level=settings.service.log_level)
+    if settings.detect.model:
+        check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
+    activity = settings.ingest.activity
+    clips_dir = Path(settings.service.data_dir) / "clips"
+    detection = partial(LiveDetection, settings.detect, activity.detect_fps, clips_dir, activity.postroll_s)
+    supervisor = Supervisor(
+        settings.ingest, log_level=settings.service.log_level, consumer=detection, on_published=_on_published
+    )
     await supervisor.start(cameras)
     # ONVIF motion events wake a camera up (idle -> active) through the supervisor, without any decoding.
     subscriptions = EventSubscriptions(settings.onvif, supervisor.request_activity)

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from shopwatch.cli.common import ConfigOption, settings_or_exit
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import ShopwatchError
 
 console = Console()
 
@@ -46,8 +47,17 @@ def serve(
     settings = settings_or_exit(config)
     api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     settings = settings.model_copy(update={"api": api})
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_until_signal(settings, config, None))
+    _run(settings, config, None)
+
+
+def _run(settings: Settings, config_path: Path | None, banner: str | None) -> None:
+    """Run until a signal; a start-up failure we can explain (a missing model, say) is one line, exit status 2."""
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_until_signal(settings, config_path, banner))
+    except ShopwatchError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def demo(
@@ -58,8 +68,7 @@ def demo(
 
     settings = settings_or_exit(config)
     with demo_fleet(settings) as description:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve_until_signal(settings, config, description))
+        _run(settings, config, description)
 
 
 def register(app: typer.Typer) -> None:

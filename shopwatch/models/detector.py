@@ -32,7 +32,8 @@ class PersonDetector(Protocol):
         ...
 
 
-def _check_path(path: Path) -> None:
+def check_model_path(path: Path) -> None:
+    """Raises ``ModelUnavailable`` naming the path when it cannot be a model (checked at start-up, before workers)."""
     if not path.exists():
         raise ModelUnavailable(f"person model not found: {path} (detect.model or --model names a file or folder)")
     if path.is_dir() and not any(path.glob("*.xml")) and not any(path.glob("*.onnx")):
@@ -46,7 +47,7 @@ def _check_path(path: Path) -> None:
 class YoloDetector:
     def __init__(self, settings: DetectSettings, model_path: str | Path) -> None:
         path = Path(model_path)
-        _check_path(path)
+        check_model_path(path)
         prepare_offline_env()
         from ultralytics import YOLO
 

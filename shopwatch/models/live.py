@@ -97,8 +97,13 @@ class LiveDetection:
                 self._configs[camera_id] = config
 
     def _on_event(self, event: Event, feed: CameraFeed | None) -> None:
-        log.info("camera %s: %s event (track %d, confidence %.2f)", event.camera_id, event.type, event.track_id,
-                 event.confidence)
+        log.info(
+            "camera %s: %s event (track %d, confidence %.2f)",
+            event.camera_id,
+            event.type,
+            event.track_id,
+            event.confidence,
+        )
         if feed is None or self._clips_dir is None:
             self._publish(event)
             return
