@@ -57,7 +57,7 @@ class CardPostingRule(_Rule):
     diff_threshold: int = Field(
         35, ge=5, le=255, description="Colour difference (0-255) after vs before that marks a changed pixel."
     )
-    max_gap_s: float = Field(1.0, ge=0, le=30, description="The actor may be missed this long and stay the same visit.")
+    max_gap_s: float = Field(2.0, ge=0, le=30, description="The actor may be missed this long and stay the same visit.")
 
     @model_validator(mode="after")
     def _sizes(self) -> CardPostingRule:
@@ -168,7 +168,10 @@ class DetectSettings(_Strict):
     batch_size: int = Field(8, ge=1, le=64, description="Frames of different cameras in one inference call.")
     imgsz: int = Field(640, ge=64, le=1920, multiple_of=32, description="Model input size (pixels).")
     person_class: int = Field(0, ge=0, le=999, description="Class id of 'person' in the model (COCO: 0).")
-    conf: float = Field(0.25, gt=0, le=1, description="Detector score threshold (rules apply their own minimum).")
+    conf: float = Field(
+        0.1, gt=0, le=1, description="Detector score threshold; ByteTrack keeps tracks alive on the weak ones."
+    )
+    track_conf: float = Field(0.25, gt=0, le=1, description="A new track needs a detection at least this sure.")
     iou: float = Field(0.5, gt=0, le=1, description="Non-maximum suppression overlap.")
     track_lost_s: float = Field(2.0, gt=0, le=60, description="A lost track keeps its id this long (occlusion).")
     active_hold_s: float = Field(

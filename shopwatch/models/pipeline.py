@@ -57,7 +57,7 @@ class _Camera:
         self.mode = mode
         self.tz = ZoneInfo(config.timezone) if config.timezone else None
         self.motion = MotionDetector(settings.motion, config.motion_mask)
-        self.tracker = Tracker(fps, settings.track_lost_s, settings.conf)
+        self.tracker = Tracker(fps, settings.track_lost_s, settings.conf, settings.track_conf)
         self.rules = _rules(camera_id, config)
         self.last_busy_t = float("-inf")  # last frame with motion or tracked people
         self.health = DetectionHealth(camera_id, mode)
@@ -122,7 +122,7 @@ class Pipeline:
             actors = self._actors(camera, motion, found.get(i))
             if motion.moving or len(actors):
                 camera.last_busy_t = frame.wall_time
-            obs = Observation(frame.wall_time, camera.local_time(frame.wall_time), actors, frame, now)
+            obs = Observation(frame.wall_time, camera.local_time(frame.wall_time), actors, frame, now, motion.blobs)
             new = [event for rule in camera.rules for event in rule.update(obs)]
             h = camera.health
             camera.health = replace(

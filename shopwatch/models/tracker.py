@@ -30,7 +30,7 @@ class _Boxes:
 
 
 class Tracker:
-    def __init__(self, fps: float, lost_s: float, conf: float) -> None:
+    def __init__(self, fps: float, lost_s: float, low_conf: float, conf: float) -> None:
         prepare_offline_env()
         from ultralytics.trackers.byte_tracker import BYTETracker
         from ultralytics.utils import IterableSimpleNamespace
@@ -38,19 +38,25 @@ class Tracker:
         args = IterableSimpleNamespace(
             tracker_type="bytetrack",
             track_high_thresh=conf,
-            track_low_thresh=min(0.1, conf),
+            track_low_thresh=min(low_conf, conf),
             new_track_thresh=conf,
             track_buffer=max(1, round(fps * lost_s)),
             match_thresh=0.8,
             fuse_score=True,
         )
         self._tracker = BYTETracker(args)
+        self._best: dict[int, float] = {}  # best detection score of each live track
 
     def update(self, detections: Detections) -> Detections:
-        """The tracked objects of this frame, with their ids; boxes are the tracker's (smoothed) boxes."""
+        """The tracked objects of this frame, with their ids; boxes are the tracker's (smoothed) boxes, scores the
+        best detection score of each track so far (a person half-hidden while reaching is still that person)."""
         b = detections.boxes.astype(np.float32) * SCALE
         xywh = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
         out = self._tracker.update(_Boxes(xywh.reshape(-1, 4), detections.scores, detections.class_ids))
         if len(out) == 0:
+            self._best.clear()
             return Detections.empty()
-        return Detections.build(out[:, 0:4] / SCALE, out[:, 5], out[:, 6], out[:, 4])
+        ids = out[:, 4].astype(np.int64)
+        best = {int(i): max(float(s), self._best.get(int(i), 0.0)) for i, s in zip(ids, out[:, 5], strict=True)}
+        self._best = best  # tracks not output any more are forgotten (a lost track that returns starts over)
+        return Detections.build(out[:, 0:4] / SCALE, [best[int(i)] for i in ids], out[:, 6], ids)

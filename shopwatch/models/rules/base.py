@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Protocol
 
@@ -26,6 +26,7 @@ class Observation:
     actors: Detections  # tracked people (or motion blobs in degraded mode), normalized boxes, with track ids
     frame: Frame
     now: float  # wall time of processing, from the pipeline's clock (event ``detected_at``)
+    moving: Detections = field(default_factory=Detections.empty)  # motion blobs: someone may be there undetected
 
 
 class Rule(Protocol):

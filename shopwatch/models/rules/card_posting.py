@@ -31,6 +31,13 @@ SPEED_WINDOW_S = 0.5  # speed is measured over this much of the actor's path
 TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's reach beyond the box)
 VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
 PATH_POINTS = 64
+HANDOVER_HEIGHTS = 0.5  # a new track this close (in actor heights) to a lost visit's actor continues the visit
+PERSON_BLOB = 0.3  # a motion blob this tall (of the actor's height) may be a person the detector missed
+
+
+def _grown(box: Box, margin: float) -> Box:
+    m = margin * (box[3] - box[1])
+    return (box[0] - m, box[1] - m, box[2] + m, box[3] + m)
 
 
 @dataclass
@@ -44,13 +51,23 @@ class Visit:
     best_frame: Frame
     scores: list[float] = field(default_factory=list)
     heights: list[float] = field(default_factory=list)
-    centers: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=32))
+    edges: deque[tuple[float, Box]] = field(default_factory=lambda: deque(maxlen=32))
     path: list[Box] = field(default_factory=list)
     stop_since: float | None = None
     stopped_s: float = 0.0
     touched: Box | None = None
     left_t: float | None = None  # set when the actor left: the visit is being verified
     patches_since: float | None = None
+
+    def hold_still(self, t: float) -> None:
+        """The actor is still there but not detected: time passes as a stop at the last place."""
+        self.last_contact_t = t
+        if self.stop_since is None:
+            self.stop_since = self.edges[-1][0] if self.edges else t
+        self.stopped_s = max(self.stopped_s, t - self.stop_since)
+        self.edges.clear()  # the next detection starts a fresh speed window
+        if self.touched is None and self.path:
+            self.touched = _grown(self.path[-1], TOUCH_MARGIN)
 
     def see(self, t: float, box: Box, score: float, frame: Frame, stop_speed: float) -> None:
         self.last_contact_t = t
@@ -61,26 +78,53 @@ class Visit:
             self.best_box, self.best_score, self.best_frame = box, score, frame
         if len(self.path) < PATH_POINTS:
             self.path.append(box)
-        self.centers.append((t, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-        while len(self.centers) > 2 and t - self.centers[1][0] >= SPEED_WINDOW_S:
-            self.centers.popleft()
-        t0, x0, y0 = self.centers[0]
+        self.edges.append((t, box))
+        while len(self.edges) > 2 and t - self.edges[1][0] >= SPEED_WINDOW_S:
+            self.edges.popleft()
+        t0, b0 = self.edges[0]
         if t - t0 < SPEED_WINDOW_S * 0.6:
             return  # not enough path yet to tell a stop from a walk
-        speed = float(np.hypot(self.centers[-1][1] - x0, self.centers[-1][2] - y0)) / max(height, 1e-3) / (t - t0)
+        # Reaching out moves one side of the box, walking moves both: the slower side and the feet tell a stop.
+        dx = min(abs(box[0] - b0[0]), abs(box[2] - b0[2]))
+        speed = float(np.hypot(dx, box[3] - b0[3])) / max(height, 1e-3) / (t - t0)
         if speed >= stop_speed:
             self.stop_since = None
             return
         self.stop_since = t0 if self.stop_since is None else self.stop_since
         self.stopped_s = max(self.stopped_s, t - self.stop_since)
-        m = TOUCH_MARGIN * height
-        grown = (box[0] - m, box[1] - m, box[2] + m, box[3] + m)
+        grown = _grown(box, TOUCH_MARGIN)
         t_ = self.touched
         self.touched = (
             grown
             if t_ is None
             else (min(t_[0], grown[0]), min(t_[1], grown[1]), max(t_[2], grown[2]), max(t_[3], grown[3]))
         )
+
+
+def _handover(visits: dict[int, Visit], track_id: int, box: Box, t: float, max_gap_s: float) -> Visit | None:
+    """A visit whose actor was lost within ``max_gap_s`` where this new track appears: the same actor, given a new
+    id by the tracker after a detection gap."""
+    height = box[3] - box[1]
+    for old_id, visit in visits.items():
+        last = visit.path[-1] if visit.path else visit.best_box
+        near = abs((last[0] + last[2]) / 2 - (box[0] + box[2]) / 2) < HANDOVER_HEIGHTS * height
+        if visit.left_t is None and visit.last_contact_t < t and t - visit.last_contact_t <= max_gap_s and near:
+            del visits[old_id]
+            visit.track_id = track_id
+            visits[track_id] = visit
+            return visit
+    return None
+
+
+def _overlaps(boxes: np.ndarray, box: Box) -> bool:
+    b = boxes
+    return bool(np.any((b[:, 0] < box[2]) & (b[:, 2] > box[0]) & (b[:, 1] < box[3]) & (b[:, 3] > box[1])))
+
+
+def _person_blobs(obs: Observation, actor_height: float) -> np.ndarray:
+    """Motion blobs big enough to be (part of) a person of this height: not a card, not noise."""
+    blobs = obs.moving
+    return blobs.boxes[blobs.heights >= PERSON_BLOB * actor_height]
 
 
 class CardPosting:
@@ -98,8 +142,11 @@ class CardPosting:
         events = []
         for surface, visits in zip(self._surfaces, self._visits, strict=True):
             self._track_contacts(surface, visits, obs, confident)
+            walked_off = {int(i) for i in actors.track_ids} - {
+                tid for tid, v in visits.items() if v.last_contact_t == obs.t
+            }
             for track_id, visit in list(visits.items()):
-                outcome = self._advance(surface, visit, obs)
+                outcome = self._advance(surface, visit, obs, track_id in walked_off)
                 if outcome is not None:
                     del visits[track_id]
                     if isinstance(outcome, Event):
@@ -118,6 +165,8 @@ class CardPosting:
             if visit is not None and visit.left_t is not None:  # came back before the check ended: same visit
                 visit.left_t, visit.patches_since = None, None
             if visit is None:
+                visit = _handover(visits, track_id, box, obs.t, self._config.max_gap_s)
+            if visit is None:
                 before = surface.snapshot()
                 if before is None:
                     continue  # first frame of this camera: no picture of the surface before the actor
@@ -125,12 +174,20 @@ class CardPosting:
                 visits[track_id] = visit
             visit.see(obs.t, box, score, obs.frame, self._config.stop_speed)
 
-    def _advance(self, surface: SurfaceBackground, visit: Visit, obs: Observation) -> Event | bool | None:
-        """None: the visit goes on; False: it ended without an event; an Event: it fired."""
+    def _advance(
+        self, surface: SurfaceBackground, visit: Visit, obs: Observation, walked_off: bool
+    ) -> Event | bool | None:
+        """None: the visit goes on; False: it ended without an event; an Event: it fired. ``walked_off``: the actor
+        is seen this frame, away from the surface (a lost actor is waited for up to ``max_gap_s``)."""
         config = self._config
-        if visit.left_t is None:
+        if visit.left_t is None and not walked_off:
             if obs.t - visit.last_contact_t <= config.max_gap_s:
                 return None
+            last = visit.path[-1] if visit.path else visit.best_box
+            if _overlaps(_person_blobs(obs, last[3] - last[1]), last):
+                visit.hold_still(obs.t)  # not detected (turned away, reaching), but still there and moving in place
+                return None
+        if visit.left_t is None:
             if visit.stopped_s < config.min_stop_s or visit.touched is None:
                 return False  # walked past
             visit.left_t = visit.last_contact_t
@@ -162,10 +219,9 @@ class CardPosting:
         return box if box[2] > box[0] and box[3] > box[1] else None
 
     def _occupied(self, touched: Box, obs: Observation) -> bool:
-        b = obs.actors.boxes
-        return bool(
-            np.any((b[:, 0] < touched[2]) & (b[:, 2] > touched[0]) & (b[:, 1] < touched[3]) & (b[:, 3] > touched[1]))
-        )
+        """Someone stands in the touched part: a tracked actor, or a person-sized moving blob (undetected)."""
+        height = touched[3] - touched[1]
+        return _overlaps(obs.actors.boxes, touched) or _overlaps(_person_blobs(obs, height), touched)
 
     def _compare(self, surface: SurfaceBackground, visit: Visit, obs: Observation, touched: Box) -> PatchFinding:
         image = obs.frame.image
