@@ -6,14 +6,19 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from shopwatch.cli.cameras_registry import _registry
 from shopwatch.cli.common import ConfigOption, settings_or_exit
 from shopwatch.core.config import Settings
 from shopwatch.core.errors import ShopwatchError
+from shopwatch.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from shopwatch.onvif.bulk import HostResult
 
 console = Console()
 
@@ -63,12 +68,33 @@ def _run(settings: Settings, config_path: Path | None, banner: str | None) -> No
 def demo(
     config: Annotated[Path, typer.Option("--config", "-c", help="Demo configuration.")] = Path("config/demo.yaml"),
 ) -> None:
-    """Start the simulated camera fleet of the demo config, then the service on it."""
-    from shopwatch.sim.demo import demo_fleet  # simulation code is only imported by the demo command
+    """Start the simulated cameras of the demo config, onboard them over ONVIF, then serve them."""
+    from shopwatch.sim.demo import demo_fleet, onboard_fleet, served_settings  # only the demo imports sim code
 
     settings = settings_or_exit(config)
-    with demo_fleet(settings) as description:
-        _run(settings, config, description)
+    configure_logging("warning")  # onboarding's HTTP client logs every request at info (the service sets its own)
+    try:
+        served = served_settings(settings)  # checks the simulated cameras first
+        with demo_fleet(settings) as fleet:
+            with _registry(settings) as repo:
+                results = asyncio.run(onboard_fleet(fleet, repo, settings.onvif))
+            _print_onboarding(results)
+            # The simulated cameras now come from the registry, as onboarded; edits to the file do not reload.
+            _run(served, None, fleet.description)
+    except (OSError, ValueError) as exc:  # a port in use, a camera the demo cannot simulate
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_onboarding(results: list[HostResult]) -> None:
+    from shopwatch.onvif.onboard import Outcome
+
+    ok = [r for r in results if r.report.outcome is Outcome.OK and not r.saved.startswith("not saved")]
+    console.print(f"onboarded over ONVIF: {len(ok)} of {len(results)} simulated cameras")
+    for result in results:
+        if result not in ok:
+            why = result.saved or result.report.detail
+            console.print(f"  {result.request.who.camera_id}: {result.report.outcome.value} {why}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

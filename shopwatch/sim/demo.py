@@ -1,54 +1,113 @@
-"""The demo's simulated cameras: serve every camera of a config whose detect stream points at loopback.
+"""The demo's simulated cameras, onboarded over ONVIF like real ones.
 
-``shopwatch demo`` calls ``demo_fleet(settings)`` before starting the service on the same config, so the
-config is the single description of the demo: a camera ``rtsp://127.0.0.1:8554/cam-07`` with credentials is
-served at that port and path, requiring those credentials. Every fifth simulated camera shows a walker.
+``shopwatch demo`` reads the demo config's cameras as a merchant registry: every enabled camera whose ``host``
+is loopback is simulated by an RTSP stream at ``rtsp://127.0.0.1:<port>/<id>`` (``SimServer``, one per port)
+and by a project ONVIF device (``shopwatch.sim.onvif``) on ``127.0.0.1:<onvif_port>`` whose media profiles
+give that stream. ``onboard_fleet`` then writes those cameras to the registry and onboards each device through
+the real onboarding path (``shopwatch.onvif.bulk``), so the stream URLs the service reads come from ONVIF,
+and the devices' PullPoint motion events wake the cameras up. The config stays the one description of the demo:
+a camera with credentials gets a device and a stream that require them.
+
+Every fifth simulated camera shows a walker, and its device raises an ONVIF motion event at the start of every
+clip cycle (cleared half a cycle later), so motion events can be watched in ``GET /api/cameras``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from shopwatch.core.config import CameraConfig, Settings
+from shopwatch.core.onvif_config import OnvifSettings
+from shopwatch.onvif.bulk import HostResult, OnboardRequest, onboard_many
+from shopwatch.onvif.device import OnvifTarget
+from shopwatch.onvif.registry import CameraIdentity
 from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
+from shopwatch.sim.onvif.device import DeviceSpec, SimDevice, SimProfile
+from shopwatch.sim.onvif.server import OnvifSimServer
 from shopwatch.sim.rtsp_server import SimServer
+from shopwatch.store.cameras import CameraRepository, Source
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost"})
 WALKER_EVERY = 5
 CLIP_SECONDS = 20.0
 
 
-def simulated(settings: Settings) -> list[tuple[CameraConfig, int, str]]:
-    """(camera, port, mount) of every enabled camera whose detect URL is on loopback."""
-    out: list[tuple[CameraConfig, int, str]] = []
+@dataclass(frozen=True)
+class DemoCamera:
+    camera: CameraConfig  # as the config gives it (no stream URLs: onboarding finds them)
+    stream_url: str  # where its simulated stream is served, without credentials
+    walker: bool
+    seed: int  # of its generated clip, so neighbours look different
+
+
+@dataclass(frozen=True)
+class DemoFleet:
+    cameras: tuple[DemoCamera, ...]
+    devices: dict[str, SimDevice]  # camera id -> its simulated ONVIF device
+    onvif: OnvifSimServer
+    description: str
+
+
+def simulated(settings: Settings) -> list[DemoCamera]:
+    """Every enabled camera on a loopback host, in config order; ``ValueError`` for one that sets stream URLs
+    (the demo's stream URLs come from ONVIF) or shares another's ONVIF port."""
+    out: list[DemoCamera] = []
+    onvif_ports: dict[int, str] = {}
     for cam in settings.cameras:
-        if not cam.enabled or cam.streams.detect is None:
+        if not cam.enabled or cam.host not in LOOPBACK:
             continue
-        url = urlsplit(cam.streams.detect)
-        if url.hostname not in LOOPBACK:
-            continue
-        mount = url.path.strip("/")
-        if not mount or "/" in mount:
+        if cam.streams.detect or cam.streams.record:
             raise ValueError(
-                f"camera {cam.id}: expected a detect URL like rtsp://127.0.0.1:8554/<name>, found path {url.path!r}"
+                f"camera {cam.id}: a simulated camera's streams come from ONVIF onboarding; remove its streams"
             )
-        out.append((cam, url.port or 554, mount))
+        other = onvif_ports.setdefault(cam.onvif_port, cam.id)
+        if other != cam.id:
+            raise ValueError(f"cameras {other} and {cam.id}: expected one ONVIF device per onvif_port")
+        position = len(out) + 1
+        walker = position % WALKER_EVERY == 0
+        out.append(DemoCamera(cam, f"rtsp://127.0.0.1:{cam.port}/{cam.id}", walker, position % 3))
     return out
 
 
+def served_settings(settings: Settings) -> Settings:
+    """The settings the service runs on: the simulated cameras come from the registry, the others stay."""
+    simulated_ids = {d.camera.id for d in simulated(settings)}
+    return settings.model_copy(update={"cameras": [c for c in settings.cameras if c.id not in simulated_ids]})
+
+
+def device_spec(demo: DemoCamera) -> DeviceSpec:
+    """Main and sub profile on the one simulated stream; the camera's login, address as location scope."""
+    cam = demo.camera
+    profiles = (
+        SimProfile("main", "MainStream", 1280, 720, demo.stream_url, fps=12, bitrate_kbps=1024),
+        SimProfile("sub", "SubStream", 640, 360, demo.stream_url),
+    )
+    return DeviceSpec(
+        cam.name,
+        profiles,
+        username=cam.credentials.username,
+        password=cam.credentials.password.get_secret_value(),
+        serial=f"SW-{cam.id}",
+        location=cam.grid,
+    )
+
+
 @contextmanager
-def demo_fleet(settings: Settings, clips_dir: Path | None = None) -> Iterator[str]:
-    """Serve the config's loopback cameras (one ``SimServer`` per port); yields a line describing them."""
+def demo_fleet(
+    settings: Settings, clips_dir: Path | None = None, *, motion_period_s: float = CLIP_SECONDS
+) -> Iterator[DemoFleet]:
+    """Serve the config's simulated cameras (RTSP and ONVIF) until the block ends."""
     cameras = simulated(settings)
     clips_dir = clips_dir or Path(settings.service.data_dir) / "sim"
-    by_port: dict[int, list[tuple[CameraConfig, str]]] = {}
-    for cam, port, mount in cameras:
-        by_port.setdefault(port, []).append((cam, mount))
+    by_port: dict[int, list[DemoCamera]] = {}
+    for demo in cameras:
+        by_port.setdefault(demo.camera.port, []).append(demo)
     with ExitStack() as stack:
-        position = 0
         for port, mounts in sorted(by_port.items()):
             server = SimServer("127.0.0.1", port)
             try:
@@ -56,11 +115,59 @@ def demo_fleet(settings: Settings, clips_dir: Path | None = None) -> Iterator[st
             except OSError as exc:
                 raise OSError(f"simulated cameras: cannot listen on 127.0.0.1:{port} ({exc})") from None
             stack.callback(server.stop)
-            for cam, mount in mounts:
-                position += 1
-                kind: ClipKind = "walker" if position % WALKER_EVERY == 0 else "static"
-                clip = generate_clip(ClipSpec(kind, seconds=CLIP_SECONDS, seed=position % 3), clips_dir)
+            for demo in mounts:
+                kind: ClipKind = "walker" if demo.walker else "static"
+                clip = generate_clip(ClipSpec(kind, seconds=CLIP_SECONDS, seed=demo.seed), clips_dir)
+                cam = demo.camera
                 password = cam.credentials.password.get_secret_value()
-                server.add_camera(mount, clip, username=cam.credentials.username or None, password=password or None)
-        ports = ", ".join(f"rtsp://127.0.0.1:{port}/" for port in sorted(by_port)) or "none"
-        yield f"simulated cameras: {len(cameras)} on {ports} (clips in {clips_dir})"
+                server.add_camera(cam.id, clip, username=cam.credentials.username or None, password=password or None)
+        onvif = stack.enter_context(OnvifSimServer("127.0.0.1"))
+        devices: dict[str, SimDevice] = {}
+        for demo in cameras:
+            try:
+                devices[demo.camera.id] = onvif.add_device(device_spec(demo), demo.camera.onvif_port)
+            except OSError as exc:
+                raise OSError(
+                    f"simulated ONVIF device of {demo.camera.id}: cannot listen on"
+                    f" 127.0.0.1:{demo.camera.onvif_port} ({exc})"
+                ) from None
+        walkers = [devices[d.camera.id] for d in cameras if d.walker]
+        stop = threading.Event()
+        motion = threading.Thread(
+            target=_raise_motion, args=(onvif, walkers, motion_period_s, stop), name="demo-motion", daemon=True
+        )
+        motion.start()
+        stack.callback(motion.join, 5.0)
+        stack.callback(stop.set)
+        rtsp = ", ".join(f"rtsp://127.0.0.1:{port}/" for port in sorted(by_port)) or "none"
+        onvif_ports = sorted(d.camera.onvif_port for d in cameras)
+        onvif_span = f"127.0.0.1:{onvif_ports[0]}-{onvif_ports[-1]}" if onvif_ports else "none"
+        description = (
+            f"simulated cameras: {len(cameras)} on {rtsp}, their ONVIF devices on {onvif_span}"
+            f" (clips in {clips_dir})"
+        )
+        yield DemoFleet(tuple(cameras), devices, onvif, description)
+
+
+def _raise_motion(onvif: OnvifSimServer, devices: list[SimDevice], period_s: float, stop: threading.Event) -> None:
+    """Motion on at the start of every period, off half-way through, until ``stop``."""
+    while devices and not stop.is_set():
+        for state in (True, False):
+            for device in devices:
+                onvif.motion(device, state)
+            if stop.wait(period_s / 2):
+                return
+
+
+async def onboard_fleet(fleet: DemoFleet, repo: CameraRepository, settings: OnvifSettings) -> list[HostResult]:
+    """Write the simulated cameras to the registry as the config describes them (merchant, grid, location,
+    consent), then onboard each device over ONVIF, which fills in what the device tells (streams, profiles,
+    snapshot URL, events) and keeps the rest."""
+    await asyncio.to_thread(repo.upsert_many, [demo.camera for demo in fleet.cameras], Source.YAML.value)
+    requests = []
+    for demo in fleet.cameras:
+        cam = demo.camera
+        user, password = cam.credentials.username, cam.credentials.password.get_secret_value()
+        target = OnvifTarget("127.0.0.1", cam.onvif_port, user, password)
+        requests.append(OnboardRequest(target, CameraIdentity(cam.id, username=user, password=password)))
+    return await onboard_many(requests, repo, settings)
