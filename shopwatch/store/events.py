@@ -1,0 +1,292 @@
+"""Blocking access to stored events, their transitions, linked incidents and the live feed (call it from a
+thread in async code). Each write is one transaction: an event, its feed entry, its incident and its
+outbox deliveries are committed together or not at all."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, update
+
+from shopwatch.store.db import write_options
+from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
+from shopwatch.store.outbox import NewDelivery, insert_deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    camera_id: str
+    grid: str
+    type: str
+    status: str
+    start: datetime
+    end: datetime
+    detected_at: datetime
+    stored_at: datetime
+    confidence: float
+    zone: str
+    detail: dict[str, Any]
+    snapshots: dict[str, str]  # name -> path relative to the data dir
+    clip: str | None
+    media_bytes: int
+    teams: list[str]
+    escalate_at: datetime | None
+    escalated_at: datetime | None
+    incident_id: str | None
+    deterrence: dict[str, Any] | None
+    updated_at: datetime
+
+
+# Builds an escalated event's supervisor deliveries (the incidents service supplies it).
+EscalationBuilder = Callable[[StoredEvent], list[NewDelivery]]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    event_id: str
+    from_status: str
+    to_status: str
+    user: str
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    type: str
+    first_at: datetime
+    last_at: datetime
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    camera_ids: frozenset[str] = frozenset()
+    grids: frozenset[str] | None = None  # None: any grid; empty: none (a caller scoped to no grid)
+    types: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    incident_id: str | None = None
+    since: datetime | None = None  # start >= since
+    until: datetime | None = None  # start < until
+    limit: int = 50
+    cursor: str | None = None  # from a previous page's ``next_cursor``
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[StoredEvent]
+    next_cursor: str | None  # None: this was the last page
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    seq: int
+    kind: str  # created | transition | linked | deterrence
+    event: StoredEvent
+
+
+class BadCursor(ValueError):
+    pass
+
+
+_EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))
+_EVENT_COLUMNS = [EventRow.__table__.c[name] for name in _EVENT_FIELDS]
+
+
+def _event(row: RowMapping) -> StoredEvent:
+    return StoredEvent(**{name: row[name] for name in _EVENT_FIELDS})
+
+
+def encode_cursor(event: StoredEvent) -> str:
+    raw = json.dumps([event.start.isoformat(), event.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        start, event_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(start), str(event_id)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BadCursor(f"expected a cursor from a previous page, found {cursor[:40]!r}") from exc
+
+
+class EventRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(**write_options())
+            with conn.begin():
+                yield conn
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    def add(self, event: StoredEvent, deliveries: Sequence[NewDelivery], incident: Incident | None = None) -> list[int]:
+        """Store a new event with its outbox deliveries (and its incident, created or updated). Returns the
+        feed numbers written: "created", and "linked" for every earlier event that joined the incident."""
+        with self._write() as conn:
+            if incident is not None:
+                self._upsert_incident(conn, incident)
+            conn.execute(insert(EventRow).values(**asdict(event)))
+            insert_deliveries(conn, deliveries)
+            seqs = [self._feed(conn, event.id, "created", event.stored_at)]
+            if incident is not None:
+                joined = conn.execute(
+                    update(EventRow)
+                    .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
+                    .values(incident_id=incident.id, updated_at=event.stored_at)
+                    .returning(EventRow.id)
+                ).scalars()
+                seqs += [self._feed(conn, joined_id, "linked", event.stored_at) for joined_id in list(joined)]
+            return seqs
+
+    def _upsert_incident(self, conn: Connection, incident: Incident) -> None:
+        values = asdict(incident)
+        done = conn.execute(update(IncidentRow).where(IncidentRow.id == incident.id).values(**values))
+        if done.rowcount == 0:
+            conn.execute(insert(IncidentRow).values(**values))
+
+    @staticmethod
+    def _feed(conn: Connection, event_id: str, kind: str, at: datetime) -> int:
+        seq = conn.execute(insert(FeedRow).values(event_id=event_id, kind=kind, at=at).returning(FeedRow.seq))
+        return int(seq.scalar_one())
+
+    def set_status(self, change: Transition) -> int | None:
+        """Apply a transition the workflow allowed, if the event is still in ``change.from_status``. Returns
+        the feed number, or None when the event is gone or its status changed meanwhile."""
+        with self._write() as conn:
+            done = conn.execute(
+                update(EventRow)
+                .where(EventRow.id == change.event_id, EventRow.status == change.from_status)
+                .values(status=change.to_status, updated_at=change.at)
+            )
+            if done.rowcount == 0:
+                return None
+            conn.execute(insert(TransitionRow).values(**asdict(change)))
+            return self._feed(conn, change.event_id, "transition", change.at)
+
+    def set_deterrence(self, event_id: str, outcome: dict[str, Any], at: datetime) -> int | None:
+        with self._write() as conn:
+            done = conn.execute(
+                update(EventRow).where(EventRow.id == event_id).values(deterrence=outcome, updated_at=at)
+            )
+            return self._feed(conn, event_id, "deterrence", at) if done.rowcount else None
+
+    def escalate_due(self, now: datetime, build: EscalationBuilder, limit: int = 200) -> list[str]:
+        """Events still ``new`` whose escalation time has come: their supervisor deliveries are queued and
+        they are marked escalated, in one transaction (an event escalates once). Returns their ids."""
+        with self._write() as conn:
+            rows = conn.execute(
+                select(*_EVENT_COLUMNS)
+                .where(EventRow.status == "new", EventRow.escalated_at.is_(None), EventRow.escalate_at <= now)
+                .order_by(EventRow.escalate_at)
+                .limit(limit)
+            ).mappings()
+            events = [_event(r) for r in rows]
+            for event in events:
+                insert_deliveries(conn, build(event))
+                conn.execute(update(EventRow).where(EventRow.id == event.id).values(escalated_at=now))
+            return [e.id for e in events]
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def get(self, event_id: str) -> StoredEvent | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*_EVENT_COLUMNS).where(EventRow.id == event_id)).mappings().first()
+        return None if row is None else _event(row)
+
+    def query(self, q: EventQuery) -> EventPage:
+        """Newest first (by start time, then id), ``q.limit`` at a time."""
+        stmt = select(*_EVENT_COLUMNS)
+        for column, wanted in (
+            (EventRow.camera_id, q.camera_ids),
+            (EventRow.type, q.types),
+            (EventRow.status, q.statuses),
+        ):
+            if wanted:
+                stmt = stmt.where(column.in_(sorted(wanted)))
+        if q.grids is not None:
+            stmt = stmt.where(EventRow.grid.in_(sorted(q.grids)))
+        if q.incident_id is not None:
+            stmt = stmt.where(EventRow.incident_id == q.incident_id)
+        if q.since is not None:
+            stmt = stmt.where(EventRow.start >= q.since)
+        if q.until is not None:
+            stmt = stmt.where(EventRow.start < q.until)
+        if q.cursor:
+            start, event_id = decode_cursor(q.cursor)
+            stmt = stmt.where(or_(EventRow.start < start, and_(EventRow.start == start, EventRow.id < event_id)))
+        stmt = stmt.order_by(EventRow.start.desc(), EventRow.id.desc()).limit(q.limit + 1)
+        with self._engine.connect() as conn:
+            events = [_event(r) for r in conn.execute(stmt).mappings()]
+        more = len(events) > q.limit
+        events = events[: q.limit]
+        return EventPage(events, encode_cursor(events[-1]) if more and events else None)
+
+    def transitions(self, event_id: str) -> list[Transition]:
+        cols = [TransitionRow.__table__.c[f.name] for f in fields(Transition)]
+        stmt = select(*cols).where(TransitionRow.event_id == event_id).order_by(TransitionRow.id)
+        with self._engine.connect() as conn:
+            return [Transition(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def incident(self, incident_id: str) -> Incident | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(IncidentRow.__table__).where(IncidentRow.id == incident_id)).mappings().first()
+        return None if row is None else Incident(**dict(row))
+
+    def incidents(self, limit: int = 50) -> list[Incident]:
+        stmt = select(IncidentRow.__table__).order_by(IncidentRow.last_at.desc()).limit(limit)
+        with self._engine.connect() as conn:
+            return [Incident(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def feed_since(self, seq: int, limit: int = 500) -> list[FeedEntry]:
+        """Feed entries after ``seq``, oldest first, each with the event as it is now."""
+        stmt = (
+            select(FeedRow.seq, FeedRow.kind, *_EVENT_COLUMNS)
+            .join(EventRow, EventRow.id == FeedRow.event_id)
+            .where(FeedRow.seq > seq)
+            .order_by(FeedRow.seq)
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [FeedEntry(r["seq"], r["kind"], _event(r)) for r in conn.execute(stmt).mappings()]
+
+    def last_seq(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.max(FeedRow.seq), 0))).scalar_one())
+
+    # -- retention -----------------------------------------------------------------------------------------
+
+    def oldest_media(self, limit: int) -> list[StoredEvent]:
+        stmt = select(*_EVENT_COLUMNS).order_by(EventRow.start, EventRow.id).limit(limit)
+        with self._engine.connect() as conn:
+            return [_event(r) for r in conn.execute(stmt).mappings()]
+
+    def media_bytes(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.coalesce(func.sum(EventRow.media_bytes), 0))).scalar_one())
+
+    def delete(self, event_ids: Sequence[str]) -> int:
+        """Delete events with their transitions, feed entries and deliveries; incidents left empty go too."""
+        if not event_ids:
+            return 0
+        with self._write() as conn:
+            ids = list(event_ids)
+            # Explicit deletes: SQLite enforces ON DELETE CASCADE, but an older PostgreSQL dump may not have it.
+            for table in (TransitionRow, FeedRow, DeliveryRow):
+                conn.execute(delete(table).where(table.event_id.in_(ids)))
+            count = conn.execute(delete(EventRow).where(EventRow.id.in_(ids))).rowcount
+            used = select(EventRow.incident_id).where(EventRow.incident_id.is_not(None))
+            conn.execute(delete(IncidentRow).where(IncidentRow.id.not_in(used)))
+            return int(count)

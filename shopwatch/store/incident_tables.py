@@ -1,0 +1,107 @@
+"""Incident tables: stored events, their workflow transitions, linked incidents, the live feed, the outbox.
+
+- ``events``: one row per detection event. Pictures and clips are files under the data dir; the row holds
+  their paths relative to it and their total size (``media_bytes``) so retention by disk budget is one query.
+  ``escalate_at`` is when an unacknowledged event goes to the supervisor (null: nobody to wait for).
+- ``event_transitions``: who moved an event from which status to which, when, with a note.
+- ``incidents``: events of one type on nearby cameras in a short time, linked (``events.incident_id``).
+- ``event_feed``: a monotonically numbered change log (created, transition, linked, deterrence). Its ``seq``
+  is the SSE event id, so a console that reconnects with ``Last-Event-ID`` gets exactly what it missed.
+- ``deliveries``: the transactional outbox. A delivery row is written in the same transaction as its event,
+  so an alert exists iff the event does; the dispatcher sends it and records every attempt's outcome. Its id
+  is the idempotency key receivers see.
+
+Camera ids are not foreign keys: cameras from the YAML file are not in the registry table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shopwatch.store.base import Base, UtcDateTime
+
+JsonDoc = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_time_id", "start", "id"),
+        Index("ix_events_status_escalate", "status", "escalate_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(63), index=True)
+    grid: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime())
+    end: Mapped[datetime] = mapped_column(UtcDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confidence: Mapped[float] = mapped_column(Float)
+    zone: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # track id, boxes, card patches
+    snapshots: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # name -> path relative to the data dir
+    clip: Mapped[str | None] = mapped_column(Text)  # path relative to the data dir
+    media_bytes: Mapped[int] = mapped_column(Integer)
+    teams: Mapped[list[Any]] = mapped_column(JsonDoc)  # names of the teams it was routed to
+    escalate_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    incident_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("incidents.id"), index=True)
+    deterrence: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TransitionRow(Base):
+    __tablename__ = "event_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    note: Mapped[str] = mapped_column(Text)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    summary: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # path, direction, speed, next cameras
+
+
+class FeedRow(Base):
+    __tablename__ = "event_feed"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # alert | escalation
+    team: Mapped[str] = mapped_column(String(64))  # team name, or "supervisor"
+    channel: Mapped[str] = mapped_column(String(8))  # mqtt | webhook
+    target: Mapped[str] = mapped_column(Text)  # topic or URL
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    state: Mapped[str] = mapped_column(String(12))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
