@@ -13,6 +13,7 @@ from shopwatch.core.redact import redact_text, strip_credentials
 from shopwatch.onvif.device import DeviceInfo, OnvifDevice, OnvifTarget
 from shopwatch.onvif.errors import ClockSkewRefused, NotOnvif
 from shopwatch.onvif.profiles import MediaProfile, StreamChoice, select_streams
+from shopwatch.talkback.rtsp.probe import BackchannelOffer, probe_backchannel
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,14 @@ class Findings:
     snapshot_url: str | None
     audio_outputs: int
     events: bool
+    rtsp_backchannel: BackchannelOffer = BackchannelOffer(None)  # what a DESCRIBE of the record stream said
 
     @property
     def backchannel(self) -> bool:
+        """The stream offers an audio backchannel: the RTSP answer when there was one (it is what talkback
+        uses), else whether a media profile carries an audio output."""
+        if self.rtsp_backchannel.offered is not None:
+            return self.rtsp_backchannel.offered
         return any(p.audio_output for p in self.profiles)
 
 
@@ -75,7 +81,7 @@ async def onboard(target: OnvifTarget, *, timeout_s: float, clock_tolerance_s: f
     try:
         async with await OnvifDevice.open(target, timeout_s=timeout_s, clock_tolerance_s=clock_tolerance_s) as device:
             skew = device.skew_s
-            findings, notes = await _read(device)
+            findings, notes = await _read(device, timeout_s)
             if findings is None:
                 return OnboardReport(str(target), Outcome.NO_USABLE_STREAM, "; ".join(notes), None, skew)
             clock = _clock_note(skew, device.offset_applied, clock_tolerance_s)
@@ -95,7 +101,7 @@ def _clock_note(skew: float | None, applied: bool, tolerance_s: float) -> str:
     return f"device clock {skew:+.0f} s off ({fixed}; set its clock: NTP)"
 
 
-async def _read(device: OnvifDevice) -> tuple[Findings | None, list[str]]:
+async def _read(device: OnvifDevice, timeout_s: float) -> tuple[Findings | None, list[str]]:
     info = await device.device_information()
     media, profiles = await device.profiles()
     choice = select_streams(profiles)
@@ -112,6 +118,9 @@ async def _read(device: OnvifDevice) -> tuple[Findings | None, list[str]]:
         if not url.startswith(("rtsp://", "rtsps://")):
             raise PeerProtocolError(f"{device.target}: expected an rtsp:// stream URI, found {url!r}")
     snapshot = await device.snapshot_uri(choice.detect.token)
+    # The talk target of an ONVIF camera is its record stream (talkback.target): ask that one.
+    target = device.target
+    backchannel = await probe_backchannel(record_url, target.username, target.password, timeout_s=timeout_s)
     findings = Findings(
         info=info,
         media=media,
@@ -122,5 +131,9 @@ async def _read(device: OnvifDevice) -> tuple[Findings | None, list[str]]:
         snapshot_url=None if snapshot is None else strip_credentials(snapshot),
         audio_outputs=await device.audio_outputs(),
         events=device.has_events,
+        rtsp_backchannel=backchannel,
     )
-    return findings, []
+    profile_says = any(p.audio_output for p in profiles)
+    if backchannel.offered is None and not profile_says or backchannel.offered == profile_says:
+        return findings, []
+    return findings, [f"audio backchannel: {backchannel.detail}"]  # the profiles and the stream disagree

@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 from shopwatch.core.clock import ManualClock
+from shopwatch.sim.faults import closed_port
 from shopwatch.sim.onvif.device import DeviceSpec, SimProfile
 from shopwatch.sim.onvif.server import OnvifSimServer
 
 USER, PASSWORD = "admin", "s3cret-pw"
-RTSP = "rtsp://127.0.0.1:8554/cam-01"
+# Nothing listens there: onboarding's backchannel DESCRIBE cannot tell, so the profiles' audio output decides
+# (a fixed port could reach another engineer's running demo).
+RTSP = f"rtsp://127.0.0.1:{closed_port()}/cam-01"
 
 
 def shop_profiles(rtsp: str = RTSP, audio: bool = True) -> tuple[SimProfile, ...]:

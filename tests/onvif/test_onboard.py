@@ -113,3 +113,31 @@ async def test_onboard_ipycam(ipycam: IpyCamPeer) -> None:
 async def test_ipycam_wrong_password(ipycam: IpyCamPeer) -> None:
     report = await onboard(OnvifTarget("127.0.0.1", ipycam.port, USER, "bad"), **TIMEOUT)
     assert report.outcome is Outcome.AUTH_REFUSED
+
+
+@pytest.mark.rtsp
+@pytest.mark.parametrize(
+    ("mount", "profile_audio", "expected"),
+    [("pcma", False, True), ("nobc", True, False)],
+    ids=["stream-offers-it", "profile-claims-it-stream-refuses"],
+)
+async def test_the_stream_says_whether_a_backchannel_exists(
+    onvif_sim: OnvifSimServer, mount: str, profile_audio: bool, expected: bool
+) -> None:
+    from shopwatch.sim.backchannel import BackchannelServer
+
+    with BackchannelServer() as peer:
+        url = peer.url(mount)
+        profiles = (
+            SimProfile("main", "Main", 1280, 720, url),
+            SimProfile("sub", "Sub", 640, 360, url, audio_output=profile_audio),
+        )
+        device = onvif_sim.add_device(spec(profiles=profiles, audio_outputs=0))
+        report = await onboard(target_of(device.base_url), **TIMEOUT)
+        requests = peer.requests()
+    assert report.outcome is Outcome.OK and report.findings is not None, report.detail
+    offer = report.findings.rtsp_backchannel
+    assert (offer.offered, report.findings.backchannel) == (expected, expected)
+    assert offer.codecs == (("PCMA/8000",) if expected else ())
+    assert "SETUP" not in requests and "PLAY" not in requests  # asked, never talked
+    assert "audio backchannel" in report.detail  # the profiles and the stream disagree: reported
