@@ -15,6 +15,8 @@ from pathlib import Path
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
+from shopwatch.auth.audit import AuditLog
+from shopwatch.auth.service import Authenticator
 from shopwatch.camera_source import CameraSource
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
@@ -27,6 +29,8 @@ from shopwatch.models.detector import check_model_path
 from shopwatch.models.live import LiveDetection
 from shopwatch.onvif.snapshot import OnvifSnapshots
 from shopwatch.onvif.subscriptions import EventSubscriptions
+from shopwatch.store.audit import AuditRepository
+from shopwatch.store.auth import AuthRepository
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import create_engine_for, database_url, migrate
 from shopwatch.talkback.build import build_talkback
@@ -75,7 +79,10 @@ async def run_service(
     data_dir = Path(settings.service.data_dir)
     talkback = await asyncio.to_thread(build_talkback, fleet, settings.talkback, engine, data_dir, SystemClock())
     talkback.start()
-    app = create_app(settings, Services(fleet=fleet, talkback=talkback))
+    clock = SystemClock()
+    auth = Authenticator(AuthRepository(engine), settings.auth, clock)
+    audit = AuditLog(AuditRepository(engine), clock)
+    app = create_app(settings, Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit))
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
     # measured 55-75 ms collection pauses on the API loop without it.
     gc.freeze()

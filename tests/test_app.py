@@ -15,9 +15,12 @@ import yaml
 
 from shopwatch.app import run_service
 from shopwatch.core.config_loader import load_settings
+from shopwatch.core.principal import Role
 from shopwatch.sim.clips import ClipSpec, generate_clip
 from shopwatch.sim.faults import GarbageServer, closed_port
 from shopwatch.sim.rtsp_server import SimServer
+from shopwatch.store.db import create_engine_for, migrate
+from tests.api.auth_fixtures import open_kit
 
 pytestmark = pytest.mark.rtsp
 
@@ -56,6 +59,17 @@ def state(cam: dict[str, Any]) -> str | None:
     return (cam.get("health") or {}).get("state")
 
 
+def admin_key_headers(data_dir: Path) -> dict[str, str]:
+    """An admin API key in the service's database (made before it starts, as ``shopwatch keys create`` would)."""
+    engine = create_engine_for(f"sqlite:///{data_dir / 'shopwatch.db'}")
+    try:
+        migrate(engine)
+        key = open_kit(engine).auth.accounts.create_key("tests", Role.ADMIN, None, "tests").plaintext
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {key}"}
+
+
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[Running]:
     clip = generate_clip(ClipSpec("static", seconds=10), tmp_path / "clips")
@@ -79,6 +93,7 @@ async def service(tmp_path: Path) -> AsyncIterator[Running]:
             ],
         }
         path = tmp_path / "shopwatch.yaml"
+        headers = admin_key_headers(tmp_path / "data")
         running = Running(httpx.AsyncClient(), path, config)
         running.write()
         settings = load_settings(path)
@@ -87,7 +102,7 @@ async def service(tmp_path: Path) -> AsyncIterator[Running]:
         task = asyncio.create_task(run_service(settings, path, stop=stop, on_ready=ready.set_result))
         try:
             url = await asyncio.wait_for(ready, 30)
-            running.client = httpx.AsyncClient(base_url=url, timeout=10)
+            running.client = httpx.AsyncClient(base_url=url, timeout=10, headers=headers)
             yield running
         finally:
             stop.set()

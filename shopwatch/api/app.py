@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, params, status
+from fastapi import APIRouter, Depends, FastAPI, Request, params, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from shopwatch.api.auth.deps import Access, AuditWrites, authenticate
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
-from shopwatch.api.routers import cameras, system, talkback, talkback_clips, talkback_live
+from shopwatch.api.routers import audit, auth, cameras, system, talkback, talkback_clips, talkback_live, users
 from shopwatch.core.config import Settings
+from shopwatch.core.principal import Permission
 from shopwatch.core.services import Services
 
 
@@ -24,20 +26,32 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     )
     attach_context(app, ApiContext(settings=settings, services=services, metrics=build_registry(services.fleet)))
     install_error_handlers(app)
-    app.include_router(system.router)  # /healthz and /metrics stay open
-    # Operator authentication (a later issue) goes here, once: dependencies=[Depends(require_user)].
-    include_api_routers(app, dependencies=[])
+    # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
+    app.include_router(system.router)
+    app.include_router(auth.public_router)
+    include_api_routers(app, dependencies=[Depends(authenticate)])
     return app
 
 
 def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) -> None:
-    """Every operator-facing router under ``/api``, each behind the same ``dependencies``."""
+    """Every operator-facing router under ``/api`` (and /metrics), each behind the same ``dependencies``, with
+    the role each needs: reads for ``read``, writes (and WebSockets) for ``write``; talk and clip changes audited."""
     api = APIRouter(prefix="/api", dependencies=list(dependencies))
-    api.include_router(cameras.router)
-    api.include_router(talkback.router)
-    api.include_router(talkback_clips.router)
-    api.include_router(talkback_live.router)
+    P = Permission
+    api.include_router(cameras.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
+    talk = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.TALK)), Depends(AuditWrites("talkback"))]
+    api.include_router(talkback.router, dependencies=talk)
+    api.include_router(talkback_live.router, dependencies=talk)
+    clips = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN)), Depends(AuditWrites("clip"))]
+    api.include_router(talkback_clips.router, dependencies=clips)
+    api.include_router(auth.router)  # logout and "who am I": any signed-in caller
+    admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
+    api.include_router(users.users_router, dependencies=admin)
+    api.include_router(users.keys_router, dependencies=admin)
+    api.include_router(audit.router, dependencies=admin)
     app.include_router(api)
+    operations = Depends(Access(read=P.VIEW_OPERATIONS, write=P.VIEW_OPERATIONS))
+    app.include_router(system.metrics_router, dependencies=[*dependencies, operations])
 
 
 def install_error_handlers(app: FastAPI) -> None:

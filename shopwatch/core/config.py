@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from shopwatch.core.auth_config import AuthSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
 from shopwatch.core.talkback_config import TalkbackSettings
@@ -237,6 +238,9 @@ class Settings(Strict):
     detect: DetectSettings = Field(default_factory=DetectSettings, description="Detection (models, motion, tracking).")
     talkback: TalkbackSettings = Field(
         default_factory=TalkbackSettings, description="Talkback: session limit, speaker queues, clips, TTS cache."
+    )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings, description="Operator login: token lifetime, cookie, login rate limits."
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 

@@ -9,6 +9,8 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth
 
 if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
+    from shopwatch.auth.audit import AuditLog
+    from shopwatch.auth.service import Authenticator
     from shopwatch.talkback.service import TalkbackService
 
 
@@ -45,6 +47,15 @@ class Services:
 
     Later issues add their services here (event store, talkback, ...)."""
 
-    def __init__(self, fleet: Fleet, talkback: TalkbackService | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        talkback: TalkbackService | None = None,
+        *,
+        auth: Authenticator | None = None,
+        audit: AuditLog | None = None,
+    ) -> None:
         self.fleet = fleet
         self.talkback = talkback  # None: talkback is not set up (its routes answer 503)
+        self.auth = auth  # None: every authenticated route answers 503 (fails closed)
+        self.audit = audit

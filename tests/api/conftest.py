@@ -1,4 +1,5 @@
-"""Fixtures: the small fake fleet, an app built from it, and an ASGI client."""
+"""Fixtures: the small fake fleet, an app built from it with the real authenticator, and an ASGI client that
+signs in as an admin (``auth_kit`` gives headers for other users and roles)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from shopwatch.api.app import create_app
 from shopwatch.core.config import Settings
 from shopwatch.core.services import Services
 
+from .auth_fixtures import AuthKit, auth_engine_fixture, auth_kit_fixture, migrated_template_fixture  # noqa: F401
 from .fakes import FakeFleet, small_fleet
 
 
@@ -21,12 +23,13 @@ def fleet() -> FakeFleet:
 
 
 @pytest.fixture
-def app(fleet: FakeFleet) -> FastAPI:
-    return create_app(Settings(), Services(fleet))
+def app(fleet: FakeFleet, auth_kit: AuthKit) -> FastAPI:
+    return create_app(Settings(), Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit))
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI, auth_kit: AuthKit) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=10) as c:
+    headers = auth_kit.headers("admin")
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=10, headers=headers) as c:
         yield c

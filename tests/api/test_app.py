@@ -17,6 +17,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.services import Services, SnapshotUnavailable
 
+from .auth_fixtures import AuthKit
 from .fakes import FakeFleet, all_passwords, make_camera, make_health, small_fleet
 
 
@@ -56,14 +57,16 @@ async def test_no_password_in_any_body_or_header(client: httpx.AsyncClient, flee
             assert "s3cr3t" not in text, response.request.url
 
 
-async def test_errors_are_json_without_traceback() -> None:
+async def test_errors_are_json_without_traceback(auth_kit: AuthKit) -> None:
     class BrokenFleet(FakeFleet):
         def all_health(self) -> dict[str, CameraHealth]:
             raise RuntimeError("rtsp://admin:Pw0001-s3cr3t!@10.0.0.2/ went wrong")
 
-    app = create_app(Settings(), Services(BrokenFleet([make_camera(1)])))
+    services = Services(BrokenFleet([make_camera(1)]), auth=auth_kit.auth, audit=auth_kit.audit)
+    app = create_app(Settings(), services)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    headers = auth_kit.headers()
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
         response = await client.get("/api/cameras")
         missing = await client.get("/api/nothing-here")
 
@@ -73,7 +76,7 @@ async def test_errors_are_json_without_traceback() -> None:
     assert missing.json() == {"detail": "Not Found"}
 
 
-async def test_api_routers_share_one_dependency_seam_and_system_stays_open() -> None:
+async def test_api_routers_and_metrics_share_one_dependency_seam_and_healthz_stays_open() -> None:
     async def deny() -> None:
         raise HTTPException(401, detail="sign in first")
 
@@ -92,17 +95,19 @@ async def test_api_routers_share_one_dependency_seam_and_system_stays_open() -> 
                 response = await client.request(method, path.replace("{camera_id}", "cam-0001"))
                 assert (response.status_code, response.json()) == (401, {"detail": "sign in first"}), (method, path)
         assert (await client.get("/healthz")).status_code == 200
-        assert (await client.get("/metrics")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 401
 
 
-async def test_two_apps_have_their_own_fleet_and_metrics() -> None:
+async def test_two_apps_have_their_own_fleet_and_metrics(auth_kit: AuthKit) -> None:
     one = small_fleet()
     other = FakeFleet([make_camera(9)], [make_health(make_camera(9), CameraState.CONNECTING)])
-    apps = [create_app(Settings(), Services(one)), create_app(Settings(), Services(other))]
+    kit = {"auth": auth_kit.auth, "audit": auth_kit.audit}
+    apps = [create_app(Settings(), Services(one, **kit)), create_app(Settings(), Services(other, **kit))]
 
     answers = []
     for app in apps:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=auth_kit.headers()) as client:
             answers.append(((await client.get("/healthz")).json(), (await client.get("/metrics")).text))
 
     assert [a[0]["cameras"] for a in answers] == [7, 1]

@@ -13,19 +13,21 @@ from PIL import Image
 
 from shopwatch.api.server import ApiServer, serve_api
 
+from .auth_fixtures import AuthKit
+
 
 def refused(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-async def test_serves_the_app_on_the_bound_port_and_stops(app: FastAPI) -> None:
+async def test_serves_the_app_on_the_bound_port_and_stops(app: FastAPI, auth_kit: AuthKit) -> None:
     server = ApiServer(app, "127.0.0.1", 0)
     assert server.port > 0
     assert server.url == f"http://127.0.0.1:{server.port}"
     task = asyncio.create_task(server.serve())
     try:
-        async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
+        async with httpx.AsyncClient(base_url=server.url, timeout=5, headers=auth_kit.headers()) as client:
             health = await client.get("/healthz")
             snapshot = await client.get("/api/cameras/cam-0001/snapshot.jpg")
     finally:

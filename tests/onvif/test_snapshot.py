@@ -19,6 +19,7 @@ from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.onvif.snapshot import OnvifSnapshots, fetch_jpeg
 from shopwatch.sim.faults import closed_port
 from shopwatch.sim.onvif.server import OnvifSimServer, snapshot_jpeg
+from tests.api.auth_fixtures import AuthKit, auth_engine_fixture, auth_kit_fixture, migrated_template_fixture  # noqa: F401
 from tests.onvif.conftest import PASSWORD, USER, IpyCamPeer, spec
 
 
@@ -53,7 +54,9 @@ FAST = Ingest(
 
 
 @pytest.mark.rtsp
-async def test_api_snapshot_falls_back_to_the_device_when_the_stream_is_down(onvif_sim: OnvifSimServer) -> None:
+async def test_api_snapshot_falls_back_to_the_device_when_the_stream_is_down(
+    onvif_sim: OnvifSimServer, auth_kit: AuthKit
+) -> None:
     device = onvif_sim.add_device(spec())
     host, port = device.base_url.removeprefix("http://").rsplit(":", 1)
     dead_rtsp = f"rtsp://127.0.0.1:{closed_port()}/cam"
@@ -71,8 +74,9 @@ async def test_api_snapshot_falls_back_to_the_device_when_the_stream_is_down(onv
             assert time.monotonic() < deadline, "cameras did not go offline"
             await asyncio.sleep(0.05)
         fleet = LiveFleet(supervisor, [onvif_cam, plain_cam], snapshot_fallback=OnvifSnapshots(OnvifSettings()))
-        app = create_app(Settings(), Services(fleet))
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=10) as api:
+        app = create_app(Settings(), Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit))
+        transport, headers = httpx.ASGITransport(app=app), auth_kit.headers()
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=10, headers=headers) as api:
             got = await api.get("/api/cameras/shop/snapshot.jpg", params={"timeout_s": 2})
             assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
             assert got.content == snapshot_jpeg(device.spec)

@@ -1,4 +1,7 @@
-"""``/api/cameras``: the fleet as operators see it, answered from memory, and snapshots on demand."""
+"""``/api/cameras``: the fleet as operators see it, answered from memory, and snapshots on demand.
+
+A caller scoped to grids (patrol users, scoped API keys) sees only those grids' cameras: the others are left
+out of the list and answer 404, as if they did not exist. Every snapshot taken is in the audit log."""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
+from shopwatch.api.auth.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import CameraViewsDep, FleetDep
 from shopwatch.api.schemas import CameraList, CameraPublic
 from shopwatch.api.views import json_response, state_counts
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth, CameraState
+from shopwatch.core.principal import Principal
 from shopwatch.core.redact import redact_text
 from shopwatch.core.services import Fleet, SnapshotUnavailable
 
@@ -51,9 +56,9 @@ def _not_registered(camera_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"camera {camera_id!r} is not registered")
 
 
-def _camera_or_404(fleet: Fleet, camera_id: str) -> CameraConfig:
+def _camera_or_404(fleet: Fleet, camera_id: str, principal: Principal) -> CameraConfig:
     camera = fleet.camera(camera_id)
-    if camera is None:
+    if camera is None or not principal.can_see_grid(camera.grid):
         raise _not_registered(camera_id)
     return camera
 
@@ -62,6 +67,7 @@ def _camera_or_404(fleet: Fleet, camera_id: str) -> CameraConfig:
 async def list_cameras(
     fleet: FleetDep,
     views: CameraViewsDep,
+    principal: PrincipalDep,
     grid: Annotated[list[str] | None, Query(description="Only these grids (repeat for several).")] = None,
     state: Annotated[list[CameraState] | None, Query(description="Only these states (repeat for several).")] = None,
     enabled: Annotated[bool | None, Query(description="Only enabled (true) or disabled (false) cameras.")] = None,
@@ -70,7 +76,9 @@ async def list_cameras(
     selected = CameraFilter(frozenset(grid or ()), enabled, (q or "").strip().lower())
     health = fleet.all_health()
     matching: list[tuple[CameraConfig, CameraHealth | None]] = [
-        (camera, health.get(camera.id)) for camera in fleet.cameras() if selected.matches(camera)
+        (camera, health.get(camera.id))
+        for camera in fleet.cameras()
+        if principal.can_see_grid(camera.grid) and selected.matches(camera)
     ]
     summary = state_counts(h.state if h is not None else None for _, h in matching)
     if state:
@@ -83,8 +91,8 @@ async def list_cameras(
 
 
 @router.get("/{camera_id}", response_model=CameraPublic, responses={404: _NOT_FOUND})
-async def get_camera(camera_id: str, fleet: FleetDep, views: CameraViewsDep) -> Response:
-    camera = _camera_or_404(fleet, camera_id)
+async def get_camera(camera_id: str, fleet: FleetDep, views: CameraViewsDep, principal: PrincipalDep) -> Response:
+    camera = _camera_or_404(fleet, camera_id, principal)
     return json_response(views.view(camera, fleet.health(camera_id)))
 
 
@@ -99,12 +107,16 @@ async def get_camera(camera_id: str, fleet: FleetDep, views: CameraViewsDep) -> 
 )
 async def camera_snapshot(
     camera_id: str,
+    request: Request,
     fleet: FleetDep,
+    principal: PrincipalDep,
+    audit: AuditDep,
     timeout_s: Annotated[
         float, Query(gt=0, le=SNAPSHOT_MAX_TIMEOUT_S, description="How long to wait for a frame.")
     ] = SNAPSHOT_TIMEOUT_S,
 ) -> Response:
-    camera = _camera_or_404(fleet, camera_id)
+    camera = _camera_or_404(fleet, camera_id, principal)
+    await audit.record(principal, "camera.snapshot", camera_id, {"grid": camera.grid}, client_address(request))
     try:
         async with asyncio.timeout(timeout_s + SNAPSHOT_GRACE_S):
             jpeg = await fleet.snapshot_jpeg(camera_id, timeout_s=timeout_s)

@@ -1,4 +1,5 @@
-"""Open endpoints about the service itself: liveness and Prometheus metrics (never behind operator auth)."""
+"""Endpoints about the service itself: liveness (open, for load balancers and probes) and Prometheus metrics
+(behind authentication like every other route: scrape with an API key as bearer token)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from shopwatch.api.deps import FleetDep, MetricsRegistryDep
 from shopwatch.api.schemas import Healthz
 from shopwatch.core.health import CameraState
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"])  # open
+metrics_router = APIRouter(tags=["system"])  # authenticated by create_app
 
 
 @router.get("/healthz", response_model=Healthz, summary="Liveness of the service")
@@ -22,7 +24,7 @@ async def healthz(fleet: FleetDep) -> Healthz:
     return Healthz(status="ok", cameras=len(fleet.cameras()), online=online)
 
 
-@router.get(
+@metrics_router.get(
     "/metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition."}},

@@ -23,6 +23,7 @@ from shopwatch.core.services import Services
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from tests.api.auth_fixtures import AuthKit, open_kit
 from tests.api.fakes import FakeFleet, small_fleet
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
 
@@ -55,17 +56,19 @@ class TalkEnv:
     speakers: MemorySpeakers
     clock: ManualClock
     fleet: FakeFleet
+    auth: AuthKit  # the client signs in as operator "operator"; auth.headers(name) for others
 
     async def upload(self, seconds: float, name: str = "warning", hz: float = 1000) -> str:
         response = await self.client.post(
-            "/api/talkback/clips", params={"name": name, "filename": "warning.wav"}, content=wav_tone(hz, seconds)
-        )
+            "/api/talkback/clips", params={"name": name, "filename": "warning.wav"}, content=wav_tone(hz, seconds),
+            headers=self.auth.headers("admin"),
+        )  # fmt: skip
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
     async def play_clip(self, camera_id: str, clip_id: str, user: str = "alice", **body: object) -> httpx.Response:
         return await self.client.post(
-            f"/api/cameras/{camera_id}/talkback", json={"clip": clip_id, **body}, headers={"X-Shopwatch-User": user}
+            f"/api/cameras/{camera_id}/talkback", json={"clip": clip_id, **body}, headers=self.auth.headers(user)
         )
 
     async def ended(self, session_id: str, timeout_s: float = 10.0) -> dict[str, object]:
@@ -99,11 +102,14 @@ async def open_env(
     access = SpeakerAccess() if real_speakers else speakers.access()
     service = build_service(fleet, engine, data_dir, access=access, clock=clock, settings=settings)
     service.start()
-    app = create_app(Settings(), Services(fleet, talkback=service))
+    kit = open_kit(engine)
+    app = create_app(Settings(), Services(fleet, talkback=service, auth=kit.auth, audit=kit.audit))
     transport = httpx.ASGITransport(app=app)
+    headers = kit.headers("operator")
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=15) as client:
-            yield TalkEnv(app, client, service, speakers, clock, fleet)
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=15, headers=headers)
+        async with client:
+            yield TalkEnv(app, client, service, speakers, clock, fleet, kit)
     finally:
         await service.close()
         engine.dispose()

@@ -16,6 +16,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.health import CameraState
 from shopwatch.core.services import Services, SnapshotUnavailable
 
+from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, make_camera, make_health, password_of
 
 ALL_STATES = {s.value: 0 for s in CameraState}
@@ -192,14 +193,15 @@ async def test_snapshot_timeout_is_bounded(client: httpx.AsyncClient, timeout: s
     assert response.json()["detail"][0]["loc"] == ["query", "timeout_s"]
 
 
-async def test_lists_1200_cameras() -> None:
+async def test_lists_1200_cameras(auth_kit: AuthKit) -> None:
     cameras = [make_camera(i, f"grid-{i % 40:02d}") for i in range(1, 1201)]
     states = list(CameraState)
     fleet = FakeFleet(cameras, [make_health(c, states[i % len(states)]) for i, c in enumerate(cameras)])
     fleet.snapshots["cam-0001"] = jpeg_bytes()
-    app = create_app(Settings(), Services(fleet))
+    app = create_app(Settings(), Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    headers = auth_kit.headers()
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
         started = time.perf_counter()
         response = await client.get("/api/cameras")
         elapsed = time.perf_counter() - started

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from shopwatch.core.principal import Role
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.talkback import g711
 from tests.api.fakes import password_of
@@ -93,7 +94,7 @@ async def test_quiet_hours_refuse_and_an_admin_override_is_audited(env: TalkEnv)
     overridden = await env.client.post(
         f"/api/cameras/{ALLOWED}/talkback",
         json={"clip": clip_id, "override": True},
-        headers={"X-Shopwatch-User": "chief", "X-Shopwatch-Role": "admin"},
+        headers=env.auth.headers("chief", Role.ADMIN),
     )
     assert overridden.status_code == 201, overridden.text
     assert overridden.json()["overridden"] == [refused.json()["detail"]]
@@ -156,9 +157,9 @@ async def test_unknown_camera_clip_and_bad_bodies(env: TalkEnv) -> None:
     assert (await env.play_clip(ALLOWED, "../../etc/passwd")).status_code == 404
     for body in ({}, {"clip": clip_id, "text": "hi"}, {"text": "   "}, {"text": "hi", "voice": "x; rm"}, {"x": 1}):
         assert (await env.client.post(f"/api/cameras/{ALLOWED}/talkback", json=body)).status_code == 422, body
-    too_long = "x" * 200
-    assert (await env.client.post(f"/api/cameras/{ALLOWED}/talkback", headers={"X-Shopwatch-User": too_long},
-                                  json={"clip": clip_id})).status_code == 422  # fmt: skip
+    not_a_token = {"Authorization": "Bearer " + "x" * 200}
+    assert (await env.client.post(f"/api/cameras/{ALLOWED}/talkback", headers=not_a_token,
+                                  json={"clip": clip_id})).status_code == 401  # fmt: skip
 
 
 async def test_a_device_failure_ends_the_session_failed_with_a_redacted_error(env: TalkEnv) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from shopwatch.core.principal import Role
 from shopwatch.talkback import audio
 from tests.talkback.spectrum import peak_hz
 from tests.talkback.test_audio import write_tone_file
@@ -21,6 +22,13 @@ FORMATS = [
 ]
 
 
+
+@pytest.fixture(autouse=True)
+def _as_admin(env: TalkEnv) -> None:
+    """Managing the clip library is an admin's job: these tests sign in as one."""
+    env.client.headers.update(env.auth.headers("admin"))
+
+
 @pytest.mark.parametrize(("name", "fmt", "codec", "rate", "layout"), FORMATS)
 async def test_common_audio_files_become_clips_prepared_for_playback(
     env: TalkEnv, tmp_path: Path, name: str, fmt: str, codec: str, rate: int, layout: str
@@ -30,7 +38,7 @@ async def test_common_audio_files_become_clips_prepared_for_playback(
         "/api/talkback/clips",
         params={"name": "请勿张贴", "filename": f"C:\\Users\\op\\{name}"},
         content=data,
-        headers={"X-Shopwatch-User": "alice"},
+        headers=env.auth.headers("alice", Role.ADMIN),
     )
 
     assert response.status_code == 201, response.text

@@ -31,7 +31,7 @@ class LiveEnv:
 
     def connect(self, camera_id: str = ALLOWED, user: str = "op1", query: str = "") -> Any:
         url = f"ws://127.0.0.1:{self.port}/api/cameras/{camera_id}/talkback/live{query}"
-        return connect(url, additional_headers={"X-Shopwatch-User": user}, proxy=None, open_timeout=5)
+        return connect(url, additional_headers=self.env.auth.headers(user), proxy=None, open_timeout=5)
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ async def test_live_websocket_audio_reaches_the_speaker(env: TalkEnv, peer: Back
     serving = asyncio.create_task(server.serve())
     try:
         url = f"ws://127.0.0.1:{server.port}/api/cameras/pcmu/talkback/live?format=pcm16&rate=16000"
-        async with connect(url, proxy=None, open_timeout=5) as ws:
+        async with connect(url, proxy=None, open_timeout=5, additional_headers=env.auth.headers()) as ws:
             assert (await message(ws))["type"] == "session"
             await send_paced(ws, tone16k(1.5, hz=800), chunk=640)
             assert (await message(ws))["type"] == "started"

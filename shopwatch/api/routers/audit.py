@@ -1,0 +1,39 @@
+"""``/api/audit``: the audit log for admins, newest first, with filters and ``before_id`` paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from shopwatch.api.auth.deps import AuditDep
+from shopwatch.api.auth_schemas import AuditEntryPublic, AuditPage
+from shopwatch.store.audit import AuditFilter
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+MAX_PAGE = 500
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@router.get("", response_model=AuditPage, summary="Sensitive actions: who, when, what, from where")
+async def audit_log(
+    audit: AuditDep,
+    actor: Annotated[str | None, Query(max_length=128, description="Only this user (or 'key:<name>').")] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="Only this action; a prefix ending in '.' matches a family.")
+    ] = None,
+    target: Annotated[str | None, Query(max_length=200, description="Only this target (camera, user, key).")] = None,
+    since: Annotated[datetime | None, Query(description="From this time (UTC when no zone is given).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62, description="Entries older than this id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> AuditPage:
+    where = AuditFilter(actor, action, target, _aware(since), _aware(until), before_id, limit)
+    records = await audit.query(where)
+    next_before = records[-1].id if len(records) == limit else None
+    return AuditPage(entries=[AuditEntryPublic.of(r) for r in records], next_before_id=next_before)

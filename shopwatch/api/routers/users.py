@@ -1,0 +1,106 @@
+"""``/api/users`` and ``/api/keys``: admins manage operator accounts and integration keys. Every change is in
+the audit log; disabling a user or changing its password, role or grids ends its tokens at once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+
+from shopwatch.api.auth.deps import AuditDep, AuthenticatorDep, PrincipalDep, client_address
+from shopwatch.api.auth_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
+from shopwatch.auth.users import InvalidAccount, UnknownAccount
+from shopwatch.store.auth import UsernameTaken
+
+users_router = APIRouter(prefix="/users", tags=["users"])
+keys_router = APIRouter(prefix="/keys", tags=["users"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user or key."}}
+
+
+def _refusal(exc: Exception) -> HTTPException:
+    if isinstance(exc, UnknownAccount):
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
+    if isinstance(exc, UsernameTaken):
+        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
+
+
+@users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
+async def list_users(auth: AuthenticatorDep) -> list[UserPublic]:
+    return [UserPublic.of(u) for u in await asyncio.to_thread(auth.accounts.repo.users)]
+
+
+@users_router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses={409: {}})
+async def create_user(
+    body: UserCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+) -> UserPublic:
+    grids = None if body.grids is None else tuple(body.grids)
+    try:
+        user = await asyncio.to_thread(auth.accounts.create_user, body.username, body.password, body.role, grids)
+    except (InvalidAccount, UsernameTaken) as exc:
+        raise _refusal(exc) from None
+    detail = {"role": user.role, "grids": body.grids}
+    await audit.record(principal, "user.create", user.username, detail, client_address(request))
+    return UserPublic.of(user)
+
+
+@users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
+async def get_user(username: str, auth: AuthenticatorDep) -> UserPublic:
+    try:
+        return UserPublic.of(await asyncio.to_thread(auth.accounts.user_named, username))
+    except UnknownAccount as exc:
+        raise _refusal(exc) from None
+
+
+@users_router.patch("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
+async def update_user(
+    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep,
+    audit: AuditDep,
+) -> UserPublic:  # fmt: skip
+    grids = None if body.grids is None else tuple(body.grids)
+    try:
+        user = await asyncio.to_thread(
+            lambda: auth.accounts.update_user(
+                username, role=body.role, grids=grids, enabled=body.enabled, password=body.password
+            )
+        )
+    except (InvalidAccount, UnknownAccount) as exc:
+        raise _refusal(exc) from None
+    changed = body.model_dump(exclude_none=True, exclude={"password"})
+    if body.password is not None:
+        changed["password"] = "changed"  # that it changed, never the value
+    await audit.record(principal, "user.update", username, changed, client_address(request))
+    return UserPublic.of(user)
+
+
+@keys_router.get("", response_model=list[KeyPublic], summary="Every API key (revoked ones too), by name")
+async def list_keys(auth: AuthenticatorDep) -> list[KeyPublic]:
+    return [KeyPublic.of(k) for k in await asyncio.to_thread(auth.accounts.repo.keys)]
+
+
+@keys_router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+async def create_key(
+    body: KeyCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+) -> KeyCreated:
+    grids = None if body.grids is None else tuple(body.grids)
+    try:
+        created = await asyncio.to_thread(auth.accounts.create_key, body.name, body.role, grids, principal.name)
+    except InvalidAccount as exc:
+        raise _refusal(exc) from None
+    detail = {"name": body.name, "role": body.role.value, "grids": body.grids}
+    await audit.record(principal, "key.create", created.record.id, detail, client_address(request))
+    return KeyCreated(**KeyPublic.of(created.record).model_dump(), key=created.plaintext)
+
+
+@keys_router.delete("/{key_id}", response_model=KeyPublic, responses=_NOT_FOUND, summary="Revoke a key at once")
+async def revoke_key(
+    key_id: str, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+) -> KeyPublic:
+    try:
+        record = await asyncio.to_thread(auth.accounts.revoke_key, key_id)
+    except UnknownAccount as exc:
+        raise _refusal(exc) from None
+    await audit.record(principal, "key.revoke", key_id, {"name": record.name}, client_address(request))
+    return KeyPublic.of(record)
