@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk
+from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk, users
 
 
 def build_cli() -> typer.Typer:
@@ -23,6 +23,7 @@ def build_cli() -> typer.Typer:
     analyze.register(app)
     sim_cmd.register(app)
     talk.register(app)
+    users.register(app)  # users and keys
     return app
 
 
