@@ -24,7 +24,8 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         summary="Merchant cameras for the command room: health, snapshots, metrics.",
         version="0.1.0",
     )
-    attach_context(app, ApiContext(settings=settings, services=services, metrics=build_registry(services.fleet)))
+    metrics = build_registry(services.fleet, services.talkback)
+    attach_context(app, ApiContext(settings=settings, services=services, metrics=metrics))
     install_error_handlers(app)
     # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
     app.include_router(system.router)

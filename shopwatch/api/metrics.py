@@ -1,20 +1,23 @@
-"""Prometheus metrics read from the fleet at scrape time.
+"""Prometheus metrics read from the fleet and the talkback service at scrape time.
 
-One registry per app (no global registry, so two apps in one process or one test never collide) and one custom
-collector that turns ``fleet.all_health()`` into metric families when scraped: no bookkeeping per health update.
-Labels carry camera ids and grids only, never a URL or credential.
+One registry per app (no global registry, so two apps in one process or one test never collide) and custom
+collectors that turn ``fleet.all_health()`` (streams and ONVIF event subscriptions) and ``talkback.stats()``
+into metric families when scraped: no bookkeeping per update. Labels carry camera ids, grids and states only,
+never a URL or credential.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
-from shopwatch.core.health import ActivityMode, CameraHealth, CameraState
+from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, EventsState
 from shopwatch.core.services import Fleet
+from shopwatch.talkback.sessions import TalkbackStats
 
 # (metric name without _total, help, CameraHealth attribute) for the per-camera counters.
 _COUNTERS: tuple[tuple[str, str, str], ...] = (
@@ -54,6 +57,7 @@ class FleetCollector:
             active.add_metric([camera_id], 1.0 if h.mode is ActivityMode.ACTIVE else 0.0)
         yield kbit
         yield active
+        yield from _onvif_events(health)
 
 
 def _state_counts(health: dict[str, CameraHealth]) -> GaugeMetricFamily:
@@ -78,9 +82,77 @@ def _camera_up(grids: dict[str, str], health: dict[str, CameraHealth]) -> GaugeM
     return family
 
 
-def build_registry(fleet: Fleet) -> CollectorRegistry:
-    """A fresh registry for one app: the fleet collector and this process's CPU/memory."""
+def _onvif_events(health: dict[str, CameraHealth]) -> Iterator[Metric]:
+    """Subscriptions per state (every state, 0 included) and the events each subscribed camera received."""
+    counts = dict.fromkeys(EventsState, 0)
+    motion = CounterMetricFamily("shopwatch_onvif_motion_events", "ONVIF motion events received.", labels=["camera"])
+    tamper = CounterMetricFamily("shopwatch_onvif_tamper_events", "ONVIF tamper events received.", labels=["camera"])
+    for camera_id, h in health.items():
+        if h.events is None:
+            continue
+        counts[h.events.state] += 1
+        motion.add_metric([camera_id], float(h.events.motion_events))
+        tamper.add_metric([camera_id], float(h.events.tamper_events))
+    family = GaugeMetricFamily(
+        "shopwatch_onvif_subscriptions", "ONVIF PullPoint event subscriptions per state.", labels=["state"]
+    )
+    for state, count in counts.items():
+        family.add_metric([state.value], float(count))
+    yield family
+    yield motion
+    yield tamper
+
+
+class TalkbackStatsSource(Protocol):
+    def stats(self) -> TalkbackStats: ...
+
+
+class TalkbackCollector:
+    """Sessions, speaker queues, dropped live audio and the audit writer of the talkback service."""
+
+    def __init__(self, talkback: TalkbackStatsSource) -> None:
+        self._talkback = talkback
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._talkback.stats()
+        sessions = GaugeMetricFamily(
+            "shopwatch_talkback_sessions", "Talkback sessions holding (active) or waiting for (queued) a speaker.",
+            labels=["state"],
+        )  # fmt: skip
+        sessions.add_metric(["active"], float(stats.active))
+        sessions.add_metric(["queued"], float(stats.queued))
+        yield sessions
+        queue = GaugeMetricFamily(
+            "shopwatch_talkback_speaker_queue_length", "Talks waiting for a speaker (speakers with any).",
+            labels=["camera"],
+        )  # fmt: skip
+        for camera_id, length in sorted(stats.queue_lengths.items()):
+            queue.add_metric([camera_id], float(length))
+        yield queue
+        yield CounterMetricFamily(
+            "shopwatch_talkback_live_frames_dropped",
+            "Live push-to-talk frames dropped because the client sent faster than the speaker plays.",
+            value=float(stats.live_frames_dropped),
+        )
+        yield GaugeMetricFamily(
+            "shopwatch_talkback_audit_pending", "Audit entries waiting to be written.", value=float(stats.audit_pending)
+        )
+        yield CounterMetricFamily(
+            "shopwatch_talkback_audit_written", "Audit entries written.", value=float(stats.audit_written)
+        )
+        yield CounterMetricFamily(
+            "shopwatch_talkback_audit_write_failures",
+            "Audit entries the database refused (logged; the talk went on).",
+            value=float(stats.audit_write_failures),
+        )
+
+
+def build_registry(fleet: Fleet, talkback: TalkbackStatsSource | None = None) -> CollectorRegistry:
+    """A fresh registry for one app: the fleet, the talkback service when there is one, this process's
+    CPU/memory."""
     registry = CollectorRegistry()
     registry.register(FleetCollector(fleet))
+    if talkback is not None:
+        registry.register(TalkbackCollector(talkback))
     ProcessCollector(registry=registry)
     return registry

@@ -149,3 +149,7 @@ class SpeakerArbiter:
             return []
         first = [speaker.next_live] if speaker.next_live is not None else []
         return first + list(speaker.queue)
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Claims waiting, per speaker that has any (for metrics)."""
+        return {camera_id: n for camera_id in self._speakers if (n := len(self.waiting(camera_id)))}

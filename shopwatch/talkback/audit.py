@@ -23,6 +23,11 @@ class AuditLog:
         self.written = 0
         self.failed = 0
 
+    @property
+    def pending(self) -> int:
+        """Entries submitted and not yet written."""
+        return self._queue.qsize()
+
     def start(self) -> None:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_forever(), name="talkback-audit")

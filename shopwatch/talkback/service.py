@@ -37,6 +37,7 @@ from shopwatch.talkback.sessions import (
     OverrideNotAllowed,
     Sound,
     SourceKind,
+    TalkbackStats,
     TalkRequest,
     TalkSession,
     UnknownCamera,
@@ -95,6 +96,8 @@ class TalkbackService:
         self._granted: dict[str, asyncio.Event] = {}
         self._cancel_as: dict[str, Outcome] = {}
         self._history: deque[TalkSession] = deque(maxlen=settings.history)
+        self._live: dict[str, LiveAudio] = {}  # live sessions' inputs, for their dropped-frame counts
+        self._live_dropped = 0  # by live sessions that ended
 
     def start(self) -> None:
         self.audit.start()
@@ -166,7 +169,7 @@ class TalkbackService:
             self._stop(answer.victim.session_id, Outcome.PREEMPTED)
         else:
             granted.set()
-        live = LiveAudio(spec, self.settings.live_buffer_ms)
+        live = self._live[session.id] = LiveAudio(spec, self.settings.live_buffer_ms)
         await self._launch(session, claim, granted, partial(self._talk, session, target, live, camera))
         return session, live
 
@@ -288,6 +291,8 @@ class TalkbackService:
         self._active.pop(session.id, None)
         self._granted.pop(session.id, None)
         self._cancel_as.pop(session.id, None)
+        if (live := self._live.pop(session.id, None)) is not None:
+            self._live_dropped += live.frames_dropped
         following = self.arbiter.release(claim)
         if following is not None:
             event = self._granted.get(following.session_id)
@@ -339,6 +344,18 @@ class TalkbackService:
             return None
         waiting = [c.session_id for c in self.arbiter.waiting(session.camera_id)]
         return waiting.index(session.id) + 1 if session.id in waiting else None
+
+    def stats(self) -> TalkbackStats:
+        queued = sum(1 for s, _, _ in self._active.values() if s.outcome is Outcome.QUEUED)
+        return TalkbackStats(
+            active=len(self._active) - queued,
+            queued=queued,
+            queue_lengths=self.arbiter.queue_lengths(),
+            live_frames_dropped=self._live_dropped + sum(live.frames_dropped for live in self._live.values()),
+            audit_pending=self.audit.pending,
+            audit_written=self.audit.written,
+            audit_write_failures=self.audit.failed,
+        )
 
     async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
         return await self.audit.query(query)

@@ -160,3 +160,16 @@ class CountingSource:
         async for frame in self._source:
             self.frames += 1
             yield frame
+
+
+@dataclass(frozen=True, slots=True)
+class TalkbackStats:
+    """What the service is doing now and has counted, read at each metrics scrape."""
+
+    active: int  # sessions holding a speaker (talking or connecting)
+    queued: int  # sessions waiting for a speaker
+    queue_lengths: dict[str, int]  # camera id -> claims waiting for its speaker (cameras with any)
+    live_frames_dropped: int  # live audio frames dropped because the client ran ahead (since start)
+    audit_pending: int  # audit entries not yet written
+    audit_written: int
+    audit_write_failures: int

@@ -26,10 +26,9 @@ def peer() -> Iterator[BackchannelServer]:
 
 @pytest.mark.parametrize(("mount", "codec"), [("pcmu", "PCMU/8000"), ("pcma", "PCMA/8000")])
 async def test_a_backchannel_mount_offers_its_codec(peer: BackchannelServer, mount: str, codec: str) -> None:
-    before = len(peer.requests())
     offer = await probe_backchannel(peer.url(mount), "", "", timeout_s=5.0)
     assert (offer.offered, offer.codecs) == (True, (codec,))
-    assert peer.requests()[before:] == ["DESCRIBE"]  # no session set up, nothing played
+    assert not {"SETUP", "PLAY"} & set(peer.requests())  # no session set up, nothing played
 
 
 async def test_a_mount_without_backchannel_says_no(peer: BackchannelServer) -> None:
