@@ -2,7 +2,8 @@
 
 Every attempt gets one ``talkback_audit`` row, refusals included: written when the attempt is decided (outcome
 ``refused``/``busy``, or ``queued``/``active`` while it runs) and updated once when it ends with what was actually
-played. A row still ``active`` after a restart tells that the service stopped mid-talk. The camera id is not a
+played. A row still ``active`` (or ``queued``) when the service starts again is left from a crash: it is
+marked ``interrupted`` then (``mark_interrupted``). The camera id is not a
 foreign key: cameras from the YAML file are not in the registry table.
 
 Clip sounds themselves live as files under the data dir (``shopwatch.talkback.clips``); ``talkback_clips`` holds
@@ -34,6 +35,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # device or network error
     REFUSED = "refused"  # consent, quiet hours, no speaker
     BUSY = "busy"  # another talker holds the speaker and the request could not wait
+    INTERRUPTED = "interrupted"  # still queued/active when the service stopped (marked at the next start)
 
 
 OUTCOMES = tuple(o.value for o in Outcome)
@@ -156,6 +158,22 @@ class TalkbackRepository:
             done = conn.execute(update(AuditRow).where(AuditRow.id == entry.id).values(**values))
             if done.rowcount == 0:
                 conn.execute(insert(AuditRow).values(**values))
+
+    def mark_interrupted(self, now: datetime) -> int:
+        """Mark every attempt still queued or active as interrupted, ended ``now``; returns how many. Called at
+        start-up, before any session runs: such a row was left by a service that stopped without ending it."""
+        running = (Outcome.QUEUED.value, Outcome.ACTIVE.value)
+        with self._write() as conn:
+            done = conn.execute(
+                update(AuditRow)
+                .where(AuditRow.outcome.in_(running))
+                .values(
+                    outcome=Outcome.INTERRUPTED.value,
+                    ended_at=now,
+                    error="the service stopped during this talk (found at the next start)",
+                )
+            )
+            return int(done.rowcount)
 
     def audit(self, query: AuditQuery) -> builtins.list[AuditEntry]:
         """Attempts matching ``query``, newest first."""

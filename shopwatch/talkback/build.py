@@ -3,6 +3,8 @@ own speaker access)."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,6 +19,7 @@ from shopwatch.talkback.clips import ClipLibrary
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from shopwatch.talkback.tts_cache import Synthesizer, TtsCache
 
+log = logging.getLogger(__name__)
 MB = 1_000_000
 
 
@@ -31,8 +34,14 @@ def build_talkback(
     synthesize: Synthesizer = tts.synthesize,
 ) -> TalkbackService:
     """Clips under ``<data_dir>/talkback/clips``, speech under ``<data_dir>/talkback/tts``; blocking (it
-    indexes the TTS cache): call it from a thread in async code, then ``start()`` the service on the loop."""
+    indexes the TTS cache): call it from a thread in async code, then ``start()`` the service on the loop.
+
+    Audit rows a crashed service left queued or active are marked interrupted first (one service process per
+    database: a second running instance's talks would be marked too)."""
     repo = TalkbackRepository(engine)
+    interrupted = repo.mark_interrupted(datetime.fromtimestamp(clock.wall(), UTC))
+    if interrupted:
+        log.warning("talkback: %d talk(s) cut off when the service last stopped: audited interrupted", interrupted)
     root = data_dir / "talkback"
     library = ClipLibrary(
         root / "clips", repo, clock, max_bytes=int(settings.clip_max_mb * MB), max_seconds=settings.clip_max_s

@@ -24,6 +24,7 @@ ENDED = frozenset(
         Outcome.FAILED,
         Outcome.REFUSED,
         Outcome.BUSY,
+        Outcome.INTERRUPTED,
     }
 )
 
