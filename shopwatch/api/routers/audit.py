@@ -17,7 +17,9 @@ MAX_PAGE = 500
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @router.get("", response_model=AuditPage, summary="Sensitive actions: who, when, what, from where")
