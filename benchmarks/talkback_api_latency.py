@@ -29,11 +29,17 @@ from talkback_latency import Peer, Row, pct, peer_process, print_table  # noqa: 
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
+from shopwatch.auth.audit import AuditLog  # noqa: E402
+from shopwatch.auth.service import Authenticator  # noqa: E402
+from shopwatch.core.auth_config import AuthSettings  # noqa: E402
 from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
+from shopwatch.core.principal import Role  # noqa: E402
 from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
+from shopwatch.store.audit import AuditRepository  # noqa: E402
+from shopwatch.store.auth import AuthRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from shopwatch.talkback import audio  # noqa: E402
 from shopwatch.talkback import session as talk_session  # noqa: E402
@@ -93,6 +99,7 @@ class Api:
     service: TalkbackService
     client: httpx.AsyncClient
     sent: list[float]  # loop times of every RTP packet sent, all sessions
+    headers: dict[str, str]  # an admin API key
 
 
 @asynccontextmanager
@@ -115,11 +122,16 @@ async def running_api(peer: Peer) -> AsyncIterator[Api]:
             access=SpeakerAccess(talk=timed_talk),
         )  # fmt: skip
         service.start()
-        server = ApiServer(create_app(Settings(), Services(StaticFleet([camera]), talkback=service)), "127.0.0.1", 0)
+        auth = Authenticator(AuthRepository(engine), AuthSettings(), SystemClock())
+        key = auth.accounts.create_key("benchmark", Role.ADMIN, None, "benchmark").plaintext  # uploads clips, talks
+        audit = AuditLog(AuditRepository(engine), SystemClock())
+        services = Services(StaticFleet([camera]), talkback=service, auth=auth, audit=audit)
+        server = ApiServer(create_app(Settings(), services), "127.0.0.1", 0)
         serving = asyncio.create_task(server.serve())
         try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-                yield Api(server.url, service, client, sent)
+            headers = {"Authorization": f"Bearer {key}"}
+            async with httpx.AsyncClient(base_url=server.url, timeout=10, headers=headers) as client:
+                yield Api(server.url, service, client, sent, headers)
         finally:
             server.stop()
             await serving
@@ -176,7 +188,7 @@ async def ws_frame_to_rtp(peer: Peer, args: argparse.Namespace) -> list[Row]:
         loop = asyncio.get_running_loop()
         url = api.url.replace("http://", "ws://") + "/api/cameras/shop/talkback/live?format=pcm16&rate=8000"
         frames = audio.frames(audio.tone(600, args.frames * 0.02))
-        async with connect(url, proxy=None) as ws:
+        async with connect(url, proxy=None, additional_headers=api.headers) as ws:
             await ws.recv()  # session
             await ws.send(frames[0])
             await ws.recv()  # started: connected, first packet out
