@@ -65,8 +65,15 @@ class LiveDetection:
             self._feeds = dict(feeds)
 
     def close(self) -> None:
+        """Stop the thread; events still waiting for their post-roll are published now, with what the ring has."""
         self._stop.set()
         self._thread.join(timeout=5.0)
+        waiting, self._waiting = self._waiting, []
+        for _, event, feed in waiting:
+            try:
+                self._publish(self._with_clip(event, feed, self._clock.wall()))
+            except Exception:  # the worker is going down (its pipe may be gone): say what was lost
+                log.exception("camera %s: event %s could not be published at shutdown", event.camera_id, event.id)
 
     def _run(self) -> None:
         while not self._stop.wait(self._poll_s):

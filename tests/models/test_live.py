@@ -64,8 +64,14 @@ async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_cli
     with SimServer() as sim:
         url = sim.add_camera("shop-1", clip)
         cam = CameraConfig.model_validate(
-            {"id": "shop-1", "name": "shop", "grid": "g1", "host": "127.0.0.1", "streams": {"detect": url},
-             "detection": DETECTION}
+            {
+                "id": "shop-1",
+                "name": "shop",
+                "grid": "g1",
+                "host": "127.0.0.1",
+                "streams": {"detect": url},
+                "detection": DETECTION,
+            }
         )
         sup = Supervisor(INGEST, log_level="warning", consumer=consumer, on_published=published.append)
         try:
@@ -91,3 +97,37 @@ async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_cli
     assert frames[0].key_frame
     # From before the visit began to a second after it ended: the whole visit is in the clip.
     assert len(frames) / FPS >= event.end - event.start + 1.0
+
+
+def test_closing_publishes_the_events_still_waiting_for_their_post_roll(tmp_path: Path) -> None:
+    from shopwatch.core.clock import ManualClock
+    from shopwatch.core.frame import Frame
+    from shopwatch.ingest.clip import ClipError, ClipInfo
+    from shopwatch.ingest.consumer import CameraFeed
+    from shopwatch.ingest.slot import LatestSlot
+    from tests.models.handmade import posting_clip_frames
+
+    clock = ManualClock(start=0.0, wall_start=1_000.0)
+    published: list[object] = []
+    cuts: list[tuple[float, float]] = []
+
+    def cut(start: float, end: float, path: Path) -> ClipInfo:  # noqa: ARG001 - CameraFeed.cut_clip signature
+        cuts.append((start, end))
+        raise ClipError("the ring no longer reaches back there")
+
+    cam = CameraConfig.model_validate(
+        {"id": "shop-1", "name": "shop", "grid": "g1", "host": "127.0.0.1", "detection": DETECTION}
+    )
+    slot: LatestSlot[Frame] = LatestSlot(capacity=400)
+    live = LiveDetection(DetectSettings(model=None), 6.0, tmp_path, 60.0, published.append, clock=clock, poll_s=60)
+    live.set_feeds({"shop-1": CameraFeed(cam, slot, cut)})
+    for i, rgb in enumerate(posting_clip_frames(FPS)[::2]):  # 6 fps
+        t = i / 6
+        clock.advance(t - clock.monotonic())
+        slot.put(Frame("shop-1", rgb, pts_s=t, wall_time=1_000.0 + t, keyframe=False, seq=i))
+        live.run_once()
+    assert published == []  # the event waits for its 60 s post-roll
+    live.close()
+    [event] = published
+    assert isinstance(event, Event) and event.type is EventType.CARD_POSTING and event.clip_path is None
+    assert cuts and cuts[0][1] == pytest.approx(clock.wall())  # cut up to the moment of closing
