@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shopwatch.onvif.device import OnvifTarget
 from shopwatch.onvif.onboard import Outcome, onboard
+from shopwatch.onvif.registry import CameraIdentity, save_onboarded
 from shopwatch.sim.faults import GarbageServer, closed_port
 from shopwatch.sim.onvif.device import SimProfile
 from shopwatch.sim.onvif.server import OnvifSimServer
+from shopwatch.store.cameras import CameraRepository
+from shopwatch.store.db import create_engine_for, migrate
 from tests.onvif.conftest import PASSWORD, RTSP, USER, IpyCamPeer, spec
 
 TIMEOUT = dict(timeout_s=5.0, clock_tolerance_s=5.0)
@@ -122,7 +127,7 @@ async def test_ipycam_wrong_password(ipycam: IpyCamPeer) -> None:
     ids=["stream-offers-it", "profile-claims-it-stream-refuses"],
 )
 async def test_the_stream_says_whether_a_backchannel_exists(
-    onvif_sim: OnvifSimServer, mount: str, profile_audio: bool, expected: bool
+    onvif_sim: OnvifSimServer, mount: str, profile_audio: bool, expected: bool, tmp_path: Path
 ) -> None:
     from shopwatch.sim.backchannel import BackchannelServer
 
@@ -141,3 +146,11 @@ async def test_the_stream_says_whether_a_backchannel_exists(
     assert offer.codecs == (("PCMA/8000",) if expected else ())
     assert "SETUP" not in requests and "PLAY" not in requests  # asked, never talked
     assert "audio backchannel" in report.detail  # the profiles and the stream disagree: reported
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'registry.db'}")
+    migrate(engine)
+    repo = CameraRepository(engine, env={})
+    save_onboarded(repo, target_of(device.base_url), report.findings, CameraIdentity("shop", grid="g1"))
+    camera = repo.get("shop")
+    engine.dispose()
+    assert camera is not None and camera.onvif is not None  # no audio outputs: the stream alone decides
+    assert (camera.onvif.backchannel, camera.talkback.capable) == (expected, expected)
