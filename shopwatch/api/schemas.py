@@ -72,6 +72,15 @@ class EventsHealthPublic(Public):
     last_error: str | None = Field(description="Why the last subscription attempt failed, credentials masked.")
 
 
+class DetectionStatusPublic(Public):
+    mode: Literal["person", "motion"] = Field(
+        description="person: person model + tracker; motion: degraded, rules on tracked motion blobs (no model)."
+    )
+    frames: int = Field(description="Frames detection processed.")
+    detected: int = Field(description="Frames the person model ran on (only where there was motion).")
+    events: int
+
+
 class HealthPublic(Public):
     state: CameraState
     since: datetime = Field(description="When the state was entered, ISO 8601 UTC.")
@@ -87,6 +96,9 @@ class HealthPublic(Public):
     next_retry_in_s: float | None
     worker: int | None
     events: EventsHealthPublic | None = Field(None, description="ONVIF motion events; null when not subscribed.")
+    detection: DetectionStatusPublic | None = Field(
+        None, description="Detection on this camera's frames; null until detection processed one."
+    )
     counters: HealthCountersPublic
 
 

@@ -7,6 +7,7 @@ model per camera costs several times more than building the dict. Tests validate
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
         "next_retry_in_s": health.next_retry_in_s,
         "worker": health.worker,
         "events": None if health.events is None else events_view(health.events, secrets),
+        "detection": None if health.detection is None else asdict(health.detection),
         "counters": {
             "packets_total": health.packets_total,
             "frames_total": health.frames_total,

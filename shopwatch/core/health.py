@@ -52,6 +52,16 @@ class EventsHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectionStatus:
+    """What detection makes of a camera's frames (reported by the worker's detection, beside the stream health)."""
+
+    mode: str  # "person" (person model + tracker) or "motion" (degraded: tracked motion blobs)
+    frames: int = 0  # frames detection processed
+    detected: int = 0  # of those, frames the person model ran on (only where there was motion)
+    events: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CameraHealth:
     camera_id: str
     state: CameraState
@@ -73,6 +83,7 @@ class CameraHealth:
     activations: int = 0  # idle -> active switches
     worker: int | None = None
     events: EventsHealth | None = None  # ONVIF motion events, for cameras subscribed to them
+    detection: DetectionStatus | None = None  # None: no detection in this worker, or no frame processed yet
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.frame import Frame
+from shopwatch.core.health import DetectionStatus
 from shopwatch.ingest.clip import ClipInfo
 from shopwatch.ingest.slot import LatestSlot
 
@@ -33,6 +34,10 @@ class CameraFeed:
 class FrameConsumer(Protocol):
     def set_feeds(self, feeds: Mapping[str, CameraFeed]) -> None:
         """The worker's cameras now (added, removed or edited ones included); called from the worker's thread."""
+        ...
+
+    def health(self) -> Mapping[str, DetectionStatus]:
+        """The latest status per camera, read from the worker's thread (health reports)."""
         ...
 
     def close(self) -> None:

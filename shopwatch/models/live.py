@@ -18,6 +18,7 @@ from pathlib import Path
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.events import Event
+from shopwatch.core.health import DetectionStatus
 from shopwatch.ingest.clip import ClipError
 from shopwatch.ingest.consumer import CameraFeed, Publish
 from shopwatch.models.detector import PersonDetector, YoloDetector
@@ -56,6 +57,7 @@ class LiveDetection:
         self._feeds: dict[str, CameraFeed] = {}
         self._configs: dict[str, CameraDetection] = {}  # what the pipeline was last given, per camera
         self._waiting: list[tuple[float, Event, CameraFeed]] = []  # events whose clip is not due yet
+        self._status: dict[str, DetectionStatus] = {}  # replaced whole by the detection thread, read by health()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detection", daemon=True)
         self._thread.start()
@@ -63,6 +65,9 @@ class LiveDetection:
     def set_feeds(self, feeds: Mapping[str, CameraFeed]) -> None:
         with self._lock:
             self._feeds = dict(feeds)
+
+    def health(self) -> Mapping[str, DetectionStatus]:
+        return self._status
 
     def close(self) -> None:
         """Stop the thread; events still waiting for their post-roll are published now, with what the ring has."""
@@ -91,6 +96,10 @@ class LiveDetection:
         if frames:
             for event in self._pipeline.process(frames):
                 self._on_event(event, feeds.get(event.camera_id))
+            self._status = {
+                h.camera_id: DetectionStatus(h.mode.value, h.frames, h.detected, h.events)
+                for h in self._pipeline.health()
+            }
         self._publish_due()
 
     def _sync(self, feeds: Mapping[str, CameraFeed]) -> None:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from shopwatch.core.health import DetectionStatus
 from shopwatch.ingest.clip import ClipError
 from shopwatch.ingest.consumer import CameraFeed, Publish
 
@@ -41,6 +42,9 @@ class FirstFrameClips:
             self._publish(("clip-error", feed.camera.id, str(exc)))
         else:
             self._publish(("clip", feed.camera.id, str(info.path), info.pictures))
+
+    def health(self) -> Mapping[str, DetectionStatus]:
+        return {camera_id: DetectionStatus("motion") for camera_id in self._threads}
 
     def close(self) -> None:
         self._stop.set()

@@ -80,6 +80,9 @@ async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_cli
             deadline = time.monotonic() + 40.0  # the scene loops every 18 s; the event comes in the first loop
             while not any(isinstance(p, Event) for p in published) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
+            health = sup.health("shop-1")  # the worker reports what detection makes of the camera
+            assert health is not None and health.detection is not None
+            assert health.detection.mode == "motion" and health.detection.frames > 0  # no model: degraded mode
         finally:
             await sup.stop()
     events = [p for p in published if isinstance(p, Event)]
