@@ -1,0 +1,1 @@
+"""Incidents: event store, operator workflow, patrol routing, outbox delivery, linking, auto-deterrence."""

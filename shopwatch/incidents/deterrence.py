@@ -1,0 +1,109 @@
+"""Auto-deterrence: on a configured event type at a camera, play a recorded warning through its speaker.
+
+It goes through the talkback service like an operator would (consent, quiet hours, one talker per speaker,
+the talkback audit), as the user ``auto-deterrence``, never queued and never overriding. A per-camera
+cooldown keeps one visit from triggering the warning again and again. The outcome is returned for the event:
+``started`` then the session's end (``completed``, ``cancelled``...), or ``refused``/``busy``/``cooldown``/
+``failed`` with the reason."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shopwatch.core.clock import Clock
+from shopwatch.core.incidents_config import Deterrence
+from shopwatch.talkback.arbiter import SpeakerConflict
+from shopwatch.talkback.clips import UnknownClip
+from shopwatch.talkback.errors import TalkbackError
+from shopwatch.talkback.policy import PolicyRefused
+from shopwatch.talkback.service import TalkbackService
+from shopwatch.talkback.sessions import Operator, Sound, TalkRequest, UnknownCamera
+
+log = logging.getLogger(__name__)
+
+USER = "auto-deterrence"
+SESSION_GRACE_S = 30.0  # beyond the talkback session limit, before we stop waiting for the end
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    event_id: str
+    camera_id: str
+    type: str
+
+
+Record = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class AutoDeterrence:
+    def __init__(self, rules: Sequence[Deterrence], talkback: TalkbackService | None, clock: Clock) -> None:
+        self._rules = list(rules)
+        self._talkback = talkback
+        self._clock = clock
+        self._last_played: dict[str, float] = {}  # camera id -> monotonic time of the last started warning
+
+    def rule_for(self, camera_id: str, event_type: str) -> Deterrence | None:
+        for rule in self._rules:
+            if rule.type.value == event_type and (not rule.cameras or camera_id in rule.cameras):
+                return rule
+        return None
+
+    async def run(self, trigger: Trigger, record: Record) -> None:
+        """Play the rule's clip for ``trigger`` if one applies; ``record`` stores each outcome on the event."""
+        rule = self.rule_for(trigger.camera_id, trigger.type)
+        if rule is None:
+            return
+        outcome = await self._start(trigger, rule)
+        await record(trigger.event_id, outcome)
+        session_id = outcome.get("session_id")
+        if outcome["outcome"] != "started" or self._talkback is None or not isinstance(session_id, str):
+            return
+        session = self._talkback.session(session_id)
+        limit = self._talkback.settings.max_session_s + SESSION_GRACE_S
+        try:
+            async with asyncio.timeout(limit):
+                await session.finished.wait()
+        except TimeoutError:
+            return
+        await record(
+            trigger.event_id,
+            {
+                **outcome,
+                "outcome": session.outcome.value,
+                "played_s": round(session.played_s, 2),
+                "error": session.error,
+                "at": self._clock.wall(),
+            },
+        )
+
+    async def _start(self, trigger: Trigger, rule: Deterrence) -> dict[str, Any]:
+        base: dict[str, Any] = {"clip": rule.clip, "at": self._clock.wall()}
+        if self._talkback is None:
+            return {**base, "outcome": "failed", "reason": "talkback is not set up"}
+        last = self._last_played.get(trigger.camera_id)
+        now = self._clock.monotonic()
+        if last is not None and now - last < rule.cooldown_s:
+            return {
+                **base,
+                "outcome": "cooldown",
+                "reason": f"played {now - last:.0f} s ago (cooldown {rule.cooldown_s:.0f} s)",
+            }
+        clips = [c for c in await self._talkback.library.list() if c.name == rule.clip]
+        if not clips:
+            return {**base, "outcome": "failed", "reason": f"no talkback clip named {rule.clip!r}"}
+        request = TalkRequest(Operator(USER))
+        try:
+            session = await self._talkback.play(trigger.camera_id, Sound.clip(clips[0].id), request)
+        except PolicyRefused as exc:
+            return {**base, "outcome": "refused", "reason": exc.reason}
+        except SpeakerConflict as exc:
+            return {**base, "outcome": "busy", "reason": exc.reason}
+        except (UnknownCamera, UnknownClip, TalkbackError) as exc:
+            return {**base, "outcome": "failed", "reason": str(exc)}
+        self._last_played[trigger.camera_id] = now
+        log.info("auto-deterrence on %s: clip %r (session %s)", trigger.camera_id, rule.clip, session.id)
+        return {**base, "outcome": "started", "session_id": session.id}

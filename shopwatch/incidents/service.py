@@ -1,0 +1,295 @@
+"""The incidents service: takes detection events, stores them with their pictures, links them across
+cameras, queues their patrol alerts in the same transaction, runs the workflow, escalations, retention and
+auto-deterrence, and wakes live consoles and the outbox dispatcher.
+
+``submit`` is what the ingest supervisor calls on the event loop: it only puts the event on a bounded queue
+(dropping and counting past ``incidents.queue_size``); one task stores events in arrival order, the blocking
+database and file work in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shopwatch.core.clock import Clock
+from shopwatch.core.config import CameraConfig
+from shopwatch.core.events import Event
+from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.core.services import Fleet
+from shopwatch.incidents import workflow
+from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
+from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
+from shopwatch.incidents.dispatcher import Dispatcher
+from shopwatch.incidents.feed import LiveFeed
+from shopwatch.incidents.linking import Link, Linker, Place, Sighting
+from shopwatch.incidents.media import MediaStore
+from shopwatch.incidents.routing import Router
+from shopwatch.store.events import EventRepository, Incident, StoredEvent, Transition
+from shopwatch.store.outbox import NewDelivery, OutboxRepository
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_GRID = "unknown"
+HOUSEKEEPING_S = 1.0  # escalations are checked this often
+RETENTION_BATCH = 200
+
+
+class UnknownEvent(KeyError):
+    def __str__(self) -> str:
+        return f"no event {self.args[0]!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What the service is built from (``incidents.build`` makes the real ones)."""
+
+    events: EventRepository
+    outbox: OutboxRepository
+    media: MediaStore
+    router: Router
+    signer: UrlSigner
+    dispatcher: Dispatcher
+    deterrence: AutoDeterrence
+
+
+class IncidentService:
+    def __init__(self, settings: IncidentsSettings, fleet: Fleet, parts: Parts, clock: Clock) -> None:
+        self.settings = settings
+        self._fleet = fleet
+        self.events = parts.events
+        self.outbox = parts.outbox
+        self.media = parts.media
+        self.router = parts.router
+        self.signer = parts.signer
+        self.dispatcher = parts.dispatcher
+        self._deterrence = parts.deterrence
+        self._clock = clock
+        self.linker = Linker(settings.linking)
+        self.feed = LiveFeed()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(settings.queue_size)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._side_tasks: set[asyncio.Task[None]] = set()
+        self.stored = 0
+        self.dropped = 0
+
+    # -- life ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.feed.last_seq = await asyncio.to_thread(self.events.last_seq)
+        self.dispatcher.start()
+        self._tasks = [
+            asyncio.create_task(self._store_loop(), name="incidents-store"),
+            asyncio.create_task(self._housekeeping_loop(), name="incidents-housekeeping"),
+        ]
+
+    async def close(self) -> None:
+        """Stop taking events (those still queued are stored first), then stop sending."""
+        if self._tasks:
+            await self._queue.join()
+        tasks = [*self._tasks, *self._side_tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = []
+        await self.dispatcher.close()
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.wall(), UTC)
+
+    # -- events in -----------------------------------------------------------------------------------------
+
+    def submit(self, event: Event) -> bool:
+        """Queue an event without blocking; False (and counted) when the queue is full."""
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.error(
+                "incident queue full (%d): event %s on %s dropped", self._queue.maxsize, event.id, event.camera_id
+            )
+            return False
+        return True
+
+    async def _store_loop(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self.ingest(event)
+            except Exception:  # a task boundary: one bad event must not stop the store
+                log.exception("storing event %s failed", event.id)
+            finally:
+                self._queue.task_done()
+
+    async def ingest(self, event: Event) -> StoredEvent:
+        """Store one event with its media, link it, queue its alerts; returns it as stored."""
+        camera = self._fleet.camera(event.camera_id)
+        media = await asyncio.to_thread(self.media.save, event)
+        now = self.now()
+        grid = camera.grid if camera is not None else UNKNOWN_GRID
+        link = self._link(event, camera)
+        stored = StoredEvent(
+            id=event.id,
+            camera_id=event.camera_id,
+            grid=grid,
+            type=event.type.value,
+            status=workflow.Status.NEW.value,
+            start=datetime.fromtimestamp(event.start, UTC),
+            end=datetime.fromtimestamp(event.end, UTC),
+            detected_at=datetime.fromtimestamp(event.detected_at, UTC),
+            stored_at=now,
+            confidence=float(event.confidence),
+            zone=event.zone,
+            detail=_detail(event),
+            snapshots=media.snapshots,
+            clip=media.clip,
+            media_bytes=media.size_bytes,
+            teams=[t.name for t in self.router.teams_for(grid)],
+            escalate_at=self.router.escalate_at(grid, now),
+            escalated_at=None,
+            incident_id=link.incident_id if link else None,
+            deterrence=None,
+            updated_at=now,
+        )
+        incident = None
+        if link is not None:
+            incident = Incident(link.incident_id, stored.type, _utc(link.first), _utc(link.last), link.summary)
+        summary = _public_incident(link)
+
+        def payload(delivery_id: str, reason: str) -> dict[str, Any]:
+            context = AlertContext(camera, summary, self._clock.wall())
+            return alert_payload(stored, context, self.signer, delivery_id=delivery_id, reason=reason)
+
+        deliveries = self.router.alert_deliveries(stored, payload, now)
+        seqs = await asyncio.to_thread(self.events.add, stored, deliveries, incident)
+        self.stored += 1
+        self.dispatcher.wake()
+        self.feed.publish(max(seqs))
+        if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
+            self._spawn(
+                self._deterrence.run(Trigger(stored.id, stored.camera_id, stored.type), self._record_deterrence)
+            )
+        return stored
+
+    def _link(self, event: Event, camera: CameraConfig | None) -> Link | None:
+        if camera is None or camera.location is None:
+            return None
+        places = {c.id: Place(c.location.lat, c.location.lon) for c in self._fleet.cameras() if c.location is not None}
+        sighting = Sighting(event.id, camera.id, event.type.value, places[camera.id], event.start)
+        return self.linker.add(sighting, places)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _record_deterrence(self, event_id: str, outcome: dict[str, Any]) -> None:
+        seq = await asyncio.to_thread(self.events.set_deterrence, event_id, outcome, self.now())
+        if seq is not None:
+            self.feed.publish(seq)
+
+    # -- workflow ------------------------------------------------------------------------------------------
+
+    async def transition(self, event_id: str, wanted: workflow.Status, user: str, note: str) -> StoredEvent:
+        """Move an event along the workflow. Raises ``UnknownEvent`` or ``workflow.IllegalTransition``."""
+        for _ in range(3):  # another operator may move it between our read and our write
+            event = await asyncio.to_thread(self.events.get, event_id)
+            if event is None:
+                raise UnknownEvent(event_id)
+            current = workflow.Status(event.status)
+            workflow.check(event_id, current, wanted)
+            change = Transition(event_id, current.value, wanted.value, user, self.now(), note)
+            seq = await asyncio.to_thread(self.events.set_status, change)
+            if seq is not None:
+                self.feed.publish(seq)
+                if wanted is workflow.Status.FALSE_POSITIVE:
+                    self.linker.forget(event_id)
+                return replace(event, status=wanted.value, updated_at=change.at)
+        raise workflow.IllegalTransition(event_id, current, wanted)
+
+    # -- escalation and retention --------------------------------------------------------------------------
+
+    async def escalate_due(self) -> list[str]:
+        """Queue supervisor alerts for events nobody acknowledged in time; returns their ids."""
+        now = self.now()
+
+        def build(event: StoredEvent) -> list[NewDelivery]:
+            camera = self._fleet.camera(event.camera_id)
+
+            def payload(delivery_id: str, reason: str) -> dict[str, Any]:
+                context = AlertContext(camera, None, self._clock.wall())
+                body = alert_payload(event, context, self.signer, delivery_id=delivery_id, reason=reason)
+                unacked_s = (now - event.stored_at).total_seconds()
+                return {
+                    **body,
+                    "incident_id": event.incident_id,
+                    "teams": event.teams,
+                    "escalation_contacts": self.router.contacts(event.grid),
+                    "unacknowledged_s": round(unacked_s),
+                }
+
+            return self.router.escalation_deliveries(event, payload, now)
+
+        escalated = await asyncio.to_thread(self.events.escalate_due, now, build)
+        if escalated:
+            log.warning("escalated %d unacknowledged events to the supervisor", len(escalated))
+            self.dispatcher.wake()
+        return escalated
+
+    async def apply_retention(self) -> int:
+        """Delete events past ``max_age_days``, then the oldest until media fit ``max_disk_mb``."""
+        settings = self.settings.retention
+        cutoff = self.now() - timedelta(days=settings.max_age_days)
+        budget = int(settings.max_disk_mb * 1024 * 1024)
+        removed = 0
+        while True:
+            oldest = await asyncio.to_thread(self.events.oldest_media, RETENTION_BATCH)
+            total = await asyncio.to_thread(self.events.media_bytes)
+            doomed: list[StoredEvent] = []
+            for event in oldest:
+                if event.start >= cutoff and total <= budget:
+                    break
+                doomed.append(event)
+                total -= event.media_bytes
+            if not doomed:
+                return removed
+            await asyncio.to_thread(self.events.delete, [e.id for e in doomed])
+            for event in doomed:
+                await asyncio.to_thread(self.media.remove, event.id, event.start)
+            removed += len(doomed)
+
+    async def _housekeeping_loop(self) -> None:
+        last_retention = -float("inf")
+        while True:
+            try:
+                await self.escalate_due()
+                if self._clock.monotonic() - last_retention >= self.settings.retention.interval_s:
+                    last_retention = self._clock.monotonic()
+                    if removed := await self.apply_retention():
+                        log.info("retention removed %d events", removed)
+            except Exception:  # a task boundary: a database hiccup must not end escalations for good
+                log.exception("incident housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_S)
+
+
+def _utc(wall: float) -> datetime:
+    return datetime.fromtimestamp(wall, UTC)
+
+
+def _detail(event: Event) -> dict[str, Any]:
+    detail: dict[str, Any] = {"track_id": event.track_id, "box": [round(v, 4) for v in event.box]}
+    if event.track_boxes:
+        detail["track_boxes"] = [[round(v, 4) for v in b] for b in event.track_boxes]
+    if event.evidence is not None:
+        detail["patches"] = [[round(v, 4) for v in p] for p in event.evidence.patches]
+    return detail
+
+
+def _public_incident(link: Link | None) -> dict[str, Any] | None:
+    """The incident as an alert shows it."""
+    if link is None:
+        return None
+    summary = {k: v for k, v in link.summary.items() if k != "events"}
+    return {"id": link.incident_id, **summary}
