@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopwatch.core.auth_config import AuthSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
+from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
 from shopwatch.core.talkback_config import TalkbackSettings
 
@@ -241,6 +242,10 @@ class Settings(Strict):
     )
     auth: AuthSettings = Field(
         default_factory=AuthSettings, description="Operator login: token lifetime, cookie, login rate limits."
+    )
+    incidents: IncidentsSettings = Field(
+        default_factory=IncidentsSettings,
+        description="Incidents: patrol teams, alert delivery (MQTT, webhooks), retention, linking, deterrence.",
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 
