@@ -49,7 +49,7 @@ class _Rule(_Strict):
 class CardPostingRule(_Rule):
     min_stop_s: float = Field(0.5, ge=0, le=60, description="The actor must pause or reach at the surface this long.")
     stop_speed: float = Field(
-        0.5, gt=0, le=10, description="Below this speed (actor heights per second) the actor counts as stopped."
+        0.25, gt=0, le=10, description="Below this speed (actor heights per second) the actor counts as stopped."
     )
     hold_s: float = Field(1.5, ge=0, le=600, description="A new patch must stay this long after the actor left.")
     card_min: float = Field(0.02, gt=0, le=1, description="Smallest card side, as a fraction of the actor's height.")

@@ -98,24 +98,31 @@ class PatchSpec:
     diff_threshold: int
 
 
+def _difference(before: Image, after: Image) -> npt.NDArray[np.float32]:
+    """Largest per-channel difference after undoing the global gain (lights, auto-exposure)."""
+    gain = np.median(before.reshape(-1, 3), axis=0) / np.maximum(np.median(after.reshape(-1, 3), axis=0), 1.0)
+    return np.abs(after * gain.astype(np.float32) - before).max(axis=2)
+
+
 def find_patches(
-    before: Image, after: Rgb, spec: PatchSpec, origin: tuple[int, int], frame_size: tuple[int, int]
+    before: Image, after: Image, current: Image, spec: PatchSpec, origin: tuple[int, int], frame_size: tuple[int, int]
 ) -> PatchFinding:
-    """New card-sized patches in ``after`` compared with ``before`` (same region; ``origin`` is the region's top
-    left corner in the frame, ``frame_size`` the frame's width and height, to report normalized boxes)."""
-    b = cv2.blur(before, (3, 3))
-    a = cv2.blur(after.astype(np.float32), (3, 3))
-    gain = np.median(b.reshape(-1, 3), axis=0) / np.maximum(np.median(a.reshape(-1, 3), axis=0), 1.0)
-    diff = np.abs(a * gain.astype(np.float32) - b).max(axis=2)
-    changed = (diff > spec.diff_threshold).astype(np.uint8)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    """New card-sized patches in ``after`` (a mean of the last frames) compared with ``before``, still there in
+    ``current`` (the latest frame). All three cover the same region; ``origin`` is its top left corner in the frame,
+    ``frame_size`` the frame's width and height, to report normalized boxes."""
+    # No spatial blur: a card in a wide view is 5 x 3 pixels. "before" is a running background and "after" a mean
+    # of several frames, so sensor noise is already averaged down; the opening removes what is left.
+    diff = _difference(before, after)
+    changed = cv2.morphologyEx((diff > spec.diff_threshold).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+    now = _difference(before, current)
     (ox, oy), (fw, fh) = origin, frame_size
     patches: list[Box] = []
     for x, y, w, h, _area in stats[1:count]:
         side = max(w, h)
         if side > spec.max_side:
             return PatchFinding((), True)
-        if side >= spec.min_side:
+        gone = now[y : y + h, x : x + w].mean() < spec.diff_threshold / 2  # taken away: only the mean remembers
+        if side >= spec.min_side and not gone:
             patches.append(((ox + x) / fw, (oy + y) / fh, (ox + x + w) / fw, (oy + y + h) / fh))
     return PatchFinding(tuple(sorted(patches)), False)

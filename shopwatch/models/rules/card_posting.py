@@ -31,6 +31,8 @@ SPEED_WINDOW_S = 0.5  # speed is measured over this much of the actor's path
 TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's reach beyond the box)
 VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
 PATH_POINTS = 64
+EDGE = 0.005  # of the frame: a box this close to the left or right edge is leaving or entering
+AFTER_FRAMES = 6  # frames averaged (at most) into the "after" picture of the touched part
 HANDOVER_HEIGHTS = 0.5  # a new track this close (in actor heights) to a lost visit's actor continues the visit
 PERSON_BLOB = 0.3  # a motion blob this tall (of the actor's height) may be a person the detector missed
 
@@ -58,6 +60,8 @@ class Visit:
     touched: Box | None = None
     left_t: float | None = None  # set when the actor left: the visit is being verified
     patches_since: float | None = None
+    after: Image | None = None  # mean of the touched part over the frames checked since nobody stood there
+    after_frames: int = 0
 
     def hold_still(self, t: float) -> None:
         """The actor is still there but not detected: time passes as a stop at the last place."""
@@ -85,7 +89,10 @@ class Visit:
         if t - t0 < SPEED_WINDOW_S * 0.6:
             return  # not enough path yet to tell a stop from a walk
         # Reaching out moves one side of the box, walking moves both: the slower side and the feet tell a stop.
-        dx = min(abs(box[0] - b0[0]), abs(box[2] - b0[2]))
+        # A side cut by the frame edge does not move with the actor: only the sides inside the frame count.
+        sides = [abs(box[0] - b0[0])] if min(box[0], b0[0]) > EDGE else []
+        sides += [abs(box[2] - b0[2])] if max(box[2], b0[2]) < 1.0 - EDGE else []
+        dx = min(sides, default=0.0)
         speed = float(np.hypot(dx, box[3] - b0[3])) / max(height, 1e-3) / (t - t0)
         if speed >= stop_speed:
             self.stop_since = None
@@ -144,7 +151,7 @@ class CardPosting:
             self._track_contacts(surface, visits, obs, confident)
             walked_off = {int(i) for i in actors.track_ids} - {
                 tid for tid, v in visits.items() if v.last_contact_t == obs.t
-            }
+            }  # seen this frame, but not at the surface (or not at the touched part of it)
             for track_id, visit in list(visits.items()):
                 outcome = self._advance(surface, visit, obs, track_id in walked_off)
                 if outcome is not None:
@@ -162,8 +169,10 @@ class CardPosting:
         for i in np.flatnonzero(confident & (overlap >= CONTACT_OVERLAP)):
             track_id, box, score = int(actors.track_ids[i]), as_box(actors.boxes[i]), float(actors.scores[i])
             visit = visits.get(track_id)
-            if visit is not None and visit.left_t is not None:  # came back before the check ended: same visit
-                visit.left_t, visit.patches_since = None, None
+            if visit is not None and visit.left_t is not None:
+                if visit.touched is not None and not _overlaps(actors.boxes[i : i + 1], visit.touched):
+                    continue  # walking on along the surface while the visit is checked
+                visit.left_t, visit.patches_since = None, None  # came back to the touched part: same visit
             if visit is None:
                 visit = _handover(visits, track_id, box, obs.t, self._config.max_gap_s)
             if visit is None:
@@ -172,6 +181,12 @@ class CardPosting:
                     continue  # first frame of this camera: no picture of the surface before the actor
                 visit = Visit(track_id, obs.t, before, obs.t, box, score, obs.frame)
                 visits[track_id] = visit
+            elif (
+                visit.touched is not None
+                and visit.stop_since is None
+                and not _overlaps(actors.boxes[i : i + 1], visit.touched)
+            ):
+                continue  # walking on along the surface, away from the part it touched: it left
             visit.see(obs.t, box, score, obs.frame, self._config.stop_speed)
 
     def _advance(
@@ -195,7 +210,7 @@ class CardPosting:
             return False
         touched = self._touched_region(surface, visit)
         if touched is None or self._occupied(touched, obs):
-            visit.patches_since = None
+            visit.patches_since, visit.after, visit.after_frames = None, None, 0
             return None
         finding = self._compare(surface, visit, obs, touched)
         if finding.too_large:
@@ -234,7 +249,13 @@ class CardPosting:
         spec = PatchSpec(
             self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
         )
-        return find_patches(before, image[p.y1 : p.y2, p.x1 : p.x2], spec, (p.x1, p.y1), (w, h))
+        current = image[p.y1 : p.y2, p.x1 : p.x2].astype(np.float32)
+        if visit.after is None or visit.after.shape != current.shape:
+            visit.after, visit.after_frames = current, 1
+        else:  # a running mean: sensor noise averages out, a card stays
+            visit.after_frames = min(visit.after_frames + 1, AFTER_FRAMES)
+            visit.after += (current - visit.after) / visit.after_frames
+        return find_patches(before, visit.after, current, spec, (p.x1, p.y1), (w, h))
 
     def _event(
         self, visit: Visit, obs: Observation, touched: Box, patches: tuple[Box, ...], surface: SurfaceBackground
