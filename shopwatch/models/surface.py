@@ -113,7 +113,9 @@ def find_patches(
     # No spatial blur: a card in a wide view is 5 x 3 pixels. "before" is a running background and "after" a mean
     # of several frames, so sensor noise is already averaged down; the opening removes what is left.
     diff = _difference(before, after)
-    changed = cv2.morphologyEx((diff > spec.diff_threshold).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    changed = (diff > spec.diff_threshold).astype(np.uint8)
+    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a card's outline: its inside
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
     now = _difference(before, current)
     (ox, oy), (fw, fh) = origin, frame_size
