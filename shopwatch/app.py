@@ -23,6 +23,8 @@ from shopwatch.core.config import Settings
 from shopwatch.core.events import Event
 from shopwatch.core.logging import configure_logging
 from shopwatch.core.services import Services
+from shopwatch.incidents.build import build_incidents
+from shopwatch.incidents.service import IncidentService
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.models.detector import check_model_path
@@ -38,12 +40,21 @@ from shopwatch.talkback.build import build_talkback
 log = logging.getLogger(__name__)
 
 
-def _on_published(payload: object) -> None:
-    """What workers' detection publishes. Until the incident store lands (issue 6), events are logged."""
-    if isinstance(payload, Event):
-        log.info("event %s", json.dumps(payload.summary(), ensure_ascii=False))
-    else:
-        log.warning("unexpected value from a worker: %s", type(payload).__name__)
+class EventSink:
+    """Where workers' detection publishes (the supervisor calls it on the event loop). The supervisor is built
+    before the incident service can be (which needs the fleet, which needs the supervisor); an event published
+    in that start-up moment is logged rather than stored."""
+
+    def __init__(self) -> None:
+        self.incidents: IncidentService | None = None
+
+    def __call__(self, payload: object) -> None:
+        if not isinstance(payload, Event):
+            log.warning("unexpected value from a worker: %s", type(payload).__name__)
+        elif self.incidents is not None:
+            self.incidents.submit(payload)  # never blocks: a bounded queue, drops counted
+        else:
+            log.warning("event before the incident store was ready: %s", json.dumps(payload.summary()))
 
 
 async def run_service(
@@ -63,13 +74,16 @@ async def run_service(
     for cam in cameras:
         for secret in cam.secrets():
             redactor.add_secret(secret)
+    for secret in settings.incidents.secrets():
+        redactor.add_secret(secret)
     if settings.detect.model:
         check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
     activity = settings.ingest.activity
     clips_dir = Path(settings.service.data_dir) / "clips"
     detection = partial(LiveDetection, settings.detect, activity.detect_fps, clips_dir, activity.postroll_s)
+    sink = EventSink()
     supervisor = Supervisor(
-        settings.ingest, log_level=settings.service.log_level, consumer=detection, on_published=_on_published
+        settings.ingest, log_level=settings.service.log_level, consumer=detection, on_published=sink
     )
     await supervisor.start(cameras)
     # ONVIF motion events wake a camera up (idle -> active) through the supervisor, without any decoding.
@@ -82,7 +96,11 @@ async def run_service(
     clock = SystemClock()
     auth = Authenticator(AuthRepository(engine), settings.auth, clock)
     audit = AuditLog(AuditRepository(engine), clock)
-    app = create_app(settings, Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit))
+    incidents = await asyncio.to_thread(build_incidents, settings.incidents, engine, fleet, talkback, data_dir, clock)
+    await incidents.start()
+    sink.incidents = incidents
+    services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents)
+    app = create_app(settings, services)
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
     # measured 55-75 ms collection pauses on the API loop without it.
     gc.freeze()
@@ -111,6 +129,8 @@ async def run_service(
                 log.info("camera set changed: %d cameras", len(changed))
     finally:
         stop.set()
+        sink.incidents = None
+        await incidents.close()  # queued events stored; deliveries not yet confirmed stay in the outbox
         await talkback.close()  # every speaker session torn down, the audit written
         await subscriptions.stop()
         await supervisor.stop()

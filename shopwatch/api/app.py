@@ -12,7 +12,20 @@ from fastapi.responses import JSONResponse
 from shopwatch.api.auth.deps import Access, AuditWrites, authenticate
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
-from shopwatch.api.routers import audit, auth, cameras, system, talkback, talkback_clips, talkback_live, users
+from shopwatch.api.routers import (
+    audit,
+    auth,
+    cameras,
+    deliveries,
+    events,
+    incidents,
+    media,
+    system,
+    talkback,
+    talkback_clips,
+    talkback_live,
+    users,
+)
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Permission
 from shopwatch.core.services import Services
@@ -30,6 +43,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
     app.include_router(system.router)
     app.include_router(auth.public_router)
+    app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
     return app
 
@@ -45,6 +59,14 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api.include_router(talkback_live.router, dependencies=talk)
     clips = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN)), Depends(AuditWrites("clip"))]
     api.include_router(talkback_clips.router, dependencies=clips)
+    # Events: patrol may read and acknowledge (within its grids); dispatch, resolve and false positive need
+    # WORK_EVENTS, checked by the route. Every transition is audited.
+    work = [Depends(Access(read=P.VIEW_CAMERAS, write=P.ACK_EVENTS)), Depends(AuditWrites("event"))]
+    api.include_router(events.router, dependencies=work)
+    sight = [Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))]
+    api.include_router(incidents.router, dependencies=sight)
+    api.include_router(incidents.teams_router, dependencies=sight)
+    api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
     api.include_router(auth.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
     api.include_router(users.users_router, dependencies=admin)

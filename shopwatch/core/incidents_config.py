@@ -150,6 +150,13 @@ class IncidentsSettings(_Strict):
         2000, description="Events waiting to be stored; past it new events are dropped and counted."
     )
 
+    def secrets(self) -> list[str]:
+        """Every secret in this section, for the log redactor."""
+        hooks = [*self.supervisor.webhooks, *(w for t in self.teams for w in t.channels.webhooks)]
+        found = [w.secret.get_secret_value() for w in hooks]
+        found += [self.mqtt.password.get_secret_value(), self.delivery.url_secret.get_secret_value()]
+        return [s for s in found if s]
+
     @field_validator("teams")
     @classmethod
     def _unique_names(cls, teams: list[PatrolTeam]) -> list[PatrolTeam]:

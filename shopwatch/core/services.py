@@ -11,6 +11,7 @@ from shopwatch.core.health import CameraHealth
 if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
     from shopwatch.auth.audit import AuditLog
     from shopwatch.auth.service import Authenticator
+    from shopwatch.incidents.service import IncidentService
     from shopwatch.talkback.service import TalkbackService
 
 
@@ -54,8 +55,10 @@ class Services:
         *,
         auth: Authenticator | None = None,
         audit: AuditLog | None = None,
+        incidents: IncidentService | None = None,
     ) -> None:
         self.fleet = fleet
         self.talkback = talkback  # None: talkback is not set up (its routes answer 503)
         self.auth = auth  # None: every authenticated route answers 503 (fails closed)
         self.audit = audit
+        self.incidents = incidents  # None: the event routes answer 503

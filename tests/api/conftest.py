@@ -4,14 +4,19 @@ signs in as an admin (``auth_kit`` gives headers for other users and roles)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from shopwatch.api.app import create_app
+from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
+from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.services import Services
+from shopwatch.incidents.build import build_incidents
+from shopwatch.incidents.service import IncidentService
 
 from .auth_fixtures import AuthKit, auth_engine_fixture, auth_kit_fixture, migrated_template_fixture  # noqa: F401
 from .fakes import FakeFleet, small_fleet
@@ -23,8 +28,17 @@ def fleet() -> FakeFleet:
 
 
 @pytest.fixture
-def app(fleet: FakeFleet, auth_kit: AuthKit) -> FastAPI:
-    return create_app(Settings(), Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit))
+async def incidents(fleet: FakeFleet, auth_kit: AuthKit, tmp_path: Path) -> AsyncIterator[IncidentService]:
+    """The real incident store on the auth kit's database; no MQTT broker, nothing linked."""
+    settings = IncidentsSettings.model_validate({"mqtt": {"enabled": False}, "linking": {"enabled": False}})
+    service = build_incidents(settings, auth_kit.engine, fleet, None, tmp_path / "data", SystemClock())
+    yield service
+    await service.close()
+
+
+@pytest.fixture
+def app(fleet: FakeFleet, auth_kit: AuthKit, incidents: IncidentService) -> FastAPI:
+    return create_app(Settings(), Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit, incidents=incidents))
 
 
 @pytest.fixture

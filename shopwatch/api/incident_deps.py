@@ -1,0 +1,44 @@
+"""The incidents service as a route dependency, and who is calling as the incident routes see it.
+
+``Caller`` is the one place that knows where the caller comes from: its name (recorded on transitions), the
+grids it may see (None: all; a patrol's key or login: its grids) and whether it may work events beyond
+acknowledging them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+
+from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.deps import ContextDep
+from shopwatch.core.principal import Permission
+from shopwatch.incidents.service import IncidentService
+
+
+def get_incidents(context: ContextDep) -> IncidentService:
+    service = context.services.incidents
+    if service is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="the incident store is not set up")
+    return service
+
+
+IncidentsDep = Annotated[IncidentService, Depends(get_incidents)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    grids: frozenset[str] | None  # None: every grid
+    may_work: bool  # dispatch, resolve, mark false positive (acknowledging needs only sight of the event)
+
+    def sees(self, grid: str) -> bool:
+        return self.grids is None or grid in self.grids
+
+
+def current_caller(principal: PrincipalDep) -> Caller:
+    return Caller(name=principal.name, grids=principal.grids, may_work=principal.has(Permission.WORK_EVENTS))
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

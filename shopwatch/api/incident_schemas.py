@@ -1,0 +1,163 @@
+"""What the incident routes answer and accept. Stored values become these ``*Public`` shapes here, so the
+routes stay thin; nothing secret is in any of them (webhook keys are never shown, only their URLs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.incidents.workflow import Status
+from shopwatch.store.events import FeedEntry, Incident, StoredEvent, Transition
+from shopwatch.store.outbox import Delivery
+
+
+class EventPublic(BaseModel):
+    id: str
+    camera_id: str
+    grid: str
+    type: str
+    status: Status
+    start: datetime
+    end: datetime
+    detected_at: datetime
+    stored_at: datetime
+    confidence: float
+    zone: str
+    detail: dict[str, Any] = Field(description="Track id, actor box, card patches.")
+    snapshots: dict[str, str] = Field(description="Picture name -> URL under /api.")
+    clip: str | None = Field(description="Clip URL under /api, if a clip was cut.")
+    teams: list[str] = Field(description="Patrol teams it was routed to.")
+    escalate_at: datetime | None
+    escalated_at: datetime | None
+    incident_id: str | None
+    deterrence: dict[str, Any] | None = Field(description="Auto-deterrence outcome, if a rule applied.")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, event: StoredEvent) -> EventPublic:
+        base = f"/api/events/{event.id}"
+        return cls(
+            **{name: getattr(event, name) for name in _EVENT_FIELDS},
+            status=Status(event.status),
+            snapshots={name: f"{base}/snapshots/{name}.jpg" for name in sorted(event.snapshots)},
+            clip=f"{base}/clip.mp4" if event.clip else None,
+        )
+
+
+_EVENT_FIELDS = tuple(name for name in EventPublic.model_fields if name not in {"status", "snapshots", "clip"})
+
+
+class EventPage(BaseModel):
+    events: list[EventPublic]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+
+
+class TransitionIn(BaseModel):
+    status: Status = Field(description="The status to move to.")
+    note: str = Field("", max_length=2000, description="Why; shown in the event's history.")
+
+
+class TransitionPublic(BaseModel):
+    from_status: Status
+    to_status: Status
+    user: str
+    at: datetime
+    note: str
+
+    @classmethod
+    def of(cls, t: Transition) -> TransitionPublic:
+        return cls(from_status=Status(t.from_status), to_status=Status(t.to_status), user=t.user, at=t.at, note=t.note)
+
+
+class DeliveryPublic(BaseModel):
+    id: str = Field(description="Also the idempotency key the receiver sees.")
+    event_id: str
+    reason: str = Field(description="alert or escalation.")
+    team: str
+    channel: str = Field(description="mqtt or webhook.")
+    target: str = Field(description="Topic or URL.")
+    state: str = Field(description="pending, delivered or failed.")
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryPublic:
+        return cls(**{name: getattr(d, name) for name in cls.model_fields})
+
+
+class DeliveryList(BaseModel):
+    counts: dict[str, int] = Field(description="Deliveries by state, in the whole outbox.")
+    deliveries: list[DeliveryPublic]
+
+
+class IncidentPublic(BaseModel):
+    id: str
+    type: str
+    first_at: datetime
+    last_at: datetime
+    path: list[dict[str, Any]] = Field(description="Cameras in time order, with event ids and times.")
+    direction: str | None
+    speed_mps: float | None
+    next_cameras: list[str]
+    text: str
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentPublic:
+        s = incident.summary
+        return cls(
+            id=incident.id,
+            type=incident.type,
+            first_at=incident.first_at,
+            last_at=incident.last_at,
+            path=list(s.get("path", [])),
+            direction=s.get("direction"),
+            speed_mps=s.get("speed_mps"),
+            next_cameras=list(s.get("next_cameras", [])),
+            text=str(s.get("text", "")),
+        )
+
+
+class TeamPublic(BaseModel):
+    name: str
+    grids: list[str]
+    mqtt_topic: str | None
+    webhooks: list[str] = Field(description="Webhook URLs (their signing keys are never shown).")
+    escalation_contacts: list[str]
+    escalation_s: float | None
+
+
+def teams_public(settings: IncidentsSettings) -> list[TeamPublic]:
+    teams = [
+        TeamPublic(
+            name=t.name,
+            grids=list(t.grids),
+            mqtt_topic=t.channels.mqtt_topic,
+            webhooks=[w.url for w in t.channels.webhooks],
+            escalation_contacts=list(t.escalation_contacts),
+            escalation_s=t.escalation_s,
+        )
+        for t in settings.teams
+    ]
+    sup = settings.supervisor
+    supervisor = TeamPublic(
+        name="supervisor",
+        grids=[],
+        mqtt_topic=sup.mqtt_topic,
+        webhooks=[w.url for w in sup.webhooks],
+        escalation_contacts=[],
+        escalation_s=None,
+    )
+    return [*teams, supervisor]
+
+
+def feed_message(entry: FeedEntry) -> str:
+    """One Server-Sent Event (the feed number is its id, for ``Last-Event-ID``)."""
+    data = EventPublic.of(entry.event).model_dump_json()
+    return f"id: {entry.seq}\nevent: {entry.kind}\ndata: {data}\n\n"

@@ -1,0 +1,178 @@
+"""``/api/events``: stored detection events (filters, cursor pages), their pictures and clip, the workflow
+(``POST /api/events/{id}/transitions``), their deliveries, and the live stream for consoles (SSE).
+
+A caller scoped to some grids (a patrol) sees only those grids' events: others answer 404, as if absent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, StreamingResponse
+
+from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
+from shopwatch.api.incident_schemas import (
+    DeliveryPublic,
+    EventPage,
+    EventPublic,
+    TransitionIn,
+    TransitionPublic,
+    feed_message,
+)
+from shopwatch.incidents.service import IncidentService, UnknownEvent
+from shopwatch.incidents.workflow import IllegalTransition, Status
+from shopwatch.store.events import BadCursor, EventQuery, StoredEvent
+from shopwatch.store.outbox import DeliveryQuery
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing an idle stream
+FEED_BATCH = 500
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such event (or not in the caller's grids)."}}
+
+
+def _grids(caller: Caller, asked: list[str] | None) -> frozenset[str] | None:
+    if caller.grids is None:
+        return frozenset(asked) if asked else None
+    return caller.grids & frozenset(asked) if asked else caller.grids
+
+
+@router.get("", response_model=EventPage, summary="Stored events, newest first")
+async def list_events(
+    service: IncidentsDep,
+    caller: CallerDep,
+    camera: Annotated[list[str] | None, Query(description="Only these cameras (repeat for several).")] = None,
+    grid: Annotated[list[str] | None, Query(description="Only these grids.")] = None,
+    type: Annotated[list[str] | None, Query(description="Only these event types.")] = None,  # noqa: A002
+    status_: Annotated[list[Status] | None, Query(alias="status", description="Only these statuses.")] = None,
+    incident: Annotated[str | None, Query(max_length=32, description="Only events of this incident.")] = None,
+    since: Annotated[datetime | None, Query(description="Start at or after (ISO 8601 with zone).")] = None,
+    until: Annotated[datetime | None, Query(description="Start before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page.")] = None,
+) -> EventPage:
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="expected times with a zone (Z or +08:00)"
+            )
+    query = EventQuery(
+        camera_ids=frozenset(camera or ()),
+        grids=_grids(caller, grid),
+        types=frozenset(type or ()),
+        statuses=frozenset(s.value for s in status_ or ()),
+        incident_id=incident,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
+    try:
+        page = await asyncio.to_thread(service.events.query, query)
+    except BadCursor as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    return EventPage(events=[EventPublic.of(e) for e in page.events], next_cursor=page.next_cursor)
+
+
+@router.get("/stream", summary="Live events (Server-Sent Events)", response_class=StreamingResponse)
+async def stream_events(
+    request: Request,
+    service: IncidentsDep,
+    caller: CallerDep,
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, description="Resume after this feed number.")
+    ] = None,
+) -> StreamingResponse:
+    """Each message is ``created``, ``transition``, ``linked`` or ``deterrence`` with the event as it is now;
+    its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
+    after = service.feed.last_seq if last_event_id is None else last_event_id
+    return StreamingResponse(
+        _feed(request, service, caller, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _feed(request: Request, service: IncidentService, caller: Caller, after: int) -> AsyncIterator[str]:
+    listener = service.feed.listen()
+    try:
+        yield "retry: 3000\n: connected\n\n"
+        while not await request.is_disconnected():
+            listener.clear()  # before reading: a commit after this wakes the wait below
+            entries = await asyncio.to_thread(service.events.feed_since, after, FEED_BATCH)
+            for entry in entries:
+                after = entry.seq
+                if caller.sees(entry.event.grid):
+                    yield feed_message(entry)
+            if len(entries) == FEED_BATCH:
+                continue
+            try:
+                async with asyncio.timeout(KEEPALIVE_S):  # not wait_for: it can swallow a cancel on 3.11
+                    await listener.wait()
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+    finally:
+        service.feed.stop_listening(listener)
+
+
+async def _visible(service: IncidentService, caller: Caller, event_id: str) -> StoredEvent:
+    event = await asyncio.to_thread(service.events.get, event_id)
+    if event is None or not caller.sees(event.grid):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}")
+    return event
+
+
+@router.get("/{event_id}", response_model=EventPublic, responses=_NOT_FOUND, summary="One event")
+async def get_event(event_id: str, service: IncidentsDep, caller: CallerDep) -> EventPublic:
+    return EventPublic.of(await _visible(service, caller, event_id))
+
+
+@router.get("/{event_id}/snapshots/{name}.jpg", response_class=FileResponse, responses=_NOT_FOUND)
+async def get_snapshot(event_id: str, name: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
+    event = await _visible(service, caller, event_id)
+    if name not in event.snapshots:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no picture {name!r}")
+    return FileResponse(service.media.path(event.snapshots[name]), media_type="image/jpeg")
+
+
+@router.get("/{event_id}/clip.mp4", response_class=FileResponse, responses=_NOT_FOUND)
+async def get_clip(event_id: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
+    event = await _visible(service, caller, event_id)
+    if event.clip is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no clip")
+    return FileResponse(service.media.path(event.clip), media_type="video/mp4")
+
+
+@router.get("/{event_id}/transitions", response_model=list[TransitionPublic], responses=_NOT_FOUND)
+async def get_transitions(event_id: str, service: IncidentsDep, caller: CallerDep) -> list[TransitionPublic]:
+    await _visible(service, caller, event_id)
+    return [TransitionPublic.of(t) for t in await asyncio.to_thread(service.events.transitions, event_id)]
+
+
+@router.post(
+    "/{event_id}/transitions",
+    response_model=EventPublic,
+    summary="Move the event along the workflow",
+    responses={**_NOT_FOUND, 409: {"description": "Not allowed from the event's status."}, 403: {}},
+)
+async def post_transition(event_id: str, body: TransitionIn, service: IncidentsDep, caller: CallerDep) -> EventPublic:
+    await _visible(service, caller, event_id)
+    if body.status is not Status.ACKNOWLEDGED and not caller.may_work:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this caller may only acknowledge events")
+    try:
+        event = await service.transition(event_id, body.status, caller.name, body.note)
+    except UnknownEvent:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}") from None
+    except IllegalTransition as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
+    return EventPublic.of(event)
+
+
+@router.get("/{event_id}/deliveries", response_model=list[DeliveryPublic], responses=_NOT_FOUND)
+async def get_event_deliveries(event_id: str, service: IncidentsDep, caller: CallerDep) -> list[DeliveryPublic]:
+    await _visible(service, caller, event_id)
+    found = await asyncio.to_thread(service.outbox.find, DeliveryQuery(event_id=event_id, limit=1000))
+    return [DeliveryPublic.of(d) for d in found]

@@ -1,0 +1,46 @@
+"""``/api/incidents`` (events linked across cameras: path, direction, likely next cameras) and ``/api/teams``
+(patrol teams and the supervisor channel as configured, without webhook keys)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from shopwatch.api.incident_deps import CallerDep, IncidentsDep
+from shopwatch.api.incident_schemas import IncidentPublic, TeamPublic, teams_public
+from shopwatch.store.events import EventQuery
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+teams_router = APIRouter(prefix="/teams", tags=["teams"])
+
+
+async def _grids_of(service: IncidentsDep, incident_id: str) -> set[str]:
+    page = await asyncio.to_thread(service.events.query, EventQuery(incident_id=incident_id, limit=500))
+    return {e.grid for e in page.events}
+
+
+@router.get("", response_model=list[IncidentPublic], summary="Linked incidents, latest first")
+async def list_incidents(
+    service: IncidentsDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[IncidentPublic]:
+    incidents = await asyncio.to_thread(service.events.incidents, limit)
+    if caller.grids is not None:
+        incidents = [i for i in incidents if any(map(caller.sees, await _grids_of(service, i.id)))]
+    return [IncidentPublic.of(i) for i in incidents]
+
+
+@router.get("/{incident_id}", response_model=IncidentPublic, responses={404: {"description": "No such incident."}})
+async def get_incident(incident_id: str, service: IncidentsDep, caller: CallerDep) -> IncidentPublic:
+    incident = await asyncio.to_thread(service.events.incident, incident_id)
+    if incident is None or (
+        caller.grids is not None and not any(map(caller.sees, await _grids_of(service, incident_id)))
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
+    return IncidentPublic.of(incident)
+
+
+@teams_router.get("", response_model=list[TeamPublic], summary="Patrol teams and the supervisor channel")
+async def list_teams(service: IncidentsDep) -> list[TeamPublic]:
+    return teams_public(service.settings)
