@@ -98,26 +98,35 @@ class PatchSpec:
     diff_threshold: int
 
 
-def _difference(before: Image, after: Image) -> npt.NDArray[np.float32]:
-    """Largest per-channel difference after undoing the global gain (lights, auto-exposure)."""
-    gain = np.median(before.reshape(-1, 3), axis=0) / np.maximum(np.median(after.reshape(-1, 3), axis=0), 1.0)
-    return np.abs(after * gain.astype(np.float32) - before).max(axis=2)
+def _difference(before: Image, after: Image, valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """Largest per-channel difference after undoing the global gain (lights, auto-exposure); 0 where not valid."""
+    gain = np.median(before[valid], axis=0) / np.maximum(np.median(after[valid], axis=0), 1.0)
+    diff = np.abs(after * gain.astype(np.float32) - before).max(axis=2)
+    return np.where(valid, diff, 0.0).astype(np.float32)
 
 
 def find_patches(
-    before: Image, after: Image, current: Image, spec: PatchSpec, origin: tuple[int, int], frame_size: tuple[int, int]
+    before: Image,
+    after: Image,
+    current: Image,
+    visible: npt.NDArray[np.bool_],
+    spec: PatchSpec,
+    origin: tuple[int, int],
+    frame_size: tuple[int, int],
 ) -> PatchFinding:
     """New card-sized patches in ``after`` (a mean of the last frames) compared with ``before``, still there in
-    ``current`` (the latest frame). All three cover the same region; ``origin`` is its top left corner in the frame,
-    ``frame_size`` the frame's width and height, to report normalized boxes."""
+    ``current`` (the latest frame), among the ``visible`` pixels. All cover the same region; ``origin`` is its top
+    left corner in the frame, ``frame_size`` the frame's width and height, to report normalized boxes."""
+    if visible.sum() < 16:
+        return PatchFinding((), False)
     # No spatial blur: a card in a wide view is 5 x 3 pixels. "before" is a running background and "after" a mean
     # of several frames, so sensor noise is already averaged down; the opening removes what is left.
-    diff = _difference(before, after)
-    changed = (diff > spec.diff_threshold).astype(np.uint8)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a card's outline: its inside
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    diff = _difference(before, after, visible)
+    above = (diff > spec.diff_threshold).astype(np.uint8)
+    closed = cv2.morphologyEx(above, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a card's outline: its inside
+    changed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-    now = _difference(before, current)
+    now = _difference(before, current, visible)
     (ox, oy), (fw, fh) = origin, frame_size
     patches: list[Box] = []
     for x, y, w, h, _area in stats[1:count]:

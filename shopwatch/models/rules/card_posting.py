@@ -23,7 +23,15 @@ from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
 from shopwatch.core.events import Box, CardEvidence, Event, EventType
 from shopwatch.core.frame import Frame
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
-from shopwatch.models.surface import Image, PatchFinding, PatchSpec, PixelBox, SurfaceBackground, find_patches
+from shopwatch.models.surface import (
+    ACTOR_MARGIN,
+    Image,
+    PatchFinding,
+    PatchSpec,
+    PixelBox,
+    SurfaceBackground,
+    find_patches,
+)
 from shopwatch.models.zones import ZoneShape
 
 CONTACT_OVERLAP = 0.1  # of the actor's box inside the zone that counts as touching it
@@ -60,8 +68,8 @@ class Visit:
     touched: Box | None = None
     left_t: float | None = None  # set when the actor left: the visit is being verified
     patches_since: float | None = None
-    after: Image | None = None  # mean of the touched part over the frames checked since nobody stood there
-    after_frames: int = 0
+    after: Image | None = None  # per-pixel mean of the touched part over the last frames it was in view
+    seen: np.ndarray | None = None  # per pixel: frames in that mean (up to AFTER_FRAMES)
 
     def hold_still(self, t: float) -> None:
         """The actor is still there but not detected: time passes as a stop at the last place."""
@@ -195,10 +203,11 @@ class CardPosting:
         """None: the visit goes on; False: it ended without an event; an Event: it fired. ``walked_off``: the actor
         is seen this frame, away from the surface (a lost actor is waited for up to ``max_gap_s``)."""
         config = self._config
-        if visit.left_t is None and not walked_off:
+        last = visit.path[-1] if visit.path else visit.best_box
+        out_of_picture = last[0] <= EDGE or last[2] >= 1.0 - EDGE  # lost at the frame's edge: walked out of view
+        if visit.left_t is None and not walked_off and not (out_of_picture and visit.last_contact_t < obs.t):
             if obs.t - visit.last_contact_t <= config.max_gap_s:
                 return None
-            last = visit.path[-1] if visit.path else visit.best_box
             if _overlaps(_person_blobs(obs, last[3] - last[1]), last):
                 visit.hold_still(obs.t)  # not detected (turned away, reaching), but still there and moving in place
                 return None
@@ -209,9 +218,8 @@ class CardPosting:
         if obs.t - visit.left_t > config.hold_s + VERIFY_WAIT_S:
             return False
         touched = self._touched_region(surface, visit)
-        if touched is None or self._occupied(touched, obs):
-            visit.patches_since, visit.after, visit.after_frames = None, None, 0
-            return None
+        if touched is None:
+            return False
         finding = self._compare(surface, visit, obs, touched)
         if finding.too_large:
             return False
@@ -233,10 +241,20 @@ class CardPosting:
         box = (max(zb[0], t[0]), max(zb[1], t[1]), min(zb[2], t[2]), min(zb[3], t[3]))
         return box if box[2] > box[0] and box[3] > box[1] else None
 
-    def _occupied(self, touched: Box, obs: Observation) -> bool:
-        """Someone stands in the touched part: a tracked actor, or a person-sized moving blob (undetected)."""
+    def _in_view(self, touched: Box, obs: Observation, shape: tuple[int, int]) -> np.ndarray:
+        """Pixels of the touched part nobody stands in front of: not under an actor's box (grown by the margin the
+        background keeps off actors) nor under a person-sized moving blob (someone the detector missed)."""
         height = touched[3] - touched[1]
-        return _overlaps(obs.actors.boxes, touched) or _overlaps(_person_blobs(obs, height), touched)
+        boxes = np.concatenate([obs.actors.boxes, _person_blobs(obs, height)])
+        rows, cols = shape
+        free = np.ones(shape, bool)
+        tw, th = touched[2] - touched[0], touched[3] - touched[1]
+        for x1, y1, x2, y2 in boxes:
+            m = ACTOR_MARGIN * (y2 - y1)
+            c1, c2 = int((x1 - m - touched[0]) / tw * cols), int(np.ceil((x2 + m - touched[0]) / tw * cols))
+            r1, r2 = int((y1 - m - touched[1]) / th * rows), int(np.ceil((y2 + m - touched[1]) / th * rows))
+            free[max(0, r1) : max(0, r2), max(0, c1) : max(0, c2)] = False
+        return free
 
     def _compare(self, surface: SurfaceBackground, visit: Visit, obs: Observation, touched: Box) -> PatchFinding:
         image = obs.frame.image
@@ -250,12 +268,14 @@ class CardPosting:
             self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
         )
         current = image[p.y1 : p.y2, p.x1 : p.x2].astype(np.float32)
-        if visit.after is None or visit.after.shape != current.shape:
-            visit.after, visit.after_frames = current, 1
-        else:  # a running mean: sensor noise averages out, a card stays
-            visit.after_frames = min(visit.after_frames + 1, AFTER_FRAMES)
-            visit.after += (current - visit.after) / visit.after_frames
-        return find_patches(before, visit.after, current, spec, (p.x1, p.y1), (w, h))
+        free = self._in_view(touched, obs, current.shape[:2])
+        if visit.after is None or visit.seen is None or visit.after.shape != current.shape:
+            visit.after, visit.seen = current.copy(), np.zeros(current.shape[:2], np.float32)
+        # a per-pixel running mean over the frames each pixel was in view: noise averages out, a card stays
+        visit.seen = np.where(free, np.minimum(visit.seen + 1, AFTER_FRAMES), visit.seen)
+        rate = np.where(free, 1.0 / np.maximum(visit.seen, 1), 0.0).astype(np.float32)[..., None]
+        visit.after += rate * (current - visit.after)
+        return find_patches(before, visit.after, current, free, spec, (p.x1, p.y1), (w, h))
 
     def _event(
         self, visit: Visit, obs: Observation, touched: Box, patches: tuple[Box, ...], surface: SurfaceBackground
