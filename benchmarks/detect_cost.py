@@ -33,6 +33,7 @@ from shopwatch.core.detect_config import CameraDetection, DetectSettings  # noqa
 from shopwatch.core.frame import Frame  # noqa: E402
 from shopwatch.models.detector import YoloDetector  # noqa: E402
 from shopwatch.models.motion import MotionDetector, luma_of  # noqa: E402
+from shopwatch.models.offline import prepare_offline_env  # noqa: E402
 from shopwatch.models.pipeline import Pipeline  # noqa: E402
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "yolo11n_int8_openvino_model"
@@ -147,6 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"no person model at {args.model} (--model)")
+    prepare_offline_env()  # before the first ultralytics import (street_frames)
     frames = street_frames(args.frames)
     results = {
         **motion_cost(frames),

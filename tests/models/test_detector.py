@@ -12,6 +12,7 @@ from shopwatch.core.clock import ManualClock
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.frame import Frame
 from shopwatch.models.detector import ModelUnavailable, YoloDetector
+from shopwatch.models.offline import prepare_offline_env
 from shopwatch.models.pipeline import DetectionMode, Pipeline
 from tests.models.model_path import test_model
 
@@ -23,6 +24,7 @@ def detector() -> YoloDetector:
 
 @pytest.fixture(scope="module")
 def people() -> np.ndarray:
+    prepare_offline_env()
     from ultralytics.utils import ASSETS  # a street photo with four people, shipped with ultralytics
 
     return np.asarray(Image.open(ASSETS / "bus.jpg").convert("RGB"))
