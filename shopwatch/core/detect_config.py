@@ -1,9 +1,6 @@
-"""Detection configuration: per-camera zones and rules (``CameraDetection``, what a CAMERA.yaml for
-``shopwatch analyze --camera-config`` holds) and the process-wide ``detect`` section (``Settings.detect``).
-
-``CameraDetection`` is meant to become part of each camera entry (``class CameraConfig(CameraDetection)``) once
-the camera registry stores it (the registry refuses CameraConfig fields without a column, so that needs a
-migration). Defaults work on the project's synthetic scenes (``shopwatch sim scenes``)."""
+"""Detection configuration: per-camera zones and rules (``CameraDetection``: a camera entry's ``detection:``
+section, and the whole of a CAMERA.yaml for ``shopwatch analyze --camera-config``) and the process-wide
+``detect`` section (``Settings.detect``). Defaults work on the project's synthetic scenes (``shopwatch sim scenes``)."""
 
 from __future__ import annotations
 
