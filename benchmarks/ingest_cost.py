@@ -162,9 +162,6 @@ def mode_ffmpeg(urls: list[str], window: Window) -> dict[str, float]:
 def mode_shopwatch(urls: list[str], window: Window, active: bool) -> dict[str, float]:
     """shopwatch's own readers; idle counts packets demuxed, active counts frames decoded."""
     from shopwatch.ingest.reader import CameraReader
-    from shopwatch.ingest.worker import configure_gc
-
-    configure_gc()  # as in a worker process
 
     settings = Ingest(activity={"quiet_s": 600.0} if active else {})
     readers = [

@@ -6,7 +6,6 @@ when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -34,16 +33,6 @@ from shopwatch.ingest.reader import CameraReader, stop_readers
 log = logging.getLogger(__name__)
 
 SNAPSHOT_THREADS = 4
-# The collector's first generation runs after this many container allocations. The default (700) runs it ~10
-# times a second at 100 streams, each time on packets the ring still holds (it keeps ~4 s of them), so they are
-# promoted and traversed again by older generations: ~10 % of an idle worker's CPU in a profile here. At 50,000
-# the ring's packets are freed by their reference counts before a collection ever sees them.
-GC_THRESHOLDS = (50_000, 20, 20)
-
-
-def configure_gc() -> None:
-    """Collector thresholds for a process that hosts readers (workers; the ingest benchmark's shopwatch modes)."""
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Worker:
@@ -174,7 +163,6 @@ def worker_main(
 ) -> None:
     """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
     redactor = configure_logging(log_level, process_name=f"worker-{index}")
-    configure_gc()
     try:
         worker = Worker(index, conn, settings, redactor, consumer)
     except Exception:  # e.g. a detection model that cannot load: say why before the process dies
