@@ -144,10 +144,15 @@ def main() -> None:
     parser.add_argument("--drift-seconds", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--frames", type=int, default=150, help="live WebSocket frames sent (API measurement)")
     args = parser.parse_args()
+    # The API-level measurements (API call -> first packet, WebSocket frame -> RTP) live beside this script and
+    # import its peer and table helpers, so they are imported here, when the script runs, not at module import.
+    import talkback_api_latency
+
     rows: list[Row] = []
     with peer_process() as peer:
-        for measure in MEASUREMENTS:
+        for measure in [*MEASUREMENTS, *talkback_api_latency.MEASUREMENTS]:
             rows += asyncio.run(measure(peer, args))
     print_table(rows)
 
