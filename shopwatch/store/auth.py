@@ -8,8 +8,7 @@ revoking a key takes effect on the next request, in every process sharing the da
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopwatch.store.base import Base, UtcDateTime
-from shopwatch.store.db import write_options
+from shopwatch.store.db import write_transaction
 
 
 class UserRow(Base):
@@ -128,12 +127,8 @@ class AuthRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**write_options())
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     # -- users ---------------------------------------------------------------------------------------------
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select, u
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.errors import ConfigError, ConfigProblem
-from shopwatch.store.db import write_options
+from shopwatch.store.db import write_transaction
 from shopwatch.store.tables import CameraRow, RegistryState
 
 _ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -186,12 +186,8 @@ class CameraRepository:
 
     # -- writes --------------------------------------------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**write_options())
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.wall(), tz=UTC)

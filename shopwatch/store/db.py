@@ -23,7 +23,8 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,16 @@ def _enable_wal(cursor: Any) -> None:
 def write_options() -> dict[str, Any]:
     """Execution options for a connection that will write: on SQLite, take the write lock at BEGIN."""
     return {SQLITE_BEGIN: "BEGIN IMMEDIATE"}
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (on SQLite the write lock is taken at BEGIN, so two writers queue instead of one
+    failing at its first write); committed when the block ends, rolled back on an exception."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**write_options())
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -7,8 +7,8 @@ failing past the give-up time. One dispatcher per database (the service's), so n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from shopwatch.store.base import UtcDateTime
-from shopwatch.store.db import write_options
+from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import DeliveryRow
 
 
@@ -83,12 +83,8 @@ class OutboxRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**write_options())
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     def due(self, now: datetime, limit: int, exclude: Sequence[str] = ()) -> list[Delivery]:
         """Pending deliveries whose next attempt is due, oldest first (``exclude``: ones being sent now)."""

@@ -12,8 +12,7 @@ their name, duration and checksum."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Engine, Float, Integer, RowMapping, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopwatch.store.base import Base, UtcDateTime
-from shopwatch.store.db import write_options
+from shopwatch.store.db import write_transaction
 
 
 class Outcome(StrEnum):
@@ -141,12 +140,8 @@ class TalkbackRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn = conn.execution_options(**write_options())
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
     # -- audit ---------------------------------------------------------------------------------------------
 
