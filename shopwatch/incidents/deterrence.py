@@ -92,18 +92,32 @@ class AutoDeterrence:
                 "outcome": "cooldown",
                 "reason": f"played {now - last:.0f} s ago (cooldown {rule.cooldown_s:.0f} s)",
             }
-        clips = [c for c in await self._talkback.library.list() if c.name == rule.clip]
+        # Claimed before the first await: events right behind this one (a burst is stored, and triggers, in one
+        # batch) see the cooldown instead of racing to the speaker; given back if nothing was played.
+        self._last_played[trigger.camera_id] = now
+        outcome = await self._play(self._talkback, trigger, rule, base)
+        if outcome["outcome"] != "started" and self._last_played.get(trigger.camera_id) == now:
+            if last is None:
+                del self._last_played[trigger.camera_id]
+            else:
+                self._last_played[trigger.camera_id] = last
+        return outcome
+
+    @staticmethod
+    async def _play(
+        talkback: TalkbackService, trigger: Trigger, rule: Deterrence, base: dict[str, Any]
+    ) -> dict[str, Any]:
+        clips = [c for c in await talkback.library.list() if c.name == rule.clip]
         if not clips:
             return {**base, "outcome": "failed", "reason": f"no talkback clip named {rule.clip!r}"}
         request = TalkRequest(Operator(USER))
         try:
-            session = await self._talkback.play(trigger.camera_id, Sound.clip(clips[0].id), request)
+            session = await talkback.play(trigger.camera_id, Sound.clip(clips[0].id), request)
         except PolicyRefused as exc:
             return {**base, "outcome": "refused", "reason": exc.reason}
         except SpeakerConflict as exc:
             return {**base, "outcome": "busy", "reason": exc.reason}
         except (UnknownCamera, UnknownClip, TalkbackError) as exc:
             return {**base, "outcome": "failed", "reason": str(exc)}
-        self._last_played[trigger.camera_id] = now
         log.info("auto-deterrence on %s: clip %r (session %s)", trigger.camera_id, rule.clip, session.id)
         return {**base, "outcome": "started", "session_id": session.id}

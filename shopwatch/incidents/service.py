@@ -4,15 +4,19 @@ auto-deterrence, and wakes live consoles and the outbox dispatcher.
 
 ``submit`` is what the ingest supervisor calls on the event loop: it only puts the event on a bounded queue
 (dropping and counting past ``incidents.queue_size``); one task stores events in arrival order, the blocking
-database and file work in a thread."""
+database and file work in a thread. Events queued together (a burst) are stored together: their files in one
+thread hop, their rows in one transaction, so a burst costs one commit per batch instead of one per event."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
@@ -25,16 +29,17 @@ from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.linking import Link, Linker, Place, Sighting
-from shopwatch.incidents.media import MediaStore
+from shopwatch.incidents.media import MediaStore, StoredMedia
+from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
-from shopwatch.store.events import EventRepository, Incident, StoredEvent, Transition
+from shopwatch.store.events import EventRepository, NewEvent, StoredEvent, Transition
 from shopwatch.store.outbox import NewDelivery, OutboxRepository
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_GRID = "unknown"
 HOUSEKEEPING_S = 1.0  # escalations are checked this often
 RETENTION_BATCH = 200
+STORE_BATCH = 64  # queued events stored in one transaction at most
 
 
 class UnknownEvent(KeyError):
@@ -115,68 +120,87 @@ class IncidentService:
 
     async def _store_loop(self) -> None:
         while True:
-            event = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < STORE_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await self.ingest(event)
-            except Exception:  # a task boundary: one bad event must not stop the store
-                log.exception("storing event %s failed", event.id)
+                _, failed = await self._store(batch)
+                for event, exc in failed:
+                    log.error("storing event %s on %s failed: %s", event.id, event.camera_id, exc)
+            except Exception:  # a task boundary: one bad batch must not stop the store
+                log.exception("storing %d events failed", len(batch))
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
     async def ingest(self, event: Event) -> StoredEvent:
         """Store one event with its media, link it, queue its alerts; returns it as stored."""
-        camera = self._fleet.camera(event.camera_id)
-        media = await asyncio.to_thread(self.media.save, event)
-        now = self.now()
-        grid = camera.grid if camera is not None else UNKNOWN_GRID
-        link = self._link(event, camera)
-        stored = StoredEvent(
-            id=event.id,
-            camera_id=event.camera_id,
-            grid=grid,
-            type=event.type.value,
-            status=workflow.Status.NEW.value,
-            start=datetime.fromtimestamp(event.start, UTC),
-            end=datetime.fromtimestamp(event.end, UTC),
-            detected_at=datetime.fromtimestamp(event.detected_at, UTC),
-            stored_at=now,
-            confidence=float(event.confidence),
-            zone=event.zone,
-            detail=_detail(event),
-            snapshots=media.snapshots,
-            clip=media.clip,
-            media_bytes=media.size_bytes,
-            teams=[t.name for t in self.router.teams_for(grid)],
-            escalate_at=self.router.escalate_at(grid, now),
-            escalated_at=None,
-            incident_id=link.incident_id if link else None,
-            deterrence=None,
-            updated_at=now,
-        )
-        incident = None
-        if link is not None:
-            incident = Incident(link.incident_id, stored.type, _utc(link.first), _utc(link.last), link.summary)
-        summary = _public_incident(link)
+        stored, failed = await self._store([event])
+        if failed:
+            raise failed[0][1]
+        return stored[0]
 
-        def payload(delivery_id: str, reason: str) -> dict[str, Any]:
-            context = AlertContext(camera, summary, self._clock.wall())
-            return alert_payload(stored, context, self.signer, delivery_id=delivery_id, reason=reason)
+    async def _store(self, events: Sequence[Event]) -> tuple[list[StoredEvent], list[tuple[Event, Exception]]]:
+        """Store events that arrived together: their files first (one thread hop for all), then the rows in one
+        transaction. Returns those stored and those that failed, with why."""
+        saved = await asyncio.to_thread(_save_media, self.media, events)
+        failed: list[tuple[Event, Exception]] = [
+            (e, m) for e, m in zip(events, saved, strict=True) if isinstance(m, Exception)
+        ]
+        intake = Intake(self.router, self.signer, self._clock.wall(), self.now())
+        places = self._places()
+        batch = [
+            new_event(event, camera, media, self._link(event, camera, places), intake)
+            for event, media in zip(events, saved, strict=True)
+            if not isinstance(media, Exception)
+            for camera in [self._fleet.camera(event.camera_id)]
+        ]
+        done, seqs, refused = await self._commit(batch)
+        by_id = {e.id: e for e in events}
+        for item, exc in refused:
+            self.linker.forget(item.event.id)
+            failed.append((by_id[item.event.id], exc))
+        self.stored += len(done)
+        if done:
+            self.dispatcher.wake()
+            self.feed.publish(max(seqs))
+        for item in done:
+            stored = item.event
+            if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
+                self._spawn(
+                    self._deterrence.run(Trigger(stored.id, stored.camera_id, stored.type), self._record_deterrence)
+                )
+        return [item.event for item in done], failed
 
-        deliveries = self.router.alert_deliveries(stored, payload, now)
-        seqs = await asyncio.to_thread(self.events.add, stored, deliveries, incident)
-        self.stored += 1
-        self.dispatcher.wake()
-        self.feed.publish(max(seqs))
-        if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
-            self._spawn(
-                self._deterrence.run(Trigger(stored.id, stored.camera_id, stored.type), self._record_deterrence)
-            )
-        return stored
+    async def _commit(
+        self, batch: list[NewEvent]
+    ) -> tuple[list[NewEvent], list[int], list[tuple[NewEvent, Exception]]]:
+        """One transaction for the batch; if it fails (an id stored before), each event alone, so one bad event
+        does not cost the others. Returns those stored, their feed numbers, and those refused."""
+        if not batch:
+            return [], [], []
+        try:
+            return batch, await asyncio.to_thread(self.events.add_many, batch), []
+        except SQLAlchemyError as exc:
+            if len(batch) == 1:
+                return [], [], [(batch[0], exc)]
+        done: list[NewEvent] = []
+        seqs: list[int] = []
+        refused: list[tuple[NewEvent, Exception]] = []
+        for item in batch:
+            try:
+                seqs += await asyncio.to_thread(self.events.add_many, [item])
+                done.append(item)
+            except SQLAlchemyError as exc:
+                refused.append((item, exc))
+        return done, seqs, refused
 
-    def _link(self, event: Event, camera: CameraConfig | None) -> Link | None:
-        if camera is None or camera.location is None:
+    def _places(self) -> dict[str, Place]:
+        return {c.id: Place(c.location.lat, c.location.lon) for c in self._fleet.cameras() if c.location is not None}
+
+    def _link(self, event: Event, camera: CameraConfig | None, places: Mapping[str, Place]) -> Link | None:
+        if camera is None or camera.id not in places:
             return None
-        places = {c.id: Place(c.location.lat, c.location.lon) for c in self._fleet.cameras() if c.location is not None}
         sighting = Sighting(event.id, camera.id, event.type.value, places[camera.id], event.start)
         return self.linker.add(sighting, places)
 
@@ -274,22 +298,12 @@ class IncidentService:
             await asyncio.sleep(HOUSEKEEPING_S)
 
 
-def _utc(wall: float) -> datetime:
-    return datetime.fromtimestamp(wall, UTC)
-
-
-def _detail(event: Event) -> dict[str, Any]:
-    detail: dict[str, Any] = {"track_id": event.track_id, "box": [round(v, 4) for v in event.box]}
-    if event.track_boxes:
-        detail["track_boxes"] = [[round(v, 4) for v in b] for b in event.track_boxes]
-    if event.evidence is not None:
-        detail["patches"] = [[round(v, 4) for v in p] for p in event.evidence.patches]
-    return detail
-
-
-def _public_incident(link: Link | None) -> dict[str, Any] | None:
-    """The incident as an alert shows it."""
-    if link is None:
-        return None
-    summary = {k: v for k, v in link.summary.items() if k != "events"}
-    return {"id": link.incident_id, **summary}
+def _save_media(media: MediaStore, events: Sequence[Event]) -> list[StoredMedia | OSError]:
+    """Blocking: write each event's files; a disk error costs that event only."""
+    saved: list[StoredMedia | OSError] = []
+    for event in events:
+        try:
+            saved.append(media.save(event))
+        except OSError as exc:
+            saved.append(exc)
+    return saved

@@ -69,6 +69,15 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to store with its outbox deliveries and its incident (created or updated), all or nothing."""
+
+    event: StoredEvent
+    deliveries: Sequence[NewDelivery]
+    incident: Incident | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EventQuery:
     camera_ids: frozenset[str] = frozenset()
     grids: frozenset[str] | None = None  # None: any grid; empty: none (a caller scoped to no grid)
@@ -131,21 +140,33 @@ class EventRepository:
     def add(self, event: StoredEvent, deliveries: Sequence[NewDelivery], incident: Incident | None = None) -> list[int]:
         """Store a new event with its outbox deliveries (and its incident, created or updated). Returns the
         feed numbers written: "created", and "linked" for every earlier event that joined the incident."""
+        return self.add_many([NewEvent(event, deliveries, incident)])
+
+    def add_many(self, items: Sequence[NewEvent]) -> list[int]:
+        """Store events in arrival order in one transaction (one commit for a burst instead of one per event);
+        a failing one (an id stored before) fails them all. Returns the feed numbers written."""
         with self._write() as conn:
-            if incident is not None:
-                self._upsert_incident(conn, incident)
-            conn.execute(insert(EventRow).values(**asdict(event)))
-            insert_deliveries(conn, deliveries)
-            seqs = [self._feed(conn, event.id, "created", event.stored_at)]
-            if incident is not None:
-                joined = conn.execute(
-                    update(EventRow)
-                    .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
-                    .values(incident_id=incident.id, updated_at=event.stored_at)
-                    .returning(EventRow.id)
-                ).scalars()
-                seqs += [self._feed(conn, joined_id, "linked", event.stored_at) for joined_id in list(joined)]
+            seqs: list[int] = []
+            for item in items:
+                seqs += self._add(conn, item)
+            insert_deliveries(conn, [d for item in items for d in item.deliveries])
             return seqs
+
+    def _add(self, conn: Connection, item: NewEvent) -> list[int]:
+        event, incident = item.event, item.incident
+        if incident is not None:
+            self._upsert_incident(conn, incident)
+        conn.execute(insert(EventRow).values(**asdict(event)))
+        seqs = [self._feed(conn, event.id, "created", event.stored_at)]
+        if incident is not None:
+            joined = conn.execute(
+                update(EventRow)
+                .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
+                .values(incident_id=incident.id, updated_at=event.stored_at)
+                .returning(EventRow.id)
+            ).scalars()
+            seqs += [self._feed(conn, joined_id, "linked", event.stored_at) for joined_id in list(joined)]
+        return seqs
 
     def _upsert_incident(self, conn: Connection, incident: Incident) -> None:
         values = asdict(incident)
