@@ -93,7 +93,10 @@ class DeliveryPublic(BaseModel):
 
 
 class DeliveryList(BaseModel):
-    counts: dict[str, int] = Field(description="Deliveries by state, in the whole outbox.")
+    counts: dict[str, int] = Field(
+        description="Deliveries by state, in the whole outbox (for a caller scoped to grids: its grids' deliveries"
+        " among the newest 5,000)."
+    )
     deliveries: list[DeliveryPublic]
 
 

@@ -110,6 +110,7 @@ class AuditQuery:
     until: datetime | None = None
     limit: int = 100
     offset: int = 0
+    camera_ids: frozenset[str] | None = None  # only these cameras (a caller's grid scope); None: every camera
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,8 @@ class TalkbackRepository:
         stmt = select(AuditRow.__table__)
         if query.camera_id is not None:
             stmt = stmt.where(AuditRow.camera_id == query.camera_id)
+        if query.camera_ids is not None:
+            stmt = stmt.where(AuditRow.camera_id.in_(sorted(query.camera_ids)))
         if query.user is not None:
             stmt = stmt.where(AuditRow.user == query.user)
         if query.outcome is not None:

@@ -1,5 +1,7 @@
 """``/api/incidents`` (events linked across cameras: path, direction, likely next cameras) and ``/api/teams``
-(patrol teams and the supervisor channel as configured, without webhook keys)."""
+(patrol teams and the supervisor channel as configured, without webhook keys).
+
+A caller scoped to grids sees the incidents with an event in its grids, and the teams of its grids."""
 
 from __future__ import annotations
 
@@ -42,5 +44,8 @@ async def get_incident(incident_id: str, service: IncidentsDep, caller: CallerDe
 
 
 @teams_router.get("", response_model=list[TeamPublic], summary="Patrol teams and the supervisor channel")
-async def list_teams(service: IncidentsDep) -> list[TeamPublic]:
-    return teams_public(service.settings)
+async def list_teams(service: IncidentsDep, caller: CallerDep) -> list[TeamPublic]:
+    teams = teams_public(service.settings)
+    if caller.grids is None:
+        return teams
+    return [t for t in teams if any(map(caller.sees, t.grids))]  # not the command room's supervisor channel

@@ -1,15 +1,17 @@
 """Endpoints about the service itself: liveness (open, for load balancers and probes) and Prometheus metrics
-(behind authentication like every other route: scrape with an API key as bearer token)."""
+(behind authentication like every other route: scrape with an API key as bearer token). Metrics name every
+camera of every grid, so a caller scoped to grids is refused (403): scrape with a key without a grid scope."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import Metric
 
+from shopwatch.api.auth.deps import PrincipalDep
 from shopwatch.api.deps import FleetDep, MetricsRegistryDep
 from shopwatch.api.schemas import Healthz
 from shopwatch.core.health import CameraState
@@ -27,10 +29,18 @@ async def healthz(fleet: FleetDep) -> Healthz:
 @metrics_router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition."}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text exposition."},
+        403: {"description": "The caller's role, or its grid scope (metrics cover every grid), does not allow it."},
+    },
     summary="Prometheus metrics",
 )
-async def metrics(registry: MetricsRegistryDep) -> Response:
+async def metrics(registry: MetricsRegistryDep, principal: PrincipalDep) -> Response:
+    if principal.grids is not None:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="metrics cover every grid: scrape with a key that is not scoped to grids",
+        )
     # Collect on the loop, where the fleet lives; format (two thirds of ~45 ms at 1,200 cameras) in a thread.
     collected = _Collected(list(registry.collect()))
     text = await asyncio.to_thread(generate_latest, collected)

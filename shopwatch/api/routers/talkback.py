@@ -1,6 +1,9 @@
 """Talkback sessions: speak through a camera's speaker (clip or text), list, cancel, broadcast, audit.
 
-Live push-to-talk is ``talkback_live``; the clip library is ``talkback_clips``."""
+A caller scoped to grids (``scope``) talks through, sees and cancels only its grids' speakers and sessions: the
+others answer 404 (an unknown camera or session), are left out of lists and of the audit, and a broadcast names
+them in its results as unknown cameras (by list) or never addresses them (by grid). Live push-to-talk is
+``talkback_live``; the clip library is ``talkback_clips``."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from shopwatch.api.operator import OperatorDep
+from shopwatch.api.scope import Scope, ScopeDep
 from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal, refusal_status, refusal_text
 from shopwatch.api.talkback_schemas import (
     AuditPublic,
@@ -22,7 +26,7 @@ from shopwatch.api.talkback_schemas import (
 )
 from shopwatch.store.talkback import AuditQuery, Outcome
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Sound, TalkRequest, TalkSession
+from shopwatch.talkback.sessions import Sound, TalkRequest, TalkSession, UnknownCamera, UnknownSession
 
 router = APIRouter(tags=["talkback"])
 
@@ -50,6 +54,14 @@ def _public(service: TalkbackService, session: TalkSession) -> SessionPublic:
     return SessionPublic.of(session, service.queue_position(session))
 
 
+def _visible_session(service: TalkbackService, scope: Scope, session_id: str) -> TalkSession:
+    """The session, if the caller sees its camera; ``UnknownSession`` otherwise (a 404 like a missing one)."""
+    session = service.session(session_id)
+    if not scope.sees_camera(session.camera_id):
+        raise UnknownSession(session_id)
+    return session
+
+
 @router.post(
     "/cameras/{camera_id}/talkback",
     status_code=status.HTTP_201_CREATED,
@@ -57,9 +69,13 @@ def _public(service: TalkbackService, session: TalkSession) -> SessionPublic:
     responses=_REFUSED,
     summary="Play a clip or spoken text through the camera's speaker",
 )
-async def start_talk(camera_id: str, body: TalkCreate, service: TalkbackDep, operator: OperatorDep) -> SessionPublic:
+async def start_talk(
+    camera_id: str, body: TalkCreate, service: TalkbackDep, operator: OperatorDep, scope: ScopeDep
+) -> SessionPublic:
     request = TalkRequest(operator, queue=body.queue, override=body.override)
     try:
+        if not scope.sees_camera(camera_id):
+            raise UnknownCamera(camera_id)
         session = await service.play(camera_id, _sound(body), request)
     except REFUSALS as exc:
         raise http_refusal(exc) from None
@@ -67,15 +83,18 @@ async def start_talk(camera_id: str, body: TalkCreate, service: TalkbackDep, ope
 
 
 @router.get("/talkback/sessions", response_model=SessionList, summary="Active, queued and recent sessions")
-async def list_sessions(service: TalkbackDep) -> SessionList:
+async def list_sessions(service: TalkbackDep, scope: ScopeDep) -> SessionList:
     active, recent = service.sessions()
-    return SessionList(active=[_public(service, s) for s in active], recent=[_public(service, s) for s in recent])
+    return SessionList(
+        active=[_public(service, s) for s in active if scope.sees_camera(s.camera_id)],
+        recent=[_public(service, s) for s in recent if scope.sees_camera(s.camera_id)],
+    )
 
 
 @router.get("/talkback/sessions/{session_id}", response_model=SessionPublic, responses={404: {}})
-async def get_session(session_id: str, service: TalkbackDep) -> SessionPublic:
+async def get_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
     try:
-        return _public(service, service.session(session_id))
+        return _public(service, _visible_session(service, scope, session_id))
     except REFUSALS as exc:
         raise http_refusal(exc) from None
 
@@ -86,8 +105,9 @@ async def get_session(session_id: str, service: TalkbackDep) -> SessionPublic:
     responses={404: {"description": "No such session."}},
     summary="Stop a session now (playing or queued); answers once the speaker is released",
 )
-async def cancel_session(session_id: str, service: TalkbackDep) -> SessionPublic:
+async def cancel_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
     try:
+        _visible_session(service, scope, session_id)
         return _public(service, await service.cancel(session_id))
     except REFUSALS as exc:
         raise http_refusal(exc) from None
@@ -99,13 +119,21 @@ async def cancel_session(session_id: str, service: TalkbackDep) -> SessionPublic
     responses={404: {"description": "Unknown clip."}, 422: _REFUSED[422]},
     summary="Play one clip or text on many cameras (a list, a grid); one result per camera",
 )
-async def broadcast(body: BroadcastCreate, service: TalkbackDep, operator: OperatorDep) -> BroadcastPublic:
+async def broadcast(
+    body: BroadcastCreate, service: TalkbackDep, operator: OperatorDep, scope: ScopeDep
+) -> BroadcastPublic:
     request = TalkRequest(operator, queue=body.queue, override=body.override)
-    camera_ids = service.cameras_in(body.cameras, body.grid)
+    listed = set(body.cameras)
+    # A grid outside the caller's scope adds no camera; a listed camera outside it is refused as unknown.
+    addressed = [c for c in service.cameras_in(body.cameras, body.grid) if c in listed or scope.sees_camera(c)]
     try:
-        broadcast_id, results = await service.broadcast(camera_ids, _sound(body), request)
+        broadcast_id, played = await service.broadcast(
+            [c for c in addressed if scope.sees_camera(c)], _sound(body), request
+        )
     except REFUSALS as exc:
         raise http_refusal(exc) from None
+    outcomes = dict(played)
+    results = [(c, outcomes[c] if c in outcomes else UnknownCamera(c)) for c in addressed]
     items: list[BroadcastItem] = []
     for camera_id, outcome in results:
         if isinstance(outcome, TalkSession):
@@ -123,6 +151,7 @@ async def broadcast(body: BroadcastCreate, service: TalkbackDep, operator: Opera
 @router.get("/talkback/audit", response_model=list[AuditPublic], summary="Every talk attempt, newest first")
 async def audit(
     service: TalkbackDep,
+    scope: ScopeDep,
     camera: Annotated[str | None, Query(max_length=63, description="Only this camera.")] = None,
     user: Annotated[str | None, Query(max_length=128, description="Only this operator.")] = None,
     outcome: Annotated[Outcome | None, Query(description="Only this outcome.")] = None,
@@ -131,5 +160,5 @@ async def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AuditPublic]:
-    query = AuditQuery(camera, user, outcome, _aware(since), _aware(until), limit, offset)
+    query = AuditQuery(camera, user, outcome, _aware(since), _aware(until), limit, offset, scope.cameras())
     return [AuditPublic.of(e) for e in await service.audit_entries(query)]

@@ -7,7 +7,8 @@ the text ``{"type": "end"}`` to finish while still listening. The server sends J
 - ``{"type": "session", "session": {...}}`` once the speaker is taken (a clip playing there was stopped);
 - ``{"type": "started", "codec": "PCMU", "protocol": "rtsp"}`` when the first packet went to the speaker;
 - ``{"type": "ended", "session": {...}}`` when the session is over (outcome, seconds played), then closes (1000);
-- ``{"type": "error", "status": 403|404|409|422, "detail": "..."}`` when refused, then closes with 4000+status.
+- ``{"type": "error", "status": 403|404|409|422, "detail": "..."}`` when refused, then closes with 4000+status
+  (404 also for a camera outside the caller's grids, as for one that does not exist).
 
 Closing the socket ends the session cleanly: what is buffered (at most ``talkback.live_buffer_ms``) plays,
 then the device session is torn down."""
@@ -24,10 +25,11 @@ from fastapi import APIRouter, Query, WebSocket, status
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from shopwatch.api.operator import OperatorDep
+from shopwatch.api.scope import ScopeDep
 from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, refusal_status, refusal_text
 from shopwatch.api.talkback_schemas import SessionPublic
 from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
-from shopwatch.talkback.sessions import TalkRequest, TalkSession
+from shopwatch.talkback.sessions import TalkRequest, TalkSession, UnknownCamera
 
 router = APIRouter(tags=["talkback"])
 
@@ -64,6 +66,7 @@ async def live_talk(
     camera_id: str,
     service: TalkbackDep,
     operator: OperatorDep,
+    scope: ScopeDep,
     format: Annotated[LiveFormat, Query(description="pcm16, pcmu or pcma.")] = "pcm16",  # noqa: A002
     rate: Annotated[int, Query(ge=MIN_RATE, le=MAX_RATE, description="PCM16 sample rate, Hz.")] = 8000,
     override: Annotated[bool, Query(description="Admin only: set aside consent and quiet hours.")] = False,
@@ -75,6 +78,8 @@ async def live_talk(
         await _refuse(websocket, status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
         return
     try:
+        if not scope.sees_camera(camera_id):  # another grid's speaker: as if there were none
+            raise UnknownCamera(camera_id)
         session, live = await service.open_live(camera_id, spec, TalkRequest(operator, override=override))
     except REFUSALS as exc:
         await _refuse(websocket, refusal_status(exc), refusal_text(exc))
