@@ -22,6 +22,8 @@ from shopwatch.models.zones import ZoneShape
 Image = npt.NDArray[np.float32]  # H x W x 3 float RGB
 ACTOR_MARGIN = 0.12  # of the actor's height around its box that the background does not learn (arms, shadow)
 LEARN_S = 3.0  # time constant of the surface background
+KNOWN_FRAMES = 6  # a pixel seen free in this many frames is part of the "before" picture (1 s at 6 fps)
+SEEN_CAP = 1_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +47,29 @@ class PatchFinding:
     too_large: bool  # something beyond the card size range changed: not a card-posting visit
 
 
+@dataclass(frozen=True, slots=True)
+class Before:
+    """The surface zone as it was: the background, and which of its pixels were seen often enough to trust."""
+
+    image: Image
+    known: npt.NDArray[np.bool_]
+
+
 class SurfaceBackground:
-    """Running background of one surface zone's bounding box, learnt where no actor is."""
+    """Running background of one surface zone's bounding box, learnt where no actor is.
+
+    Each pixel is a plain mean of the frames it was seen free in until that mean is as steady as the running
+    background (then an exponential average with time constant ``LEARN_S``): a pixel seen for the first time,
+    because someone stood in front of it since the camera started, is learnt at once when they leave, and the
+    first frames' noise (rain, grain) is averaged away instead of lingering for seconds. A pixel seen free in
+    fewer than ``KNOWN_FRAMES`` frames is not known: nothing is compared there."""
 
     def __init__(self, zone: ZoneShape) -> None:
         self.zone = zone
         self._region: PixelBox | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._background: Image | None = None
+        self._seen: npt.NDArray[np.float32] | None = None  # per pixel: free frames learnt, capped
         self._last_t: float | None = None
 
     @property
@@ -63,20 +80,26 @@ class SurfaceBackground:
         h, w = image.shape[:2]
         if self._region is None or self._frame_size != (w, h):
             self._region, self._frame_size = PixelBox.of(self.zone.bbox, w, h), (w, h)
-            self._background, self._last_t = None, None
+            self._background, self._seen, self._last_t = None, None, None
         r = self._region
         current = image[r.y1 : r.y2, r.x1 : r.x2].astype(np.float32)
-        if self._background is None or self._last_t is None:
+        if self._background is None or self._seen is None or self._last_t is None:
             self._background, self._last_t = current, t
-            return
+            self._seen = np.zeros(current.shape[:2], np.float32)
         dt = max(0.0, t - self._last_t)
         self._last_t = t
         alpha = np.float32(1.0 - math.exp(-dt / LEARN_S))
         free = ~self._actor_mask(actor_boxes)
-        self._background[free] += alpha * (current[free] - self._background[free])
+        self._seen[free] = np.minimum(self._seen[free] + 1, SEEN_CAP)
+        rate = np.where(free, np.maximum(alpha, 1.0 / np.maximum(self._seen, 1.0)), 0.0).astype(np.float32)
+        self._background += rate[..., None] * (current - self._background)
 
-    def snapshot(self) -> Image | None:
-        return None if self._background is None else self._background.copy()
+    def snapshot(self) -> Before | None:
+        """The background now, or None before any pixel is known (the camera's first frames)."""
+        if self._background is None or self._seen is None:
+            return None
+        known = self._seen >= KNOWN_FRAMES
+        return Before(self._background.copy(), known) if known.any() else None
 
     def _actor_mask(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
         assert self._region is not None

@@ -135,3 +135,48 @@ def test_detections_below_min_confidence_are_not_actors() -> None:
     visit(s, leave=[(CARD, WHITE)])
     s.idle(5)
     assert s.events == []
+
+
+def _has_patch_on(event_patches: tuple, card: tuple) -> bool:  # type: ignore[type-arg]
+    return any(p[0] <= card[2] and p[2] >= card[0] and p[1] <= card[3] and p[3] >= card[1] for p in event_patches)
+
+
+def test_someone_standing_there_when_detection_starts_leaves_no_ghost() -> None:
+    """The camera's first frames show a person in front of the surface: what they hid is learnt when they leave,
+    so the next visit on that spot is judged against the wall, not against the person."""
+    s = scene()
+    s.stand(1, person_at(0.3), 2.0)
+    s.walk(1, person_at(0.3), person_at(-0.2), 1.5)
+    s.idle(1.0)
+    visit(s, track=2, leave=[(CARD, WHITE)])
+    s.idle(5)
+    assert len(s.events) == 1
+    assert s.events[0].evidence is not None and _has_patch_on(s.events[0].evidence.patches, CARD)
+
+
+def test_a_stop_on_the_way_in_does_not_hide_the_real_visit_further_along() -> None:
+    """A short stop where the actor came in (a pause, or a slow walk that looks like one), then a walk along the
+    surface to the spot where the card goes: the card is found."""
+    s = scene()
+    s.idle(2)
+    s.walk(1, person_at(0.9), person_at(0.52), 1.0)
+    s.stand(1, person_at(0.52), 1.0)  # no card here
+    s.walk(1, person_at(0.52), person_at(0.3), 1.0)
+    s.stand(1, person_at(0.3), 2.0)
+    s.stuck.append((CARD, WHITE))
+    s.walk(1, person_at(0.3), person_at(-0.2), 1.5)
+    s.idle(5)
+    assert len(s.events) == 1
+    assert s.events[0].evidence is not None and _has_patch_on(s.events[0].evidence.patches, CARD)
+
+
+def test_what_the_first_frame_showed_for_an_instant_is_not_taken_for_a_card() -> None:
+    """Rain, a flash, a bird: something in the camera's very first frame only is averaged away, not kept in the
+    "before" picture as if it had been on the wall (where its absence would then look like a new patch)."""
+    s = scene()
+    s.stuck.append((CARD, WHITE))
+    s.step()
+    s.stuck.clear()
+    visit(s)  # stops on that spot at once and leaves nothing
+    s.idle(6)
+    assert s.events == []

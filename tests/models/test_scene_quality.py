@@ -52,14 +52,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[list[Sp
     return per_clip
 
 
-KNOWN_GAP = pytest.mark.xfail(
-    reason="card_posting recall on seed 7 is 8/11: a two-card night visit in the wide view ends 1.1 s before the"
-    " clip does (too late to see the cards stay), and two visits whose cards are not confirmed (open)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize("kind", [pytest.param("card_posting", marks=KNOWN_GAP), "loitering", "intrusion"])
+@pytest.mark.parametrize("kind", ["card_posting", "loitering", "intrusion"])
 def test_precision_and_recall_of_each_event_type(results: dict[str, tuple[list[Span], list[Span]]], kind: str) -> None:
     truths = [(name, e) for name, (expected, _) in results.items() for e in expected if e[0] == kind]
     detections = [(name, d) for name, (_, found) in results.items() for d in found if d[0] == kind]

@@ -13,6 +13,7 @@ Per visit (one tracked actor in contact with one surface zone):
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -25,6 +26,7 @@ from shopwatch.core.frame import Frame
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
 from shopwatch.models.surface import (
     ACTOR_MARGIN,
+    Before,
     Image,
     PatchFinding,
     PatchSpec,
@@ -54,7 +56,7 @@ def _grown(box: Box, margin: float) -> Box:
 class Visit:
     track_id: int
     first_t: float
-    before: Image
+    before: Before
     last_contact_t: float
     best_box: Box
     best_score: float
@@ -149,6 +151,7 @@ class CardPosting:
         self._surfaces = [SurfaceBackground(zone) for zone in zones]
         self._visits: list[dict[int, Visit]] = [{} for _ in zones]
         self._quiet_until: dict[str, float] = {}
+        self._detached = itertools.count(-1, -1)  # keys of visits checked after their actor moved on (no track)
 
     def update(self, obs: Observation) -> list[Event]:
         image = obs.frame.image
@@ -179,8 +182,13 @@ class CardPosting:
             visit = visits.get(track_id)
             if visit is not None and visit.left_t is not None:
                 if visit.touched is not None and not _overlaps(actors.boxes[i : i + 1], visit.touched):
-                    continue  # walking on along the surface while the visit is checked
-                visit.left_t, visit.patches_since = None, None  # came back to the touched part: same visit
+                    # Walking on along the surface while the part it touched is checked: that check goes on by
+                    # itself, and what the actor does further along is a visit of its own (a stop while coming
+                    # in, then the real one; or two doors in a row).
+                    visits[next(self._detached)] = visits.pop(track_id)
+                    visit = None
+                else:
+                    visit.left_t, visit.patches_since = None, None  # came back to the touched part: same visit
             if visit is None:
                 visit = _handover(visits, track_id, box, obs.t, self._config.max_gap_s)
             if visit is None:
@@ -262,13 +270,14 @@ class CardPosting:
         region = surface.region
         assert region is not None
         p = PixelBox.of(touched, w, h)
-        before = visit.before[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
+        crop = (slice(p.y1 - region.y1, p.y2 - region.y1), slice(p.x1 - region.x1, p.x2 - region.x1))
+        before = visit.before.image[crop]
         actor_px = float(np.median(visit.heights)) * h
         spec = PatchSpec(
             self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
         )
         current = image[p.y1 : p.y2, p.x1 : p.x2].astype(np.float32)
-        free = self._in_view(touched, obs, current.shape[:2])
+        free = self._in_view(touched, obs, current.shape[:2]) & visit.before.known[crop]
         if visit.after is None or visit.seen is None or visit.after.shape != current.shape:
             visit.after, visit.seen = current.copy(), np.zeros(current.shape[:2], np.float32)
         # a per-pixel running mean over the frames each pixel was in view: noise averages out, a card stays
@@ -285,7 +294,7 @@ class CardPosting:
         region = surface.region
         assert region is not None and visit.left_t is not None
         p = PixelBox.of(touched, w, h)
-        before = visit.before[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
+        before = visit.before.image[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
         snapshots = {
             "actor": actor_snapshot(visit.best_frame, visit.best_box),
             "before": jpeg(np.clip(before, 0, 255).astype(np.uint8)),

@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from shopwatch.sim.scenes import actors, shopfront
+from shopwatch.sim.scenes import actors, script, shopfront
 from shopwatch.sim.scenes.render import Scene
 from shopwatch.sim.scenes.script import Actor
 from shopwatch.sim.scenes.shopfront import CLOSE, WIDE, Lighting, Shopfront, View
 
 DWELL_S = 15  # loitering threshold in the clips' camera files: short clips, still far above a walk-by
 HOURS = "22:00-06:00"
+AFTER_LAST_S = 3.0  # a card-posting clip goes on this long after the last person left the picture
 SURFACES = ["door", "shutter", "wall"]
 
 
@@ -44,7 +45,7 @@ def rules(*, card: bool = True, loiter: bool = True, intrusion: bool = True) -> 
 class Extras:
     """What varies between clips of the same kind."""
 
-    seconds: float | None = None  # default: enough for the visits
+    seconds: float | None = None  # at least this long (default: enough for the visits)
     grain: float | None = None  # default: 2 by day, 5 at night
     rain_drops: int = 0
     tags: tuple[str, ...] = ()
@@ -79,7 +80,7 @@ class _Builder:
         extras = self.extras
         return Scene(
             name=self.name,
-            seconds=extras.seconds or seconds,
+            seconds=max(extras.seconds or 0.0, seconds),
             front=self.front,
             lighting=self.lighting,
             actors=tuple(people),
@@ -108,7 +109,10 @@ def _posting(name: str, seed: int, view: View, night: bool, where: list[tuple[st
     people += b.walkers(list(extras.passers))
     cards = sum(count for _, count in where)
     tags = ["card_posting", *sorted({surface for surface, _ in where}), f"cards:{cards}"]
-    return b.scene(16.0 + 14.0 * (len(where) - 1), people, tags)
+    # A live camera goes on filming after a visit: the clip lasts until everyone has left the picture and then
+    # some, so the last visit's cards can be seen to stay (in a wide view, walking out takes several seconds).
+    left_s = max(script.plan(actor, b.front.view).end_s for actor in people)
+    return b.scene(max(16.0 + 14.0 * (len(where) - 1), left_s + AFTER_LAST_S), people, tags)
 
 
 def _negative(

@@ -7,10 +7,11 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from shopwatch.sim.scenes import SCENE_NAMES, script
-from shopwatch.sim.scenes.catalog import DWELL_S, build
+from shopwatch.sim.scenes.catalog import AFTER_LAST_S, DWELL_S, build
 from shopwatch.sim.scenes.render import FPS
 from shopwatch.sim.scenes.truth import inside_polygon
 from tests.sim.scenes.conftest import SAMPLE, SEED
@@ -98,3 +99,15 @@ def test_the_scene_set_is_big_enough_to_measure_precision_and_recall() -> None:
         assert scene.rules.get("loitering", {}).get("dwell_s", DWELL_S) == DWELL_S
     assert visits >= 10 and loiterers >= 3 and intruders >= 3 and negatives >= 6
     assert set(SAMPLE) <= set(SCENE_NAMES)
+
+
+@pytest.mark.parametrize("seed", [1, 7, 13])
+def test_card_posting_clips_go_on_after_everyone_left(seed: int) -> None:
+    """A live camera keeps filming after a visit: each posting clip lasts AFTER_LAST_S beyond the moment the last
+    person walked out of the picture, long enough to see the last cards stay (hold_s) in every view."""
+    for name in SCENE_NAMES:
+        scene = build(name, seed)
+        if "card_posting" not in scene.tags:
+            continue
+        left_s = max(script.plan(actor, scene.front.view).end_s for actor in scene.actors)
+        assert scene.seconds >= left_s + AFTER_LAST_S, name
