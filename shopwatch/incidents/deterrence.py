@@ -21,7 +21,7 @@ from shopwatch.talkback.clips import UnknownClip
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.policy import PolicyRefused
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Operator, Sound, TalkRequest, UnknownCamera
+from shopwatch.talkback.sessions import Operator, Sound, TalkRequest, TalkSession, UnknownCamera
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,16 @@ class AutoDeterrence:
         return None
 
     async def run(self, trigger: Trigger, record: Record) -> None:
-        """Play the rule's clip for ``trigger`` if one applies; ``record`` stores each outcome on the event."""
+        """Play the rule's clip for ``trigger`` if one applies; ``record`` stores each outcome on the event.
+
+        Cancelled while the clip plays (the incidents service closing), it stops the clip and still records how
+        far it got, so no event is left "started" for ever."""
+        try:
+            await self._run(trigger, record)
+        except Exception:  # a task boundary: the event keeps its last recorded outcome; the next trigger goes on
+            log.exception("auto-deterrence for event %s on %s failed", trigger.event_id, trigger.camera_id)
+
+    async def _run(self, trigger: Trigger, record: Record) -> None:
         rule = self.rule_for(trigger.camera_id, trigger.type)
         if rule is None:
             return
@@ -68,17 +77,26 @@ class AutoDeterrence:
             async with asyncio.timeout(limit):
                 await session.finished.wait()
         except TimeoutError:
+            log.error("auto-deterrence session %s did not end within %.0f s", session_id, limit)
             return
-        await record(
-            trigger.event_id,
-            {
-                **outcome,
-                "outcome": session.outcome.value,
-                "played_s": round(session.played_s, 2),
-                "error": session.error,
-                "at": self._clock.wall(),
-            },
-        )
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stop(trigger, outcome, session, record))
+            raise
+        await record(trigger.event_id, self._ended(outcome, session))
+
+    async def _stop(self, trigger: Trigger, started: dict[str, Any], session: TalkSession, record: Record) -> None:
+        assert self._talkback is not None
+        await self._talkback.cancel(session.id)  # returns once the speaker is released
+        await record(trigger.event_id, self._ended(started, session))
+
+    def _ended(self, started: dict[str, Any], session: TalkSession) -> dict[str, Any]:
+        return {
+            **started,
+            "outcome": session.outcome.value,
+            "played_s": round(session.played_s, 2),
+            "error": session.error,
+            "at": self._clock.wall(),
+        }
 
     async def _start(self, trigger: Trigger, rule: Deterrence) -> dict[str, Any]:
         base: dict[str, Any] = {"clip": rule.clip, "at": self._clock.wall()}

@@ -1,0 +1,265 @@
+"""Auto-deterrence end to end: detection events submitted to the real incidents service make the real talkback
+service play a clip at GStreamer's ONVIF backchannel peer (``shopwatch.sim.backchannel``), which decodes what
+arrives. Checked on the received audio (pitch and length), on the outcome stored with the event and on the
+talkback audit (user ``auto-deterrence``); cooldown (injected clock), quiet hours, consent, a busy speaker and
+an event type without a rule play nothing and say why."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from shopwatch.core.clock import ManualClock
+from shopwatch.core.config import CameraConfig
+from shopwatch.core.events import Event, EventType
+from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.incidents.build import build_incidents
+from shopwatch.incidents.deterrence import USER
+from shopwatch.incidents.service import IncidentService
+from shopwatch.sim.backchannel import BackchannelServer
+from shopwatch.store.db import create_engine_for, migrate
+from shopwatch.store.talkback import AuditEntry, AuditQuery, Outcome
+from shopwatch.talkback.live import LiveAudio, LiveInput
+from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.sessions import Operator, TalkRequest
+from tests.api.fakes import FakeFleet
+from tests.api.routers.talkback_env import played_about, wav_tone
+from tests.incidents.peers import make_event
+from tests.talkback.harness import DAYTIME_WALL, build_service
+from tests.talkback.spectrum import peak_hz
+
+pytestmark = pytest.mark.rtsp
+
+CLIP_S = 1.2
+CLIP_HZ = 1000
+COOLDOWN_S = 120.0
+ENDED = {"completed", "truncated", "failed", "cancelled", "preempted"}
+LONG_S = 4.0  # the intrusion warning, long enough to be stopped half way on a loaded machine
+RULES = [
+    {"type": "card_posting", "clip": "warning_cards", "cooldown_s": COOLDOWN_S},
+    {"type": "intrusion", "clip": "warning_intrusion", "cameras": ["shop-a"]},
+]
+
+
+def speaker_camera(camera_id: str, url: str, **talkback: Any) -> CameraConfig:
+    return CameraConfig.model_validate(
+        {
+            "id": camera_id,
+            "name": f"Shop {camera_id}",
+            "grid": "3",
+            "host": "127.0.0.1",
+            "credentials": {"username": "admin", "password": "peer-s3cret"},
+            "talkback": {"capable": True, "allowed": True, "url": url, **talkback},
+        }
+    )
+
+
+@dataclass
+class Scene:
+    incidents: IncidentService
+    talkback: TalkbackService
+    clock: ManualClock
+    peer: BackchannelServer
+
+    async def submit(self, camera_id: str, type_: EventType = EventType.CARD_POSTING) -> Event:
+        event = make_event(camera_id, self.clock.wall(), type_)
+        assert self.incidents.submit(event)
+        return event
+
+    async def outcome(self, event_id: str, wanted: set[str], timeout_s: float = 15.0) -> dict[str, Any]:
+        """The deterrence outcome stored on the event, once it is one of ``wanted``."""
+        deadline = time.monotonic() + timeout_s
+        found: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            stored = await asyncio.to_thread(self.incidents.events.get, event_id)
+            found = stored.deterrence if stored is not None else None
+            if found is not None and found["outcome"] in wanted:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected a deterrence outcome in {sorted(wanted)} on {event_id}, found {found}")
+
+    async def stored(self, event_id: str, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while await asyncio.to_thread(self.incidents.events.get, event_id) is None:
+            assert time.monotonic() < deadline, f"event {event_id} was not stored within {timeout_s} s"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # a deterrence task spawned with it has had its chance to record
+
+    async def audit(self) -> list[AuditEntry]:
+        """The talkback audit of auto-deterrence, oldest first."""
+        entries = await self.talkback.audit_entries(AuditQuery(user=USER))
+        return sorted(entries, key=lambda e: e.requested_at)
+
+
+async def speak(live: LiveAudio, pcm: bytes) -> None:
+    """8 kHz PCM16 pushed in 20 ms chunks at real-time pace, like a microphone."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(0, len(pcm), 320):
+        await asyncio.sleep(max(0.0, start + i / 16_000 - loop.time()))
+        live.push(pcm[i : i + 320])
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'db' / 'shopwatch.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def peer() -> Iterator[BackchannelServer]:
+    with BackchannelServer(udp=False) as server:
+        yield server
+
+
+async def open_scene(engine: Engine, data_dir: Path, peer: BackchannelServer) -> AsyncIterator[Scene]:
+    clock = ManualClock(wall_start=DAYTIME_WALL)  # 16:00 in Asia/Shanghai
+    quiet = {"start": clock_time(15), "end": clock_time(17)}
+    fleet = FakeFleet(
+        [
+            speaker_camera("shop-a", peer.url("pcma")),
+            speaker_camera("shop-b", peer.url("pcmu")),
+            speaker_camera("shop-quiet", peer.url("pcmu"), quiet_hours=quiet),
+            speaker_camera("shop-private", peer.url("pcmu"), allowed=False),
+        ]
+    )
+    talkback = build_service(fleet, engine, data_dir, access=SpeakerAccess(), clock=clock)
+    talkback.start()
+    await talkback.library.add("warning_cards", "warning.wav", wav_tone(CLIP_HZ, CLIP_S), "admin")
+    await talkback.library.add("warning_intrusion", "intrusion.wav", wav_tone(CLIP_HZ, LONG_S), "admin")
+    settings = IncidentsSettings.model_validate(
+        {"mqtt": {"enabled": False}, "linking": {"enabled": False}, "deterrence": RULES}
+    )
+    incidents = await asyncio.to_thread(build_incidents, settings, engine, fleet, talkback, data_dir, clock)
+    await incidents.start()
+    try:
+        yield Scene(incidents, talkback, clock, peer)
+    finally:
+        await asyncio.wait_for(incidents.close(), 15)
+        await asyncio.wait_for(talkback.close(), 15)
+
+
+@pytest.fixture
+async def scene(sqlite_engine: Engine, tmp_path: Path, peer: BackchannelServer) -> AsyncIterator[Scene]:
+    async for value in open_scene(sqlite_engine, tmp_path / "data", peer):
+        yield value
+
+
+async def test_card_posting_plays_the_clip_at_the_speaker(engine: Engine, tmp_path: Path) -> None:
+    """On SQLite and PostgreSQL: the clip arrives with its pitch and length; the event and audit say so."""
+    with BackchannelServer(udp=False) as peer:
+        async for scene in open_scene(engine, tmp_path / "data", peer):
+            event = await scene.submit("shop-a")
+            done = await scene.outcome(event.id, ENDED)
+
+            assert (done["outcome"], done["clip"], done["error"]) == ("completed", "warning_cards", None)
+            assert played_about(done["played_s"], CLIP_S)
+            reception = await asyncio.to_thread(peer.wait_for_audio, "pcma", CLIP_S - 0.1, 5.0)
+            assert reception.seconds == pytest.approx(CLIP_S, rel=0.02)
+            assert peak_hz(reception.pcm) == pytest.approx(CLIP_HZ, abs=10)
+            [entry] = await scene.audit()
+            assert (entry.id, entry.camera_id, entry.outcome, entry.source) == (
+                done["session_id"], "shop-a", Outcome.COMPLETED, "clip"
+            )  # fmt: skip
+            assert (entry.codec, entry.protocol) == ("PCMA", "rtsp")
+            assert played_about(entry.played_s, CLIP_S)
+
+
+async def test_a_second_event_within_the_cooldown_does_not_play_again(scene: Scene) -> None:
+    first = await scene.submit("shop-a")
+    assert (await scene.outcome(first.id, ENDED))["outcome"] == "completed"
+    scene.clock.advance(COOLDOWN_S - 1)
+    second = await scene.submit("shop-a")
+    cooled = await scene.outcome(second.id, {"cooldown"})
+    assert "cooldown" in cooled["reason"] and "session_id" not in cooled
+
+    scene.clock.advance(2)  # past the cooldown: the next visit is warned again
+    third = await scene.submit("shop-a")
+    assert (await scene.outcome(third.id, ENDED))["outcome"] == "completed"
+    assert len(scene.peer.receptions("pcma")) == 2
+    assert [e.outcome for e in await scene.audit()] == [Outcome.COMPLETED, Outcome.COMPLETED]
+
+
+async def test_events_in_a_burst_play_the_clip_once(scene: Scene) -> None:
+    """Events arriving back to back (one visit seen twice) do not race past the cooldown."""
+    events = [await scene.submit("shop-a") for _ in range(3)]
+    outcomes = [await scene.outcome(e.id, {*ENDED, "cooldown", "busy"}) for e in events]
+    assert sorted(o["outcome"] for o in outcomes) == ["completed", "cooldown", "cooldown"]
+    assert len(scene.peer.receptions("pcma")) == 1
+    assert [e.outcome for e in await scene.audit()] == [Outcome.COMPLETED]
+
+
+@pytest.mark.parametrize(
+    ("camera_id", "reason"),
+    [("shop-quiet", "quiet hours 15:00-17:00"), ("shop-private", "has not consented")],
+)
+async def test_quiet_hours_and_no_consent_are_refused_and_nothing_plays(
+    scene: Scene, camera_id: str, reason: str
+) -> None:
+    event = await scene.submit(camera_id)
+    refused = await scene.outcome(event.id, {"refused"})
+    assert reason in refused["reason"]
+    [entry] = await scene.audit()
+    assert (entry.camera_id, entry.outcome) == (camera_id, Outcome.REFUSED)
+    assert entry.error is not None and reason in entry.error
+    assert scene.peer.requests() == [] and scene.peer.receptions() == []
+
+    scene.clock.advance(1)  # a refusal starts no cooldown: it is refused again, with the reason
+    again = await scene.submit(camera_id)
+    assert (await scene.outcome(again.id, {"refused", "cooldown"}))["outcome"] == "refused"
+
+
+async def test_a_speaker_in_live_use_is_busy_not_queued_nor_preempted(scene: Scene) -> None:
+    talkback = scene.talkback
+    live_session, live = await talkback.open_live("shop-b", LiveInput("pcm16", 8000), TalkRequest(Operator("alice")))
+    event = await scene.submit("shop-b")
+    busy = await scene.outcome(event.id, {"busy", *ENDED})
+
+    assert busy["outcome"] == "busy" and "alice" in busy["reason"]
+    holder = talkback.arbiter.holder("shop-b")
+    assert holder is not None and holder.session_id == live_session.id
+    assert talkback.arbiter.waiting("shop-b") == [] and not live_session.ended
+    await speak(live, wav_tone(600, 0.8, rate=8000)[44:])  # the operator talks after all
+    live.end()
+    await asyncio.wait_for(live_session.finished.wait(), 10)
+    assert live_session.outcome is Outcome.COMPLETED
+    [entry] = await scene.audit()
+    assert (entry.camera_id, entry.outcome) == ("shop-b", Outcome.BUSY)
+    reception = await asyncio.to_thread(scene.peer.wait_for_audio, "pcmu", 0.6, 5.0)
+    assert peak_hz(reception.pcm) == pytest.approx(600, abs=10)  # the operator's voice, not the clip
+    assert len(scene.peer.receptions("pcmu")) == 1
+
+
+async def test_an_event_type_without_a_rule_plays_nothing(scene: Scene) -> None:
+    events = [await scene.submit("shop-a", EventType.LOITERING), await scene.submit("shop-b", EventType.INTRUSION)]
+    for event in events:  # no loitering rule; the intrusion rule is shop-a's only
+        await scene.stored(event.id)
+        stored = await asyncio.to_thread(scene.incidents.events.get, event.id)
+        assert stored is not None and stored.deterrence is None
+    assert scene.peer.requests() == [] and await scene.audit() == []
+
+
+async def test_closing_the_service_mid_warning_stops_it_and_records_how_far_it_got(scene: Scene) -> None:
+    event = await scene.submit("shop-a", EventType.INTRUSION)
+    started = await scene.outcome(event.id, {"started"})
+    await asyncio.to_thread(scene.peer.wait_for_audio, "pcma", 0.3, 5.0)
+    await asyncio.wait_for(scene.incidents.close(), 10)
+
+    stored = await asyncio.to_thread(scene.incidents.events.get, event.id)
+    assert stored is not None and stored.deterrence is not None
+    assert (stored.deterrence["outcome"], stored.deterrence["session_id"]) == ("cancelled", started["session_id"])
+    assert 0.2 <= stored.deterrence["played_s"] < LONG_S - 1  # 0.3 s had arrived (sent a little ahead of time)
+    assert scene.peer.receptions("pcma")[-1].seconds < LONG_S - 1
+    assert scene.talkback.arbiter.holder("shop-a") is None
+    [entry] = await scene.audit()
+    assert entry.outcome is Outcome.CANCELLED
