@@ -97,6 +97,12 @@ class Delivery(_Strict):
         86400.0, ge=60, le=30 * 86400, description="A delivery still failing this long after it was queued fails."
     )
     parallel: int = Field(16, ge=1, le=256, description="Deliveries sent at once.")
+    lease_s: float = Field(
+        60.0,
+        ge=3,
+        le=3600,
+        description="How long a process holds a delivery it sends; if it dies, another process sends it after.",
+    )
     public_url: str = Field(
         "http://127.0.0.1:8080", pattern=r"^https?://", max_length=500, description="Base of signed snapshot URLs."
     )
@@ -109,6 +115,9 @@ class Delivery(_Strict):
     def _ordered(self) -> Delivery:
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError(f"backoff_initial_s ({self.backoff_initial_s}) must be ≤ backoff_max_s")
+        if self.lease_s < 3 * self.timeout_s:
+            # a send may take a connect and a publish, each up to timeout_s, after waiting for a free slot
+            raise ValueError(f"lease_s ({self.lease_s}) must be ≥ 3 × timeout_s ({self.timeout_s})")
         return self
 
 

@@ -5,7 +5,8 @@ auto-deterrence, and wakes live consoles and the outbox dispatcher.
 ``submit`` is what the ingest supervisor calls on the event loop: it only puts the event on a bounded queue
 (dropping and counting past ``incidents.queue_size``); one task stores events in arrival order, the blocking
 database and file work in a thread. Events queued together (a burst) are stored together: their files in one
-thread hop, their rows in one transaction, so a burst costs one commit per batch instead of one per event."""
+thread hop, their rows in one transaction, so a burst costs one commit per batch instead of one per event; and
+the next batch's files are written while the previous batch commits (two stages, in order)."""
 
 from __future__ import annotations
 
@@ -33,13 +34,21 @@ from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
 from shopwatch.store.events import EventRepository, NewEvent, StoredEvent, Transition
-from shopwatch.store.outbox import NewDelivery, OutboxRepository
+from shopwatch.store.outbox import Lease, NewDelivery, OutboxRepository, as_pending
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 1.0  # escalations are checked this often
 RETENTION_BATCH = 200
 STORE_BATCH = 64  # queued events stored in one transaction at most
+PREPARED_AHEAD = 2  # batches with their files written, waiting for their commit
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    events: list[Event]  # as they were queued
+    records: list[NewEvent]  # those whose files were written
+    failed: list[tuple[Event, Exception]]
 
 
 class UnknownEvent(KeyError):
@@ -75,6 +84,7 @@ class IncidentService:
         self.linker = Linker(settings.linking)
         self.feed = LiveFeed()
         self._queue: asyncio.Queue[Event] = asyncio.Queue(settings.queue_size)
+        self._prepared: asyncio.Queue[_Prepared] = asyncio.Queue(PREPARED_AHEAD)
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.stored = 0
@@ -87,6 +97,7 @@ class IncidentService:
         self.dispatcher.start()
         self._tasks = [
             asyncio.create_task(self._store_loop(), name="incidents-store"),
+            asyncio.create_task(self._commit_loop(), name="incidents-commit"),
             asyncio.create_task(self._housekeeping_loop(), name="incidents-housekeeping"),
         ]
 
@@ -119,50 +130,73 @@ class IncidentService:
         return True
 
     async def _store_loop(self) -> None:
+        """First stage: take what is queued (up to ``STORE_BATCH``), write its files, link it, route it."""
         while True:
             batch = [await self._queue.get()]
             while len(batch) < STORE_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                _, failed = await self._store(batch)
+                prepared = await self._prepare(batch)
+            except Exception:  # a task boundary: one bad batch must not stop the store
+                log.exception("preparing %d events failed", len(batch))
+                prepared = _Prepared(batch, [], [])
+            await self._prepared.put(prepared)
+
+    async def _commit_loop(self) -> None:
+        """Second stage, in the same order: commit a batch's rows while the next batch's files are written."""
+        while True:
+            prepared = await self._prepared.get()
+            try:
+                _, failed = await self._finish(prepared)
                 for event, exc in failed:
                     log.error("storing event %s on %s failed: %s", event.id, event.camera_id, exc)
             except Exception:  # a task boundary: one bad batch must not stop the store
-                log.exception("storing %d events failed", len(batch))
+                log.exception("storing %d events failed", len(prepared.events))
             finally:
-                for _ in batch:
+                for _ in prepared.events:
                     self._queue.task_done()
 
     async def ingest(self, event: Event) -> StoredEvent:
         """Store one event with its media, link it, queue its alerts; returns it as stored."""
-        stored, failed = await self._store([event])
+        stored, failed = await self._finish(await self._prepare([event]))
         if failed:
             raise failed[0][1]
         return stored[0]
 
-    async def _store(self, events: Sequence[Event]) -> tuple[list[StoredEvent], list[tuple[Event, Exception]]]:
-        """Store events that arrived together: their files first (one thread hop for all), then the rows in one
-        transaction. Returns those stored and those that failed, with why."""
+    async def _prepare(self, events: list[Event]) -> _Prepared:
+        """Events that arrived together: their files (one thread hop for all; a disk error costs that event
+        only), their links and their records."""
         saved = await asyncio.to_thread(_save_media, self.media, events)
         failed: list[tuple[Event, Exception]] = [
             (e, m) for e, m in zip(events, saved, strict=True) if isinstance(m, Exception)
         ]
         intake = Intake(self.router, self.signer, self._clock.wall(), self.now())
         places = self._places()
-        batch = [
+        records = [
             new_event(event, camera, media, self._link(event, camera, places), intake)
             for event, media in zip(events, saved, strict=True)
             if not isinstance(media, Exception)
             for camera in [self._fleet.camera(event.camera_id)]
         ]
-        done, seqs, refused = await self._commit(batch)
-        by_id = {e.id: e for e in events}
+        return _Prepared(events, records, failed)
+
+    async def _finish(self, prepared: _Prepared) -> tuple[list[StoredEvent], list[tuple[Event, Exception]]]:
+        """Commit a prepared batch in one transaction and hand its alerts to the dispatcher. Returns the events
+        stored and those that failed, with why."""
+        # Rows committed already leased to our dispatcher, then handed to it: sent without being read back.
+        lease = self.dispatcher.lease()
+        done, seqs, refused = await self._commit(prepared.records, lease)
+        failed = list(prepared.failed)
+        by_id = {e.id: e for e in prepared.events}
         for item, exc in refused:
             self.linker.forget(item.event.id)
             failed.append((by_id[item.event.id], exc))
         self.stored += len(done)
-        if done:
+        if done and lease is not None:
+            self.dispatcher.hand([as_pending(d, lease) for item in done for d in item.deliveries])
+        elif done:
             self.dispatcher.wake()
+        if done:
             self.feed.publish(max(seqs))
         for item in done:
             stored = item.event
@@ -173,14 +207,14 @@ class IncidentService:
         return [item.event for item in done], failed
 
     async def _commit(
-        self, batch: list[NewEvent]
+        self, batch: list[NewEvent], lease: Lease | None
     ) -> tuple[list[NewEvent], list[int], list[tuple[NewEvent, Exception]]]:
         """One transaction for the batch; if it fails (an id stored before), each event alone, so one bad event
         does not cost the others. Returns those stored, their feed numbers, and those refused."""
         if not batch:
             return [], [], []
         try:
-            return batch, await asyncio.to_thread(self.events.add_many, batch), []
+            return batch, await asyncio.to_thread(self.events.add_many, batch, lease), []
         except SQLAlchemyError as exc:
             if len(batch) == 1:
                 return [], [], [(batch[0], exc)]
@@ -189,7 +223,7 @@ class IncidentService:
         refused: list[tuple[NewEvent, Exception]] = []
         for item in batch:
             try:
-                seqs += await asyncio.to_thread(self.events.add_many, [item])
+                seqs += await asyncio.to_thread(self.events.add_many, [item], lease)
                 done.append(item)
             except SQLAlchemyError as exc:
                 refused.append((item, exc))

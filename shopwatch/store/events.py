@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, inser
 
 from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
-from shopwatch.store.outbox import NewDelivery, insert_deliveries
+from shopwatch.store.outbox import Lease, NewDelivery, insert_deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +142,15 @@ class EventRepository:
         feed numbers written: "created", and "linked" for every earlier event that joined the incident."""
         return self.add_many([NewEvent(event, deliveries, incident)])
 
-    def add_many(self, items: Sequence[NewEvent]) -> list[int]:
+    def add_many(self, items: Sequence[NewEvent], lease: Lease | None = None) -> list[int]:
         """Store events in arrival order in one transaction (one commit for a burst instead of one per event);
-        a failing one (an id stored before) fails them all. Returns the feed numbers written."""
+        a failing one (an id stored before) fails them all. Their deliveries are held by ``lease`` when given
+        (the dispatcher that will send them at once). Returns the feed numbers written."""
         with self._write() as conn:
             seqs: list[int] = []
             for item in items:
                 seqs += self._add(conn, item)
-            insert_deliveries(conn, [d for item in items for d in item.deliveries])
+            insert_deliveries(conn, [d for item in items for d in item.deliveries], lease)
             return seqs
 
     def _add(self, conn: Connection, item: NewEvent) -> list[int]:

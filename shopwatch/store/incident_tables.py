@@ -9,7 +9,8 @@
   is the SSE event id, so a console that reconnects with ``Last-Event-ID`` gets exactly what it missed.
 - ``deliveries``: the transactional outbox. A delivery row is written in the same transaction as its event,
   so an alert exists iff the event does; the dispatcher sends it and records every attempt's outcome. Its id
-  is the idempotency key receivers see.
+  is the idempotency key receivers see. ``leased_by``/``lease_until``: the dispatcher (one per process)
+  sending it now, and until when no other may take it (a crashed one's lease runs out).
 
 Camera ids are not foreign keys: cameras from the YAML file are not in the registry table."""
 
@@ -105,3 +106,5 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

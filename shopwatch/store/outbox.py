@@ -1,9 +1,16 @@
 """The delivery outbox: alerts waiting to be sent, and the record of how each send went.
 
 Rows are written by ``EventRepository`` in the event's own transaction (``insert_deliveries``); the dispatcher
-reads the due ones and records each attempt here. A delivery is ``pending`` until a receiver confirmed it
+claims the due ones and records each attempt here. A delivery is ``pending`` until a receiver confirmed it
 (MQTT PUBACK, HTTP 2xx), then ``delivered``; ``failed`` only when the receiver refused it for good or it kept
-failing past the give-up time. One dispatcher per database (the service's), so no row locking is needed."""
+failing past the give-up time.
+
+Several processes may share one database, each with its dispatcher. A dispatcher sends only rows it holds a
+lease on (``leased_by`` = its name, ``lease_until`` in the future): ``claim`` takes unleased or expired rows in
+one atomic statement (PostgreSQL: the candidates are locked with ``FOR UPDATE SKIP LOCKED``, so two claims
+never wait on or take the same row; SQLite: the write transaction holds the database's one write lock), and
+the service writes the rows of its own new events already leased to its dispatcher. A process that dies
+holding a lease loses it when ``lease_until`` passes; another dispatcher then sends the row."""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 
 from shopwatch.store.base import UtcDateTime
 from shopwatch.store.db import write_transaction
@@ -54,6 +61,25 @@ class Delivery:
     next_attempt_at: datetime
     delivered_at: datetime | None
     last_error: str | None
+    leased_by: str | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    owner: str  # the dispatcher's name
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt's result: ``DELIVERED``, ``FAILED`` for good, or ``PENDING`` again from ``retry_at``."""
+
+    delivery_id: str
+    state: DeliveryState
+    at: datetime
+    error: str | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +92,38 @@ class DeliveryQuery:
 _COLUMNS = [DeliveryRow.__table__.c[f.name] for f in fields(Delivery)]
 
 
-def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery]) -> None:
-    """Queue deliveries inside the caller's transaction, due at once."""
+def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery], lease: Lease | None = None) -> None:
+    """Queue deliveries inside the caller's transaction, due at once (and held by ``lease`` when given)."""
     if not deliveries:
         return
+    held = {"leased_by": lease.owner, "lease_until": lease.until} if lease else {}
     rows = [
-        {**asdict(d), "state": DeliveryState.PENDING.value, "attempts": 0, "next_attempt_at": d.created_at}
+        {**asdict(d), "state": DeliveryState.PENDING.value, "attempts": 0, "next_attempt_at": d.created_at, **held}
         for d in deliveries
     ]
     conn.execute(insert(DeliveryRow), rows)
+
+
+def as_pending(delivery: NewDelivery, lease: Lease | None = None) -> Delivery:
+    """A delivery just queued, as ``get`` would read it back."""
+    return Delivery(
+        **asdict(delivery),
+        state=DeliveryState.PENDING.value,
+        attempts=0,
+        next_attempt_at=delivery.created_at,
+        delivered_at=None,
+        last_error=None,
+        leased_by=lease.owner if lease else None,
+        lease_until=lease.until if lease else None,
+    )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        DeliveryRow.state == DeliveryState.PENDING.value,
+        DeliveryRow.next_attempt_at <= now,
+        or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
+    )
 
 
 class OutboxRepository:
@@ -86,46 +135,76 @@ class OutboxRepository:
     def _write(self) -> AbstractContextManager[Connection]:
         return write_transaction(self._engine)
 
-    def due(self, now: datetime, limit: int, exclude: Sequence[str] = ()) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first (``exclude``: ones being sent now)."""
-        stmt = select(*_COLUMNS).where(
-            DeliveryRow.state == DeliveryState.PENDING.value, DeliveryRow.next_attempt_at <= now
+    def claim(self, now: datetime, limit: int, lease: Lease) -> list[Delivery]:
+        """Lease up to ``limit`` due deliveries nobody holds (or whose holder's lease ran out), oldest first."""
+        candidates = (
+            select(DeliveryRow.id)
+            .where(_claimable(now))
+            .order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no FOR UPDATE (one writer anyway)
         )
-        if exclude:
-            stmt = stmt.where(DeliveryRow.id.not_in(list(exclude)))
-        stmt = stmt.order_by(DeliveryRow.next_attempt_at, DeliveryRow.created_at).limit(limit)
-        with self._engine.connect() as conn:
-            return [Delivery(**dict(r)) for r in conn.execute(stmt).mappings()]
+        # The conditions again on the row itself: PostgreSQL re-checks them on the row version it updates.
+        stmt = (
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(candidates), _claimable(now))
+            .values(leased_by=lease.owner, lease_until=lease.until)
+            .returning(*_COLUMNS)
+        )
+        with self._write() as conn:
+            claimed = [Delivery(**dict(r)) for r in conn.execute(stmt).mappings()]
+        return sorted(claimed, key=lambda d: (d.next_attempt_at, d.created_at))
 
-    def next_due(self, exclude: Sequence[str] = ()) -> datetime | None:
-        """When the earliest pending delivery is due; None when nothing is pending."""
-        stmt = select(func.min(DeliveryRow.next_attempt_at)).where(DeliveryRow.state == DeliveryState.PENDING.value)
-        if exclude:
-            stmt = stmt.where(DeliveryRow.id.not_in(list(exclude)))
+    def next_due(self, now: datetime) -> datetime | None:
+        """When a pending delivery can next be claimed: its next attempt, or the end of the lease holding it.
+        None when nothing is pending."""
+        pending = DeliveryRow.state == DeliveryState.PENDING.value
+        free = or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now)
         with self._engine.connect() as conn:
-            value = conn.execute(stmt).scalar_one_or_none()
-        if value is None:
-            return None
+            times = [
+                conn.execute(select(func.min(DeliveryRow.next_attempt_at)).where(pending, free)).scalar_one_or_none(),
+                conn.execute(select(func.min(DeliveryRow.lease_until)).where(pending, ~free)).scalar_one_or_none(),
+            ]
+        found = [self._utc(t) for t in times if t is not None]
+        return min(found) if found else None
+
+    def _utc(self, value: Any) -> datetime:
         # min() bypasses the column type: SQLite answers naive UTC wall time (or its text)
-        return UtcDateTime().process_result_value(
+        moment = UtcDateTime().process_result_value(
             value if isinstance(value, datetime) else datetime.fromisoformat(str(value)), self._engine.dialect
         )
+        assert moment is not None
+        return moment
 
-    def delivered(self, delivery_id: str, at: datetime) -> None:
-        self._set(delivery_id, state=DeliveryState.DELIVERED.value, delivered_at=at, last_error=None)
+    def record(self, outcomes: Sequence[Outcome], owner: str) -> list[str]:
+        """Record attempts in one transaction, each ending ``owner``'s lease. A retry or failure counts only
+        while ``owner`` still holds the row (a lease that ran out belongs to whoever took the row over); a
+        delivery counts whoever holds it. Returns the ids whose outcome was recorded."""
+        recorded: list[str] = []
+        with self._write() as conn:
+            for outcome in sorted(outcomes, key=lambda o: o.delivery_id):  # one lock order for every writer
+                values: dict[str, Any] = {"attempts": DeliveryRow.attempts + 1, "leased_by": None, "lease_until": None}
+                where = [DeliveryRow.id == outcome.delivery_id, DeliveryRow.state == DeliveryState.PENDING.value]
+                if outcome.state is DeliveryState.DELIVERED:
+                    values.update(state=outcome.state.value, delivered_at=outcome.at, last_error=None)
+                else:
+                    where.append(DeliveryRow.leased_by == owner)
+                    values.update(state=outcome.state.value, last_error=(outcome.error or "")[:2000])
+                    if outcome.retry_at is not None:
+                        values.update(next_attempt_at=outcome.retry_at)
+                if conn.execute(update(DeliveryRow).where(*where).values(**values)).rowcount:
+                    recorded.append(outcome.delivery_id)
+        return recorded
 
-    def retry(self, delivery_id: str, error: str, next_attempt_at: datetime) -> None:
-        self._set(delivery_id, last_error=error[:2000], next_attempt_at=next_attempt_at)
-
-    def failed(self, delivery_id: str, error: str) -> None:
-        self._set(delivery_id, state=DeliveryState.FAILED.value, last_error=error[:2000])
-
-    def _set(self, delivery_id: str, **values: Any) -> None:
+    def release(self, delivery_ids: Sequence[str], owner: str) -> None:
+        """Give back ``owner``'s leases on deliveries it will not send (it is stopping), due as they were."""
+        if not delivery_ids:
+            return
         with self._write() as conn:
             conn.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id)
-                .values(attempts=DeliveryRow.attempts + 1, **values)
+                .where(DeliveryRow.id.in_(list(delivery_ids)), DeliveryRow.leased_by == owner)
+                .values(leased_by=None, lease_until=None)
             )
 
     def get(self, delivery_id: str) -> Delivery | None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from shopwatch.store.events import BadCursor, EventQuery, EventRepository, Incident, StoredEvent, Transition
-from shopwatch.store.outbox import DeliveryQuery, DeliveryState, NewDelivery, OutboxRepository
+from shopwatch.store.outbox import DeliveryQuery, DeliveryState, Lease, NewDelivery, OutboxRepository, Outcome
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def test_event_and_its_deliveries_commit_together(engine: Engine) -> None:
     seqs = events.add(event, [delivery(event, 0), delivery(event, 1)])
     assert events.get(event.id) == event
     assert len(seqs) == 1 and events.last_seq() == seqs[0]
-    due = outbox.due(event.stored_at, 10)
+    due = outbox.claim(event.stored_at, 10, Lease("me", event.stored_at + timedelta(seconds=60)))
     assert {d.id for d in due} == {"d-ev0001-0", "d-ev0001-1"}
     assert all(d.state == "pending" and d.attempts == 0 for d in due)
     # A failing write (same event id again) leaves no orphan deliveries behind.
@@ -123,17 +123,41 @@ def test_outbox_attempts_and_states(engine: Engine) -> None:
     events, outbox = EventRepository(engine), OutboxRepository(engine)
     event = make_event(1)
     events.add(event, [delivery(event, 0), delivery(event, 1)])
-    later = event.stored_at + timedelta(seconds=30)
-    outbox.retry("d-ev0001-0", "broker down", later)
-    assert [d.id for d in outbox.due(event.stored_at, 10)] == ["d-ev0001-1"]
-    assert outbox.next_due(exclude=["d-ev0001-1"]) == later
-    outbox.delivered("d-ev0001-1", event.stored_at)
-    outbox.delivered("d-ev0001-0", later)
+    now, later = event.stored_at, event.stored_at + timedelta(seconds=30)
+    mine = Lease("me", now + timedelta(seconds=60))
+    assert len(outbox.claim(now, 10, mine)) == 2
+    outbox.record([Outcome("d-ev0001-0", DeliveryState.PENDING, now, "broker down", later)], "me")
+    assert outbox.next_due(now) == later  # the retry; the other is held by "me" for 60 s
+    assert [d.id for d in outbox.claim(now, 10, mine)] == []  # not due yet / held
+    outbox.record([Outcome("d-ev0001-1", DeliveryState.DELIVERED, now)], "me")
+    assert [d.id for d in outbox.claim(later, 10, mine)] == ["d-ev0001-0"]
+    outbox.record([Outcome("d-ev0001-0", DeliveryState.DELIVERED, later)], "me")
     got = outbox.get("d-ev0001-0")
     assert got is not None and got.state == "delivered" and got.attempts == 2 and got.last_error is None
+    assert got.leased_by is None and got.lease_until is None
     assert outbox.counts() == {"pending": 0, "delivered": 2, "failed": 0}
-    assert outbox.next_due() is None
+    assert outbox.next_due(later) is None
     assert outbox.find(DeliveryQuery(state=DeliveryState.FAILED)) == []
+
+
+def test_lease_is_exclusive_until_it_runs_out(engine: Engine) -> None:
+    """Two processes on one database: a held delivery is not claimed again until its holder's lease ends;
+    then the other takes it over, and the first one's late outcome changes nothing."""
+    events, outbox = EventRepository(engine), OutboxRepository(engine)
+    event = make_event(1)
+    events.add(event, [delivery(event, 0)])
+    now = event.stored_at
+    first = outbox.claim(now, 10, Lease("a", now + timedelta(seconds=60)))
+    assert [(d.id, d.leased_by) for d in first] == [("d-ev0001-0", "a")]
+    assert outbox.claim(now + timedelta(seconds=59), 10, Lease("b", now + timedelta(seconds=119))) == []
+    assert outbox.next_due(now) == now + timedelta(seconds=60)
+    taken = outbox.claim(now + timedelta(seconds=60), 10, Lease("b", now + timedelta(seconds=120)))
+    assert [d.leased_by for d in taken] == ["b"]
+    outbox.record([Outcome("d-ev0001-0", DeliveryState.FAILED, now, "late")], "a")  # not a's any more
+    got = outbox.get("d-ev0001-0")
+    assert got is not None and got.state == "pending" and got.leased_by == "b" and got.attempts == 0
+    outbox.release(["d-ev0001-0"], "b")
+    assert [d.leased_by for d in outbox.claim(now, 10, Lease("c", now + timedelta(seconds=60)))] == ["c"]
 
 
 def test_incident_links_earlier_events_and_delete_cleans_up(engine: Engine) -> None:
