@@ -3,14 +3,15 @@ poster working shop after shop along a street), with an ordered path, a directio
 the cameras the person is likely to reach next. Pure: values in, values out; the service stores the result.
 
 Distances and bearings on the WGS84 sphere (haversine; the error is far below a shop front's width at the
-few hundred metres linked here). Only the last ``window_s`` of events is kept per type."""
+few hundred metres linked here). Only the last ``window_s`` of events is kept per type; after a restart the
+service rebuilds it from the store (``restore``)."""
 
 from __future__ import annotations
 
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -156,6 +157,21 @@ class Linker:
             if off <= AHEAD_DEG:
                 ahead.append((d, camera_id))
         return [camera_id for _, camera_id in sorted(ahead)[: self._settings.next_cameras]]
+
+    def restore(self, history: Sequence[tuple[Sighting, str | None]], since: float) -> None:
+        """Rebuild the window after a restart from stored events, oldest first, each with the incident it
+        joined (None: none yet). Sightings before ``since`` only complete their incident's path."""
+        chains: dict[str, _Chain] = {}
+        recent: deque[tuple[Sighting, _Chain]] = deque()
+        for sighting, incident_id in history:
+            if incident_id is None:
+                chain = _Chain(uuid.uuid4().hex)  # alone so far: the incident is made when another joins
+            else:
+                chain = chains.setdefault(incident_id, _Chain(incident_id))
+            chain.sightings.append(sighting)
+            if sighting.time >= since:
+                recent.append((sighting, chain))
+        self._recent = recent
 
     def forget(self, event_id: str) -> None:
         """Drop a sighting (its event was marked a false positive) so it links nothing more."""

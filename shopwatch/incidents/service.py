@@ -94,6 +94,7 @@ class IncidentService:
 
     async def start(self) -> None:
         self.feed.last_seq = await asyncio.to_thread(self.events.last_seq)
+        await self.restore_links()
         self.dispatcher.start()
         self._tasks = [
             asyncio.create_task(self._store_loop(), name="incidents-store"),
@@ -114,6 +115,23 @@ class IncidentService:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.wall(), UTC)
+
+    async def restore_links(self) -> int:
+        """Give cross-camera linking back what it remembered before a restart (the last two windows of events,
+        as it keeps), so the next camera along the street still joins an incident opened before. Returns the
+        number of events remembered."""
+        if not self.settings.linking.enabled:
+            return 0
+        since = self._clock.wall() - 2 * self.settings.linking.window_s
+        stored = await asyncio.to_thread(self.events.linking_window, datetime.fromtimestamp(since, UTC))
+        places = self._places()
+        history = [
+            (Sighting(e.event_id, e.camera_id, e.type, places[e.camera_id], e.start.timestamp()), e.incident_id)
+            for e in stored
+            if e.camera_id in places
+        ]
+        self.linker.restore(history, since)
+        return len(history)
 
     # -- events in -----------------------------------------------------------------------------------------
 

@@ -78,6 +78,17 @@ class NewEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Sighted:
+    """What cross-camera linking remembers of a stored event."""
+
+    event_id: str
+    camera_id: str
+    type: str
+    start: datetime
+    incident_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class EventQuery:
     camera_ids: frozenset[str] = frozenset()
     grids: frozenset[str] | None = None  # None: any grid; empty: none (a caller scoped to no grid)
@@ -267,6 +278,21 @@ class EventRepository:
         stmt = select(IncidentRow.__table__).order_by(IncidentRow.last_at.desc()).limit(limit)
         with self._engine.connect() as conn:
             return [Incident(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+    def linking_window(self, since: datetime, limit: int = 10_000) -> list[Sighted]:
+        """The events linking keeps in memory, for its rebuild after a restart: those that began at ``since`` or
+        later with every event of the incidents they joined (a path may be older than the window), false
+        positives left out; oldest first, the newest ``limit`` at most."""
+        joined = select(EventRow.incident_id).where(EventRow.start >= since, EventRow.incident_id.is_not(None))
+        stmt = (
+            select(EventRow.id, EventRow.camera_id, EventRow.type, EventRow.start, EventRow.incident_id)
+            .where(EventRow.status != "false_positive", or_(EventRow.start >= since, EventRow.incident_id.in_(joined)))
+            .order_by(EventRow.start.desc(), EventRow.id.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [Sighted(*row) for row in reversed(rows)]
 
     def feed_since(self, seq: int, limit: int = 500) -> list[FeedEntry]:
         """Feed entries after ``seq``, oldest first, each with the event as it is now."""

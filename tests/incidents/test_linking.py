@@ -1,13 +1,21 @@
 """Cross-camera linking: five cameras along a street north-east, one card poster working them in turn ->
 one incident with the path in order, the direction and speed, and the next camera ahead; events of another
-type, far away or long after stay apart."""
+type, far away or long after stay apart. A service restarted mid-street still links the next camera."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from shopwatch.core.incidents_config import Linking
+from sqlalchemy import Engine
+
+from shopwatch.core.clock import ManualClock
+from shopwatch.core.events import EventType
+from shopwatch.core.incidents_config import IncidentsSettings, Linking
 from shopwatch.incidents.linking import Linker, Place, Sighting, bearing_deg, compass, distance_m
+from shopwatch.incidents.workflow import Status
+from tests.api.fakes import FakeFleet, make_camera
+from tests.incidents.peers import build, make_event
 
 ORIGIN = Place(31.2300, 121.4700)
 M_PER_DEG_LAT = 111_195.0
@@ -83,3 +91,37 @@ def test_disabled_links_nothing() -> None:
     linker = Linker(Linking(enabled=False))
     linker.add(Sighting("e0", "cam-0", "card_posting", cams["cam-0"], 0.0), cams)
     assert linker.add(Sighting("e1", "cam-1", "card_posting", cams["cam-1"], 20.0), cams) is None
+
+
+async def test_a_restart_keeps_what_linking_remembers(engine: Engine, tmp_path: Path) -> None:
+    """Restart = a new service object on the same database: an incident opened before it, and an event that
+    had not linked yet, are still joined by the next camera along the street; a false positive is not."""
+    clock = ManualClock()
+    fleet = FakeFleet([make_camera(i, "north") for i in range(1, 6)])  # ~11 m apart, northwards
+    linking = {"distance_m": 40, "window_s": 120}
+    conf = IncidentsSettings.model_validate({"mqtt": {"enabled": False}, "linking": linking})
+    before = build(conf, engine, fleet, tmp_path, clock)
+    first = await before.ingest(make_event("cam-0001", clock.wall()))
+    clock.advance(20)
+    second = await before.ingest(make_event("cam-0002", clock.wall()))
+    alone = await before.ingest(make_event("cam-0004", clock.wall(), EventType.LOITERING))
+    mistaken = await before.ingest(make_event("cam-0005", clock.wall(), EventType.INTRUSION))
+    await before.transition(mistaken.id, Status.FALSE_POSITIVE, "li", "a delivery man")
+    assert second.incident_id is not None and alone.incident_id is None
+
+    clock.advance(20)
+    after = build(conf, engine, fleet, tmp_path, clock)
+    await after.start()
+    try:
+        third = await after.ingest(make_event("cam-0003", clock.wall()))
+        joined = await after.ingest(make_event("cam-0003", clock.wall(), EventType.LOITERING))
+        apart = await after.ingest(make_event("cam-0004", clock.wall(), EventType.INTRUSION))
+    finally:
+        await after.close()
+    assert third.incident_id == second.incident_id
+    incident = after.events.incident(second.incident_id)
+    assert incident is not None and incident.summary["events"] == [first.id, second.id, third.id]
+    assert incident.summary["direction"] == "north"
+    was_alone = after.events.get(alone.id)
+    assert joined.incident_id is not None and was_alone is not None and was_alone.incident_id == joined.incident_id
+    assert apart.incident_id is None
