@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shopwatch.api.auth.deps import Access, AuditWrites, authenticate
+from shopwatch.api.console import mount_console
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
@@ -45,6 +46,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.include_router(auth.public_router)
     app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
+    mount_console(app)  # static files only: every piece of data it shows comes from the routes above
     return app
 
 

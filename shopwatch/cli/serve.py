@@ -19,11 +19,14 @@ from shopwatch.core.logging import configure_logging
 
 if TYPE_CHECKING:
     from shopwatch.onvif.bulk import HostResult
+    from shopwatch.sim.demo_login import DemoLogin
 
 console = Console()
 
 
-async def _serve_until_signal(settings: Settings, config_path: Path | None, banner: str | None) -> None:
+async def _serve_until_signal(
+    settings: Settings, config_path: Path | None, banner: str | None, login: DemoLogin | None = None
+) -> None:
     from shopwatch.app import run_service  # the composition root, imported when the command runs
 
     stop = asyncio.Event()
@@ -33,6 +36,10 @@ async def _serve_until_signal(settings: Settings, config_path: Path | None, bann
 
     def ready(url: str) -> None:
         console.print(f"[bold green]shopwatch[/] is up: {url}")
+        if login is not None:
+            console.print(login.banner(url), markup=False)
+        else:
+            console.print(f"  console              {url}/console/  (users: `shopwatch users create-admin NAME`)")
         console.print(f"  cameras and health   {url}/api/cameras")
         console.print(f"  one snapshot         {url}/api/cameras/<id>/snapshot.jpg")
         console.print(f"  metrics              {url}/metrics")
@@ -55,11 +62,11 @@ def serve(
     _run(settings, config, None)
 
 
-def _run(settings: Settings, config_path: Path | None, banner: str | None) -> None:
+def _run(settings: Settings, config_path: Path | None, banner: str | None, login: DemoLogin | None = None) -> None:
     """Run until a signal; a start-up failure we can explain (a missing model, say) is one line, exit status 2."""
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve_until_signal(settings, config_path, banner))
+            asyncio.run(_serve_until_signal(settings, config_path, banner, login))
     except ShopwatchError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -70,6 +77,7 @@ def demo(
 ) -> None:
     """Start the simulated cameras of the demo config, onboard them over ONVIF, then serve them."""
     from shopwatch.sim.demo import demo_fleet, onboard_fleet, served_settings  # only the demo imports sim code
+    from shopwatch.sim.demo_login import demo_login
 
     settings = settings_or_exit(config)
     configure_logging("warning")  # onboarding's HTTP client logs every request at info (the service sets its own)
@@ -80,7 +88,7 @@ def demo(
                 results = asyncio.run(onboard_fleet(fleet, repo, settings.onvif))
             _print_onboarding(results)
             # The simulated cameras now come from the registry, as onboarded; edits to the file do not reload.
-            _run(served, None, fleet.description)
+            _run(served, None, fleet.description, demo_login(served))
     except (OSError, ValueError) as exc:  # a port in use, a camera the demo cannot simulate
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -1,0 +1,54 @@
+"""The demo's sign-in: an admin called ``demo`` with a fresh random password on every ``shopwatch demo`` run.
+
+Every route of the service needs a login and there is no default account; the demo is the one place that makes
+one, on the demo's own database, so whoever runs ``make demo`` can open the console at once. The password is
+new on each run (the previous one and its tokens stop working) and is only printed, never stored in clear."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from shopwatch.auth.audit import AuditLog
+from shopwatch.auth.secrets import new_hasher
+from shopwatch.auth.users import Accounts
+from shopwatch.core.clock import SystemClock
+from shopwatch.core.config import Settings
+from shopwatch.core.principal import Role
+from shopwatch.store.audit import AuditRepository
+from shopwatch.store.auth import AuthRepository
+from shopwatch.store.db import create_engine_for, database_url, migrate
+
+USERNAME = "demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+
+    def banner(self, url: str) -> str:
+        who = f"sign in as {self.username} / {self.password}: an admin, new password each run"
+        return f"  console              {url}/console/  ({who})"
+
+
+def demo_login(settings: Settings) -> DemoLogin:
+    """Create the demo admin, or give it a new password: what the next ``demo`` banner prints."""
+    password = secrets.token_urlsafe(12)
+    engine = create_engine_for(database_url(settings, os.environ))
+    clock = SystemClock()
+    try:
+        migrate(engine)
+        accounts = Accounts(AuthRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
+        audit = AuditLog(AuditRepository(engine), clock)
+        if accounts.repo.user_named(USERNAME) is None:
+            accounts.create_user(USERNAME, password, Role.ADMIN)
+            action = "user.create"
+        else:
+            accounts.update_user(USERNAME, role=Role.ADMIN, enabled=True, password=password)
+            action = "user.update"
+        audit.record_blocking(None, action, USERNAME, {"role": Role.ADMIN.value}, "cli", actor="cli:shopwatch-demo")
+    finally:
+        engine.dispose()
+    return DemoLogin(USERNAME, password)

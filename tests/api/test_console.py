@@ -1,0 +1,123 @@
+"""The operator console in a real browser (Debian's chromium, driven by Playwright) against the real API server:
+sign-in, live events over SSE, working an event, patrol scoping, sign-out. The console is static files; what it
+shows is only what the authenticated API gave it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from playwright.async_api import Browser, Page, async_playwright
+
+from shopwatch.api.server import ApiServer
+from shopwatch.core.events import EventType
+from shopwatch.core.principal import Role
+from shopwatch.incidents.service import IncidentService
+from tests.api.auth_fixtures import PASSWORD, AuthKit
+from tests.incidents.peers import make_event
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make deps installs Debian's)"),
+    pytest.mark.timeout(120),
+]
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+async def server(app: FastAPI) -> AsyncIterator[str]:
+    server = ApiServer(app, "127.0.0.1", 0)
+    task = asyncio.create_task(server.serve())
+    yield server.url
+    server.stop()
+    await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        await browser.close()
+
+
+async def sign_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
+    await page.goto(url + "/")
+    await page.wait_for_selector("#login-form", state="visible", timeout=WAIT_MS)
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("#login-form button[type=submit]")
+
+
+async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page()
+    await page.goto(server + "/")
+    assert page.url == server + "/console/"
+    await page.wait_for_selector("#login-form", state="visible", timeout=WAIT_MS)
+    assert await page.is_hidden("#app-view")  # nothing shown before signing in
+
+    await sign_in(page, server, "olga", "wrong password")
+    await page.wait_for_function("document.querySelector('#login-error').textContent.length > 0", timeout=WAIT_MS)
+    assert await page.is_hidden("#app-view")
+
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
+    assert (await page.text_content("#who") or "").startswith("olga (operator")
+    await page.wait_for_selector("#cameras tbody tr >> nth=6", timeout=WAIT_MS)
+    assert await page.locator("#cameras tbody tr").count() == 7
+    assert "2 online" in (await page.text_content("#fleet-summary") or "")
+    await page.wait_for_selector("#live.on", timeout=WAIT_MS)  # the SSE feed is open
+
+    stored = await incidents.ingest(make_event("cam-0002", time.time() - 5))  # detection hands an event in
+    row = page.locator(f"[data-event='{stored.id}']")
+    await row.wait_for(timeout=WAIT_MS)  # arrived through the feed, no reload
+    assert "Merchant 2" in (await row.text_content() or "") and "new" in (await row.get_attribute("class") or "")
+
+    await row.click()
+    await page.wait_for_selector("#detail", state="visible", timeout=WAIT_MS)
+    await page.wait_for_function(
+        "document.querySelector('#pictures img') && document.querySelector('#pictures img').naturalWidth > 0",
+        timeout=WAIT_MS,
+    )  # the actor picture loaded with the login cookie
+    assert await page.is_visible("#talk")  # cam-0002 has a speaker its shop allows
+    await page.fill("#note", "patrol 3 on the way")
+    await page.click("[data-move=acknowledged]")
+    await page.wait_for_selector("[data-move=dispatched]", timeout=WAIT_MS)
+    await page.wait_for_function("document.querySelector('#history').children.length == 1", timeout=WAIT_MS)
+
+    event = await asyncio.to_thread(incidents.events.get, stored.id)
+    assert event is not None and event.status == "acknowledged"
+    [step] = await asyncio.to_thread(incidents.events.transitions, stored.id)
+    assert (step.user, step.note) == ("olga", "patrol 3 on the way")
+
+    await page.click("#logout")
+    await page.wait_for_selector("#login-form", state="visible", timeout=WAIT_MS)
+    assert await page.context.cookies() == []  # the HttpOnly login cookie is gone
+    async with httpx.AsyncClient(base_url=server) as client:
+        assert (await client.get("/api/auth/me")).status_code == 401
+
+
+async def test_a_patrol_sees_only_its_grid_and_may_only_acknowledge(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    auth_kit.user("pat", Role.PATROL, ("south",))
+    page = await browser.new_page()
+    await sign_in(page, server, "pat")
+    await page.wait_for_selector("#live.on", timeout=WAIT_MS)
+
+    north = await incidents.ingest(make_event("cam-0001", time.time() - 9))
+    south = await incidents.ingest(make_event("cam-0004", time.time() - 5, EventType.LOITERING))
+    await page.locator(f"[data-event='{south.id}']").click(timeout=WAIT_MS)
+    await page.wait_for_selector("[data-move=acknowledged]", timeout=WAIT_MS)
+    assert await page.locator("#moves button").count() == 1  # not "false positive": patrol only acknowledges
+    assert await page.is_hidden("#talk")
+    assert await page.locator(f"[data-event='{north.id}']").count() == 0  # grid north is not theirs
+    assert await page.locator("#cameras tbody tr").count() == 4  # the south grid's cameras only
