@@ -37,14 +37,14 @@ async def _serve_until_signal(
     def ready(url: str) -> None:
         console.print(f"[bold green]shopwatch[/] is up: {url}")
         if login is not None:
-            console.print(login.banner(url), markup=False)
+            console.print(login.banner(url), markup=False, soft_wrap=True)
         else:
             console.print(f"  console              {url}/console/  (users: `shopwatch users create-admin NAME`)")
         console.print(f"  cameras and health   {url}/api/cameras")
         console.print(f"  one snapshot         {url}/api/cameras/<id>/snapshot.jpg")
         console.print(f"  metrics              {url}/metrics")
         if banner:
-            console.print(banner)
+            console.print(banner, soft_wrap=True)
         console.print("Ctrl-C stops it.")
 
     await run_service(settings, config_path, stop=stop, on_ready=ready)
@@ -78,11 +78,14 @@ def demo(
     """Start the simulated cameras of the demo config, onboard them over ONVIF, then serve them."""
     from shopwatch.sim.demo import demo_fleet, onboard_fleet, served_settings  # only the demo imports sim code
     from shopwatch.sim.demo_login import demo_login
+    from shopwatch.sim.demo_scenes import with_available_model
 
     settings = settings_or_exit(config)
     configure_logging("warning")  # onboarding's HTTP client logs every request at info (the service sets its own)
     try:
-        served = served_settings(settings)  # checks the simulated cameras first
+        served, no_model = with_available_model(served_settings(settings))  # checks the simulated cameras first
+        if no_model:
+            console.print(no_model, markup=False)
         with demo_fleet(settings) as fleet:
             with _registry(settings) as repo:
                 results = asyncio.run(onboard_fleet(fleet, repo, settings.onvif))

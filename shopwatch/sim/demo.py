@@ -8,8 +8,10 @@ the real onboarding path (``shopwatch.onvif.bulk``), so the stream URLs the serv
 and the devices' PullPoint motion events wake the cameras up. The config stays the one description of the demo:
 a camera with credentials gets a device and a stream that require them.
 
-Every fifth simulated camera shows a walker, and its device raises an ONVIF motion event at the start of every
-clip cycle (cleared half a cycle later), so motion events can be watched in ``GET /api/cameras``.
+Every fifth simulated camera is busy: it plays a scenario clip (card-posting visits, a loiterer: see
+``demo_scenes``) with that scene's zones and rules as its detection config, and its device raises an ONVIF
+motion event at the start of every clip cycle (cleared half a cycle later), so motion events can be watched in
+``GET /api/cameras`` and detection events in ``GET /api/events`` and the console.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from shopwatch.core.config import CameraConfig, Settings
@@ -26,7 +28,8 @@ from shopwatch.core.onvif_config import OnvifSettings
 from shopwatch.onvif.bulk import HostResult, OnboardRequest, onboard_many
 from shopwatch.onvif.device import OnvifTarget
 from shopwatch.onvif.registry import CameraIdentity
-from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
+from shopwatch.sim.clips import ClipSpec, generate_clip
+from shopwatch.sim.demo_scenes import demo_scene, scene_for
 from shopwatch.sim.onvif.device import DeviceSpec, SimDevice, SimProfile
 from shopwatch.sim.onvif.server import OnvifSimServer
 from shopwatch.sim.rtsp_server import SimServer
@@ -41,8 +44,9 @@ CLIP_SECONDS = 20.0
 class DemoCamera:
     camera: CameraConfig  # as the config gives it (no stream URLs: onboarding finds them)
     stream_url: str  # where its simulated stream is served, without credentials
-    walker: bool
+    walker: bool  # busy: plays ``scene`` and raises motion events
     seed: int  # of its generated clip, so neighbours look different
+    scene: str | None = None  # the scenario clip it plays (``demo_scenes``), for busy cameras
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ def simulated(settings: Settings) -> list[DemoCamera]:
             raise ValueError(f"cameras {other} and {cam.id}: expected one ONVIF device per onvif_port")
         position = len(out) + 1
         walker = position % WALKER_EVERY == 0
-        out.append(DemoCamera(cam, f"rtsp://127.0.0.1:{cam.port}/{cam.id}", walker, position % 3))
+        scene = scene_for(position // WALKER_EVERY) if walker else None
+        out.append(DemoCamera(cam, f"rtsp://127.0.0.1:{cam.port}/{cam.id}", walker, position % 3, scene))
     return out
 
 
@@ -102,8 +107,8 @@ def demo_fleet(
     settings: Settings, clips_dir: Path | None = None, *, motion_period_s: float = CLIP_SECONDS
 ) -> Iterator[DemoFleet]:
     """Serve the config's simulated cameras (RTSP and ONVIF) until the block ends."""
-    cameras = simulated(settings)
     clips_dir = clips_dir or Path(settings.service.data_dir) / "sim"
+    cameras = [_with_scene(demo, clips_dir) for demo in simulated(settings)]
     by_port: dict[int, list[DemoCamera]] = {}
     for demo in cameras:
         by_port.setdefault(demo.camera.port, []).append(demo)
@@ -116,8 +121,7 @@ def demo_fleet(
                 raise OSError(f"simulated cameras: cannot listen on 127.0.0.1:{port} ({exc})") from None
             stack.callback(server.stop)
             for demo in mounts:
-                kind: ClipKind = "walker" if demo.walker else "static"
-                clip = generate_clip(ClipSpec(kind, seconds=CLIP_SECONDS, seed=demo.seed), clips_dir)
+                clip = _clip_of(demo, clips_dir)
                 cam = demo.camera
                 password = cam.credentials.password.get_secret_value()
                 server.add_camera(cam.id, clip, username=cam.credentials.username or None, password=password or None)
@@ -147,6 +151,20 @@ def demo_fleet(
             f" (clips in {clips_dir})"
         )
         yield DemoFleet(tuple(cameras), devices, onvif, description)
+
+
+def _with_scene(demo: DemoCamera, clips_dir: Path) -> DemoCamera:
+    """A busy camera with its scene's zones and rules as detection config (written to the registry with it)."""
+    if demo.scene is None:
+        return demo
+    detection = demo_scene(demo.scene, clips_dir).detection
+    return replace(demo, camera=demo.camera.model_copy(update={"detection": detection}))
+
+
+def _clip_of(demo: DemoCamera, clips_dir: Path) -> Path:
+    if demo.scene is not None:
+        return demo_scene(demo.scene, clips_dir).clip
+    return generate_clip(ClipSpec("static", seconds=CLIP_SECONDS, seed=demo.seed), clips_dir)
 
 
 def _raise_motion(onvif: OnvifSimServer, devices: list[SimDevice], period_s: float, stop: threading.Event) -> None:

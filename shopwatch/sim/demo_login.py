@@ -29,8 +29,10 @@ class DemoLogin:
     password: str
 
     def banner(self, url: str) -> str:
-        who = f"sign in as {self.username} / {self.password}: an admin, new password each run"
-        return f"  console              {url}/console/  ({who})"
+        return (
+            f"  console              {url}/console/\n"
+            f"  sign in as           {self.username} / {self.password}  (an admin; a new password each run)"
+        )
 
 
 def demo_login(settings: Settings) -> DemoLogin:

@@ -15,6 +15,7 @@ from shopwatch.core.config_loader import load_settings
 from shopwatch.onvif.onboard import Outcome
 from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.sim.demo import demo_fleet, onboard_fleet, served_settings, simulated
+from shopwatch.sim.demo_scenes import SCENES, with_available_model
 from shopwatch.sim.faults import closed_port
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import create_engine_for, migrate
@@ -68,6 +69,10 @@ def test_demo_cameras_are_onboarded_over_onvif_and_raise_motion(clips_dir: Path,
         assert b.onvif is not None and b.onvif.events and b.onvif.detect_profile == "sub"
         assert b.onvif.snapshot_url is not None and b.onvif.snapshot_url.startswith("http://127.0.0.1:")
         assert b.address == "104 Nanjing Road East" and stored["shop-a"].merchant.name == "Lao Wang Noodles"
+        # The busy camera plays a card-posting scene and got that scene's zones and rules to detect it with.
+        e = stored["shop-e"].detection
+        assert e.rules.card_posting is not None and {z.name for z in e.zones} >= set(e.rules.card_posting.zones)
+        assert stored["shop-a"].detection.rules.card_posting is None
         assert "real" not in stored and [c.id for c in served_settings(settings).cameras] == ["real"]
         with av.open(f"rtsp://admin:demo-pw@127.0.0.1:{rtsp_port}/shop-b", options=OPTIONS, timeout=(10, 6)) as c:
             assert next(c.demux(video=0)).size > 0
@@ -102,6 +107,15 @@ def test_the_demo_config_describes_twenty_onvif_cameras() -> None:
     assert len(cameras) == 20 and served_settings(settings).cameras == []
     assert len({d.camera.onvif_port for d in cameras}) == 20
     assert [d.camera.id for d in cameras if d.walker] == ["cam-05", "cam-10", "cam-15", "cam-20"]
+    assert [d.scene for d in cameras if d.walker] == list(SCENES)
+    assert Path(settings.detect.model or "").name == "yolo11n_int8_openvino_model"
+
+
+def test_without_the_model_the_demo_runs_in_motion_mode_and_says_so(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"detect": {"model": str(tmp_path / "missing")}})
+    served, note = with_available_model(settings)
+    assert served.detect.model is None and note is not None and str(tmp_path / "missing") in note
+    assert with_available_model(served) == (served, None)
 
 
 def test_a_simulated_camera_with_stream_urls_is_refused() -> None:
