@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 5.0  # look in the database at least this often (a new escalation wakes the loop at once anyway)
 MIN_WAIT_S = 0.005
 SENDER_CLOSE_S = 5.0
+RECORD_GATHER_S = 0.02  # outcomes wait this long to be recorded together (a burst: tens per transaction)
 SEND_SLACK = 2  # a delivery is sent only while its lease has this many send timeouts left (connect + publish)
 
 
@@ -234,6 +235,7 @@ class Dispatcher:
         """Record every outcome waiting, in one transaction; those that come in meanwhile go in the next, so a
         burst costs a few commits, not one per send."""
         while self._outcomes:
+            await asyncio.sleep(RECORD_GATHER_S)  # let the sends finishing about now join this transaction
             batch, self._outcomes = self._outcomes, []
             try:
                 recorded = set(await asyncio.to_thread(self._outbox.record, batch, self.name))

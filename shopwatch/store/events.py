@@ -126,6 +126,11 @@ def _event(row: RowMapping) -> StoredEvent:
     return StoredEvent(**{name: row[name] for name in _EVENT_FIELDS})
 
 
+def _values(event: StoredEvent) -> dict[str, Any]:
+    """The row's values (``asdict`` would deep-copy every JSON document first)."""
+    return {name: getattr(event, name) for name in _EVENT_FIELDS}
+
+
 def encode_cursor(event: StoredEvent) -> str:
     raw = json.dumps([event.start.isoformat(), event.id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -157,28 +162,32 @@ class EventRepository:
         """Store events in arrival order in one transaction (one commit for a burst instead of one per event);
         a failing one (an id stored before) fails them all. Their deliveries are held by ``lease`` when given
         (the dispatcher that will send them at once). Returns the feed numbers written."""
+        if not items:
+            return []
         with self._write() as conn:
-            seqs: list[int] = []
+            for item in items:  # first: the events refer to their incidents
+                if item.incident is not None:
+                    self._upsert_incident(conn, item.incident)
+            conn.execute(insert(EventRow), [_values(item.event) for item in items])
+            created = [{"event_id": i.event.id, "kind": "created", "at": i.event.stored_at} for i in items]
+            seqs = list(
+                conn.execute(insert(FeedRow).returning(FeedRow.seq, sort_by_parameter_order=True), created).scalars()
+            )
             for item in items:
-                seqs += self._add(conn, item)
+                if item.incident is not None:
+                    seqs += self._join(conn, item.incident, item.event.stored_at)
             insert_deliveries(conn, [d for item in items for d in item.deliveries], lease)
             return seqs
 
-    def _add(self, conn: Connection, item: NewEvent) -> list[int]:
-        event, incident = item.event, item.incident
-        if incident is not None:
-            self._upsert_incident(conn, incident)
-        conn.execute(insert(EventRow).values(**asdict(event)))
-        seqs = [self._feed(conn, event.id, "created", event.stored_at)]
-        if incident is not None:
-            joined = conn.execute(
-                update(EventRow)
-                .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
-                .values(incident_id=incident.id, updated_at=event.stored_at)
-                .returning(EventRow.id)
-            ).scalars()
-            seqs += [self._feed(conn, joined_id, "linked", event.stored_at) for joined_id in list(joined)]
-        return seqs
+    def _join(self, conn: Connection, incident: Incident, at: datetime) -> list[int]:
+        """Earlier events of ``incident`` that were not in it yet join it; returns their "linked" feed numbers."""
+        joined = conn.execute(
+            update(EventRow)
+            .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
+            .values(incident_id=incident.id, updated_at=at)
+            .returning(EventRow.id)
+        ).scalars()
+        return [self._feed(conn, joined_id, "linked", at) for joined_id in list(joined)]
 
     def _upsert_incident(self, conn: Connection, incident: Incident) -> None:
         values = asdict(incident)

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Update, and_, bindparam, func, insert, or_, select, update
 
 from shopwatch.store.base import UtcDateTime
 from shopwatch.store.db import write_transaction
@@ -90,6 +90,12 @@ class DeliveryQuery:
 
 
 _COLUMNS = [DeliveryRow.__table__.c[f.name] for f in fields(Delivery)]
+_NEW_FIELDS = tuple(f.name for f in fields(NewDelivery))
+
+
+def _values(delivery: NewDelivery) -> dict[str, Any]:
+    """Its fields, sharing the payload (``asdict`` would deep-copy it)."""
+    return {name: getattr(delivery, name) for name in _NEW_FIELDS}
 
 
 def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery], lease: Lease | None = None) -> None:
@@ -98,7 +104,7 @@ def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery], lease
         return
     held = {"leased_by": lease.owner, "lease_until": lease.until} if lease else {}
     rows = [
-        {**asdict(d), "state": DeliveryState.PENDING.value, "attempts": 0, "next_attempt_at": d.created_at, **held}
+        {**_values(d), "state": DeliveryState.PENDING.value, "attempts": 0, "next_attempt_at": d.created_at, **held}
         for d in deliveries
     ]
     conn.execute(insert(DeliveryRow), rows)
@@ -107,7 +113,7 @@ def insert_deliveries(conn: Connection, deliveries: Sequence[NewDelivery], lease
 def as_pending(delivery: NewDelivery, lease: Lease | None = None) -> Delivery:
     """A delivery just queued, as ``get`` would read it back."""
     return Delivery(
-        **asdict(delivery),
+        **_values(delivery),
         state=DeliveryState.PENDING.value,
         attempts=0,
         next_attempt_at=delivery.created_at,
@@ -116,6 +122,39 @@ def as_pending(delivery: NewDelivery, lease: Lease | None = None) -> Delivery:
         leased_by=lease.owner if lease else None,
         lease_until=lease.until if lease else None,
     )
+
+
+def _recording(state: DeliveryState, **values: Any) -> Update:
+    return (
+        update(DeliveryRow)
+        .where(DeliveryRow.id == bindparam("b_id"))
+        .values(attempts=DeliveryRow.attempts + 1, leased_by=None, lease_until=None, state=state.value, **values)
+    )
+
+
+# One statement per kind of outcome, run for many rows at once (executemany).
+_RECORD = {
+    DeliveryState.DELIVERED: _recording(
+        DeliveryState.DELIVERED, delivered_at=bindparam("b_at", type_=UtcDateTime()), last_error=None
+    ),
+    DeliveryState.PENDING: _recording(
+        DeliveryState.PENDING,
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_retry_at", type_=UtcDateTime()),
+    ),
+    DeliveryState.FAILED: _recording(DeliveryState.FAILED, last_error=bindparam("b_error")),
+}
+
+
+def _outcome_params(outcome: Outcome) -> dict[str, Any]:
+    params: dict[str, Any] = {"b_id": outcome.delivery_id}
+    if outcome.state is DeliveryState.DELIVERED:
+        params["b_at"] = outcome.at
+    else:
+        params["b_error"] = (outcome.error or "")[:2000]
+    if outcome.state is DeliveryState.PENDING:
+        params["b_retry_at"] = outcome.retry_at or outcome.at
+    return params
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -180,21 +219,31 @@ class OutboxRepository:
         """Record attempts in one transaction, each ending ``owner``'s lease. A retry or failure counts only
         while ``owner`` still holds the row (a lease that ran out belongs to whoever took the row over); a
         delivery counts whoever holds it. Returns the ids whose outcome was recorded."""
-        recorded: list[str] = []
+        if not outcomes:
+            return []
         with self._write() as conn:
-            for outcome in sorted(outcomes, key=lambda o: o.delivery_id):  # one lock order for every writer
-                values: dict[str, Any] = {"attempts": DeliveryRow.attempts + 1, "leased_by": None, "lease_until": None}
-                where = [DeliveryRow.id == outcome.delivery_id, DeliveryRow.state == DeliveryState.PENDING.value]
-                if outcome.state is DeliveryState.DELIVERED:
-                    values.update(state=outcome.state.value, delivered_at=outcome.at, last_error=None)
-                else:
-                    where.append(DeliveryRow.leased_by == owner)
-                    values.update(state=outcome.state.value, last_error=(outcome.error or "")[:2000])
-                    if outcome.retry_at is not None:
-                        values.update(next_attempt_at=outcome.retry_at)
-                if conn.execute(update(DeliveryRow).where(*where).values(**values)).rowcount:
-                    recorded.append(outcome.delivery_id)
-        return recorded
+            # The rows are locked (PostgreSQL; on SQLite the write transaction holds the database) so that what
+            # is checked here is what is updated below, one statement per kind of outcome for the whole batch.
+            found = conn.execute(
+                select(DeliveryRow.id, DeliveryRow.leased_by)
+                .where(
+                    DeliveryRow.id.in_(sorted({o.delivery_id for o in outcomes})),
+                    DeliveryRow.state == DeliveryState.PENDING.value,
+                )
+                .order_by(DeliveryRow.id)  # one lock order for every writer
+                .with_for_update()
+            ).all()
+            holders = {delivery_id: holder for delivery_id, holder in found}
+            ours = [
+                o
+                for o in outcomes
+                if o.delivery_id in holders and (o.state is DeliveryState.DELIVERED or holders[o.delivery_id] == owner)
+            ]
+            for state in DeliveryState:
+                rows = [_outcome_params(o) for o in ours if o.state is state]
+                if rows:
+                    conn.execute(_RECORD[state], rows)
+        return [o.delivery_id for o in ours]
 
     def release(self, delivery_ids: Sequence[str], owner: str) -> None:
         """Give back ``owner``'s leases on deliveries it will not send (it is stopping), due as they were."""
