@@ -51,7 +51,8 @@ def build_incidents(
     """Blocking (reads or writes the URL key): call from a thread in async code."""
     router = Router(settings)
     delivery = settings.delivery
-    senders: dict[str, Sender] = {WEBHOOK: WebhookSender(router.webhook_secret, delivery.timeout_s, clock.wall)}
+    webhooks = WebhookSender(router.webhook_secret, delivery.timeout_s, clock.wall, max_connections=delivery.parallel)
+    senders: dict[str, Sender] = {WEBHOOK: webhooks}
     if settings.mqtt.enabled:
         senders[MQTT] = MqttSender(settings.mqtt, delivery.timeout_s, max_inflight=delivery.parallel)
     outbox = OutboxRepository(engine)
