@@ -16,7 +16,7 @@ from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.senders import DeliveryError
 from shopwatch.store.db import create_engine_for
 from shopwatch.store.events import EventRepository, NewEvent
-from shopwatch.store.outbox import Delivery, NewDelivery, OutboxRepository
+from shopwatch.store.outbox import Delivery, NewDelivery, OutboxRepository, as_pending
 from tests.incidents.peers import bounded, wait_for
 from tests.store.test_events import make_event
 
@@ -124,3 +124,31 @@ async def test_a_stalled_dispatchers_lease_is_taken_over_when_it_ends(engine: En
     for row in (outbox.get(delivery_id), outbox.get(spare_id)):
         assert row is not None and (row.state, row.attempts, row.leased_by) == ("delivered", 1, None)
     assert (first.retried, second.sent) == (0, 2)
+
+
+async def test_a_closing_dispatcher_gives_back_what_it_did_not_send(engine: Engine, db_url: str) -> None:
+    """Rows handed over (or cut off mid-send) when the service stops are released at once, so the next start
+    or another process sends them without waiting for the lease to end."""
+    other = create_engine_for(db_url)
+    clock = ManualClock(wall_start=make_event(0).stored_at.timestamp())
+    settings = DeliverySettings(parallel=1, lease_s=60, timeout_s=5)
+    stalled, recorder = Stalled(), Recorder(random.Random(4))
+    stopping = Dispatcher(OutboxRepository(engine), {"mqtt": stalled}, settings, clock)
+    stopping.start()
+    lease = stopping.lease()
+    assert lease is not None and lease.owner == stopping.name
+    try:
+        items = []
+        for n in range(1, 4):
+            event = make_event(n)
+            created = datetime.fromtimestamp(clock.wall(), UTC)
+            items.append(NewEvent(event, [NewDelivery(f"d{n}", event.id, "alert", "north", "mqtt", "t", {}, created)]))
+        EventRepository(engine).add_many(items, lease)
+        stopping.hand([as_pending(d, lease) for item in items for d in item.deliveries])
+        await asyncio.wait_for(stalled.entered.wait(), 10)  # one in flight (parallel = 1), two waiting
+        await bounded(stopping.close(grace_s=0.05), "closing the dispatcher")
+        successor = Dispatcher(OutboxRepository(other), {"mqtt": recorder}, settings, clock)
+        assert await successor.run_due() == 3  # at the same moment: no lease left to wait for
+    finally:
+        other.dispose()
+    assert sorted(recorder.sent) == ["d1", "d2", "d3"]
