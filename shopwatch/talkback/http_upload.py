@@ -69,9 +69,8 @@ class RawUpload:
         """Connect and send ``head``. ``await_answer``: read the device's answer first and fail unless 2xx;
         otherwise start watching the connection for an early refusal while audio flows."""
         try:
-            self._reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port), CONNECT_TIMEOUT_S
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):  # not wait_for: on 3.11 it can drop a cancel
+                self._reader, writer = await asyncio.open_connection(self._host, self._port)
         except (OSError, TimeoutError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or type(exc).__name__
             raise TalkbackUnreachable(f"cannot connect to {self._shown}: {reason}") from None
@@ -79,7 +78,8 @@ class RawUpload:
         writer.write(head)
         if await_answer:
             try:
-                status_line = await asyncio.wait_for(self._read_head(), CONNECT_TIMEOUT_S)
+                async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                    status_line = await self._read_head()
             except TimeoutError:
                 raise TalkbackUnreachable(f"{self._shown} did not answer the audio upload") from None
             self._check(status_line)
@@ -91,7 +91,8 @@ class RawUpload:
         assert self._writer is not None, "write() before start()"
         try:
             self._writer.write(data)
-            await asyncio.wait_for(self._writer.drain(), WRITE_TIMEOUT_S)
+            async with asyncio.timeout(WRITE_TIMEOUT_S):  # not wait_for: on 3.11 it can drop a cancel
+                await self._writer.drain()
         except TimeoutError:
             raise TalkbackUnreachable(f"{self._shown} stopped reading the audio for {WRITE_TIMEOUT_S} s") from None
         except OSError as exc:

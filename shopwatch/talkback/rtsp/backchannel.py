@@ -68,15 +68,15 @@ class RtspBackchannel:
 
     async def open(self, codecs: tuple[Codec, ...]) -> Codec:
         try:
-            stream_reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port), CONNECT_TIMEOUT_S
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):  # not wait_for: on 3.11 it can drop a cancel
+                stream_reader, self._writer = await asyncio.open_connection(self._host, self._port)
         except (OSError, TimeoutError) as exc:
             raise TalkbackUnreachable(f"cannot connect to {self._shown}: {_reason(exc)}") from None
         self._tasks.append(asyncio.create_task(self._read(stream_reader), name=f"rtsp read {self._shown}"))
         self._write(self._client.start(codecs))
         try:
-            await asyncio.wait_for(self._until_playing(), self._handshake_timeout_s)
+            async with asyncio.timeout(self._handshake_timeout_s):
+                await self._until_playing()
         except TimeoutError:
             raise TalkbackUnreachable(
                 f"{self._shown} did not finish the backchannel setup within {self._handshake_timeout_s} s"
@@ -110,7 +110,10 @@ class RtspBackchannel:
         assert channel is not None
         self._write(interleave(channel, packet))
         try:
-            await asyncio.wait_for(self._writer.drain(), WRITE_TIMEOUT_S)
+            # Not wait_for: on Python 3.11 it returns when its inner task ends in the loop turn that delivers a
+            # cancel, and the cancel is lost (a stopped clip played on to its end).
+            async with asyncio.timeout(WRITE_TIMEOUT_S):
+                await self._writer.drain()
         except TimeoutError:
             raise TalkbackUnreachable(f"{self._shown} stopped reading the audio for {WRITE_TIMEOUT_S} s") from None
         except OSError as exc:

@@ -8,6 +8,8 @@ import pytest
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.talkback import audio
 from shopwatch.talkback.errors import NoBackchannel, TalkbackUnreachable
+from shopwatch.talkback.link import EncodedFrame
+from shopwatch.talkback.rtsp.backchannel import RtspBackchannel
 from shopwatch.talkback.session import talk
 from shopwatch.talkback.target import parse_target
 from shopwatch.talkback.tts import synthesize
@@ -93,3 +95,24 @@ async def test_nothing_listening_is_unreachable():
         port = sock.getsockname()[1]  # bound, never listening: connections are refused
         with pytest.raises(TalkbackUnreachable, match="cannot connect"):
             await talk(parse_target(f"rtsp://127.0.0.1:{port}/x"), audio.iter_frames(bytes(320)))
+
+
+async def test_a_cancel_while_a_frame_is_written_is_never_lost(peer):
+    # Python 3.11's asyncio.wait_for returns the result when its inner task ends in the loop turn that delivers
+    # the cancel, dropping the cancel: a stopped (preempted, shut down) clip then played to its end.
+    link = RtspBackchannel(parse_target(peer.url("pcmu")))
+    await link.open(("PCMU",))
+    lost = 0
+    try:
+        for i in range(50):
+            task = asyncio.create_task(link.send(EncodedFrame(bytes(160), i * 160, i == 0)))
+            await asyncio.sleep(0)  # the send is under way
+            if task.cancel():
+                try:
+                    await task
+                    lost += 1
+                except asyncio.CancelledError:
+                    pass
+    finally:
+        await link.close()
+    assert lost == 0
