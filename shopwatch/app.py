@@ -115,7 +115,8 @@ async def run_service(
             on_ready(url)
         while not stop.is_set():
             try:
-                await asyncio.wait_for(stop.wait(), settings.service.reload_interval_s)
+                async with asyncio.timeout(settings.service.reload_interval_s):  # not wait_for: it can drop a cancel
+                    await stop.wait()
             except TimeoutError:
                 pass
             changed = await asyncio.to_thread(source.poll)

@@ -285,7 +285,8 @@ class Supervisor:
         self._pending[request_id] = future
         self._send(shard, SnapshotRequest(request_id, camera_id, timeout_s))
         try:
-            reply = await asyncio.wait_for(future, timeout_s + 2.0)
+            async with asyncio.timeout(timeout_s + 2.0):  # not wait_for: on 3.11 it can drop a cancel
+                reply = await future
         except TimeoutError:
             raise SnapshotUnavailable(f"no snapshot from camera {camera_id!r} within {timeout_s:.1f} s") from None
         finally:

@@ -108,9 +108,8 @@ class EventSubscriptions:
         pending = list(self._stopping)
         if pending:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*pending, return_exceptions=True), self._settings.timeout_s + STOP_TIMEOUT_S
-                )
+                async with asyncio.timeout(self._settings.timeout_s + STOP_TIMEOUT_S):  # not wait_for (3.11)
+                    await asyncio.gather(*pending, return_exceptions=True)
 
     def health(self, camera_id: str) -> EventsHealth | None:
         running = self._running.get(camera_id)

@@ -40,7 +40,8 @@ async def synthesize(text: str, voice: str = "cmn", *, timeout_s: float = TIMEOU
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        wav, err = await asyncio.wait_for(proc.communicate(text.encode("utf-8")), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: on 3.11 it can drop a cancel
+            wav, err = await proc.communicate(text.encode("utf-8"))
     except TimeoutError:
         raise TtsError(f"espeak-ng did not finish within {timeout_s} s") from None
     finally:

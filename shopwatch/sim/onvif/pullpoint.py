@@ -65,7 +65,8 @@ async def pull_messages(device: SimDevice, sid: int, request: etree._Element) ->
     if not subscription.queue:
         subscription.wakeup.clear()
         try:
-            await asyncio.wait_for(subscription.wakeup.wait(), min(timeout, MAX_PULL_WAIT_S))
+            async with asyncio.timeout(min(timeout, MAX_PULL_WAIT_S)):  # not wait_for: it can drop a cancel
+                await subscription.wakeup.wait()
         except TimeoutError:
             pass
         subscription = subscription_of(device, sid)  # dropped or expired while waiting: a fault, as devices do
