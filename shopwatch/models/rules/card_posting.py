@@ -42,6 +42,7 @@ TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's
 VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
 PATH_POINTS = 64
 EDGE = 0.005  # of the frame: a box this close to the left or right edge is leaving or entering
+CUT = 0.03  # of the frame: a box side this close to the frame's side may be cut by it (someone coming in)
 AFTER_FRAMES = 6  # frames averaged (at most) into the "after" picture of the touched part
 HANDOVER_HEIGHTS = 0.5  # a new track this close (in actor heights) to a lost visit's actor continues the visit
 PERSON_BLOB = 0.3  # a motion blob this tall (of the actor's height) may be a person the detector missed
@@ -100,9 +101,11 @@ class Visit:
             return  # not enough path yet to tell a stop from a walk
         # Reaching out moves one side of the box, walking moves both: the slower side and the feet tell a stop.
         # A side cut by the frame edge does not move with the actor: only the sides inside the frame count.
-        sides = [abs(box[0] - b0[0])] if min(box[0], b0[0]) > EDGE else []
-        sides += [abs(box[2] - b0[2])] if max(box[2], b0[2]) < 1.0 - EDGE else []
-        dx = min(sides, default=0.0)
+        sides = [abs(box[0] - b0[0])] if min(box[0], b0[0]) > CUT else []
+        sides += [abs(box[2] - b0[2])] if max(box[2], b0[2]) < 1.0 - CUT else []
+        if not sides:
+            return  # cut on both sides: nothing tells its speed
+        dx = min(sides)
         speed = float(np.hypot(dx, box[3] - b0[3])) / max(height, 1e-3) / (t - t0)
         if speed >= stop_speed:
             self.stop_since = None
@@ -169,7 +172,7 @@ class CardPosting:
                     del visits[track_id]
                     if isinstance(outcome, Event):
                         events.append(outcome)
-            surface.update(image, actors.boxes, obs.t)
+            surface.update(image, np.concatenate([actors.boxes, obs.moving.boxes]), obs.t)  # not what moves
         return events
 
     def _track_contacts(
