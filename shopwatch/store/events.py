@@ -283,8 +283,11 @@ class EventRepository:
             row = conn.execute(select(IncidentRow.__table__).where(IncidentRow.id == incident_id)).mappings().first()
         return None if row is None else Incident(**dict(row))
 
-    def incidents(self, limit: int = 50) -> list[Incident]:
+    def incidents(self, limit: int = 50, grids: frozenset[str] | None = None) -> list[Incident]:
+        """The latest incidents; with ``grids``, only those with an event in one of them."""
         stmt = select(IncidentRow.__table__).order_by(IncidentRow.last_at.desc()).limit(limit)
+        if grids is not None:
+            stmt = stmt.where(IncidentRow.id.in_(select(EventRow.incident_id).where(EventRow.grid.in_(grids))))
         with self._engine.connect() as conn:
             return [Incident(**dict(r)) for r in conn.execute(stmt).mappings()]
 

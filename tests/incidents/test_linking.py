@@ -125,3 +125,18 @@ async def test_a_restart_keeps_what_linking_remembers(engine: Engine, tmp_path: 
     was_alone = after.events.get(alone.id)
     assert joined.incident_id is not None and was_alone is not None and was_alone.incident_id == joined.incident_id
     assert apart.incident_id is None
+
+
+async def test_a_grid_scoped_list_of_incidents_is_filtered_before_its_limit(engine: Engine, tmp_path: Path) -> None:
+    """Grid 3's patrol asking for the latest incident gets grid 3's, even when grid 4 has a newer one."""
+    clock = ManualClock()
+    fleet = FakeFleet([*(make_camera(i, "g3") for i in (1, 2)), *(make_camera(i, "g4") for i in (4, 5))])
+    conf = IncidentsSettings.model_validate({"mqtt": {"enabled": False}, "linking": {"distance_m": 40}})
+    service = build(conf, engine, fleet, tmp_path, clock)
+    older = [await service.ingest(make_event(cam, clock.wall() + i)) for i, cam in enumerate(("cam-0001", "cam-0002"))]
+    clock.advance(60)
+    newer = [await service.ingest(make_event(cam, clock.wall() + i)) for i, cam in enumerate(("cam-0004", "cam-0005"))]
+    assert older[1].incident_id is not None and newer[1].incident_id is not None
+    assert [i.id for i in service.events.incidents(1)] == [newer[1].incident_id]
+    assert [i.id for i in service.events.incidents(1, frozenset({"g3"}))] == [older[1].incident_id]
+    assert service.events.incidents(5, frozenset({"g9"})) == []

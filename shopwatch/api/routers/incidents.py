@@ -27,9 +27,7 @@ async def _grids_of(service: IncidentsDep, incident_id: str) -> set[str]:
 async def list_incidents(
     service: IncidentsDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[IncidentPublic]:
-    incidents = await asyncio.to_thread(service.events.incidents, limit)
-    if caller.grids is not None:
-        incidents = [i for i in incidents if any(map(caller.sees, await _grids_of(service, i.id)))]
+    incidents = await asyncio.to_thread(service.events.incidents, limit, caller.grids)
     return [IncidentPublic.of(i) for i in incidents]
 
 
