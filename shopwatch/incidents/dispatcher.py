@@ -36,6 +36,7 @@ IDLE_POLL_S = 5.0  # look in the database at least this often (a new escalation 
 MIN_WAIT_S = 0.005
 SENDER_CLOSE_S = 5.0
 RECORD_GATHER_S = 0.02  # outcomes wait this long to be recorded together (a burst: tens per transaction)
+HANDED_PER_SLOT = 8  # handed-over deliveries waiting for a free send slot, at most, per slot
 SEND_SLACK = 2  # a delivery is sent only while its lease has this many send timeouts left (connect + publish)
 
 
@@ -87,8 +88,11 @@ class Dispatcher:
 
     def lease(self) -> Lease | None:
         """A lease for deliveries about to be committed and then handed over (``hand``); None when this
-        dispatcher is not running (the rows are then left to whichever dispatcher polls first)."""
-        return None if self._task is None else self._lease_from(self._now())
+        dispatcher is not running or already has ``HANDED_PER_SLOT`` × ``parallel`` waiting (a receiver down): the
+        rows are then left unleased to whichever dispatcher polls first, and memory stays bounded."""
+        if self._task is None or len(self._handed) >= HANDED_PER_SLOT * self._settings.parallel:
+            return None
+        return self._lease_from(self._now())
 
     def hand(self, deliveries: Sequence[Delivery]) -> None:
         """Deliveries committed under this dispatcher's lease: send them without reading them back."""

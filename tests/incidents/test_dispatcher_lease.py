@@ -152,3 +152,29 @@ async def test_a_closing_dispatcher_gives_back_what_it_did_not_send(engine: Engi
     finally:
         other.dispose()
     assert sorted(recorder.sent) == ["d1", "d2", "d3"]
+
+
+async def test_handing_over_stops_at_a_bound_while_sends_are_stuck(engine: Engine) -> None:
+    """A receiver that hangs: new rows are no longer leased and handed over past 8 per send slot; they stay in
+    the outbox for the poll, so memory stays bounded."""
+    clock = ManualClock()
+    stalled = Stalled()
+    dispatcher = Dispatcher(OutboxRepository(engine), {"mqtt": stalled}, DeliverySettings(parallel=1), clock)
+    dispatcher.start()
+    created = datetime.fromtimestamp(clock.wall(), UTC)
+
+    def hand(n: int) -> bool:
+        lease = dispatcher.lease()
+        if lease is not None:
+            dispatcher.hand([as_pending(NewDelivery(f"d{n}", "e", "alert", "t", "mqtt", "t", {}, created), lease)])
+        return lease is not None
+
+    try:
+        assert hand(0)
+        await asyncio.wait_for(stalled.entered.wait(), 10)  # in the one slot, stuck
+        waiting = 0
+        while hand(1 + waiting):
+            waiting += 1
+        assert waiting == 8
+    finally:
+        await bounded(dispatcher.close(grace_s=0.01), "closing the dispatcher")
