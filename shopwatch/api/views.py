@@ -6,6 +6,7 @@ model per camera costs several times more than building the dict. Tests validate
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
 from shopwatch.core.redact import redact_text, strip_credentials
 
 
+@functools.lru_cache(maxsize=8192)  # a camera's "since" stays the same for report after report
 def iso_utc(epoch_s: float) -> str:
     """Seconds since the epoch as ISO 8601 UTC with milliseconds: ``2027-01-15T08:00:00.000Z``."""
     return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -39,8 +41,8 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
         "frames_per_s": health.frames_per_s,
         "kbit_per_s": health.kbit_per_s,
         "reconnects": health.reconnects,
-        # Workers redact already; masking again here is cheap and keeps the API safe on its own.
-        "last_error": None if health.last_error is None else redact_text(health.last_error, secrets),
+        # Workers redact already; masking again here keeps the API safe on its own.
+        "last_error": None if health.last_error is None else _redacted(health.last_error, secrets),
         "stream": None
         if stream is None
         else {"codec": stream.codec, "width": stream.width, "height": stream.height, "fps": stream.fps},
@@ -59,6 +61,11 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
     }
 
 
+@functools.lru_cache(maxsize=4096)  # the same error is reported again every second until it changes
+def _redacted(text: str, secrets: tuple[str, ...]) -> str:
+    return redact_text(text, secrets)
+
+
 def events_view(events: EventsHealth, secrets: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "state": events.state.value,
@@ -69,7 +76,7 @@ def events_view(events: EventsHealth, secrets: tuple[str, ...] = ()) -> dict[str
         "tampered": events.tampered,
         "subscriptions_created": events.subscriptions_created,
         "renewals": events.renewals,
-        "last_error": None if events.last_error is None else redact_text(events.last_error, secrets),
+        "last_error": None if events.last_error is None else _redacted(events.last_error, secrets),
     }
 
 
@@ -118,21 +125,51 @@ class CameraViews:
     def __init__(self, max_entries: int = 20_000) -> None:
         self._max_entries = max_entries
         self._configs: dict[str, tuple[CameraConfig, dict[str, Any]]] = {}
+        self._config_json: dict[str, tuple[CameraConfig, bytes]] = {}
+        self._health_json: dict[str, tuple[CameraHealth, bytes]] = {}
 
     def __len__(self) -> int:
         return len(self._configs)
 
     def view(self, camera: CameraConfig, health: CameraHealth | None) -> dict[str, Any]:
+        # A new outer dict per answer; the cached inner dicts are shared and never mutated.
+        base = self._config_part(camera)
+        return {**base, "health": None if health is None else health_view(health, camera.secrets())}
+
+    def _config_part(self, camera: CameraConfig) -> dict[str, Any]:
         cached = self._configs.get(camera.id)
         if cached is not None and cached[0] is camera:
-            base = cached[1]
-        else:
-            if len(self._configs) >= self._max_entries:
-                self._configs.clear()
-            base = config_view(camera)
-            self._configs[camera.id] = (camera, base)
-        # A new outer dict per answer; the cached inner dicts are shared and never mutated.
-        return {**base, "health": None if health is None else health_view(health, camera.secrets())}
+            return cached[1]
+        if len(self._configs) >= self._max_entries:
+            self._configs.clear()
+        base = config_view(camera)
+        self._configs[camera.id] = (camera, base)
+        return base
+
+    def encoded(self, camera: CameraConfig, health: CameraHealth | None) -> bytes:
+        """``view`` as JSON: the config part and the health part are each kept as bytes until replaced (both
+        are frozen and replaced, never mutated), so a camera that reported since is encoded health only."""
+        config = self._config_json.get(camera.id)
+        if config is None or config[0] is not camera:
+            if len(self._config_json) >= self._max_entries:
+                self._config_json.clear()
+            config = (camera, to_json(self._config_part(camera)))
+            self._config_json[camera.id] = config
+        if health is None:
+            return config[1][:-1] + b',"health":null}'
+        cached = self._health_json.get(camera.id)
+        if cached is None or cached[0] is not health:
+            if len(self._health_json) >= self._max_entries:
+                self._health_json.clear()
+            cached = (health, to_json(health_view(health, camera.secrets())))
+            self._health_json[camera.id] = cached
+        return config[1][:-1] + b',"health":' + cached[1] + b"}"
+
+    def list_body(self, cameras: list[tuple[CameraConfig, CameraHealth | None]], summary: dict[str, Any]) -> bytes:
+        """``{"count", "summary", "cameras"}`` as JSON, from the per-camera encodings."""
+        head = to_json({"count": len(cameras), "summary": summary})
+        items = b",".join([self.encoded(c, h) for c, h in cameras])
+        return head[:-1] + b',"cameras":[' + items + b"]}"
 
 
 def json_response(body: Any, status_code: int = 200) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shopwatch.api.schemas import CameraPublic
@@ -66,3 +68,20 @@ def test_state_counts_lists_every_state() -> None:
         "by_state": {s.value: (2 if s is CameraState.ONLINE else 0) for s in CameraState},
         "no_health": 1,
     }
+
+
+def test_the_list_body_is_the_views_as_json_and_follows_each_new_report() -> None:
+    views = CameraViews()
+    cameras = [make_camera(i) for i in range(1, 4)]
+    online = [(c, make_health(c, CameraState.ONLINE)) for c in cameras]
+    summary = state_counts(h.state for _, h in online)
+    body = json.loads(views.list_body(online, summary))
+    assert body == {"count": 3, "summary": summary, "cameras": [views.view(c, h) for c, h in online]}
+
+    renamed = cameras[0].model_copy(update={"name": "Renamed shop"})
+    reported = [(renamed, online[0][1]), (cameras[1], make_health(cameras[1], CameraState.OFFLINE)), (cameras[2], None)]
+    after = json.loads(views.list_body(reported, summary))["cameras"]
+    assert [c["health"] and c["health"]["state"] for c in after] == ["online", "offline", None]
+    assert [c["name"] for c in after] == ["Renamed shop", "Shop 2 entrance", "Shop 3 entrance"]
+    assert after == [views.view(c, h) for c, h in reported]
+    assert all(CameraPublic.model_validate(c) for c in after)
