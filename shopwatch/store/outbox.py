@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Update, and_, bindpara
 
 from shopwatch.store.base import UtcDateTime
 from shopwatch.store.db import write_transaction
-from shopwatch.store.incident_tables import DeliveryRow
+from shopwatch.store.incident_tables import DeliveryRow, EventRow
 
 
 class DeliveryState(StrEnum):
@@ -87,6 +87,7 @@ class DeliveryQuery:
     event_id: str | None = None
     state: DeliveryState | None = None
     limit: int = 100
+    grids: frozenset[str] | None = None  # only deliveries of events in these grids (None: all)
 
 
 _COLUMNS = [DeliveryRow.__table__.c[f.name] for f in fields(Delivery)]
@@ -268,12 +269,21 @@ class OutboxRepository:
             stmt = stmt.where(DeliveryRow.event_id == query.event_id)
         if query.state is not None:
             stmt = stmt.where(DeliveryRow.state == query.state.value)
+        if query.grids is not None:
+            stmt = stmt.where(DeliveryRow.event_id.in_(_events_in(query.grids)))
         stmt = stmt.order_by(DeliveryRow.created_at.desc(), DeliveryRow.id).limit(query.limit)
         with self._engine.connect() as conn:
             return [Delivery(**dict(r)) for r in conn.execute(stmt).mappings()]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, grids: frozenset[str] | None = None) -> dict[str, int]:
+        """Deliveries per state; with ``grids``, of those grids' events only."""
         stmt = select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)
+        if grids is not None:
+            stmt = stmt.where(DeliveryRow.event_id.in_(_events_in(grids)))
         with self._engine.connect() as conn:
             found = {str(state): int(n) for state, n in conn.execute(stmt)}
         return {s.value: found.get(s.value, 0) for s in DeliveryState}
+
+
+def _events_in(grids: frozenset[str]) -> Any:
+    return select(EventRow.id).where(EventRow.grid.in_(grids))

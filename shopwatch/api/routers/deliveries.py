@@ -1,13 +1,11 @@
 """``/api/deliveries``: the outbox, every alert's delivery state (pending with its last error and next
 attempt, delivered, failed), newest first.
 
-A caller scoped to grids sees its grids' deliveries only (others answer 404), and its counts are of those: they
-are found among the newest ``SCOPED_SCAN`` deliveries, as the outbox has no grid column to count by."""
+A caller scoped to grids sees its grids' deliveries only (others answer 404), and its counts are of those."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -17,8 +15,6 @@ from shopwatch.api.incident_schemas import DeliveryList, DeliveryPublic
 from shopwatch.store.outbox import Delivery, DeliveryQuery, DeliveryState
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
-
-SCOPED_SCAN = 5000
 
 
 def _sees(caller: Caller, delivery: Delivery) -> bool:
@@ -33,17 +29,10 @@ async def list_deliveries(
     event: Annotated[str | None, Query(max_length=32, description="Only this event's.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
-    if caller.grids is None:
-        found = await asyncio.to_thread(service.outbox.find, DeliveryQuery(event_id=event, state=state, limit=limit))
-        counts = await asyncio.to_thread(service.outbox.counts)
-        return DeliveryList(counts=counts, deliveries=[DeliveryPublic.of(d) for d in found])
-    scanned = await asyncio.to_thread(service.outbox.find, DeliveryQuery(event_id=event, limit=SCOPED_SCAN))
-    visible = [d for d in scanned if _sees(caller, d)]
-    by_state = Counter(d.state for d in visible)
-    chosen = [d for d in visible if state is None or d.state == state.value][:limit]
-    return DeliveryList(
-        counts={s.value: by_state[s.value] for s in DeliveryState}, deliveries=[DeliveryPublic.of(d) for d in chosen]
-    )
+    query = DeliveryQuery(event_id=event, state=state, limit=limit, grids=caller.grids)
+    found = await asyncio.to_thread(service.outbox.find, query)
+    counts = await asyncio.to_thread(service.outbox.counts, caller.grids)
+    return DeliveryList(counts=counts, deliveries=[DeliveryPublic.of(d) for d in found])
 
 
 @router.get("/{delivery_id}", response_model=DeliveryPublic, responses={404: {"description": "No such delivery."}})
