@@ -83,7 +83,7 @@ async def stream_events(
     service: IncidentsDep,
     caller: CallerDep,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=0, description="Resume after this feed number.")
+        int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1, description="Resume after this feed number.")
     ] = None,
 ) -> StreamingResponse:
     """Each message is ``created``, ``transition``, ``linked`` or ``deterrence`` with the event as it is now;

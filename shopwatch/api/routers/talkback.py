@@ -158,7 +158,7 @@ async def audit(
     since: Annotated[datetime | None, Query(description="Requested at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Requested before (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditPublic]:
     query = AuditQuery(camera, user, outcome, _aware(since), _aware(until), limit, offset, scope.cameras())
     return [AuditPublic.of(e) for e in await service.audit_entries(query)]

@@ -167,3 +167,8 @@ async def read_messages(lines: AsyncIterator[str], count: int) -> list[tuple[int
                 if len(out) == count:
                     return out
     return out
+
+
+async def test_a_last_event_id_beyond_any_feed_number_is_refused_not_a_server_error(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/events/stream", headers={"Last-Event-ID": str(2**63)})
+    assert response.status_code == 422 and "Last-Event-ID" in response.text
