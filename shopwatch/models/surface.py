@@ -82,17 +82,22 @@ class SurfaceBackground:
             self._region, self._frame_size = PixelBox.of(self.zone.bbox, w, h), (w, h)
             self._background, self._seen, self._last_t = None, None, None
         r = self._region
-        current = image[r.y1 : r.y2, r.x1 : r.x2].astype(np.float32)
+        region = image[r.y1 : r.y2, r.x1 : r.x2]
         if self._background is None or self._seen is None or self._last_t is None:
-            self._background, self._last_t = current, t
-            self._seen = np.zeros(current.shape[:2], np.float32)
+            self._background, self._last_t = region.astype(np.float32), t
+            self._seen = np.zeros(region.shape[:2], np.float32)
         dt = max(0.0, t - self._last_t)
         self._last_t = t
-        alpha = np.float32(1.0 - math.exp(-dt / LEARN_S))
+        alpha = 1.0 - math.exp(-dt / LEARN_S)
         free = ~self._actor_mask(actor_boxes)
-        self._seen[free] = np.minimum(self._seen[free] + 1, SEEN_CAP)
+        self._seen += free
+        np.minimum(self._seen, SEEN_CAP, out=self._seen)
+        if alpha > 0 and not np.any(free & (self._seen < 1.0 / alpha)):
+            # Every free pixel is past its plain mean: one masked running average (OpenCV, in place).
+            cv2.accumulateWeighted(np.ascontiguousarray(region), self._background, alpha, mask=free.view(np.uint8))
+            return
         rate = np.where(free, np.maximum(alpha, 1.0 / np.maximum(self._seen, 1.0)), 0.0).astype(np.float32)
-        self._background += rate[..., None] * (current - self._background)
+        self._background += rate[..., None] * (region.astype(np.float32) - self._background)
 
     def snapshot(self) -> Before | None:
         """The background now, or None before any pixel is known (the camera's first frames)."""
