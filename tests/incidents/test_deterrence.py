@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import ManualClock
-from shopwatch.core.config import CameraConfig
 from shopwatch.core.events import Event, EventType
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents.build import build_incidents
@@ -33,7 +32,7 @@ from shopwatch.talkback.sessions import Operator, TalkRequest
 from tests.api.fakes import FakeFleet
 from tests.api.routers.talkback_env import played_about, wav_tone
 from tests.incidents.peers import make_event
-from tests.talkback.harness import DAYTIME_WALL, build_service
+from tests.talkback.harness import DAYTIME_WALL, build_service, speaker_camera
 from tests.talkback.spectrum import peak_hz
 
 pytestmark = pytest.mark.rtsp
@@ -47,19 +46,6 @@ RULES = [
     {"type": "card_posting", "clip": "warning_cards", "cooldown_s": COOLDOWN_S},
     {"type": "intrusion", "clip": "warning_intrusion", "cameras": ["shop-a"]},
 ]
-
-
-def speaker_camera(camera_id: str, url: str, **talkback: Any) -> CameraConfig:
-    return CameraConfig.model_validate(
-        {
-            "id": camera_id,
-            "name": f"Shop {camera_id}",
-            "grid": "3",
-            "host": "127.0.0.1",
-            "credentials": {"username": "admin", "password": "peer-s3cret"},
-            "talkback": {"capable": True, "allowed": True, "url": url, **talkback},
-        }
-    )
 
 
 @dataclass
@@ -127,10 +113,10 @@ async def open_scene(engine: Engine, data_dir: Path, peer: BackchannelServer) ->
     quiet = {"start": clock_time(15), "end": clock_time(17)}
     fleet = FakeFleet(
         [
-            speaker_camera("shop-a", peer.url("pcma")),
-            speaker_camera("shop-b", peer.url("pcmu")),
-            speaker_camera("shop-quiet", peer.url("pcmu"), quiet_hours=quiet),
-            speaker_camera("shop-private", peer.url("pcmu"), allowed=False),
+            speaker_camera("shop-a", peer.url("pcma"), grid="3"),
+            speaker_camera("shop-b", peer.url("pcmu"), grid="3"),
+            speaker_camera("shop-quiet", peer.url("pcmu"), grid="3", quiet_hours=quiet),
+            speaker_camera("shop-private", peer.url("pcmu"), grid="3", allowed=False),
         ]
     )
     talkback = build_service(fleet, engine, data_dir, access=SpeakerAccess(), clock=clock)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import ManualClock
+from shopwatch.core.config import CameraConfig
 from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.talkback import session as talk_session
@@ -70,6 +72,20 @@ class MemorySpeakers:
 
     def access(self) -> SpeakerAccess:
         return SpeakerAccess(talk=self.talk)
+
+
+def speaker_camera(camera_id: str, url: str, *, grid: str = "peer", **talkback: Any) -> CameraConfig:
+    """A camera whose speaker is at ``url`` (the GStreamer backchannel peer), consenting unless ``talkback`` says."""
+    return CameraConfig.model_validate(
+        {
+            "id": camera_id,
+            "name": f"Shop {camera_id}",
+            "grid": grid,
+            "host": "127.0.0.1",
+            "credentials": {"username": "admin", "password": "peer-s3cret"},
+            "talkback": {"capable": True, "allowed": True, "url": url, **talkback},
+        }
+    )
 
 
 def build_service(

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine
 
 from shopwatch.api.server import ApiServer
-from shopwatch.core.config import CameraConfig
 from shopwatch.sim.backchannel import BackchannelServer
 from tests.api.fakes import FakeFleet
+from tests.talkback.harness import speaker_camera
 from tests.talkback.spectrum import peak_hz, voiced_span_s
 
 from .talkback_env import TalkEnv, open_env, played_about
@@ -24,19 +24,6 @@ from .test_talkback_live import message, send_paced, tone16k
 
 pytestmark = pytest.mark.rtsp
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="Debian package espeak-ng missing")
-
-
-def speaker_camera(camera_id: str, url: str) -> CameraConfig:
-    return CameraConfig.model_validate(
-        {
-            "id": camera_id,
-            "name": f"Shop {camera_id}",
-            "grid": "peer",
-            "host": "127.0.0.1",
-            "credentials": {"username": "admin", "password": "peer-s3cret"},
-            "talkback": {"capable": True, "allowed": True, "url": url},
-        }
-    )
 
 
 @pytest.fixture
