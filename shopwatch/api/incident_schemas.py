@@ -3,12 +3,14 @@ routes stay thin; nothing secret is in any of them (webhook keys are never shown
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.incidents.linking import summary_text
 from shopwatch.incidents.workflow import Status
 from shopwatch.store.events import FeedEntry, Incident, StoredEvent, Transition
 from shopwatch.store.outbox import Delivery
@@ -110,20 +112,38 @@ class IncidentPublic(BaseModel):
     speed_mps: float | None
     next_cameras: list[str]
     text: str
+    hidden_steps: int = Field(
+        0, description="Steps of the path on cameras outside the caller's grids, left out of path and text."
+    )
 
     @classmethod
-    def of(cls, incident: Incident) -> IncidentPublic:
+    def of(cls, incident: Incident, sees_camera: Callable[[str], bool] | None = None) -> IncidentPublic:
+        """The incident; for a caller scoped to grids (``sees_camera``), without the other grids' cameras."""
         s = incident.summary
+        path: list[dict[str, Any]] = list(s.get("path", []))
+        nexts: list[str] = list(s.get("next_cameras", []))
+        text = str(s.get("text", ""))
+        shown = path
+        if sees_camera is not None:
+            shown = [step for step in path if sees_camera(str(step.get("camera_id")))]
+            seen_nexts = [c for c in nexts if sees_camera(c)]
+            if len(shown) < len(path) or len(seen_nexts) < len(nexts):
+                nexts = seen_nexts
+                visited = list(dict.fromkeys(str(step.get("camera_id")) for step in shown))
+                text = summary_text(visited, s.get("direction"), s.get("speed_mps"), nexts)
+                if len(shown) < len(path):
+                    text += f"; {len(path) - len(shown)} more in other grids"
         return cls(
             id=incident.id,
             type=incident.type,
             first_at=incident.first_at,
             last_at=incident.last_at,
-            path=list(s.get("path", [])),
+            path=shown,
             direction=s.get("direction"),
             speed_mps=s.get("speed_mps"),
-            next_cameras=list(s.get("next_cameras", [])),
-            text=str(s.get("text", "")),
+            next_cameras=nexts,
+            text=text,
+            hidden_steps=len(path) - len(shown),
         )
 
 

@@ -76,6 +76,18 @@ class Link:
     summary: dict[str, Any]
 
 
+def summary_text(visited: Sequence[str], direction: str | None, speed_mps: float | None, nexts: Sequence[str]) -> str:
+    """The incident in one line: the cameras in order, the direction and speed, the likely next cameras."""
+    text = f"linked: {len(visited)} cameras ({', '.join(visited)})"
+    if direction is not None:
+        text += f", moving {direction} along the street"
+        if speed_mps is not None:
+            text += f", ~{speed_mps:.1f} m/s"
+    if nexts:
+        text += f"; likely next: {', '.join(nexts)}"
+    return text
+
+
 class Linker:
     def __init__(self, settings: Linking) -> None:
         self._settings = settings
@@ -114,13 +126,7 @@ class Linker:
         direction = compass(heading) if heading is not None else None
         nexts = self._next_cameras(last, heading, {s.camera_id for s in path}, cameras)
         visited = list(dict.fromkeys(s.camera_id for s in path))
-        text = f"linked: {len(visited)} cameras ({', '.join(visited)})"
-        if direction is not None:
-            text += f", moving {direction} along the street"
-            if speed is not None:
-                text += f", ~{speed:.1f} m/s"
-        if nexts:
-            text += f"; likely next: {', '.join(nexts)}"
+        text = summary_text(visited, direction, speed, nexts)
         return {
             "events": [s.event_id for s in path],
             "path": [

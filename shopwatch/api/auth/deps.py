@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, status
 from starlette.requests import HTTPConnection
 
+from shopwatch.api.auth.targets import target_grid
 from shopwatch.api.deps import ContextDep
 from shopwatch.auth.audit import AuditLog
 from shopwatch.auth.service import Authenticator
@@ -111,17 +112,23 @@ class Access:
 
 class AuditWrites:
     """A router-wide audit: every write (not GET/HEAD) and every WebSocket is recorded as
-    ``<subject>.<route name>`` with the path's ids as target, before the route runs (its outcome is the route's
-    own record, e.g. the talkback audit). Put it after ``Access`` so refused callers are not recorded as acting."""
+    ``<subject>.<route name>`` with the path's ids as target and their grid in the detail, before the route
+    runs (its outcome is the route's own record, e.g. the talkback audit). Put it after ``Access`` so refused
+    callers are not recorded as acting."""
 
     def __init__(self, subject: str) -> None:
         self.subject = subject
 
-    async def __call__(self, conn: HTTPConnection, principal: PrincipalDep, audit: AuditDep) -> None:
+    async def __call__(
+        self, conn: HTTPConnection, principal: PrincipalDep, audit: AuditDep, context: ContextDep
+    ) -> None:
         method = conn.scope.get("method")
         if conn.scope["type"] == "http" and method in READ_METHODS:
             return
         name = getattr(conn.scope.get("route"), "name", None) or "request"
         target = "/".join(str(v) for v in conn.path_params.values()) or None
         detail = {"method": method or "WEBSOCKET", "path": conn.url.path}
+        grid = await target_grid(context.services, conn.path_params)
+        if grid is not None:
+            detail["grid"] = grid
         await audit.record(principal, f"{self.subject}.{name}", target, detail, client_address(conn))

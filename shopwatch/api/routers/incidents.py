@@ -1,21 +1,28 @@
 """``/api/incidents`` (events linked across cameras: path, direction, likely next cameras) and ``/api/teams``
 (patrol teams and the supervisor channel as configured, without webhook keys).
 
-A caller scoped to grids sees the incidents with an event in its grids, and the teams of its grids."""
+A caller scoped to grids sees the incidents with an event in its grids, each without the steps, next cameras
+and text naming other grids' cameras (``hidden_steps`` counts the steps left out), and the teams of its grids."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from shopwatch.api.incident_deps import CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import IncidentPublic, TeamPublic, teams_public
+from shopwatch.api.scope import Scope, ScopeDep
 from shopwatch.store.events import EventQuery
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 teams_router = APIRouter(prefix="/teams", tags=["teams"])
+
+
+def _camera_filter(scope: Scope) -> Callable[[str], bool] | None:
+    return scope.sees_camera if scope.limited else None
 
 
 async def _grids_of(service: IncidentsDep, incident_id: str) -> set[str]:
@@ -25,20 +32,22 @@ async def _grids_of(service: IncidentsDep, incident_id: str) -> set[str]:
 
 @router.get("", response_model=list[IncidentPublic], summary="Linked incidents, latest first")
 async def list_incidents(
-    service: IncidentsDep, caller: CallerDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    service: IncidentsDep, caller: CallerDep, scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[IncidentPublic]:
     incidents = await asyncio.to_thread(service.events.incidents, limit, caller.grids)
-    return [IncidentPublic.of(i) for i in incidents]
+    return [IncidentPublic.of(i, _camera_filter(scope)) for i in incidents]
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses={404: {"description": "No such incident."}})
-async def get_incident(incident_id: str, service: IncidentsDep, caller: CallerDep) -> IncidentPublic:
+async def get_incident(
+    incident_id: str, service: IncidentsDep, caller: CallerDep, scope: ScopeDep
+) -> IncidentPublic:
     incident = await asyncio.to_thread(service.events.incident, incident_id)
     if incident is None or (
         caller.grids is not None and not any(map(caller.sees, await _grids_of(service, incident_id)))
     ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
-    return IncidentPublic.of(incident)
+    return IncidentPublic.of(incident, _camera_filter(scope))
 
 
 @teams_router.get("", response_model=list[TeamPublic], summary="Patrol teams and the supervisor channel")

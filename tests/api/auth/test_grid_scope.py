@@ -278,3 +278,58 @@ async def first_event_data(lines: AsyncIterator[str]) -> dict[str, object]:
                 data: dict[str, object] = json.loads(line[6:])
                 return data
     raise AssertionError("the stream ended without an event")
+
+
+async def test_a_cross_grid_incident_shows_the_caller_only_its_grids_cameras(world: World) -> None:
+    """The same person posts in grid 4 and then in grid 3: one incident, which grid 3 sees without grid 4's
+    steps, next cameras or text; the command room sees the whole path."""
+    joined = await world.incidents.ingest(make_event(OWN, DAYTIME_WALL + 10))  # 11 m from cam-0003
+    assert joined.incident_id is not None and joined.incident_id == world.other.incident_id
+    transport = httpx.ASGITransport(app=world.app)
+    admin = {"Authorization": f"Bearer {world.kit.user('admin', Role.ADMIN)}"}
+    answers = {}
+    for who, headers in (("grid 3", scoped_headers(world.kit, "patrol user")), ("command room", admin)):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
+            listed = (await client.get("/api/incidents")).json()
+            one = await client.get(f"/api/incidents/{joined.incident_id}")
+        assert one.status_code == 200 and listed == [one.json()], who
+        answers[who] = one.json()
+    whole, scoped = answers["command room"], answers["grid 3"]
+    assert [s["camera_id"] for s in whole["path"]] == [OTHER_NEIGHBOUR, OTHER, OWN]
+    assert (whole["hidden_steps"], scoped["hidden_steps"]) == (0, 2)
+    assert [(s["camera_id"], s["event_id"]) for s in scoped["path"]] == [(OWN, joined.id)]
+    assert scoped["direction"] == whole["direction"] and OTHER in whole["text"]
+    hidden = world.other.ids() - {joined.incident_id} | {OTHER_NEIGHBOUR}  # the incident is grid 3's too now
+    leaked = [i for i in hidden if i in json.dumps(scoped)]
+    assert not leaked, scoped
+    assert scoped["text"].startswith("linked: 1 cameras (cam-0002)") and "2 more in other grids" in scoped["text"]
+
+
+async def test_a_scoped_admin_sees_event_and_talk_entries_of_its_grids_only(world: World) -> None:
+    """Writes on an event or a talk session name it by id; the audit records its grid, so an admin key scoped
+    to grid 3 does not see what was done to grid 4's."""
+    transport = httpx.ASGITransport(app=world.app)
+    admin = {"Authorization": f"Bearer {world.kit.user('admin', Role.ADMIN)}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=admin) as client:
+        for found in (world.own, world.other):
+            moved = await client.post(f"/api/events/{found.event_id}/transitions", json={"status": "acknowledged"})
+            stopped = await client.delete(f"/api/talkback/{found.session_id}")
+            assert (moved.status_code, stopped.status_code) == (200, 200)
+    key = world.kit.auth.accounts.create_key("admin-3", Role.ADMIN, ("3",), "admin").plaintext
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        shown = {
+            family: [
+                (e["action"], e["target"])
+                for e in (await client.get("/api/audit", params={"action": family})).json()["entries"]
+            ]
+            for family in ("event.", "talkback.")
+        }
+    assert shown["event."] == [("event.post_transition", world.own.event_id)]
+    assert shown["talkback."] == [("talkback.cancel_session", world.own.session_id)]
+    recorded = {(e.action, e.target, e.detail.get("grid")) for e in world.kit.entries(action="event.post_transition")}
+    assert recorded == {
+        ("event.post_transition", world.own.event_id, "3"),
+        ("event.post_transition", world.other.event_id, "4"),
+    }
