@@ -95,6 +95,13 @@ class FakeHttpDevice:
             loop.run_forever()
         finally:
             self._server.close()
+            # connections still open are ended here, on a running loop: left to the garbage collector they
+            # would close their sockets on a closed loop
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     # what tests read ---------------------------------------------------------------------------------------
