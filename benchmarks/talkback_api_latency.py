@@ -73,6 +73,9 @@ class StaticFleet:
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:  # noqa: ARG002
         raise KeyError(camera_id)
 
+    def request_activity(self, camera_id: str, reason: str) -> bool:  # noqa: ARG002
+        return False
+
 
 class TimedLink:
     """The real protocol link, with the loop time of every frame it sends."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from PIL import Image
 
 from shopwatch.app import run_service
 from shopwatch.core.config_loader import load_settings
@@ -153,3 +155,31 @@ async def test_invalid_config_edit_keeps_the_running_cameras(service: Running) -
     del service.config["cameras"][0]["port"]
     service.write()
     await service.wait(lambda c: "new-cam" in c, 5)
+
+
+async def test_live_view_streams_decoded_pictures_and_keeps_the_camera_decoding(service: Running) -> None:
+    """The static shop front is idle (keyframes only); watching it switches it to active for as long as the
+    view lasts, and the view is pictures of the stream, not one snapshot repeated."""
+    await service.wait(lambda c: state(c["shop-a"]) == "online", 15)
+    assert (await service.cameras())["shop-a"]["health"]["mode"] == "idle"
+    pictures: list[bytes] = []
+    modes: list[str] = []
+    async with service.client.stream("GET", "/api/cameras/shop-a/live.mjpeg", params={"fps": 6}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "multipart/x-mixed-replace; boundary=frame"
+        buffer = b""
+        async with asyncio.timeout(20):
+            async for chunk in response.aiter_bytes():
+                buffer += chunk
+                *done, buffer = buffer.split(b"--frame\r\n")
+                pictures += [part.partition(b"\r\n\r\n")[2][:-2] for part in done if part]
+                if len(pictures) >= 3:
+                    modes.append((await service.cameras())["shop-a"]["health"]["mode"])
+                if len(modes) >= 2:
+                    break
+    assert modes == ["active", "active"]
+    assert len(set(pictures)) >= 3  # pictures of the stream as it is decoded, not one snapshot repeated
+    with Image.open(io.BytesIO(pictures[0])) as first:
+        assert (first.format, first.size) == ("JPEG", (640, 360))
+    audit = (await service.client.get("/api/audit", params={"action": "camera.live"})).json()["entries"]
+    assert [(e["target"], e["detail"]["grid"]) for e in audit] == [("shop-a", "grid-1")]

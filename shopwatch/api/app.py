@@ -20,6 +20,7 @@ from shopwatch.api.routers import (
     deliveries,
     events,
     incidents,
+    live,
     media,
     system,
     talkback,
@@ -56,6 +57,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api = APIRouter(prefix="/api", dependencies=list(dependencies))
     P = Permission
     api.include_router(cameras.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
+    api.include_router(live.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
     talk = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.TALK)), Depends(AuditWrites("talkback"))]
     api.include_router(talkback.router, dependencies=talk)
     api.include_router(talkback_live.router, dependencies=talk)

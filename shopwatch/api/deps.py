@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.requests import HTTPConnection
 
+from shopwatch.api.live_view import LiveSlots
 from shopwatch.api.views import CameraViews
 from shopwatch.core.config import Settings
 from shopwatch.core.services import Fleet, Services
@@ -25,6 +26,7 @@ class ApiContext:
     services: Services
     metrics: CollectorRegistry
     camera_views: CameraViews = field(default_factory=CameraViews)
+    live_slots: LiveSlots = field(default_factory=LiveSlots)
 
 
 def attach_context(app: FastAPI, context: ApiContext) -> None:

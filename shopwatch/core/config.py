@@ -218,6 +218,9 @@ class Ingest(Strict):
 class Api(Strict):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8080, ge=0, le=65535, description="API port (0 = any free port).")
+    live_views: int = Field(
+        16, ge=0, le=1000, description="Live views (MJPEG) streaming at once, all cameras together; 0: none."
+    )
 
 
 class Service(Strict):

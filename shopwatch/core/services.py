@@ -42,6 +42,10 @@ class Fleet(Protocol):
         Raises ``KeyError`` for an unknown camera and ``SnapshotUnavailable`` when no frame comes in time."""
         ...
 
+    def request_activity(self, camera_id: str, reason: str) -> bool:
+        """Decode the camera's stream at full rate for a while (as on motion); False: it is not running."""
+        ...
+
 
 class Services:
     """Everything the API needs, built by the composition root and handed to ``create_app``.

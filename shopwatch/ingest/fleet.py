@@ -61,6 +61,9 @@ class LiveFleet:
                     health[camera_id] = replace(health[camera_id], events=events)
         return health
 
+    def request_activity(self, camera_id: str, reason: str) -> bool:
+        return camera_id in self._cameras and self._supervisor.request_activity(camera_id, reason)
+
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         """A decoded frame; for an ONVIF camera whose stream is down (or gives no frame), the device's own
         snapshot instead."""

@@ -89,6 +89,7 @@ class FakeFleet:
         self._health = {h.camera_id: h for h in health}
         self.snapshots: dict[str, bytes | BaseException | None] = {}
         self.snapshot_calls: list[tuple[str, float]] = []
+        self.activity_requests: list[tuple[str, str]] = []
 
     def cameras(self) -> list[CameraConfig]:
         return list(self._cameras.values())
@@ -105,6 +106,10 @@ class FakeFleet:
     def report(self, health: CameraHealth) -> None:
         """What a worker's health report does to the real fleet."""
         self._health[health.camera_id] = health
+
+    def request_activity(self, camera_id: str, reason: str) -> bool:
+        self.activity_requests.append((camera_id, reason))
+        return camera_id in self._cameras
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         self.snapshot_calls.append((camera_id, timeout_s))

@@ -19,6 +19,7 @@ from shopwatch.core.events import EventType
 from shopwatch.core.principal import Role
 from shopwatch.incidents.service import IncidentService
 from tests.api.auth_fixtures import PASSWORD, AuthKit
+from tests.api.fakes import FakeFleet, jpeg_bytes
 from tests.incidents.peers import make_event
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -55,7 +56,7 @@ async def sign_in(page: Page, url: str, username: str, password: str = PASSWORD)
 
 
 async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
-    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
 ) -> None:
     auth_kit.user("olga", Role.OPERATOR)
     page = await browser.new_page()
@@ -88,6 +89,11 @@ async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
         timeout=WAIT_MS,
     )  # the actor picture loaded with the login cookie
     assert await page.is_visible("#talk")  # cam-0002 has a speaker its shop allows
+    fleet.snapshots["cam-0002"] = jpeg_bytes(320, 180)
+    await page.click("#live-view-toggle")  # the camera's MJPEG stream in an <img>, with the login cookie
+    await page.wait_for_function("document.querySelector('#live-view').naturalWidth == 320", timeout=WAIT_MS)
+    await page.click("#live-view-toggle")
+    assert await page.is_hidden("#live-view") and await page.get_attribute("#live-view", "src") is None
     await page.fill("#note", "patrol 3 on the way")
     await page.click("[data-move=acknowledged]")
     await page.wait_for_selector("[data-move=dispatched]", timeout=WAIT_MS)

@@ -52,14 +52,14 @@ class CameraFilter:
         return any(self.text in f.lower() for f in fields)
 
 
-def _not_registered(camera_id: str) -> HTTPException:
+def not_registered(camera_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"camera {camera_id!r} is not registered")
 
 
-def _camera_or_404(fleet: Fleet, camera_id: str, principal: Principal) -> CameraConfig:
+def camera_or_404(fleet: Fleet, camera_id: str, principal: Principal) -> CameraConfig:
     camera = fleet.camera(camera_id)
     if camera is None or not principal.can_see_grid(camera.grid):
-        raise _not_registered(camera_id)
+        raise not_registered(camera_id)
     return camera
 
 
@@ -91,7 +91,7 @@ async def list_cameras(
 
 @router.get("/{camera_id}", response_model=CameraPublic, responses={404: _NOT_FOUND})
 async def get_camera(camera_id: str, fleet: FleetDep, views: CameraViewsDep, principal: PrincipalDep) -> Response:
-    camera = _camera_or_404(fleet, camera_id, principal)
+    camera = camera_or_404(fleet, camera_id, principal)
     return json_response(views.view(camera, fleet.health(camera_id)))
 
 
@@ -114,21 +114,21 @@ async def camera_snapshot(
         float, Query(gt=0, le=SNAPSHOT_MAX_TIMEOUT_S, description="How long to wait for a frame.")
     ] = SNAPSHOT_TIMEOUT_S,
 ) -> Response:
-    camera = _camera_or_404(fleet, camera_id, principal)
+    camera = camera_or_404(fleet, camera_id, principal)
     await audit.record(principal, "camera.snapshot", camera_id, {"grid": camera.grid}, client_address(request))
     try:
         async with asyncio.timeout(timeout_s + SNAPSHOT_GRACE_S):
             jpeg = await fleet.snapshot_jpeg(camera_id, timeout_s=timeout_s)
     except KeyError:  # removed between the lookup and the snapshot
-        raise _not_registered(camera_id) from None
+        raise not_registered(camera_id) from None
     except SnapshotUnavailable as exc:
-        raise _unavailable(camera, fleet.health(camera_id), str(exc) or "no frame in time") from None
+        raise unavailable(camera, fleet.health(camera_id), str(exc) or "no frame in time") from None
     except TimeoutError:
-        raise _unavailable(camera, fleet.health(camera_id), f"no frame within {timeout_s:g} s") from None
+        raise unavailable(camera, fleet.health(camera_id), f"no frame within {timeout_s:g} s") from None
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-def _unavailable(camera: CameraConfig, health: CameraHealth | None, reason: str) -> HTTPException:
+def unavailable(camera: CameraConfig, health: CameraHealth | None, reason: str) -> HTTPException:
     retry_after = RETRY_AFTER_S
     if health is not None and health.next_retry_in_s is not None and math.isfinite(health.next_retry_in_s):
         retry_after = max(1, math.ceil(health.next_retry_in_s))

@@ -40,7 +40,7 @@ from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
 
 from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, make_camera
-from .test_walk import operations
+from .test_walk import ENDLESS, operations
 
 SECRET = "grid-scope-webhook-secret"
 # cam-0002 (grid 3) and cam-0004 (grid 4) allow talkback (the fakes consent on even numbers); cam-0003 and
@@ -146,7 +146,7 @@ def concrete(path: str, found: Resources, clip_id: str) -> str:
         assert name in values, f"a new path parameter {{{name}}}: give the walk a grid-3 and a grid-4 value"
         return str(values[name])
 
-    return re.sub(r"\{([^}]+)\}", value, path)
+    return re.sub(r"\{([^}]+)\}", value, path) + ENDLESS.get(path, "")
 
 
 def body(method: str, path: str, world: World, found: Resources) -> object:

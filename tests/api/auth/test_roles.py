@@ -36,8 +36,7 @@ async def test_role_matrix(app: FastAPI, auth_kit: AuthKit, role: Role) -> None:
     headers = auth_kit.headers(f"user-{role.value}", role, grids)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
         got = {
-            (method, path): (await c.request(method, path, json=body)).status_code
-            for method, path, body, _ in MATRIX
+            (method, path): (await c.request(method, path, json=body)).status_code for method, path, body, _ in MATRIX
         }
     assert got == {(method, path): expected[role] for method, path, _, expected in MATRIX}
 

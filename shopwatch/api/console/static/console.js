@@ -209,6 +209,7 @@ async function select(id) {
 
 function showDetail(event) {
   const camera = state.cameras.get(event.camera_id);
+  stopLive();
   $("detail").hidden = false;
   $("detail-title").textContent = `${event.type.replace("_", " ")} at ${camera ? camera.merchant.name : event.camera_id}`;
   const meta = [`camera ${event.camera_id}`, `grid ${event.grid}`, `zone ${event.zone}`, when(event.start),
@@ -227,6 +228,29 @@ function showDetail(event) {
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
 }
+
+// Live view: an <img> on the camera's MJPEG stream (bounded by the server; clearing src closes it).
+const LIVE_SECONDS = 300;
+
+function stopLive() {
+  $("live-view").removeAttribute("src");
+  $("live-view").hidden = true;
+  $("live-view-toggle").textContent = "Watch live";
+}
+
+$("live-view-toggle").addEventListener("click", () => {
+  const event = state.events.get(state.selected);
+  if (!event) return;
+  if (!$("live-view").hidden) return stopLive();
+  $("live-view").src = `/api/cameras/${encodeURIComponent(event.camera_id)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
+  $("live-view").hidden = false;
+  $("live-view-toggle").textContent = "Stop live";
+});
+
+$("live-view").addEventListener("error", () => {
+  stopLive();
+  $("detail-message").textContent = "No live picture from this camera now.";
+});
 
 async function loadHistory(id) {
   const steps = await api(`/api/events/${encodeURIComponent(id)}/transitions`);
