@@ -6,8 +6,9 @@ from shopwatch.core.detect_config import LoiteringRule, Zone
 from shopwatch.core.events import EventType
 from shopwatch.models.rules.loitering import Loitering
 from shopwatch.models.zones import ZoneShape
-from tests.models.handmade import Scene, person_at
+from tests.models.handmade import Scene, path, person_at
 
+START = 1_800_000_000.0  # the scene clock's first wall time
 SIDEWALK = ZoneShape.of(Zone(name="sidewalk", kind="area", polygon=[(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)]))
 
 
@@ -69,3 +70,25 @@ def test_cooldown_swallows_a_second_loiterer_then_lets_one_through() -> None:
     s.idle(20)
     s.stand(3, person_at(0.5), 25)  # past the cooldown
     assert [e.track_id for e in s.events] == [1, 3]
+
+
+def test_a_walker_crossing_a_loiterer_does_not_take_the_dwell_away() -> None:
+    """As ByteTrack does when someone walks past a person standing still: their boxes merge, and from then on
+    the walker carries the stander's id and the stander a new one. The dwell stays with the stander."""
+    s = scene()
+    stander = person_at(0.5)
+    s.stand(1, stander, 10)
+    for box in path(person_at(0.1), person_at(0.9), 4):  # the walker, id 2, passes in front
+        crossed = box[0] > stander[0]  # past the stander's middle: the tracker has swapped them
+        s.step([(2, stander), (1, box)] if crossed else [(1, stander), (2, box)])
+    s.stand(2, stander, 12)  # 26 s in all: the dwell of 20 s is reached 6 s after the crossing
+    assert [(e.type, e.track_id) for e in s.events] == [(EventType.LOITERING, 2)]
+    assert s.events[0].start == START  # counted from the first frame
+
+
+def test_two_people_standing_together_keep_their_own_dwell() -> None:
+    s = scene()
+    for _ in range(round(25 * 6)):  # overlapping boxes for 25 s: nobody's dwell jumps to the other
+        s.step([(1, person_at(0.5)), (2, person_at(0.53))])
+    assert sorted(e.track_id for e in s.events) == [1]  # the second one is within the first's cooldown
+    assert s.events[0].start == START  # counted from the first frame

@@ -2,10 +2,13 @@
 
 A person counts as inside when their feet (bottom-centre of the box) are in the polygon. Detection gaps up to
 ``max_gap_s`` keep a stay alive; when the tracker gives a returning person a new id, a stay lost nearby within
-that gap is handed over to it, so an occlusion does not restart the dwell."""
+that gap is handed over to it, so an occlusion does not restart the dwell; and when it swaps two people's ids
+as one walks past the other, their stays are swapped back (``crossing``)."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +16,7 @@ import numpy as np
 from shopwatch.core.events import Box
 from shopwatch.core.frame import Frame
 from shopwatch.models.rules.base import Observation, as_box
+from shopwatch.models.rules.crossing import TRACE_POINTS, Crossings
 from shopwatch.models.zones import ZoneShape
 
 HANDOVER_HEIGHTS = 1.0  # a new id this close (in person heights) to a lost stay is the same person
@@ -33,6 +37,7 @@ class Stay:
     samples: int = 0
     path: list[Box] = field(default_factory=list)
     fired: bool = False
+    trace: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=TRACE_POINTS))
 
     @property
     def duration(self) -> float:
@@ -45,6 +50,7 @@ class Stay:
     def see(self, t: float, box: Box, score: float, frame: Frame) -> None:
         self.last_t = t
         self.feet = ((box[0] + box[2]) / 2, box[3])
+        self.trace.append((t, *self.feet))
         self.height = box[3] - box[1]
         self.score_sum += score
         self.samples += 1
@@ -60,29 +66,36 @@ class Presence:
         self._min_confidence = min_confidence
         self._max_gap_s = max_gap_s
         self._stays: dict[int, Stay] = {}
+        self._crossings: Crossings[Stay] = Crossings()
 
     def update(self, obs: Observation) -> list[Stay]:
         """The stays of the people inside the zone in this frame."""
         actors = obs.actors
         keep = (actors.scores >= self._min_confidence) & self.zone.contains(actors.feet)
-        present: list[Stay] = []
+        seen: dict[int, tuple[Box, float]] = {}
+        here = {int(t) for t in actors.track_ids[keep]}  # ids of this frame: their stays are not handed over
         for row, score, track_id in zip(actors.boxes[keep], actors.scores[keep], actors.track_ids[keep], strict=True):
             box, tid = as_box(row), int(track_id)
-            stay = self._stays.get(tid) or self._handover(tid, box, obs.t)
-            if stay is None:
-                stay = Stay(tid, obs.t, obs.t, (0.0, 0.0), 0.0, box, float(score), obs.frame)
-                self._stays[tid] = stay
-            stay.see(obs.t, box, float(score), obs.frame)
+            if tid not in self._stays and self._handover(tid, box, obs.t, here) is None:
+                self._stays[tid] = Stay(tid, obs.t, obs.t, (0.0, 0.0), 0.0, box, float(score), obs.frame)
+            seen[tid] = (box, float(score))
+        for a, b in self._crossings.update(obs.t, {tid: (self._stays[tid], box) for tid, (box, _) in seen.items()}):
+            a.track_id, b.track_id = b.track_id, a.track_id
+            self._stays[a.track_id], self._stays[b.track_id] = a, b
+        present: list[Stay] = []
+        for tid, (box, score) in seen.items():
+            stay = self._stays[tid]
+            stay.see(obs.t, box, score, obs.frame)
             present.append(stay)
         self._stays = {tid: s for tid, s in self._stays.items() if obs.t - s.last_t <= self._max_gap_s}
         return present
 
-    def _handover(self, track_id: int, box: Box, t: float) -> Stay | None:
+    def _handover(self, track_id: int, box: Box, t: float, seen: Container[int]) -> Stay | None:
         feet = np.array([(box[0] + box[2]) / 2, box[3]])
         best: Stay | None = None
         best_distance = float("inf")
         for stay in self._stays.values():
-            if stay.last_t >= t or t - stay.last_t > self._max_gap_s:
+            if stay.track_id in seen or t - stay.last_t > self._max_gap_s:
                 continue  # seen in this frame (another person) or lost for too long
             distance = float(np.hypot(*(feet - np.array(stay.feet)))) / max(stay.height, 1e-3)
             if distance <= HANDOVER_HEIGHTS and distance < best_distance:
