@@ -22,6 +22,7 @@ from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.detections import Detections
 from shopwatch.core.events import Event
 from shopwatch.core.frame import Frame
+from shopwatch.models.bridge import MotionBridge
 from shopwatch.models.detector import PersonDetector
 from shopwatch.models.motion import MotionDetector, MotionResult, luma_of
 from shopwatch.models.rules.base import Observation, Rule
@@ -58,6 +59,7 @@ class _Camera:
         self.tz = ZoneInfo(config.timezone) if config.timezone else None
         self.motion = MotionDetector(settings.motion, config.motion_mask)
         self.tracker = Tracker(fps, settings.track_lost_s, settings.conf, settings.track_conf)
+        self.bridge = MotionBridge()  # people the detector lost, carried on their motion
         self.rules = _rules(camera_id, config)
         self.last_busy_t = float("-inf")  # last frame with motion or tracked people
         self.health = DetectionHealth(camera_id, mode)
@@ -119,7 +121,7 @@ class Pipeline:
         now = self._clock.wall()
         events: list[Event] = []
         for i, (camera, frame, motion) in enumerate(zip(cameras, frames, motions, strict=True)):
-            actors = self._actors(camera, motion, found.get(i))
+            actors = self._actors(camera, motion, found.get(i), frame.wall_time)
             if motion.moving or len(actors):
                 camera.last_busy_t = frame.wall_time
             obs = Observation(frame.wall_time, camera.local_time(frame.wall_time), actors, frame, now, motion.blobs)
@@ -144,10 +146,12 @@ class Pipeline:
             camera.health = replace(camera.health, relights=camera.health.relights + 1)
         return result
 
-    def _actors(self, camera: _Camera, motion: MotionResult, people: Detections | None) -> Detections:
+    def _actors(
+        self, camera: _Camera, motion: MotionResult, people: Detections | None, frame_t: float
+    ) -> Detections:
         if camera.mode is DetectionMode.MOTION:
             blobs = motion.blobs.select(motion.blobs.heights >= MIN_BLOB_HEIGHT)
             return camera.tracker.update(blobs)
         if people is None:
             return Detections.empty()  # gated: nothing moved and nobody was tracked lately
-        return camera.tracker.update(people)
+        return camera.bridge.update(frame_t, camera.tracker.update(people), motion.blobs)

@@ -92,3 +92,11 @@ def test_two_people_standing_together_keep_their_own_dwell() -> None:
         s.step([(1, person_at(0.5)), (2, person_at(0.53))])
     assert sorted(e.track_id for e in s.events) == [1]  # the second one is within the first's cooldown
     assert s.events[0].start == START  # counted from the first frame
+
+
+def test_someone_coming_in_where_another_walked_out_starts_their_own_dwell() -> None:
+    s = scene()
+    s.walk(1, person_at(0.5), person_at(1.02), 12)  # slowly out of view on the right
+    s.idle(1)
+    s.stand(2, person_at(0.97), 12)  # 25 s since the first came in, but 12 s of this one
+    assert s.events == []

@@ -20,6 +20,7 @@ from shopwatch.models.rules.crossing import TRACE_POINTS, Crossings
 from shopwatch.models.zones import ZoneShape
 
 HANDOVER_HEIGHTS = 1.0  # a new id this close (in person heights) to a lost stay is the same person
+EDGE = 0.005  # of the frame: a stay lost with its box this close to the left or right side walked out of view
 PATH_POINTS = 64  # boxes kept of an actor's path
 
 
@@ -38,6 +39,7 @@ class Stay:
     path: list[Box] = field(default_factory=list)
     fired: bool = False
     trace: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=TRACE_POINTS))
+    last_box: Box | None = None
 
     @property
     def duration(self) -> float:
@@ -47,8 +49,15 @@ class Stay:
     def mean_score(self) -> float:
         return self.score_sum / max(1, self.samples)
 
+    @property
+    def walked_out(self) -> bool:
+        """Last seen at the frame's left or right side: gone from view, not hidden (someone coming in there
+        later is someone else)."""
+        box = self.last_box or self.best_box
+        return box[0] <= EDGE or box[2] >= 1.0 - EDGE
+
     def see(self, t: float, box: Box, score: float, frame: Frame) -> None:
-        self.last_t = t
+        self.last_t, self.last_box = t, box
         self.feet = ((box[0] + box[2]) / 2, box[3])
         self.trace.append((t, *self.feet))
         self.height = box[3] - box[1]
@@ -95,8 +104,8 @@ class Presence:
         best: Stay | None = None
         best_distance = float("inf")
         for stay in self._stays.values():
-            if stay.track_id in seen or t - stay.last_t > self._max_gap_s:
-                continue  # seen in this frame (another person) or lost for too long
+            if stay.track_id in seen or t - stay.last_t > self._max_gap_s or stay.walked_out:
+                continue  # seen in this frame (another person), lost for too long, or gone out of view
             distance = float(np.hypot(*(feet - np.array(stay.feet)))) / max(stay.height, 1e-3)
             if distance <= HANDOVER_HEIGHTS and distance < best_distance:
                 best, best_distance = stay, distance
