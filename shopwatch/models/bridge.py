@@ -21,6 +21,8 @@ MAX_GAP_S = 1.0  # without detection or blob this long, the person is gone
 MAX_BRIDGE_S = 60.0  # a track is not carried on motion alone longer than this
 MIN_BLOB_HEIGHT = 0.3  # of the person's height: an arm reaching, not a leaf or rain
 MIN_X_OVERLAP = 0.5  # of the blob's width inside the predicted box
+MAX_BLOB_WIDTH = 1.5  # of the person's width: a wider blob is motion smeared over frames, not where they are
+MIN_DETECTIONS = 3  # a track seen fewer times has no motion to go by (and may be a false start)
 VELOCITY_SMOOTHING = 0.5  # weight of the newest step in the velocity estimate
 TAKEN_IOU = 0.3  # a detected person overlapping a carried one this much: the detector has them again
 
@@ -33,6 +35,7 @@ class _Person:
     t: float  # last support (detection or blob)
     vx: float = 0.0  # normalized units per second, while detected
     detected_t: float = 0.0  # last detection
+    detections: int = 1
     bridged: bool = False
 
     def predicted(self, t: float) -> Box:
@@ -59,11 +62,14 @@ class MotionBridge:
             if known is not None and not known.bridged and t > known.t:
                 step = ((box[0] + box[2]) - (known.box[0] + known.box[2])) / 2 / (t - known.t)
                 vx = VELOCITY_SMOOTHING * step + (1 - VELOCITY_SMOOTHING) * known.vx
-            self._people[tid] = _Person(box, float(score), int(class_id), t, vx, t)
+            count = known.detections + 1 if known is not None and not known.bridged else 1
+            self._people[tid] = _Person(box, float(score), int(class_id), t, vx, t, count)
         carried: list[tuple[int, _Person]] = []
         used: set[int] = set()
         for tid, person in list(self._people.items()):
-            if tid in seen:
+            if tid in seen or person.detections < MIN_DETECTIONS:
+                if tid not in seen and t - person.t > MAX_GAP_S:
+                    del self._people[tid]
                 continue
             if t - person.t > MAX_GAP_S or t - person.detected_t > MAX_BRIDGE_S:
                 del self._people[tid]
@@ -101,10 +107,10 @@ def _box(row: np.ndarray) -> Box:
 
 
 def _supporting_blob(guess: Box, blobs: Detections, used: set[int]) -> int | None:
-    height = guess[3] - guess[1]
+    height, width = guess[3] - guess[1], guess[2] - guess[0]
     best, best_overlap = None, 0.0
     for i, b in enumerate(blobs.boxes):
-        if i in used or (b[3] - b[1]) < MIN_BLOB_HEIGHT * height:
+        if i in used or (b[3] - b[1]) < MIN_BLOB_HEIGHT * height or (b[2] - b[0]) > MAX_BLOB_WIDTH * width:
             continue
         if b[3] < guess[1] or b[1] > guess[3]:
             continue  # above or below the person

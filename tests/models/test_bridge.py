@@ -76,3 +76,13 @@ def test_a_detection_there_again_takes_over() -> None:
     assert again.track_ids.tolist() == [9]
     t += DT
     assert bridge.update(t, tracked(), blobs()).track_ids.tolist() == []  # 9 lost now, nothing left of 3
+
+
+def test_not_carried_on_a_smeared_blob_nor_when_seen_only_once() -> None:
+    bridge = MotionBridge()
+    t, x = walk_in(bridge)
+    smeared = (x - 0.1, 0.4, x + 0.12, 0.8)  # motion of several frames: 2.75 times the person's width
+    assert len(bridge.update(t + DT, tracked(), blobs(smeared))) == 0
+    once = MotionBridge()
+    once.update(0.0, tracked((4, person(0.3))), blobs(person(0.3)))  # a track's first detection
+    assert len(once.update(DT, tracked(), blobs(person(0.3)))) == 0  # nothing known of how it moves
