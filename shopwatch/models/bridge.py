@@ -62,17 +62,17 @@ class MotionBridge:
             if known is not None and not known.bridged and t > known.t:
                 step = ((box[0] + box[2]) - (known.box[0] + known.box[2])) / 2 / (t - known.t)
                 vx = VELOCITY_SMOOTHING * step + (1 - VELOCITY_SMOOTHING) * known.vx
-            count = known.detections + 1 if known is not None and not known.bridged else 1
+            count = known.detections + 1 if known is not None else 1
             self._people[tid] = _Person(box, float(score), int(class_id), t, vx, t, count)
         carried: list[tuple[int, _Person]] = []
         used: set[int] = set()
         for tid, person in list(self._people.items()):
-            if tid in seen or person.detections < MIN_DETECTIONS:
-                if tid not in seen and t - person.t > MAX_GAP_S:
-                    del self._people[tid]
+            if tid in seen:
                 continue
             if t - person.t > MAX_GAP_S or t - person.detected_t > MAX_BRIDGE_S:
                 del self._people[tid]
+                continue
+            if person.detections < MIN_DETECTIONS:
                 continue
             guess = person.predicted(t)
             if len(actors) and _iou_any(guess, actors.boxes) >= TAKEN_IOU:
