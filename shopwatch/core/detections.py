@@ -69,3 +69,13 @@ class Detections:
     def feet(self) -> npt.NDArray[np.float32]:
         """Bottom-centre point of each box: where a person stands on the ground plane."""
         return np.stack([(self.boxes[:, 0] + self.boxes[:, 2]) / 2, self.boxes[:, 3]], axis=1)
+
+
+def ious(box: tuple[float, float, float, float], boxes: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Intersection over union of one normalized xyxy box with each of ``boxes`` (N x 4)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    w = np.clip(np.minimum(b[:, 2], box[2]) - np.maximum(b[:, 0], box[0]), 0, None)
+    h = np.clip(np.minimum(b[:, 3], box[3]) - np.maximum(b[:, 1], box[1]), 0, None)
+    inter = w * h
+    union = (box[2] - box[0]) * (box[3] - box[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

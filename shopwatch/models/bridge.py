@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shopwatch.core.detections import Detections
+from shopwatch.core.detections import Detections, ious
 from shopwatch.core.events import Box
 
 MAX_GAP_S = 1.0  # without detection or blob this long, the person is gone
@@ -75,7 +75,7 @@ class MotionBridge:
             if person.detections < MIN_DETECTIONS:
                 continue
             guess = person.predicted(t)
-            if len(actors) and _iou_any(guess, actors.boxes) >= TAKEN_IOU:
+            if len(actors) and ious(guess, actors.boxes).max() >= TAKEN_IOU:
                 del self._people[tid]  # detected again, under the tracker's id
                 continue
             blob = _supporting_blob(guess, blobs, used)
@@ -119,13 +119,3 @@ def _supporting_blob(guess: Box, blobs: Detections, used: set[int]) -> int | Non
         if overlap >= MIN_X_OVERLAP and overlap > best_overlap:
             best, best_overlap = i, overlap
     return best
-
-
-def _iou_any(box: Box, boxes: np.ndarray) -> float:
-    x1 = np.maximum(boxes[:, 0], box[0])
-    y1 = np.maximum(boxes[:, 1], box[1])
-    x2 = np.minimum(boxes[:, 2], box[2])
-    y2 = np.minimum(boxes[:, 3], box[3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
-    return float((inter / np.maximum(union, 1e-9)).max())

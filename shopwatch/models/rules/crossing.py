@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from shopwatch.core.detections import ious
 from shopwatch.core.events import Box
 
 MEET_IOU = 0.1  # boxes overlapping this much: the tracker may mix the two up
@@ -70,13 +71,7 @@ class Crossing(Generic[T]):
 
 
 def iou(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return float(ious(a, [b])[0])
 
 
 def feet(box: Box) -> tuple[float, float]:
