@@ -6,26 +6,73 @@ from dataclasses import dataclass
 
 
 class ShopwatchError(Exception):
-    """Base of every error shopwatch raises on purpose."""
+    """Base of every error shopwatch raises on purpose.
+
+    Every package subclasses one of the kinds below, so that callers (the API's one exception handler, the CLI)
+    can answer by kind without knowing the package: a missing thing, a state conflict, a refusal by policy or
+    role, bad input, a dependency that is down, or a device that misbehaved.
+    """
 
 
-class DeviceUnreachable(ShopwatchError):
+# --- what the caller asked for -------------------------------------------------------------------------------
+
+
+class NotFound(ShopwatchError, LookupError):
+    """The thing named does not exist (or is outside the caller's scope, which must look the same)."""
+
+
+class Conflict(ShopwatchError):
+    """The request is valid but clashes with the current state (a taken name, an illegal transition, busy)."""
+
+
+class Forbidden(ShopwatchError):
+    """The caller may not do this: role, grid scope, consent or policy says no."""
+
+
+class Invalid(ShopwatchError, ValueError):
+    """The input is malformed or out of bounds; the message names the field and what was expected."""
+
+
+class Unavailable(ShopwatchError):
+    """A dependency needed to answer is down or saturated right now; trying again later may work."""
+
+
+# --- what a device did ---------------------------------------------------------------------------------------
+
+
+class DeviceError(ShopwatchError):
+    """A camera, speaker or other device did not do what we asked."""
+
+
+class DeviceUnreachable(DeviceError):
     """The camera's host or port did not answer (refused, timed out, no route)."""
 
 
-class AuthRefused(ShopwatchError):
+class AuthRefused(DeviceError):
     """The camera answered 401/403: wrong or missing credentials."""
 
 
-class UnsupportedCodec(ShopwatchError):
+class DeviceBusy(DeviceError):
+    """The device says the resource (speaker, stream slot) is in use by another client."""
+
+
+class DeviceRefused(DeviceError):
+    """The device understood the request and refused the operation (not an authentication problem)."""
+
+
+class DeviceNotSupported(DeviceError):
+    """The device does not offer what was asked (no backchannel, no such feature)."""
+
+
+class UnsupportedCodec(DeviceError):
     """The stream carries a codec shopwatch cannot decode."""
 
 
-class PeerProtocolError(ShopwatchError):
+class PeerProtocolError(DeviceError):
     """The peer spoke, but not the protocol we expected (garbage, malformed answers)."""
 
 
-class StreamTimeout(ShopwatchError):
+class StreamTimeout(DeviceError):
     """The connection is open but no data arrived in time."""
 
 
@@ -42,7 +89,7 @@ class ConfigProblem:
         return f"{at}{self.where}: {self.message}"
 
 
-class ConfigError(ShopwatchError):
+class ConfigError(Invalid):
     """A configuration or import file is invalid. Carries every problem found, not just the first."""
 
     def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
