@@ -8,10 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from shopwatch.api.auth.deps import AuditDep, AuthenticatorDep, PrincipalDep, client_address
-from shopwatch.api.auth_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
+from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address
+from shopwatch.api.account_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
 from shopwatch.auth.users import InvalidAccount, UnknownAccount
-from shopwatch.store.auth import UsernameTaken
+from shopwatch.store.accounts import UsernameTaken
 
 users_router = APIRouter(prefix="/users", tags=["users"])
 keys_router = APIRouter(prefix="/keys", tags=["users"])
@@ -28,13 +28,13 @@ def _refusal(exc: Exception) -> HTTPException:
 
 
 @users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
-async def list_users(auth: AuthenticatorDep) -> list[UserPublic]:
+async def list_users(auth: LoginServiceDep) -> list[UserPublic]:
     return [UserPublic.of(u) for u in await asyncio.to_thread(auth.accounts.repo.users)]
 
 
 @users_router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses={409: {}})
 async def create_user(
-    body: UserCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: UserCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> UserPublic:
     grids = None if body.grids is None else tuple(body.grids)
     try:
@@ -47,7 +47,7 @@ async def create_user(
 
 
 @users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
-async def get_user(username: str, auth: AuthenticatorDep) -> UserPublic:
+async def get_user(username: str, auth: LoginServiceDep) -> UserPublic:
     try:
         return UserPublic.of(await asyncio.to_thread(auth.accounts.user_named, username))
     except UnknownAccount as exc:
@@ -56,7 +56,7 @@ async def get_user(username: str, auth: AuthenticatorDep) -> UserPublic:
 
 @users_router.patch("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
 async def update_user(
-    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep,
+    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: LoginServiceDep,
     audit: AuditDep,
 ) -> UserPublic:  # fmt: skip
     grids = None if body.grids is None else tuple(body.grids)
@@ -76,13 +76,13 @@ async def update_user(
 
 
 @keys_router.get("", response_model=list[KeyPublic], summary="Every API key (revoked ones too), by name")
-async def list_keys(auth: AuthenticatorDep) -> list[KeyPublic]:
+async def list_keys(auth: LoginServiceDep) -> list[KeyPublic]:
     return [KeyPublic.of(k) for k in await asyncio.to_thread(auth.accounts.repo.keys)]
 
 
 @keys_router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
 async def create_key(
-    body: KeyCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: KeyCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyCreated:
     grids = None if body.grids is None else tuple(body.grids)
     try:
@@ -96,7 +96,7 @@ async def create_key(
 
 @keys_router.delete("/{key_id}", response_model=KeyPublic, responses=_NOT_FOUND, summary="Revoke a key at once")
 async def revoke_key(
-    key_id: str, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    key_id: str, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyPublic:
     try:
         record = await asyncio.to_thread(auth.accounts.revoke_key, key_id)

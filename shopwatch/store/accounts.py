@@ -121,7 +121,7 @@ class UsernameTaken(Exception):
     """A user with that name exists already."""
 
 
-class AuthRepository:
+class AccountRepository:
     """Blocking database access (call it from a thread in async code)."""
 
     def __init__(self, engine: Engine) -> None:
