@@ -5,7 +5,8 @@ and WebSocket, the real RTSP backchannel link.
 
 Rows: API call -> first RTP packet sent, and -> first audio out of the peer (GStreamer holds ~200 ms first),
 for a prepared clip and for cached TTS; WebSocket frame in -> RTP packet out for live audio. The functions
-have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them.
+have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them; the
+peer and the table printer both use are in ``talkback_peer``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from talkback_latency import Peer, Row, pct, peer_process, print_table  # noqa: E402
+from talkback_peer import Peer, Row, pct, peer_process, print_table  # noqa: E402
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
