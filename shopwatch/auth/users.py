@@ -18,7 +18,7 @@ from shopwatch.auth.secrets import hash_password, new_key
 from shopwatch.core.clock import Clock
 from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.principal import Principal, PrincipalKind, Role
-from shopwatch.store.auth import ApiKeyRecord, AuthRepository, UserRecord
+from shopwatch.store.accounts import AccountRepository, ApiKeyRecord, UserRecord
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 GRID_RE = re.compile(r"^\S.{0,63}$")
@@ -71,7 +71,7 @@ def _principal(kind: PrincipalKind, pid: str, name: str, role: Role, grids: tupl
 class Accounts:
     """Users and API keys over the repository (blocking: call from a thread in async code)."""
 
-    def __init__(self, repo: AuthRepository, hasher: PasswordHasher, clock: Clock, password_min_length: int) -> None:
+    def __init__(self, repo: AccountRepository, hasher: PasswordHasher, clock: Clock, password_min_length: int) -> None:
         self.repo = repo
         self._hasher = hasher
         self._clock = clock

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from shopwatch.api.auth.deps import AuditDep, AuthenticatorDep, PrincipalDep, client_address
-from shopwatch.api.auth_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
+from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address
+from shopwatch.api.account_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
 from shopwatch.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -32,13 +32,13 @@ def _refusal(exc: Exception) -> HTTPException:
 
 
 @users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
-async def list_users(principal: PrincipalDep, auth: AuthenticatorDep) -> list[UserPublic]:
+async def list_users(principal: PrincipalDep, auth: LoginServiceDep) -> list[UserPublic]:
     return [UserPublic.of(u) for u in await asyncio.to_thread(lambda: auth.accounts.users(by=principal))]
 
 
 @users_router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses={409: {}, **_GRANT})
 async def create_user(
-    body: UserCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: UserCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> UserPublic:
     grids = None if body.grids is None else tuple(body.grids)
     try:
@@ -53,7 +53,7 @@ async def create_user(
 
 
 @users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
-async def get_user(username: str, principal: PrincipalDep, auth: AuthenticatorDep) -> UserPublic:
+async def get_user(username: str, principal: PrincipalDep, auth: LoginServiceDep) -> UserPublic:
     try:
         return UserPublic.of(await asyncio.to_thread(lambda: auth.accounts.user_named(username, by=principal)))
     except NotFound as exc:
@@ -62,7 +62,7 @@ async def get_user(username: str, principal: PrincipalDep, auth: AuthenticatorDe
 
 @users_router.patch("/{username}", response_model=UserPublic, responses={**_NOT_FOUND, **_GRANT})
 async def update_user(
-    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep,
+    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: LoginServiceDep,
     audit: AuditDep,
 ) -> UserPublic:  # fmt: skip
     grids = None if body.grids is None else tuple(body.grids)
@@ -82,13 +82,13 @@ async def update_user(
 
 
 @keys_router.get("", response_model=list[KeyPublic], summary="Every API key (revoked ones too), by name")
-async def list_keys(principal: PrincipalDep, auth: AuthenticatorDep) -> list[KeyPublic]:
+async def list_keys(principal: PrincipalDep, auth: LoginServiceDep) -> list[KeyPublic]:
     return [KeyPublic.of(k) for k in await asyncio.to_thread(lambda: auth.accounts.keys(by=principal))]
 
 
 @keys_router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=_GRANT)
 async def create_key(
-    body: KeyCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: KeyCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyCreated:
     grids = None if body.grids is None else tuple(body.grids)
     try:
@@ -104,7 +104,7 @@ async def create_key(
 
 @keys_router.delete("/{key_id}", response_model=KeyPublic, responses=_NOT_FOUND, summary="Revoke a key at once")
 async def revoke_key(
-    key_id: str, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    key_id: str, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyPublic:
     try:
         record = await asyncio.to_thread(lambda: auth.accounts.revoke_key(key_id, by=principal))

@@ -122,7 +122,7 @@ class UsernameTaken(Conflict):
     """A user with that name exists already."""
 
 
-class AuthRepository:
+class AccountRepository:
     """Blocking database access (call it from a thread in async code)."""
 
     def __init__(self, engine: Engine) -> None:
