@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from shopwatch.auth.secrets import hash_password, new_key
 from shopwatch.core.clock import Clock
+from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.principal import Principal, PrincipalKind, Role
 from shopwatch.store.accounts import AccountRepository, ApiKeyRecord, UserRecord
 
@@ -24,11 +25,11 @@ MAX_PASSWORD = 256  # argon2 takes any length; a cap keeps a login request from 
 MAX_GRIDS = 64
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(Invalid):
     """A user or key that breaks the rules above; the message says which and what was expected."""
 
 
-class UnknownAccount(LookupError):
+class UnknownAccount(NotFound):
     """No user or key with that name or id."""
 
 

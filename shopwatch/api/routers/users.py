@@ -6,25 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 
 from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address
 from shopwatch.api.account_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
-from shopwatch.auth.users import InvalidAccount, UnknownAccount
-from shopwatch.store.accounts import UsernameTaken
 
 users_router = APIRouter(prefix="/users", tags=["users"])
 keys_router = APIRouter(prefix="/keys", tags=["users"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user or key."}}
-
-
-def _refusal(exc: Exception) -> HTTPException:
-    if isinstance(exc, UnknownAccount):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
-    if isinstance(exc, UsernameTaken):
-        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
 
 
 @users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
@@ -37,10 +27,7 @@ async def create_user(
     body: UserCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> UserPublic:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(auth.accounts.create_user, body.username, body.password, body.role, grids)
-    except (InvalidAccount, UsernameTaken) as exc:
-        raise _refusal(exc) from None
+    user = await asyncio.to_thread(auth.accounts.create_user, body.username, body.password, body.role, grids)
     detail = {"role": user.role, "grids": body.grids}
     await audit.record(principal, "user.create", user.username, detail, client_address(request))
     return UserPublic.of(user)
@@ -48,10 +35,7 @@ async def create_user(
 
 @users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
 async def get_user(username: str, auth: LoginServiceDep) -> UserPublic:
-    try:
-        return UserPublic.of(await asyncio.to_thread(auth.accounts.user_named, username))
-    except UnknownAccount as exc:
-        raise _refusal(exc) from None
+    return UserPublic.of(await asyncio.to_thread(auth.accounts.user_named, username))
 
 
 @users_router.patch("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
@@ -60,14 +44,11 @@ async def update_user(
     audit: AuditDep,
 ) -> UserPublic:  # fmt: skip
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(
-            lambda: auth.accounts.update_user(
-                username, role=body.role, grids=grids, enabled=body.enabled, password=body.password
-            )
+    user = await asyncio.to_thread(
+        lambda: auth.accounts.update_user(
+            username, role=body.role, grids=grids, enabled=body.enabled, password=body.password
         )
-    except (InvalidAccount, UnknownAccount) as exc:
-        raise _refusal(exc) from None
+    )
     changed = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
         changed["password"] = "changed"  # that it changed, never the value
@@ -85,10 +66,7 @@ async def create_key(
     body: KeyCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyCreated:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        created = await asyncio.to_thread(auth.accounts.create_key, body.name, body.role, grids, principal.name)
-    except InvalidAccount as exc:
-        raise _refusal(exc) from None
+    created = await asyncio.to_thread(auth.accounts.create_key, body.name, body.role, grids, principal.name)
     detail = {"name": body.name, "role": body.role.value, "grids": body.grids}
     await audit.record(principal, "key.create", created.record.id, detail, client_address(request))
     return KeyCreated(**KeyPublic.of(created.record).model_dump(), key=created.plaintext)
@@ -98,9 +76,6 @@ async def create_key(
 async def revoke_key(
     key_id: str, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyPublic:
-    try:
-        record = await asyncio.to_thread(auth.accounts.revoke_key, key_id)
-    except UnknownAccount as exc:
-        raise _refusal(exc) from None
+    record = await asyncio.to_thread(auth.accounts.revoke_key, key_id)
     await audit.record(principal, "key.revoke", key_id, {"name": record.name}, client_address(request))
     return KeyPublic.of(record)
