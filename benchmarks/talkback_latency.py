@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from shopwatch.talkback import audio
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
 from shopwatch.talkback.target import parse_target
 
 
