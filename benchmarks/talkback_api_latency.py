@@ -5,7 +5,8 @@ and WebSocket, the real RTSP backchannel link.
 
 Rows: API call -> first RTP packet sent, and -> first audio out of the peer (GStreamer holds ~200 ms first),
 for a prepared clip and for cached TTS; WebSocket frame in -> RTP packet out for live audio. The functions
-have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them.
+have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them; the
+peer and the table printer both use are in ``talkback_peer``.
 """
 
 from __future__ import annotations
@@ -25,26 +26,23 @@ import httpx
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from talkback_latency import Peer, Row, pct, peer_process, print_table  # noqa: E402
+from talkback_peer import Peer, Row, pct, peer_process, print_table  # noqa: E402
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
-from shopwatch.auth.audit import AuditLog  # noqa: E402
-from shopwatch.auth.service import Authenticator  # noqa: E402
-from shopwatch.core.auth_config import AuthSettings  # noqa: E402
+from shopwatch.auth.audit import AuditTrail  # noqa: E402
+from shopwatch.auth.login import LoginService  # noqa: E402
+from shopwatch.core.access_config import AuthSettings  # noqa: E402
 from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
 from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
+from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
-from shopwatch.store.auth import AuthRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
-from shopwatch.talkback import (
-    audio,  # noqa: E402
-    player,  # noqa: E402
-)
+from shopwatch.talkback import audio, player  # noqa: E402
 from shopwatch.talkback.audio import AudioSource  # noqa: E402
 from shopwatch.talkback.build import build_talkback  # noqa: E402
 from shopwatch.talkback.g711 import Codec  # noqa: E402
@@ -127,9 +125,9 @@ async def running_api(peer: Peer) -> AsyncIterator[Api]:
             access=SpeakerAccess(talk=timed_talk),
         )  # fmt: skip
         service.start()
-        auth = Authenticator(AuthRepository(engine), AuthSettings(), SystemClock())
+        auth = LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
         key = auth.accounts.create_key("benchmark", Role.ADMIN, None, "benchmark").plaintext  # uploads clips, talks
-        audit = AuditLog(AuditRepository(engine), SystemClock())
+        audit = AuditTrail(AuditRepository(engine), SystemClock())
         services = Services(StaticFleet([camera]), talkback=service, auth=auth, audit=audit)
         server = ApiServer(create_app(Settings(), services), "127.0.0.1", 0)
         serving = asyncio.create_task(server.serve())

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
-from shopwatch.auth.audit import AuditLog
-from shopwatch.auth.service import Authenticator
+from shopwatch.auth.audit import AuditTrail
+from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
@@ -31,8 +31,8 @@ from shopwatch.models.detector import check_model_path
 from shopwatch.models.live import LiveDetection
 from shopwatch.onvif.snapshot import OnvifSnapshots
 from shopwatch.onvif.subscriptions import EventSubscriptions
+from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.auth import AuthRepository
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import create_engine_for, database_url, migrate
 from shopwatch.talkback.build import build_talkback
@@ -94,8 +94,8 @@ async def run_service(
     talkback = await asyncio.to_thread(build_talkback, fleet, settings.talkback, engine, data_dir, SystemClock())
     talkback.start()
     clock = SystemClock()
-    auth = Authenticator(AuthRepository(engine), settings.auth, clock)
-    audit = AuditLog(AuditRepository(engine), clock)
+    auth = LoginService(AccountRepository(engine), settings.auth, clock)
+    audit = AuditTrail(AuditRepository(engine), clock)
     incidents = await asyncio.to_thread(build_incidents, settings.incidents, engine, fleet, talkback, data_dir, clock)
     await incidents.start()
     sink.incidents = incidents

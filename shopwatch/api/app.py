@@ -9,18 +9,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request, params, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shopwatch.api.auth.deps import Access, AuditWrites, authenticate
+from shopwatch.api.access.deps import Access, AuditWrites, authenticate
 from shopwatch.api.console import mount_console
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
     audit,
-    auth,
     cameras,
     deliveries,
     events,
     incidents,
     live,
+    login,
     media,
     system,
     talkback,
@@ -44,7 +44,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     install_error_handlers(app)
     # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
     app.include_router(system.router)
-    app.include_router(auth.public_router)
+    app.include_router(login.public_router)
     app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
     mount_console(app)  # static files only: every piece of data it shows comes from the routes above
@@ -71,7 +71,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api.include_router(incidents.router, dependencies=sight)
     api.include_router(incidents.teams_router, dependencies=sight)
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
-    api.include_router(auth.router)  # logout and "who am I": any signed-in caller
+    api.include_router(login.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
     api.include_router(users.users_router, dependencies=admin)
     api.include_router(users.keys_router, dependencies=admin)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import ContextDep
 from shopwatch.core.principal import Permission
 from shopwatch.incidents.service import IncidentService

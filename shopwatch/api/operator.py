@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.talkback.records import Operator
 
 

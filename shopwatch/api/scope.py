@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import FleetDep
 from shopwatch.core.services import Fleet
 

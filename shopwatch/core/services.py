@@ -9,8 +9,8 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth
 
 if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
-    from shopwatch.auth.audit import AuditLog
-    from shopwatch.auth.service import Authenticator
+    from shopwatch.auth.audit import AuditTrail
+    from shopwatch.auth.login import LoginService
     from shopwatch.incidents.service import IncidentService
     from shopwatch.talkback.service import TalkbackService
 
@@ -57,8 +57,8 @@ class Services:
         fleet: Fleet,
         talkback: TalkbackService | None = None,
         *,
-        auth: Authenticator | None = None,
-        audit: AuditLog | None = None,
+        auth: LoginService | None = None,
+        audit: AuditTrail | None = None,
         incidents: IncidentService | None = None,
     ) -> None:
         self.fleet = fleet

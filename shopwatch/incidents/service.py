@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.events import Event
 from shopwatch.core.incidents_config import IncidentsSettings
-from shopwatch.core.services import Fleet
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
 from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
@@ -70,7 +70,7 @@ class Parts:
 
 
 class IncidentService:
-    def __init__(self, settings: IncidentsSettings, fleet: Fleet, parts: Parts, clock: Clock) -> None:
+    def __init__(self, settings: IncidentsSettings, fleet: CameraDirectory, parts: Parts, clock: Clock) -> None:
         self.settings = settings
         self._fleet = fleet
         self.events = parts.events

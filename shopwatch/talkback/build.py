@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import Clock
-from shopwatch.core.services import Fleet
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.talkback import TalkbackRepository
 from shopwatch.talkback import tts
@@ -24,7 +24,7 @@ MB = 1_000_000
 
 
 def build_talkback(
-    fleet: Fleet,
+    fleet: CameraDirectory,
     settings: TalkbackSettings,
     engine: Engine,
     data_dir: Path,

@@ -19,8 +19,8 @@ from typing import Protocol
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.redact import redact_text
-from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.core.talkback_records import Outcome, SourceKind, TalkSession
 from shopwatch.store.talkback import AuditQuery
@@ -75,7 +75,7 @@ class SpeakerAccess:
 class TalkbackService:
     def __init__(
         self,
-        fleet: Fleet,
+        fleet: CameraDirectory,
         settings: TalkbackSettings,
         library: ClipLibrary,
         tts: TtsCache,

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from shopwatch.api.auth.deps import AuditDep, PrincipalDep, client_address
+from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import CameraViewsDep, FleetDep
 from shopwatch.api.schemas import CameraList, CameraPublic
 from shopwatch.api.views import json_response, state_counts

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from shopwatch.api.auth.deps import AuditDep, PrincipalDep, client_address
+from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import ContextDep, FleetDep
 from shopwatch.api.live_view import MEDIA_TYPE, LiveViewsBusy, mjpeg_stream, prepend
 from shopwatch.api.routers.cameras import RETRY_AFTER_S, camera_or_404, not_registered, unavailable

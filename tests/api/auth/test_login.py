@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
-from shopwatch.core.auth_config import AuthSettings, LoginRateLimit
+from shopwatch.core.access_config import AuthSettings, LoginRateLimit
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role

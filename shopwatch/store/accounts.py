@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shopwatch.core.errors import Conflict
 from shopwatch.store.base import Base, UtcDateTime
 from shopwatch.store.db import write_transaction
 
@@ -117,11 +118,11 @@ def _values(record: UserRecord | ApiKeyRecord) -> dict[str, Any]:
     return values
 
 
-class UsernameTaken(Exception):
+class UsernameTaken(Conflict):
     """A user with that name exists already."""
 
 
-class AuthRepository:
+class AccountRepository:
     """Blocking database access (call it from a thread in async code)."""
 
     def __init__(self, engine: Engine) -> None:

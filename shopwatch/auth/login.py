@@ -30,10 +30,10 @@ from shopwatch.auth.secrets import (
     verify_password,
 )
 from shopwatch.auth.users import Accounts, now_utc, principal_of_key, principal_of_user
-from shopwatch.core.auth_config import AuthSettings
+from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.clock import Clock
 from shopwatch.core.principal import Principal
-from shopwatch.store.auth import AuthRepository
+from shopwatch.store.accounts import AccountRepository
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,9 @@ class LoginResult:
     principal: Principal
 
 
-class Authenticator:
+class LoginService:
     def __init__(
-        self, repo: AuthRepository, settings: AuthSettings, clock: Clock, hasher: PasswordHasher | None = None
+        self, repo: AccountRepository, settings: AuthSettings, clock: Clock, hasher: PasswordHasher | None = None
     ) -> None:
         self.settings = settings
         self._repo = repo

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopwatch.auth.users import MAX_GRIDS, MAX_PASSWORD
 from shopwatch.core.principal import Principal, PrincipalKind, Role
+from shopwatch.store.accounts import ApiKeyRecord, UserRecord
 from shopwatch.store.audit import AuditRecord
-from shopwatch.store.auth import ApiKeyRecord, UserRecord
 
 Grids = list[str] | None
 

@@ -5,7 +5,7 @@ For routers of other packages (events, teams): include them in ``create_app``'s 
 route there is authenticated), give them an ``Access(read=..., write=...)`` dependency, and filter what they
 return with ``principal.can_see_grid(grid)`` so a patrol key scoped to grid 3 never sees grid 4."""
 
-from shopwatch.api.auth.deps import (
+from shopwatch.api.access.deps import (
     Access,
     AuditDep,
     PrincipalDep,

@@ -11,9 +11,9 @@ import math
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from shopwatch.api.auth.deps import AuditDep, AuthenticatorDep, PrincipalDep, client_address, presented_credential
-from shopwatch.api.auth_schemas import LoginAnswer, LoginRequest, PrincipalPublic
-from shopwatch.auth.service import LoginLimited, LoginRefused
+from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address, presented_credential
+from shopwatch.api.account_schemas import LoginAnswer, LoginRequest, PrincipalPublic
+from shopwatch.auth.login import LoginLimited, LoginRefused
 
 public_router = APIRouter(prefix="/api/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses={401: {"description": "Wrong user name or password."}, 429: {"description": "Too many attempts."}},
 )
 async def login(
-    body: LoginRequest, request: Request, response: Response, auth: AuthenticatorDep, audit: AuditDep
+    body: LoginRequest, request: Request, response: Response, auth: LoginServiceDep, audit: AuditDep
 ) -> LoginAnswer:
     client = client_address(request)
     try:
@@ -57,7 +57,7 @@ async def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End this login token")
-async def logout(request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep) -> Response:
+async def logout(request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep) -> Response:
     credential = presented_credential(request, auth.settings.cookie_name)
     if credential is not None:
         await asyncio.to_thread(auth.logout, credential)

@@ -15,10 +15,10 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, status
 from starlette.requests import HTTPConnection
 
-from shopwatch.api.auth.targets import target_grid
+from shopwatch.api.access.targets import target_grid
 from shopwatch.api.deps import ContextDep
-from shopwatch.auth.audit import AuditLog
-from shopwatch.auth.service import Authenticator
+from shopwatch.auth.audit import AuditTrail
+from shopwatch.auth.login import LoginService
 from shopwatch.core.principal import Permission, Principal
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,22 +27,22 @@ UNAUTHORIZED = {"description": "No valid token or API key (or the user is disabl
 FORBIDDEN = {"description": "The caller's role does not allow this."}
 
 
-def get_authenticator(context: ContextDep) -> Authenticator:
+def get_login_service(context: ContextDep) -> LoginService:
     auth = context.services.auth
     if auth is None:  # fail closed: an app without authentication serves nothing behind it
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="authentication is not set up")
     return auth
 
 
-def get_audit(context: ContextDep) -> AuditLog:
+def get_audit(context: ContextDep) -> AuditTrail:
     audit = context.services.audit
     if audit is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="the audit log is not set up")
     return audit
 
 
-AuthenticatorDep = Annotated[Authenticator, Depends(get_authenticator)]
-AuditDep = Annotated[AuditLog, Depends(get_audit)]
+LoginServiceDep = Annotated[LoginService, Depends(get_login_service)]
+AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 
 
 def client_address(conn: HTTPConnection) -> str:
@@ -62,7 +62,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def authenticate(conn: HTTPConnection, auth: AuthenticatorDep) -> Principal:
+async def authenticate(conn: HTTPConnection, auth: LoginServiceDep) -> Principal:
     credential = presented_credential(conn, auth.settings.cookie_name)
     if credential is None:
         raise _unauthorized("authentication required: a bearer token or API key, or the login cookie")
