@@ -17,8 +17,8 @@ from shopwatch.talkback.arbiter import SpeakerConflict
 from shopwatch.talkback.clips import ClipRejected, UnknownClip
 from shopwatch.talkback.errors import TtsError
 from shopwatch.talkback.policy import PolicyRefused
+from shopwatch.talkback.records import UnknownCamera, UnknownSession
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import UnknownCamera, UnknownSession
 
 REFUSALS = (UnknownCamera, UnknownClip, UnknownSession, PolicyRefused, SpeakerConflict, TtsError, ClipRejected)
 
