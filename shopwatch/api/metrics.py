@@ -17,7 +17,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, EventsState
 from shopwatch.core.services import Fleet
-from shopwatch.talkback.sessions import TalkbackStats
+from shopwatch.talkback.records import TalkbackStats
 
 # (metric name without _total, help, CameraHealth attribute) for the per-camera counters.
 _COUNTERS: tuple[tuple[str, str, str], ...] = (
