@@ -42,14 +42,13 @@ from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
-from shopwatch.talkback import audio  # noqa: E402
-from shopwatch.talkback import session as talk_session  # noqa: E402
+from shopwatch.talkback import audio, player  # noqa: E402
 from shopwatch.talkback.audio import AudioSource  # noqa: E402
 from shopwatch.talkback.build import build_talkback  # noqa: E402
 from shopwatch.talkback.g711 import Codec  # noqa: E402
-from shopwatch.talkback.link import EncodedFrame, SpeakerLink  # noqa: E402
+from shopwatch.talkback.records import TalkResult  # noqa: E402
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService  # noqa: E402
-from shopwatch.talkback.session import TalkResult  # noqa: E402
+from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink  # noqa: E402
 from shopwatch.talkback.target import TalkTarget  # noqa: E402
 
 
@@ -111,8 +110,8 @@ async def running_api(peer: Peer) -> AsyncIterator[Api]:
     sent: list[float] = []
 
     async def timed_talk(target: TalkTarget, source: AudioSource, **options: object) -> TalkResult:
-        link = TimedLink(talk_session.open_link(target), sent)
-        return await talk_session.talk(target, source, link=link, **options)  # type: ignore[arg-type]
+        link = TimedLink(player.open_link(target), sent)
+        return await player.talk(target, source, link=link, **options)  # type: ignore[arg-type]
 
     camera = CameraConfig.model_validate(
         {"id": "shop", "name": "Shop", "grid": "g", "host": "127.0.0.1",
@@ -152,8 +151,7 @@ async def _first_packet_rows(api: Api, peer: Peer, body: dict[str, object], runs
         called, called_mono = loop.time(), time.monotonic()
         response = await api.client.post("/api/cameras/shop/talkback", json=body)
         response.raise_for_status()
-        session = api.service.session(response.json()["id"])
-        await asyncio.wait_for(session.finished.wait(), 30)
+        session = await asyncio.wait_for(api.service.wait_ended(response.json()["id"]), 30)
         if session.error or len(api.sent) == before:
             raise RuntimeError(f"{label}: session ended {session.outcome}: {session.error}")
         sent_ms.append((api.sent[before] - called) * 1000)

@@ -20,7 +20,7 @@ import talkback_api_latency
 from talkback_peer import Peer, Row, pct, peer_process, print_table
 
 from shopwatch.talkback import audio
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
 from shopwatch.talkback.target import parse_target
 
 

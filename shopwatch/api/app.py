@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from shopwatch.api.access.deps import Access, AuditWrites, authenticate
 from shopwatch.api.console import mount_console
 from shopwatch.api.deps import ApiContext, attach_context
+from shopwatch.api.errors import install_family_handler
 from shopwatch.api.hardening import harden
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
@@ -98,6 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+    install_family_handler(app)  # the core.errors family: 404, 409, 403, 422, 503, 502/504 by kind
     app.add_exception_handler(Exception, internal_error)
 
 

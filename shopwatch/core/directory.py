@@ -4,6 +4,7 @@ and how each is configured. A narrow door, so those services depend on this prot
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
@@ -17,3 +18,21 @@ class CameraDirectory(Protocol):
     def camera(self, camera_id: str) -> CameraConfig | None:
         """The camera's configuration; None for an unknown id."""
         ...
+
+
+class CameraList:
+    """A ``CameraDirectory`` held in memory: the composition root builds it from the configured cameras before
+    anything else (incidents and talkback need it before ingest runs) and replaces it whole on each change."""
+
+    def __init__(self, cameras: Iterable[CameraConfig] = ()) -> None:
+        self._cameras: dict[str, CameraConfig] = {}
+        self.set_cameras(cameras)
+
+    def set_cameras(self, cameras: Iterable[CameraConfig]) -> None:
+        self._cameras = {cam.id: cam for cam in sorted(cameras, key=lambda c: c.id)}
+
+    def cameras(self) -> list[CameraConfig]:
+        return list(self._cameras.values())
+
+    def camera(self, camera_id: str) -> CameraConfig | None:
+        return self._cameras.get(camera_id)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraDirectory
+from shopwatch.core.errors import NotFound
 from shopwatch.core.events import Event
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
@@ -51,7 +52,7 @@ class _Prepared:
     failed: list[tuple[Event, Exception]]
 
 
-class UnknownEvent(KeyError):
+class UnknownEvent(NotFound, KeyError):
     def __str__(self) -> str:
         return f"no event {self.args[0]!r}"
 

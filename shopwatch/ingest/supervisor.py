@@ -11,16 +11,18 @@ import itertools
 import logging
 import math
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
+from pathlib import Path
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.consumer import ConsumerFactory
+from shopwatch.core.events import EventSink
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.services import SnapshotUnavailable
-from shopwatch.ingest.consumer import ConsumerFactory
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -60,13 +62,16 @@ class Supervisor:
         log_level: str = "info",
         clock: Clock | None = None,
         consumer: ConsumerFactory | None = None,
-        on_published: Callable[[object], None] | None = None,
+        on_published: EventSink | None = None,
+        clips_dir: Path | None = None,
     ) -> None:
-        """``consumer`` builds each worker's frame consumer (detection); what it publishes reaches
-        ``on_published`` on the supervisor's loop."""
+        """``consumer`` builds each worker's frame consumer (detection); its events, each with its clip cut
+        from the camera's ring into ``clips_dir`` (none: no clips), reach ``on_published`` on the supervisor's
+        loop."""
         self._settings = settings
         self._consumer = consumer
         self._on_published = on_published
+        self._clips_dir = clips_dir
         self._log_level = log_level
         self._clock = clock or SystemClock()
         self._ctx: SpawnContext = multiprocessing.get_context("spawn")
@@ -169,7 +174,7 @@ class Supervisor:
         ours, theirs = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(shard.index, theirs, self._settings, self._log_level, self._consumer),
+            args=(shard.index, theirs, self._settings, self._log_level, self._consumer, self._clips_dir),
             name=f"shopwatch-worker-{shard.index}",
             daemon=True,
         )
@@ -243,9 +248,9 @@ class Supervisor:
                         future.set_result(message)
                 elif isinstance(message, Published) and self._on_published is not None:
                     try:
-                        self._on_published(message.payload)
-                    except Exception:  # one bad consumer of events must not stop health and snapshots
-                        log.exception("handling a value published by worker %d failed", shard.index)
+                        self._on_published.submit(message.event)  # never blocks: a bounded queue, drops counted
+                    except Exception:  # task boundary: one bad consumer of events must not stop health and snapshots
+                        log.exception("handling an event published by worker %d failed", shard.index)
         except (EOFError, OSError):
             # The process sentinel reports the exit; stop watching the dead pipe meanwhile.
             if self._loop is not None and shard.conn is not None:

@@ -13,7 +13,7 @@ from shopwatch.core.redact import redact_text, strip_credentials
 from shopwatch.onvif.device import DeviceInfo, OnvifDevice, OnvifTarget
 from shopwatch.onvif.errors import ClockSkewRefused, NotOnvif
 from shopwatch.onvif.profiles import MediaProfile, StreamChoice, select_streams
-from shopwatch.talkback.rtsp.probe import BackchannelOffer, probe_backchannel
+from shopwatch.talkback.speakers.rtsp.probe import BackchannelOffer, probe_backchannel
 
 log = logging.getLogger(__name__)
 

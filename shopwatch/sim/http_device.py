@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from shopwatch.talkback.auth import parse_challenges
+from shopwatch.talkback.speakers.digest import parse_challenges
 
 CALL_TIMEOUT_S = 5.0
 MAX_HEAD_BYTES = 16_384

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, update
 
+from shopwatch.core.errors import Invalid
 from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import Lease, NewDelivery, insert_deliveries
@@ -114,7 +115,7 @@ class FeedEntry:
     event: StoredEvent
 
 
-class BadCursor(ValueError):
+class BadCursor(Invalid):
     pass
 
 

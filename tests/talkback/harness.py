@@ -19,14 +19,14 @@ from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
-from shopwatch.talkback import session as talk_session
+from shopwatch.talkback import player
 from shopwatch.talkback.audio import AudioSource
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.errors import TalkbackUnreachable
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.link import EncodedFrame
+from shopwatch.talkback.records import TalkResult
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
-from shopwatch.talkback.session import TalkResult
+from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget
 
 # 2027-01-15 08:00 UTC is 16:00 in Asia/Shanghai: outside the fakes' quiet hours (22:00-07:00).
@@ -68,7 +68,7 @@ class MemorySpeakers:
     async def talk(self, target: TalkTarget, source: AudioSource, **options: object) -> TalkResult:
         link = MemoryLink(target, fail_after=self.fail_after, protocol=target.protocol)
         self.links.append(link)
-        return await talk_session.talk(target, source, link=link, **options)  # type: ignore[arg-type]
+        return await player.talk(target, source, link=link, **options)  # type: ignore[arg-type]
 
     def access(self) -> SpeakerAccess:
         return SpeakerAccess(talk=self.talk)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.link import EncodedFrame
 from shopwatch.talkback.pacing import ManualPacingClock
+from shopwatch.talkback.speakers.link import EncodedFrame
 
 
 @dataclass

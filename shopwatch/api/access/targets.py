@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shopwatch.core.services import Services
-from shopwatch.talkback.sessions import UnknownSession
+from shopwatch.talkback.records import UnknownSession
 
 
 async def target_grid(services: Services, params: Mapping[str, Any]) -> str | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import ContextDep, FleetDep
-from shopwatch.api.live_view import MEDIA_TYPE, LiveViewsBusy, mjpeg_stream, prepend
-from shopwatch.api.routers.cameras import RETRY_AFTER_S, camera_or_404, not_registered, unavailable
+from shopwatch.api.live_view import MEDIA_TYPE, mjpeg_stream, prepend
+from shopwatch.api.routers.cameras import camera_or_404, not_registered, unavailable
 from shopwatch.api.streams import StreamGuardDep
 from shopwatch.core.services import SnapshotUnavailable
 
@@ -50,9 +50,6 @@ async def live_view(
     stream = guard.stream(mjpeg_stream(fleet, camera_id, fps=fps, seconds=seconds, slots=context.live_slots, cap=cap))
     try:
         first = await anext(stream)
-    except LiveViewsBusy as exc:
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers=headers) from None
     except KeyError:  # removed since the lookup
         raise not_registered(camera_id) from None
     except (SnapshotUnavailable, TimeoutError) as exc:

@@ -24,9 +24,10 @@ from shopwatch.api.talkback_schemas import (
     SessionPublic,
     TalkCreate,
 )
-from shopwatch.store.talkback import AuditQuery, Outcome
+from shopwatch.core.talkback_records import Outcome, TalkSession
+from shopwatch.store.talkback import AuditQuery
+from shopwatch.talkback.records import Sound, TalkRequest, UnknownCamera, UnknownSession
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Sound, TalkRequest, TalkSession, UnknownCamera, UnknownSession
 
 router = APIRouter(tags=["talkback"])
 

@@ -29,8 +29,10 @@ from shopwatch.api.scope import ScopeDep
 from shopwatch.api.streams import WS_POLICY_VIOLATION, StreamGuardDep
 from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, refusal_status, refusal_text
 from shopwatch.api.talkback_schemas import SessionPublic
+from shopwatch.core.talkback_records import TalkSession
 from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
-from shopwatch.talkback.sessions import TalkRequest, TalkSession, UnknownCamera
+from shopwatch.talkback.records import TalkRequest, UnknownCamera
+from shopwatch.talkback.service import TalkbackService
 
 router = APIRouter(tags=["talkback"])
 
@@ -94,7 +96,7 @@ async def live_talk(
         await _refuse(websocket, refusal_status(exc), refusal_text(exc))
         return
     try:
-        served = await guard.run(_serve(websocket, session, live, service.queue_position(session)), lease)
+        served = await guard.run(_serve(websocket, service, session, live), lease)
     finally:
         live.end()  # whatever happened to the socket, the speaker gets its clean end
     if not served:  # the user was disabled, the token expired or the key revoked while talking
@@ -102,12 +104,12 @@ async def live_talk(
             await websocket.close(code=WS_POLICY_VIOLATION, reason="credentials no longer valid")
 
 
-async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, position: int | None) -> None:
-    public = SessionPublic.of(session, position).model_dump(mode="json")
+async def _serve(websocket: WebSocket, service: TalkbackService, session: TalkSession, live: LiveAudio) -> None:
+    public = SessionPublic.of(session, service.queue_position(session)).model_dump(mode="json")
     await websocket.send_json({"type": "session", "session": public})
     receiver = asyncio.create_task(_receive(websocket, live))
-    started = asyncio.create_task(session.started.wait())
-    finished = asyncio.create_task(session.finished.wait())
+    started = asyncio.create_task(service.wait_started(session.id))
+    finished = asyncio.create_task(service.wait_ended(session.id))
     client_gone = False
     problem: str | None = None
     try:
@@ -115,7 +117,8 @@ async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, po
         while finished in pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if started in done and not client_gone:
-                await websocket.send_json({"type": "started", "codec": session.codec, "protocol": session.protocol})
+                now = started.result()
+                await websocket.send_json({"type": "started", "codec": now.codec, "protocol": now.protocol})
             if receiver in done:
                 said = receiver.result()
                 client_gone = said is None
@@ -126,7 +129,8 @@ async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, po
                 await websocket.send_json(
                     {"type": "error", "status": status.HTTP_422_UNPROCESSABLE_CONTENT, "detail": problem}
                 )
-            await websocket.send_json({"type": "ended", "session": SessionPublic.of(session).model_dump(mode="json")})
+            ended = SessionPublic.of(finished.result()).model_dump(mode="json")
+            await websocket.send_json({"type": "ended", "session": ended})
             bad_audio = status.WS_1007_INVALID_FRAME_PAYLOAD_DATA
             await websocket.close(code=bad_audio if problem else status.WS_1000_NORMAL_CLOSURE)
     finally:

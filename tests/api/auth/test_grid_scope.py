@@ -32,8 +32,8 @@ from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
 from shopwatch.store.events import StoredEvent
 from shopwatch.store.outbox import DeliveryQuery
+from shopwatch.talkback.records import Operator, Sound, TalkRequest
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Operator, Sound, TalkRequest
 from tests.api.routers.talkback_env import wav_tone
 from tests.incidents.peers import make_event
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
@@ -104,7 +104,7 @@ async def resources(
     event = events[-1]
     [delivery, *_] = incidents.outbox.find(DeliveryQuery(event_id=event.id))
     session = await talkback.play(event.camera_id, Sound.clip(clip_id), TalkRequest(Operator("command-room")))
-    await asyncio.wait_for(session.finished.wait(), 10)
+    await asyncio.wait_for(talkback.wait_ended(session.id), 10)
     return Resources(event.camera_id, event.id, event.incident_id, delivery.id, session.id)
 
 

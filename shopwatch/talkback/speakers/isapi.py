@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from shopwatch.core.redact import redact_url
-from shopwatch.talkback.auth import Authenticator
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -27,8 +26,9 @@ from shopwatch.talkback.errors import (
     UnsupportedTalkCodec,
 )
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.http_upload import HttpxAuth, RawUpload, status_error
-from shopwatch.talkback.link import EncodedFrame
+from shopwatch.talkback.speakers.digest import DigestSigner
+from shopwatch.talkback.speakers.http_upload import HttpxAuth, RawUpload, status_error
+from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget
 
 REQUEST_TIMEOUT_S = 5.0
@@ -73,7 +73,7 @@ class IsapiLink:
         self._host, self._port = parts.hostname or "", parts.port or 80
         self._shown = redact_url(target.url)
         self._wanted = parse_qs(parts.query).get("channel", [""])[0]
-        auth = Authenticator(unquote(parts.username or ""), unquote(parts.password or ""))
+        auth = DigestSigner(unquote(parts.username or ""), unquote(parts.password or ""))
         self._auth = auth
         self._http = httpx.AsyncClient(
             base_url=f"http://{self._host}:{self._port}", auth=HttpxAuth(auth), timeout=REQUEST_TIMEOUT_S

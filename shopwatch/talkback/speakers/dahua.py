@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from shopwatch.core.redact import redact_url
-from shopwatch.talkback.auth import Authenticator
 from shopwatch.talkback.errors import TalkbackUnreachable, UnsupportedTalkCodec
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.http_upload import HttpxAuth, RawUpload, status_error
-from shopwatch.talkback.link import EncodedFrame
+from shopwatch.talkback.speakers.digest import DigestSigner
+from shopwatch.talkback.speakers.http_upload import HttpxAuth, RawUpload, status_error
+from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget
 
 REQUEST_TIMEOUT_S = 5.0
@@ -42,7 +42,7 @@ class DahuaLink:
         self._channel = query.get("channel", ["1"])[0]
         self._multipart = query.get("httptype", ["singlepart"])[0] == "multipart"
         self._codec = query.get("codec", [""])[0].upper()
-        self._auth = Authenticator(unquote(parts.username or ""), unquote(parts.password or ""))
+        self._auth = DigestSigner(unquote(parts.username or ""), unquote(parts.password or ""))
         self._upload = RawUpload(self._host, self._port, self._shown)
         self._boundary = secrets.token_hex(8)
         self._content_type = ""

@@ -16,13 +16,13 @@ import socket
 from urllib.parse import unquote, urlsplit
 
 from shopwatch.core.redact import redact_url, strip_credentials
-from shopwatch.talkback.auth import Authenticator
 from shopwatch.talkback.errors import TalkbackError, TalkbackProtocolError, TalkbackUnreachable
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.link import EncodedFrame
-from shopwatch.talkback.rtp import Packetizer
-from shopwatch.talkback.rtsp.client import BackchannelClient, State
-from shopwatch.talkback.rtsp.messages import (
+from shopwatch.talkback.speakers.digest import DigestSigner
+from shopwatch.talkback.speakers.link import EncodedFrame
+from shopwatch.talkback.speakers.rtp import Packetizer
+from shopwatch.talkback.speakers.rtsp.client import BackchannelClient, State
+from shopwatch.talkback.speakers.rtsp.messages import (
     NEED_DATA,
     InterleavedFrame,
     RtspProtocolError,
@@ -50,7 +50,7 @@ class RtspBackchannel:
         parts = urlsplit(target.url)
         self._host, self._port = parts.hostname or "", parts.port or 554
         self._shown = redact_url(target.url)
-        auth = Authenticator(unquote(parts.username), unquote(parts.password or "")) if parts.username else None
+        auth = DigestSigner(unquote(parts.username), unquote(parts.password or "")) if parts.username else None
         self._udp = target.transport == "udp"
         ports = self._bind_pair if self._udp else None
         self._client = BackchannelClient(strip_credentials(target.url), auth, allocate_ports=ports)

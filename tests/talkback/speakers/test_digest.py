@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from shopwatch.talkback.auth import Authenticator, AuthUnsupported, parse_challenges
+from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner, parse_challenges
 
 
 def md5(text):
@@ -16,7 +16,7 @@ def fields(header):
 
 
 def test_rfc2617_digest_with_qop_auth_counts_nonces():
-    auth = Authenticator("Mufasa", "Circle Of Life")
+    auth = DigestSigner("Mufasa", "Circle Of Life")
     assert auth.authorization("GET", "/dir/index.html") is None
     rfc_example = (
         'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
@@ -34,7 +34,7 @@ def test_rfc2617_digest_with_qop_auth_counts_nonces():
 
 
 def test_digest_without_qop_as_rtsp_cameras_ask():
-    auth = Authenticator("admin", "pw")
+    auth = DigestSigner("admin", "pw")
     auth.challenge(['Basic realm="cam"', 'Digest realm="cam", nonce="abc"'])  # Digest preferred
     scheme, params = fields(auth.authorization("DESCRIBE", "rtsp://h/s"))
     assert scheme == "Digest" and "qop" not in params
@@ -42,7 +42,7 @@ def test_digest_without_qop_as_rtsp_cameras_ask():
 
 
 def test_sha256_digest():
-    auth = Authenticator("u", "p")
+    auth = DigestSigner("u", "p")
     auth.challenge(['Digest realm="r", nonce="n", algorithm=SHA-256'])
     params = fields(auth.authorization("PUT", "/x"))[1]
     h = lambda t: hashlib.sha256(t.encode()).hexdigest()  # noqa: E731
@@ -50,11 +50,11 @@ def test_sha256_digest():
 
 
 def test_basic():
-    auth = Authenticator("user", "pa:ss")
+    auth = DigestSigner("user", "pa:ss")
     auth.challenge(['Basic realm="shopwatch-sim"'])
     assert auth.authorization("OPTIONS", "*") == "Basic " + base64.b64encode(b"user:pa:ss").decode()
 
 
 def test_unknown_scheme_is_refused_by_name():
     with pytest.raises(AuthUnsupported, match="found negotiate"):
-        Authenticator("u", "secretpw").challenge(["Negotiate abc"])
+        DigestSigner("u", "secretpw").challenge(["Negotiate abc"])

@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from shopwatch.core.redact import redact_url, strip_credentials
-from shopwatch.talkback.auth import Authenticator, AuthUnsupported
-from shopwatch.talkback.rtsp.client import BACKCHANNEL_TAG, USER_AGENT
-from shopwatch.talkback.rtsp.messages import NEED_DATA, RtspProtocolError, RtspReader, RtspRequest, RtspResponse
-from shopwatch.talkback.rtsp.sdp import offered, parse_sdp
+from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
+from shopwatch.talkback.speakers.rtsp.client import BACKCHANNEL_TAG, USER_AGENT
+from shopwatch.talkback.speakers.rtsp.messages import (
+    NEED_DATA,
+    RtspProtocolError,
+    RtspReader,
+    RtspRequest,
+    RtspResponse,
+)
+from shopwatch.talkback.speakers.rtsp.sdp import offered, parse_sdp
 
 READ_CHUNK = 65536
 
@@ -37,7 +43,7 @@ class BackchannelProbe:
     """One DESCRIBE with the backchannel tag, signed again once after a 401. Send ``start()``; feed each
     response to ``handle``, send what it returns; ``result`` is set once the answer is known."""
 
-    def __init__(self, url: str, auth: Authenticator | None) -> None:
+    def __init__(self, url: str, auth: DigestSigner | None) -> None:
         self.url = strip_credentials(url)
         self._auth = auth
         self._cseq = 0
@@ -94,7 +100,7 @@ async def probe_backchannel(url: str, username: str, password: str, *, timeout_s
     parts = urlsplit(url)
     username = username or unquote(parts.username or "")
     password = password or unquote(parts.password or "")
-    probe = BackchannelProbe(url, Authenticator(username, password) if username else None)
+    probe = BackchannelProbe(url, DigestSigner(username, password) if username else None)
     shown = redact_url(probe.url)
     writer: asyncio.StreamWriter | None = None
     try:

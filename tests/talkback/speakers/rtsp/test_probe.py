@@ -12,8 +12,8 @@ from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.sim.clips import ClipSpec, generate_clip
 from shopwatch.sim.faults import GarbageServer, closed_port
 from shopwatch.sim.rtsp_server import SimServer
-from shopwatch.talkback.rtsp.messages import RtspResponse
-from shopwatch.talkback.rtsp.probe import BackchannelProbe, probe_backchannel
+from shopwatch.talkback.speakers.rtsp.messages import RtspResponse
+from shopwatch.talkback.speakers.rtsp.probe import BackchannelProbe, probe_backchannel
 
 pytestmark = pytest.mark.rtsp
 
@@ -68,9 +68,9 @@ def test_the_core_asks_with_the_tag_and_ignores_stale_answers() -> None:
 
 
 def test_the_core_signs_once_after_a_challenge_then_gives_up() -> None:
-    from shopwatch.talkback.auth import Authenticator
+    from shopwatch.talkback.speakers.digest import DigestSigner
 
-    probe = BackchannelProbe("rtsp://cam.local/stream", Authenticator("admin", "pw-123"))
+    probe = BackchannelProbe("rtsp://cam.local/stream", DigestSigner("admin", "pw-123"))
     probe.start()
     challenge = {"cseq": ["1"], "www-authenticate": ['Digest realm="cam", nonce="abc123"']}
     signed = probe.handle(RtspResponse(401, "Unauthorized", challenge))

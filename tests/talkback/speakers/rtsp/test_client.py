@@ -1,10 +1,10 @@
 import pytest
 
-from shopwatch.talkback.auth import Authenticator
 from shopwatch.talkback.errors import NoBackchannel, SpeakerBusy, TalkbackAuthError, UnsupportedTalkCodec
-from shopwatch.talkback.rtsp.client import BACKCHANNEL_TAG, BackchannelClient, State
-from shopwatch.talkback.rtsp.messages import NEED_DATA, RtspReader
-from tests.talkback.rtsp.test_sdp import GSTREAMER, ONLY_AAC
+from shopwatch.talkback.speakers.digest import DigestSigner
+from shopwatch.talkback.speakers.rtsp.client import BACKCHANNEL_TAG, BackchannelClient, State
+from shopwatch.talkback.speakers.rtsp.messages import NEED_DATA, RtspReader
+from tests.talkback.speakers.rtsp.test_sdp import GSTREAMER, ONLY_AAC
 
 URL = "rtsp://127.0.0.1:8554/pcmu"
 
@@ -78,7 +78,7 @@ def test_udp_handshake_asks_for_client_ports_and_reads_server_ports():
 
 
 def test_digest_challenge_is_answered_once_then_wrong_credentials_fail():
-    client = BackchannelClient(URL, Authenticator("admin", "pw"))
+    client = BackchannelClient(URL, DigestSigner("admin", "pw"))
     wire = client.start(("PCMU",))
     retry = respond(client, wire, "401 Unauthorized", ['WWW-Authenticate: Digest realm="cam", nonce="n1"'])
     method, _, headers = parse_request(retry)

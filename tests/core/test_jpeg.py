@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from shopwatch.core.jpeg import encode_jpeg
 from shopwatch.ingest.decode import AvPicture
-from shopwatch.ingest.jpeg import encode_jpeg
 
 
 def test_an_rgb_array_becomes_a_jpeg_of_the_same_size_and_colour() -> None:

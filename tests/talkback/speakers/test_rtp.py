@@ -1,6 +1,6 @@
 import pytest
 
-from shopwatch.talkback.rtp import Packetizer, RtpPacket
+from shopwatch.talkback.speakers.rtp import Packetizer, RtpPacket
 
 
 def test_packet_round_trip_and_header_bits():

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shopwatch.core.redact import redact_url
-from shopwatch.talkback.auth import Authenticator, AuthUnsupported
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -25,8 +24,9 @@ from shopwatch.talkback.errors import (
     UnsupportedTalkCodec,
 )
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.rtsp.messages import RtspRequest, RtspResponse
-from shopwatch.talkback.rtsp.sdp import BackchannelChoice, control_url, offered, parse_sdp, select_backchannel
+from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
+from shopwatch.talkback.speakers.rtsp.messages import RtspRequest, RtspResponse
+from shopwatch.talkback.speakers.rtsp.sdp import BackchannelChoice, control_url, offered, parse_sdp, select_backchannel
 
 BACKCHANNEL_TAG = "www.onvif.org/ver20/backchannel"
 DEFAULT_TIMEOUT_S = 60  # RFC 2326 section 12.37; GStreamer leaves it out of the header when it is 60
@@ -65,7 +65,7 @@ class BackchannelClient:
     def __init__(
         self,
         url: str,
-        auth: Authenticator | None,
+        auth: DigestSigner | None,
         *,
         allocate_ports: PortAllocator | None = None,
     ) -> None:

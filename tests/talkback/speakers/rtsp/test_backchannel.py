@@ -8,9 +8,9 @@ import pytest
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.talkback import audio
 from shopwatch.talkback.errors import NoBackchannel, TalkbackUnreachable
-from shopwatch.talkback.link import EncodedFrame
-from shopwatch.talkback.rtsp.backchannel import RtspBackchannel
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
+from shopwatch.talkback.speakers.link import EncodedFrame
+from shopwatch.talkback.speakers.rtsp.backchannel import RtspBackchannel
 from shopwatch.talkback.target import parse_target
 from shopwatch.talkback.tts import synthesize
 from tests.talkback.spectrum import peak_hz, voiced_span_s

@@ -1,5 +1,6 @@
-"""Detection live, through the real ingest path: a simulated RTSP camera shows a card being posted; the worker's
-detection publishes the event, with a clip cut from the packet ring, to the supervisor."""
+"""The detection thread, through the real ingest path: a simulated RTSP camera shows a card being posted; the
+worker's detection submits the event, the worker cuts its clip from the packet ring after the post-roll, and the
+supervisor hands it to its event sink."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.detect_config import DetectSettings
 from shopwatch.core.events import Event, EventType
 from shopwatch.ingest.supervisor import Supervisor
-from shopwatch.models.live import LiveDetection
+from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.sim.clips import x264_options
 from shopwatch.sim.rtsp_server import SimServer
 from tests.models.handmade import posting_clip_frames
@@ -59,8 +60,15 @@ def camera_stream(path: Path) -> Path:
 
 async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_clip(tmp_path: Path) -> None:
     clip = camera_stream(tmp_path / "posting.h264")
-    published: list[object] = []
-    consumer = partial(LiveDetection, DetectSettings(model=None), 6.0, tmp_path / "clips", 1.0)
+    published: list[Event] = []
+
+    class Sink:
+        def submit(self, event: Event) -> bool:
+            published.append(event)
+            return True
+
+    consumer = partial(DetectionThread, DetectSettings(model=None), 6.0)
+    ingest = INGEST.model_copy(update={"activity": INGEST.activity.model_copy(update={"postroll_s": 1.0})})
     with SimServer() as sim:
         url = sim.add_camera("shop-1", clip)
         cam = CameraConfig.model_validate(
@@ -73,21 +81,21 @@ async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_cli
                 "detection": DETECTION,
             }
         )
-        sup = Supervisor(INGEST, log_level="warning", consumer=consumer, on_published=published.append)
+        clips = tmp_path / "clips"
+        sup = Supervisor(ingest, log_level="warning", consumer=consumer, on_published=Sink(), clips_dir=clips)
         try:
             started = time.time()
             await sup.start([cam])
             deadline = time.monotonic() + 40.0  # the scene loops every 18 s; the event comes in the first loop
-            while not any(isinstance(p, Event) for p in published) and time.monotonic() < deadline:
+            while not published and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             health = sup.health("shop-1")  # the worker reports what detection makes of the camera
             assert health is not None and health.detection is not None
             assert health.detection.mode == "motion" and health.detection.frames > 0  # no model: degraded mode
         finally:
             await sup.stop()
-    events = [p for p in published if isinstance(p, Event)]
-    assert events, "no event published"
-    event = events[0]
+    assert published, "no event published"
+    event = published[0]
     assert event.camera_id == "shop-1" and event.type is EventType.CARD_POSTING
     assert event.evidence is not None and len(event.evidence.patches) == 1
     x1, y1, x2, y2 = event.evidence.patches[0]
@@ -102,35 +110,36 @@ async def test_a_card_posted_in_front_of_a_live_camera_is_published_with_its_cli
     assert len(frames) / FPS >= event.end - event.start + 1.0
 
 
-def test_closing_publishes_the_events_still_waiting_for_their_post_roll(tmp_path: Path) -> None:
+def test_the_detection_thread_submits_each_event_as_it_completes() -> None:
     from shopwatch.core.clock import ManualClock
+    from shopwatch.core.consumer import CameraFeed
     from shopwatch.core.frame import Frame
-    from shopwatch.ingest.clip import ClipError, ClipInfo
-    from shopwatch.ingest.consumer import CameraFeed
     from shopwatch.ingest.slot import LatestSlot
     from tests.models.handmade import posting_clip_frames
 
     clock = ManualClock(start=0.0, wall_start=1_000.0)
-    published: list[object] = []
-    cuts: list[tuple[float, float]] = []
+    submitted: list[tuple[float, Event]] = []
 
-    def cut(start: float, end: float, path: Path) -> ClipInfo:  # noqa: ARG001 - CameraFeed.cut_clip signature
-        cuts.append((start, end))
-        raise ClipError("the ring no longer reaches back there")
+    class Sink:
+        def submit(self, event: Event) -> bool:
+            submitted.append((clock.wall(), event))
+            return True
 
     cam = CameraConfig.model_validate(
         {"id": "shop-1", "name": "shop", "grid": "g1", "host": "127.0.0.1", "detection": DETECTION}
     )
     slot: LatestSlot[Frame] = LatestSlot(capacity=400)
-    live = LiveDetection(DetectSettings(model=None), 6.0, tmp_path, 60.0, published.append, clock=clock, poll_s=60)
-    live.set_feeds({"shop-1": CameraFeed(cam, slot, cut)})
-    for i, rgb in enumerate(posting_clip_frames(FPS)[::2]):  # 6 fps
-        t = i / 6
-        clock.advance(t - clock.monotonic())
-        slot.put(Frame("shop-1", rgb, pts_s=t, wall_time=1_000.0 + t, keyframe=False, seq=i))
-        live.run_once()
-    assert published == []  # the event waits for its 60 s post-roll
-    live.close()
-    [event] = published
-    assert isinstance(event, Event) and event.type is EventType.CARD_POSTING and event.clip_path is None
-    assert cuts and cuts[0][1] == pytest.approx(clock.wall())  # cut up to the moment of closing
+    detection = DetectionThread(DetectSettings(model=None), 6.0, Sink(), clock=clock, poll_s=60)
+    try:
+        detection.set_feeds({"shop-1": CameraFeed(cam, slot)})
+        for i, rgb in enumerate(posting_clip_frames(FPS)[::2]):  # 6 fps
+            t = i / 6
+            clock.advance(t - clock.monotonic())
+            slot.put(Frame("shop-1", rgb, pts_s=t, wall_time=1_000.0 + t, keyframe=False, seq=i))
+            detection.run_once()
+    finally:
+        detection.close()
+    [(at, event)] = submitted
+    # handed on in the round that completed it (no waiting here: the worker's sink waits for the post-roll)
+    assert event.type is EventType.CARD_POSTING and event.clip_path is None
+    assert at == pytest.approx(event.detected_at) and event.end <= at

@@ -5,7 +5,7 @@ import pytest
 from shopwatch.talkback import audio, g711
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.pacing import ManualPacingClock
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
 from shopwatch.talkback.target import parse_target
 from tests.talkback.links import RecordingLink
 

@@ -8,8 +8,8 @@ from shopwatch.sim.dahua import FakeDahua
 from shopwatch.sim.isapi import FakeIsapi
 from shopwatch.talkback import audio, g711
 from shopwatch.talkback.errors import SpeakerBusy, TalkbackAuthError, UnsupportedTalkCodec
-from shopwatch.talkback.isapi import parse_channels
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
+from shopwatch.talkback.speakers.isapi import parse_channels
 from shopwatch.talkback.target import parse_target
 
 CH = "/ISAPI/System/TwoWayAudio/channels"

@@ -13,11 +13,13 @@ import struct
 from dataclasses import dataclass, field
 from typing import Final
 
+from shopwatch.core.errors import PeerProtocolError
+
 MAX_HEAD_BYTES = 16_384  # a response head longer than this is not an RTSP camera talking
 MAX_BODY_BYTES = 1_000_000
 
 
-class RtspProtocolError(Exception):
+class RtspProtocolError(PeerProtocolError):
     """The peer's bytes are not RTSP (garbage, oversized, malformed). Mapped to ``TalkbackProtocolError``."""
 
 

@@ -1,38 +1,16 @@
-"""The talkback session record: one attempt to speak through one camera's speaker, from request to end.
-
-The service mutates it as the talk goes (queued, active, ended with what was played); the API shows it and the
-audit stores it (``audit_entry``)."""
+"""What the talkback service is asked and answers, beside the talk-session record (``core.talkback_records``):
+who asks (``Operator``, ``TalkRequest``), what to play (``Sound``), what one talk did (``TalkResult``), the
+service's counters, and the lookups that fail."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
 
-from shopwatch.store.talkback import AuditEntry, Outcome
+from shopwatch.core.errors import NotFound
+from shopwatch.core.talkback_records import SourceKind
 from shopwatch.talkback.audio import AudioSource
 from shopwatch.talkback.policy import PolicyRefused
-
-ENDED = frozenset(
-    {
-        Outcome.COMPLETED,
-        Outcome.TRUNCATED,
-        Outcome.CANCELLED,
-        Outcome.PREEMPTED,
-        Outcome.FAILED,
-        Outcome.REFUSED,
-        Outcome.BUSY,
-        Outcome.INTERRUPTED,
-    }
-)
-
-
-class SourceKind(StrEnum):
-    CLIP = "clip"
-    TTS = "tts"
-    LIVE = "live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,72 +45,25 @@ class Sound:
         return cls(SourceKind.LIVE)
 
 
-def _utc(wall: float | None) -> datetime | None:
-    return None if wall is None else datetime.fromtimestamp(wall, UTC)
+@dataclass(slots=True)
+class TalkResult:
+    """What a talk did. ``played_s`` is measured on the monotonic clock from the first frame sent to the end
+    of the last frame's audio; ``error`` is None for a talk that ended normally."""
 
-
-@dataclass(eq=False)
-class TalkSession:
-    """One talk attempt. Times are wall-clock seconds (shown and stored); ``played_s`` is measured on the
-    monotonic clock by the sender."""
-
-    id: str
-    camera_id: str
-    user: str
-    sound: Sound
-    requested_at: float
-    broadcast_id: str | None = None
-    overridden: tuple[str, ...] = ()
-    outcome: Outcome = Outcome.ACTIVE
-    started_at: float | None = None  # first packet sent
-    ended_at: float | None = None
-    codec: str | None = None
-    protocol: str | None = None
-    played_s: float = 0.0
-    packets: int = 0
+    protocol: str
+    codec: str
+    packets: int
+    bytes_sent: int
+    played_s: float
     error: str | None = None
-    started: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    finished: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-
-    @property
-    def kind(self) -> SourceKind:
-        return self.sound.kind
-
-    @property
-    def ended(self) -> bool:
-        return self.outcome in ENDED
-
-    def audit_entry(self) -> AuditEntry:
-        requested_at = _utc(self.requested_at)
-        assert requested_at is not None
-        return AuditEntry(
-            id=self.id,
-            requested_at=requested_at,
-            user=self.user,
-            camera_id=self.camera_id,
-            source=self.sound.kind.value,
-            outcome=self.outcome,
-            clip_id=self.sound.clip_id,
-            text=self.sound.text,
-            voice=self.sound.voice,
-            broadcast_id=self.broadcast_id,
-            overridden="; ".join(self.overridden) or None,
-            started_at=_utc(self.started_at),
-            ended_at=_utc(self.ended_at),
-            codec=self.codec,
-            protocol=self.protocol,
-            played_s=round(self.played_s, 3),
-            packets=self.packets,
-            error=self.error,
-        )
 
 
-class UnknownCamera(KeyError):
+class UnknownCamera(NotFound, KeyError):
     def __str__(self) -> str:
         return f"camera {self.args[0]!r} is not registered"
 
 
-class UnknownSession(KeyError):
+class UnknownSession(NotFound, KeyError):
     def __str__(self) -> str:
         return f"talkback session {self.args[0]!r} is unknown"
 

@@ -1,7 +1,7 @@
 """The HTTP side shared by the vendor speaker protocols (Hikvision ISAPI, Dahua CGI).
 
 Control requests (channel list, open, close) go through httpx with ``HttpxAuth``, which signs from the same
-``Authenticator`` as the audio upload. The upload itself is not a normal HTTP body: Hikvision takes a PUT with
+``DigestSigner`` as the audio upload. The upload itself is not a normal HTTP body: Hikvision takes a PUT with
 ``Content-Length: 0``, answers it, then reads raw G.711 from the same connection (as go2rtc's ISAPI client
 does); Dahua takes a POST with a huge Content-Length and the stream behind it. ``RawUpload`` writes such a
 request head on its own connection, then the audio as it comes, and watches the connection for an answer
@@ -16,17 +16,17 @@ from collections.abc import Generator
 
 import httpx
 
-from shopwatch.talkback.auth import Authenticator, AuthUnsupported
 from shopwatch.talkback.errors import TalkbackAuthError, TalkbackError, TalkbackProtocolError, TalkbackUnreachable
+from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
 
 CONNECT_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 2.0
 
 
 class HttpxAuth(httpx.Auth):
-    """httpx authentication backed by an ``Authenticator``: after one 401 every request is signed at once."""
+    """httpx authentication backed by an ``DigestSigner``: after one 401 every request is signed at once."""
 
-    def __init__(self, auth: Authenticator) -> None:
+    def __init__(self, auth: DigestSigner) -> None:
         self._auth = auth
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

@@ -1,7 +1,7 @@
 """HTTP/RTSP authentication without I/O: Basic (RFC 7617) and Digest (RFC 7616, MD5 and SHA-256, qop=auth).
 
 Cameras challenge RTSP requests the HTTP way (RFC 2326 section 16.29) and ISAPI/Dahua CGIs use Digest. A
-client keeps one ``Authenticator`` per device: after the first 401 every later request is signed at once
+client keeps one ``DigestSigner`` per device: after the first 401 every later request is signed at once
 (nonce count incremented), which matters for streamed uploads that cannot be replayed.
 """
 
@@ -13,11 +13,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from shopwatch.core.errors import DeviceNotSupported
+
 _PARAM_RE = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))\s*,?')
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
-class AuthUnsupported(Exception):
+class AuthUnsupported(DeviceNotSupported):
     """The peer asks for a scheme or algorithm we do not speak (message names it, never the password)."""
 
 
@@ -38,7 +40,7 @@ def parse_challenges(values: list[str]) -> list[Challenge]:
     return out
 
 
-class Authenticator:
+class DigestSigner:
     """Signs requests for one user on one device, from the latest challenge it was given."""
 
     def __init__(self, username: str, password: str) -> None:

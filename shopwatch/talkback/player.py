@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from shopwatch.talkback import g711
 from shopwatch.talkback.audio import FRAME_BYTES, AudioSource
 from shopwatch.talkback.errors import TalkbackError
-from shopwatch.talkback.link import EncodedFrame, SpeakerLink
 from shopwatch.talkback.pacing import LoopClock, Pacer, PacingClock
+from shopwatch.talkback.records import TalkResult
+from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink
 from shopwatch.talkback.target import TalkTarget
 
 log = logging.getLogger(__name__)
@@ -24,30 +24,17 @@ log = logging.getLogger(__name__)
 PREFERRED_CODECS: tuple[g711.Codec, ...] = ("PCMU", "PCMA")
 
 
-@dataclass
-class TalkResult:
-    """What a talk did. ``played_s`` is measured on the monotonic clock from the first frame sent to the end
-    of the last frame's audio; ``error`` is None for a talk that ended normally."""
-
-    protocol: str
-    codec: str
-    packets: int
-    bytes_sent: int
-    played_s: float
-    error: str | None = None
-
-
 def open_link(target: TalkTarget) -> SpeakerLink:
     """The protocol module for a target (imported here so each stays independent of the others)."""
     if target.protocol == "rtsp":
-        from shopwatch.talkback.rtsp.backchannel import RtspBackchannel
+        from shopwatch.talkback.speakers.rtsp.backchannel import RtspBackchannel
 
         return RtspBackchannel(target)
     if target.protocol == "isapi":
-        from shopwatch.talkback.isapi import IsapiLink
+        from shopwatch.talkback.speakers.isapi import IsapiLink
 
         return IsapiLink(target)
-    from shopwatch.talkback.dahua import DahuaLink
+    from shopwatch.talkback.speakers.dahua import DahuaLink
 
     return DahuaLink(target)
 
