@@ -24,9 +24,10 @@ from shopwatch.api.incident_schemas import (
 )
 from shopwatch.api.streams import StreamGuardDep
 from shopwatch.core.errors import Forbidden, Invalid, NotFound
+from shopwatch.core.incident_records import StoredEvent
 from shopwatch.incidents.service import IncidentService
 from shopwatch.incidents.workflow import Status
-from shopwatch.store.events import EventQuery, StoredEvent
+from shopwatch.store.events import EventQuery
 from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/events", tags=["events"])
