@@ -12,7 +12,7 @@ class TooManyStreams(Unavailable):
 
 
 @dataclass
-class Lease:
+class StreamLease:
     """One held slot; giving it back twice is harmless (a stream's end and its garbage collection both do)."""
 
     slots: StreamSlots
@@ -31,11 +31,11 @@ class StreamSlots:
 
     held: dict[str, int] = field(default_factory=dict)
 
-    def take(self, who: str, cap: int) -> Lease:
+    def take(self, who: str, cap: int) -> StreamLease:
         if self.held.get(who, 0) >= cap:
             raise TooManyStreams(f"expected at most {cap} open streams per caller; close one first")
         self.held[who] = self.held.get(who, 0) + 1
-        return Lease(self, who)
+        return StreamLease(self, who)
 
     def give_back(self, who: str) -> None:
         left = self.held.get(who, 0) - 1

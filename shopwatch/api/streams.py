@@ -21,7 +21,7 @@ from starlette.requests import HTTPConnection
 
 from shopwatch.api.access.deps import LoginServiceDep, PrincipalDep, presented_credential
 from shopwatch.api.deps import ContextDep
-from shopwatch.api.stream_slots import Lease, StreamSlots, TooManyStreams
+from shopwatch.api.stream_slots import StreamLease, StreamSlots, TooManyStreams
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.principal import Principal
@@ -40,7 +40,11 @@ async def until_invalid(still_valid: Callable[[], Awaitable[bool]], interval_s: 
 
 
 async def _guarded(
-    chunks: AsyncIterator[T], lease: Lease, still_valid: Callable[[], Awaitable[bool]], interval_s: float, clock: Clock
+    chunks: AsyncIterator[T],
+    lease: StreamLease,
+    still_valid: Callable[[], Awaitable[bool]],
+    interval_s: float,
+    clock: Clock,
 ) -> AsyncIterator[T]:
     """``chunks`` until they end or, checked before a chunk once ``interval_s`` has passed, the credential goes.
     Checked between chunks, in the response's own task: the streams wrapped here write at least every
@@ -70,7 +74,7 @@ class StreamGuard:
     slots: StreamSlots
     clock: Clock = field(default_factory=SystemClock)
 
-    def take(self) -> Lease:
+    def take(self) -> StreamLease:
         """One of the caller's slots; 429 when none is free."""
         who = f"{self.principal.kind.value}:{self.principal.id}"
         try:
@@ -89,7 +93,7 @@ class StreamGuard:
         weakref.finalize(guarded, lease.release)  # a body never iterated (the client left first) gives it back
         return guarded
 
-    async def run(self, work: Coroutine[Any, Any, None], lease: Lease) -> bool:
+    async def run(self, work: Coroutine[Any, Any, None], lease: StreamLease) -> bool:
         """Run ``work`` (a WebSocket's service) in ``lease`` (taken before the handshake is accepted, so a
         refusal is the handshake's 429); False: cancelled because the credential went (the caller then closes
         the socket with ``WS_POLICY_VIOLATION``). The lease is given back either way."""
