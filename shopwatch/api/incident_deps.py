@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 
 from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import ContextDep
+from shopwatch.core.errors import Unavailable
 from shopwatch.core.principal import Permission
 from shopwatch.incidents.service import IncidentService
 
@@ -20,7 +21,7 @@ from shopwatch.incidents.service import IncidentService
 def get_incidents(context: ContextDep) -> IncidentService:
     service = context.services.incidents
     if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="the incident store is not set up")
+        raise Unavailable("the incident store is not set up")
     return service
 
 

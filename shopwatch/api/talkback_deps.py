@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 
 from shopwatch.api.deps import ContextDep
+from shopwatch.core.errors import Unavailable
 from shopwatch.talkback.arbiter import SpeakerConflict
 from shopwatch.talkback.clips import ClipRejected, UnknownClip
 from shopwatch.talkback.errors import TtsError
@@ -25,7 +26,7 @@ REFUSALS = (UnknownCamera, UnknownClip, UnknownSession, PolicyRefused, SpeakerCo
 def get_talkback(context: ContextDep) -> TalkbackService:
     service = context.services.talkback
     if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="talkback is not set up on this service")
+        raise Unavailable("talkback is not set up on this service")
     return service
 
 

@@ -32,17 +32,18 @@ from shopwatch.auth.secrets import (
 from shopwatch.auth.users import Accounts, now_utc, principal_of_key, principal_of_user
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.clock import Clock
+from shopwatch.core.errors import Forbidden, Unavailable
 from shopwatch.core.principal import Principal
 from shopwatch.store.accounts import AccountRepository
 
 log = logging.getLogger(__name__)
 
 
-class LoginRefused(Exception):
+class LoginRefused(Forbidden):
     """Wrong user name or password, or a disabled user (one answer for all, so names cannot be probed)."""
 
 
-class LoginLimited(Exception):
+class LoginLimited(Unavailable):
     """Too many attempts; try again after ``retry_after_s``."""
 
     def __init__(self, retry_after_s: float, scope: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.errors import Unavailable
 from shopwatch.core.health import CameraHealth
 
 if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
@@ -15,7 +16,7 @@ if TYPE_CHECKING:  # a type only: core imports nothing below it at run time
     from shopwatch.talkback.service import TalkbackService
 
 
-class SnapshotUnavailable(Exception):
+class SnapshotUnavailable(Unavailable):
     """No decoded frame could be produced in time (camera offline, no keyframe yet)."""
 
 

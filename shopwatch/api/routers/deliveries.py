@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import DeliveryList, DeliveryPublic
-from shopwatch.store.outbox import Delivery, DeliveryQuery, DeliveryState
+from shopwatch.core.errors import NotFound
+from shopwatch.core.incident_records import Delivery, DeliveryState
+from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
@@ -39,5 +41,5 @@ async def list_deliveries(
 async def get_delivery(delivery_id: str, service: IncidentsDep, caller: CallerDep) -> DeliveryPublic:
     found = await asyncio.to_thread(service.outbox.get, delivery_id)
     if found is None or not _sees(caller, found):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no delivery {delivery_id!r}")
+        raise NotFound(f"no delivery {delivery_id!r}")
     return DeliveryPublic.of(found)

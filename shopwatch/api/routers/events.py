@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
@@ -22,9 +22,12 @@ from shopwatch.api.incident_schemas import (
     TransitionPublic,
     feed_message,
 )
-from shopwatch.incidents.service import IncidentService, UnknownEvent
-from shopwatch.incidents.workflow import IllegalTransition, Status
-from shopwatch.store.events import BadCursor, EventQuery, StoredEvent
+from shopwatch.api.streams import StreamGuardDep
+from shopwatch.core.errors import Forbidden, Invalid, NotFound
+from shopwatch.core.incident_records import StoredEvent
+from shopwatch.incidents.service import IncidentService
+from shopwatch.incidents.workflow import Status
+from shopwatch.store.events import EventQuery
 from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -56,9 +59,7 @@ async def list_events(
 ) -> EventPage:
     for moment in (since, until):
         if moment is not None and moment.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="expected times with a zone (Z or +08:00)"
-            )
+            raise Invalid("expected times with a zone (Z or +08:00)")
     query = EventQuery(
         camera_ids=frozenset(camera or ()),
         grids=_grids(caller, grid),
@@ -70,10 +71,7 @@ async def list_events(
         limit=limit,
         cursor=cursor,
     )
-    try:
-        page = await asyncio.to_thread(service.events.query, query)
-    except BadCursor as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    page = await asyncio.to_thread(service.events.query, query)
     return EventPage(events=[EventPublic.of(e) for e in page.events], next_cursor=page.next_cursor)
 
 
@@ -82,6 +80,7 @@ async def stream_events(
     request: Request,
     service: IncidentsDep,
     caller: CallerDep,
+    guard: StreamGuardDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1, description="Resume after this feed number.")
     ] = None,
@@ -90,7 +89,7 @@ async def stream_events(
     its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
     after = service.feed.last_seq if last_event_id is None else last_event_id
     return StreamingResponse(
-        _feed(request, service, caller, after),
+        guard.stream(_feed(request, service, caller, after)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -121,7 +120,7 @@ async def _feed(request: Request, service: IncidentService, caller: Caller, afte
 async def _visible(service: IncidentService, caller: Caller, event_id: str) -> StoredEvent:
     event = await asyncio.to_thread(service.events.get, event_id)
     if event is None or not caller.sees(event.grid):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}")
+        raise NotFound(f"no event {event_id!r}")
     return event
 
 
@@ -134,7 +133,7 @@ async def get_event(event_id: str, service: IncidentsDep, caller: CallerDep) -> 
 async def get_snapshot(event_id: str, name: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
     event = await _visible(service, caller, event_id)
     if name not in event.snapshots:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no picture {name!r}")
+        raise NotFound(f"event {event_id!r} has no picture {name!r}")
     return FileResponse(service.media.path(event.snapshots[name]), media_type="image/jpeg")
 
 
@@ -142,7 +141,7 @@ async def get_snapshot(event_id: str, name: str, service: IncidentsDep, caller: 
 async def get_clip(event_id: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
     event = await _visible(service, caller, event_id)
     if event.clip is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no clip")
+        raise NotFound(f"event {event_id!r} has no clip")
     return FileResponse(service.media.path(event.clip), media_type="video/mp4")
 
 
@@ -161,14 +160,8 @@ async def get_transitions(event_id: str, service: IncidentsDep, caller: CallerDe
 async def post_transition(event_id: str, body: TransitionIn, service: IncidentsDep, caller: CallerDep) -> EventPublic:
     await _visible(service, caller, event_id)
     if body.status is not Status.ACKNOWLEDGED and not caller.may_work:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this caller may only acknowledge events")
-    try:
-        event = await service.transition(event_id, body.status, caller.name, body.note)
-    except UnknownEvent:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}") from None
-    except IllegalTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return EventPublic.of(event)
+        raise Forbidden("this caller may only acknowledge events")
+    return EventPublic.of(await service.transition(event_id, body.status, caller.name, body.note))
 
 
 @router.get("/{event_id}/deliveries", response_model=list[DeliveryPublic], responses=_NOT_FOUND)

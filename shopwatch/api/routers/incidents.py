@@ -10,11 +10,12 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from shopwatch.api.incident_deps import CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import IncidentPublic, TeamPublic, teams_public
 from shopwatch.api.scope import Scope, ScopeDep
+from shopwatch.core.errors import NotFound
 from shopwatch.store.events import EventQuery
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -46,7 +47,7 @@ async def get_incident(
     if incident is None or (
         caller.grids is not None and not any(map(caller.sees, await _grids_of(service, incident_id)))
     ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
+        raise NotFound(f"no incident {incident_id!r}")
     return IncidentPublic.of(incident, _camera_filter(scope))
 
 

@@ -7,9 +7,8 @@ in the audit log with the client's address."""
 from __future__ import annotations
 
 import asyncio
-import math
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address, presented_credential
 from shopwatch.api.account_schemas import LoginAnswer, LoginRequest, PrincipalPublic
@@ -33,14 +32,10 @@ async def login(
         result = await asyncio.to_thread(auth.login, body.username, body.password, client)
     except LoginLimited as exc:
         await audit.record(None, "login.limited", body.username, {"scope": exc.scope}, client, actor=body.username)
-        retry = str(max(1, math.ceil(exc.retry_after_s)))
-        headers = {"Retry-After": retry}
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers) from None
-    except LoginRefused as exc:
+        raise  # 429 with Retry-After (api.errors)
+    except LoginRefused:
         await audit.record(None, "login.failed", body.username, {}, client, actor=body.username)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}
-        ) from None
+        raise  # 401 with WWW-Authenticate (api.errors)
     await audit.record(result.principal, "login", result.principal.name, {}, client)
     settings = auth.settings
     response.set_cookie(

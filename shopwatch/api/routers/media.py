@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
 from shopwatch.api.incident_deps import IncidentsDep
+from shopwatch.core.errors import NotFound
 from shopwatch.incidents.alerts import CLIP_NAME, MEDIA_PREFIX
 
 router = APIRouter(prefix=MEDIA_PREFIX, tags=["media"])
@@ -48,5 +49,5 @@ async def signed_media(
     event = await asyncio.to_thread(service.events.get, event_id)
     relative = None if event is None else (event.clip if name == CLIP_NAME else event.snapshots.get(name))
     if relative is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the file is gone (retention) or never existed")
+        raise NotFound("the file is gone (retention) or never existed")
     return FileResponse(service.media.path(relative), media_type="video/mp4" if name == CLIP_NAME else "image/jpeg")

@@ -7,28 +7,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 
 from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address
 from shopwatch.api.account_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
-from shopwatch.core.errors import Conflict, Forbidden, Invalid, NotFound
 
 users_router = APIRouter(prefix="/users", tags=["users"])
 keys_router = APIRouter(prefix="/keys", tags=["users"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user or key (or not in your grids)."}}
 _GRANT: dict[int | str, dict[str, Any]] = {403: {"description": "More than the caller holds (role or grids)."}}
-_ACCOUNT_ERRORS = (NotFound, Conflict, Forbidden, Invalid)
-
-
-def _refusal(exc: Exception) -> HTTPException:
-    if isinstance(exc, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
-    if isinstance(exc, Conflict):
-        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    if isinstance(exc, Forbidden):
-        return HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
 
 
 @users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
@@ -41,12 +29,9 @@ async def create_user(
     body: UserCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> UserPublic:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(
-            lambda: auth.accounts.create_user(body.username, body.password, body.role, grids, by=principal)
-        )
-    except _ACCOUNT_ERRORS as exc:
-        raise _refusal(exc) from None
+    user = await asyncio.to_thread(
+        lambda: auth.accounts.create_user(body.username, body.password, body.role, grids, by=principal)
+    )
     detail = {"role": user.role, "grids": body.grids}
     await audit.record(principal, "user.create", user.username, detail, client_address(request))
     return UserPublic.of(user)
@@ -54,10 +39,7 @@ async def create_user(
 
 @users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
 async def get_user(username: str, principal: PrincipalDep, auth: LoginServiceDep) -> UserPublic:
-    try:
-        return UserPublic.of(await asyncio.to_thread(lambda: auth.accounts.user_named(username, by=principal)))
-    except NotFound as exc:
-        raise _refusal(exc) from None
+    return UserPublic.of(await asyncio.to_thread(lambda: auth.accounts.user_named(username, by=principal)))
 
 
 @users_router.patch("/{username}", response_model=UserPublic, responses={**_NOT_FOUND, **_GRANT})
@@ -66,14 +48,11 @@ async def update_user(
     audit: AuditDep,
 ) -> UserPublic:  # fmt: skip
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(
-            lambda: auth.accounts.update_user(
-                username, role=body.role, grids=grids, enabled=body.enabled, password=body.password, by=principal
-            )
+    user = await asyncio.to_thread(
+        lambda: auth.accounts.update_user(
+            username, role=body.role, grids=grids, enabled=body.enabled, password=body.password, by=principal
         )
-    except _ACCOUNT_ERRORS as exc:
-        raise _refusal(exc) from None
+    )
     changed = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
         changed["password"] = "changed"  # that it changed, never the value
@@ -91,12 +70,9 @@ async def create_key(
     body: KeyCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyCreated:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        created = await asyncio.to_thread(
-            lambda: auth.accounts.create_key(body.name, body.role, grids, principal.name, by=principal)
-        )
-    except _ACCOUNT_ERRORS as exc:
-        raise _refusal(exc) from None
+    created = await asyncio.to_thread(
+        lambda: auth.accounts.create_key(body.name, body.role, grids, principal.name, by=principal)
+    )
     detail = {"name": body.name, "role": body.role.value, "grids": body.grids}
     await audit.record(principal, "key.create", created.record.id, detail, client_address(request))
     return KeyCreated(**KeyPublic.of(created.record).model_dump(), key=created.plaintext)
@@ -106,9 +82,6 @@ async def create_key(
 async def revoke_key(
     key_id: str, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyPublic:
-    try:
-        record = await asyncio.to_thread(lambda: auth.accounts.revoke_key(key_id, by=principal))
-    except NotFound as exc:
-        raise _refusal(exc) from None
+    record = await asyncio.to_thread(lambda: auth.accounts.revoke_key(key_id, by=principal))
     await audit.record(principal, "key.revoke", key_id, {"name": record.name}, client_address(request))
     return KeyPublic.of(record)
