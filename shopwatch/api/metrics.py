@@ -27,6 +27,8 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("shopwatch_camera_frames_dropped", "Decoded frames a slow consumer never took.", "frames_dropped"),
     ("shopwatch_camera_reconnects", "Reconnections after a failure.", "reconnects"),
     ("shopwatch_camera_activations", "Idle to active switches (activity gating).", "activations"),
+    ("shopwatch_camera_internal_errors", "Reader errors that are shopwatch bugs (logged with a traceback).",
+     "internal_errors"),
 )
 
 

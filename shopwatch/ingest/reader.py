@@ -22,7 +22,7 @@ import av
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import Activity, CameraConfig, Ingest
-from shopwatch.core.errors import PeerProtocolError
+from shopwatch.core.errors import PeerProtocolError, ShopwatchError
 from shopwatch.core.frame import Frame
 from shopwatch.core.health import CameraHealth, CameraState, StreamInfo
 from shopwatch.core.redact import with_credentials
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 # A connection that delivered packets this long was healthy: its failure starts the backoff from the beginning.
 STABLE_AFTER_S = 10.0
+# What a camera can do to a reader: media errors (PyAV/FFmpeg), the OS's (sockets, timeouts) and ours (a stream
+# with no video, an unsupported codec). Each becomes a ``Failure`` the operator can act on; anything else is a
+# bug, and ``_run`` logs it with its traceback.
+CAMERA_FAILURES = (av.error.FFmpegError, OSError, ShopwatchError)
 # Packets are handed to the pipeline in batches, at most this old. Per packet the reader only appends to a list:
 # with ~100 reader threads, per-packet Python work runs on cold caches between blocking reads, and costs several
 # times what it costs in a loop (measured at 100 idle streams: batches of ~6 packets cut the reader's overhead
@@ -222,13 +226,12 @@ class CameraReader:
                 continue
             try:
                 delay = self._connect_once(camera)
-            except Exception as exc:  # task boundary: log, count as a failure, keep the camera retrying
-                log.exception("camera %s: reader error", camera.id)
-                delay = self._fail(
-                    Failure(
-                        CameraState.OFFLINE, f"internal reader error: {type(exc).__name__}", False, PeerProtocolError
-                    )
-                )
+            except Exception as exc:  # task boundary: a bug of ours (camera failures are caught below), so its
+                # traceback at ERROR, counted apart in health and metrics, and the camera retried with the backoff
+                log.exception("camera %s: internal error in the reader (a bug, not a camera failure)", camera.id)
+                self._health.on_internal_error()
+                message = f"internal error in the reader ({type(exc).__name__}); its traceback is in the service log"
+                delay = self._fail(Failure(CameraState.OFFLINE, message, False, ShopwatchError))
             if delay > 0:
                 self._wake.wait(delay)
         self._pipeline = None
@@ -261,13 +264,13 @@ class CameraReader:
             container = av.open(
                 url, options=open_options(self._settings, camera), timeout=(self._settings.open_timeout_s, None)
             )
-        except Exception as exc:
+        except CAMERA_FAILURES as exc:
             return self._fail(
                 classify(exc, url, camera.secrets(), during="open", timeout_s=self._settings.open_timeout_s)
             )
         try:
             failure = self._read(container, camera, url)
-        except Exception as exc:
+        except CAMERA_FAILURES as exc:
             failure = classify(exc, url, camera.secrets(), during="read", timeout_s=self._settings.read_timeout_s)
         finally:
             try:

@@ -107,7 +107,8 @@ async def test_one_camera(client: httpx.AsyncClient) -> None:
     assert health["since"] == "2027-01-15T08:00:00.000Z"
     assert health["last_error"] == "connection refused: rtsp://admin:***@10.0.0.4:554/x"
     assert health["counters"] == {
-        "packets_total": 1000, "frames_total": 250, "keyframes_total": 40, "frames_dropped": 7, "activations": 2
+        "packets_total": 1000, "frames_total": 250, "keyframes_total": 40, "frames_dropped": 7, "activations": 2,
+        "internal_errors": 0,
     }
 
 
