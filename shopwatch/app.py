@@ -19,7 +19,7 @@ from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
-from shopwatch.core.directory import CameraList
+from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
 from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
@@ -63,7 +63,7 @@ async def run_service(
     clock = SystemClock()
     # Built first, from the configured cameras: the services events go to exist before any worker can publish
     # one, so an event is never without a place to go (the supervisor's sink is the incident service itself).
-    directory = CameraList(cameras)
+    directory = CameraRoster(cameras)
     talkback = await asyncio.to_thread(build_talkback, directory, settings.talkback, engine, data_dir, clock)
     talkback.start()
     auth = LoginService(AccountRepository(engine), settings.auth, clock)
@@ -92,7 +92,9 @@ async def run_service(
     gc.freeze()
     stop = stop or asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    api = asyncio.create_task(serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop))
+    api = asyncio.create_task(
+        serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits)
+    )
     try:
         port = await bound
         url = f"http://{settings.api.host}:{port}"

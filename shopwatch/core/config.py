@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shopwatch.core.access_config import AuthSettings
+from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -220,6 +221,9 @@ class Api(Strict):
     port: int = Field(8080, ge=0, le=65535, description="API port (0 = any free port).")
     live_views: int = Field(
         16, ge=0, le=1000, description="Live views (MJPEG) streaming at once, all cameras together; 0: none."
+    )
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="Request body, header, WebSocket message and stream bounds."
     )
 
 

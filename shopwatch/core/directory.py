@@ -20,7 +20,7 @@ class CameraDirectory(Protocol):
         ...
 
 
-class CameraList:
+class CameraRoster:
     """A ``CameraDirectory`` held in memory: the composition root builds it from the configured cameras before
     anything else (incidents and talkback need it before ingest runs) and replaces it whole on each change."""
 

@@ -24,6 +24,7 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.errors import NotFound
 from shopwatch.core.events import Event
+from shopwatch.core.incident_records import Lease, NewDelivery, NewEvent, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
@@ -34,8 +35,8 @@ from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
-from shopwatch.store.events import EventRepository, NewEvent, StoredEvent, Transition
-from shopwatch.store.outbox import Lease, NewDelivery, OutboxRepository, as_pending
+from shopwatch.store.events import EventRepository
+from shopwatch.store.outbox import OutboxRepository, as_pending
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.directory import CameraList
+from shopwatch.core.directory import CameraRoster
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
 from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.supervisor import Supervisor
@@ -30,16 +30,16 @@ class LiveFleet:
     def __init__(
         self,
         supervisor: Supervisor,
-        cameras: Iterable[CameraConfig] | CameraList = (),
+        cameras: Iterable[CameraConfig] | CameraRoster = (),
         events: EventsHealthSource | None = None,
         snapshot_fallback: SnapshotFallback | None = None,
     ) -> None:
-        """``cameras``: a ``CameraList`` shared with the services built before ingest (changes made through
+        """``cameras``: a ``CameraRoster`` shared with the services built before ingest (changes made through
         either are seen by both), or the cameras to hold."""
         self._supervisor = supervisor
         self._events = events
         self._fallback = snapshot_fallback
-        self._directory = cameras if isinstance(cameras, CameraList) else CameraList(cameras)
+        self._directory = cameras if isinstance(cameras, CameraRoster) else CameraRoster(cameras)
 
     def set_cameras(self, cameras: Iterable[CameraConfig]) -> None:
         self._directory.set_cameras(cameras)

@@ -32,7 +32,7 @@ from shopwatch.ingest.activity import ActivityGate
 from shopwatch.ingest.backoff import ReconnectBackoff
 from shopwatch.ingest.clip import ClipError, ClipInfo, StreamTemplate, cut_clip
 from shopwatch.ingest.decode import AvDecoder, decoder_context
-from shopwatch.ingest.failures import Failure, classify, stream_ended
+from shopwatch.ingest.failures import CAMERA_FAILURES, Failure, classify, stream_ended
 from shopwatch.ingest.pipeline import Activation, PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
 from shopwatch.ingest.slot import LatestSlot
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 
 # A connection that delivered packets this long was healthy: its failure starts the backoff from the beginning.
 STABLE_AFTER_S = 10.0
-# What a camera can do to a reader: media errors (PyAV/FFmpeg), the OS's (sockets, timeouts) and ours (a stream
-# with no video, an unsupported codec). Each becomes a ``Failure`` the operator can act on; anything else is a
-# bug, and ``_run`` logs it with its traceback.
-CAMERA_FAILURES = (av.error.FFmpegError, OSError, ShopwatchError)
 # Packets are handed to the pipeline in batches, at most this old. Per packet the reader only appends to a list:
 # with ~100 reader threads, per-packet Python work runs on cold caches between blocking reads, and costs several
 # times what it costs in a loop (measured at 100 idle streams: batches of ~6 packets cut the reader's overhead
@@ -275,7 +271,7 @@ class CameraReader:
         finally:
             try:
                 container.close()
-            except Exception:  # closing a broken connection may fail too; nothing left to clean up
+            except CAMERA_FAILURES:  # closing a broken connection may fail too; nothing left to clean up
                 log.debug("camera %s: error while closing the stream", camera.id, exc_info=True)
         if failure is None:
             return 0.0

@@ -164,7 +164,7 @@ class Worker:
         if self._consumer is not None:
             try:
                 self._consumer.close()
-            except Exception:  # the readers must still be stopped
+            except Exception:  # task boundary: the consumer is the composition root's code; the readers must still stop
                 log.exception("worker %d: frame consumer failed to close", self.index)
         self.clips.close()  # events still in their post-roll leave now, with what the rings have
         # Join the reader threads before the interpreter exits: a thread still inside PyAV at exit can crash

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import DeliveryList, DeliveryPublic
 from shopwatch.core.errors import NotFound
-from shopwatch.store.outbox import Delivery, DeliveryQuery, DeliveryState
+from shopwatch.core.incident_records import Delivery, DeliveryState
+from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 

@@ -25,12 +25,12 @@ from shopwatch.api.server import ApiServer
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
+from shopwatch.core.incident_records import StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.principal import Role
 from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
-from shopwatch.store.events import StoredEvent
 from shopwatch.store.outbox import DeliveryQuery
 from shopwatch.talkback.records import Operator, Sound, TalkRequest
 from shopwatch.talkback.service import TalkbackService
