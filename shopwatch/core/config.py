@@ -19,7 +19,7 @@ from shopwatch.core.api_security_config import ApiSecurity
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
-from shopwatch.core.talkback_config import TalkbackSettings
+from shopwatch.core.talkback_config import DEFAULT_DRAIN_MS, RtpProfile, TalkbackSettings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Slug = Annotated[
@@ -95,6 +95,13 @@ class Talkback(Strict):
     quiet_hours: QuietHours | None = Field(None, description="Local hours during which talkback is refused.")
     url: str | None = Field(
         None, description="Talkback target (rtsp://, isapi://, dahua://); default: derived from vendor."
+    )
+    rtp: RtpProfile = Field(default_factory=RtpProfile, description="RTP shape for the RTSP backchannel.")
+    drain_ms: int = Field(
+        DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
+    )
+    setup_all_tracks: bool = Field(
+        False, description="RTSP: set up the video tracks too (cameras that play nothing on the backchannel alone)."
     )
 
 

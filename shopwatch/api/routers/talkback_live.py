@@ -24,11 +24,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, status
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import ScopeDep
 from shopwatch.api.streams import WS_POLICY_VIOLATION, StreamGuardDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, refusal_status, refusal_text
+from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import SessionPublic
+from shopwatch.core.errors import ShopwatchError
 from shopwatch.core.talkback_records import TalkSession
 from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
 from shopwatch.talkback.records import TalkRequest, UnknownCamera
@@ -91,9 +93,10 @@ async def live_talk(
         if not scope.sees_camera(camera_id):  # another grid's speaker: as if there were none
             raise UnknownCamera(camera_id)
         session, live = await service.open_live(camera_id, spec, TalkRequest(operator, override=override))
-    except REFUSALS as exc:
+    except ShopwatchError as exc:  # the handler does not reach a WebSocket: the same answer, as a message
         lease.release()
-        await _refuse(websocket, refusal_status(exc), refusal_text(exc))
+        refused = answer_or_internal(exc)
+        await _refuse(websocket, refused.status, refused.detail)
         return
     try:
         served = await guard.run(_serve(websocket, service, session, live), lease)
