@@ -92,6 +92,9 @@ class TimedLink:
         await self._inner.send(frame)
         self._sent.append(asyncio.get_running_loop().time())
 
+    async def flush(self) -> None:
+        await self._inner.flush()
+
     async def close(self) -> None:
         await self._inner.close()
 

@@ -93,7 +93,9 @@ async def run_service(
     gc.freeze()
     stop = stop or asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    api = asyncio.create_task(serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop))
+    api = asyncio.create_task(
+        serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits)
+    )
     try:
         port = await bound
         url = f"http://{settings.api.host}:{port}"

@@ -13,6 +13,7 @@ from shopwatch.api.access.deps import Access, AuditWrites, authenticate
 from shopwatch.api.console import mount_console
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.errors import install_family_handler
+from shopwatch.api.hardening import harden
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
     audit,
@@ -43,6 +44,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     metrics = build_registry(services.fleet, services.talkback)
     attach_context(app, ApiContext(settings=settings, services=services, metrics=metrics))
     install_error_handlers(app)
+    harden(app, settings)
     # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
     app.include_router(system.router)
     app.include_router(login.public_router)

@@ -59,6 +59,13 @@ def answer_for(exc: errors.ShopwatchError) -> Answer | None:
     return None
 
 
+def answer_or_internal(exc: BaseException) -> Answer:
+    """The answer for any error: its kind's, or a bare 500 that says nothing of it (a per-item result, a
+    WebSocket refusal: places the handler does not reach)."""
+    answer = answer_for(exc) if isinstance(exc, errors.ShopwatchError) else None
+    return answer or Answer(500, "internal", "internal error", {})
+
+
 def _headers(exc: Exception) -> dict[str, str]:
     headers = {"Cache-Control": "no-store"}
     if isinstance(exc, LoginRefused):

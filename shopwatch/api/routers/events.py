@@ -22,6 +22,7 @@ from shopwatch.api.incident_schemas import (
     TransitionPublic,
     feed_message,
 )
+from shopwatch.api.streams import StreamGuardDep
 from shopwatch.core.errors import Forbidden, Invalid, NotFound
 from shopwatch.core.incident_records import StoredEvent
 from shopwatch.incidents.service import IncidentService
@@ -79,6 +80,7 @@ async def stream_events(
     request: Request,
     service: IncidentsDep,
     caller: CallerDep,
+    guard: StreamGuardDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1, description="Resume after this feed number.")
     ] = None,
@@ -87,7 +89,7 @@ async def stream_events(
     its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
     after = service.feed.last_seq if last_event_id is None else last_event_id
     return StreamingResponse(
-        _feed(request, service, caller, after),
+        guard.stream(_feed(request, service, caller, after)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -13,6 +13,7 @@ from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import ContextDep, FleetDep
 from shopwatch.api.live_view import MEDIA_TYPE, mjpeg_stream, prepend
 from shopwatch.api.routers.cameras import camera_or_404, not_registered, unavailable
+from shopwatch.api.streams import StreamGuardDep
 from shopwatch.core.services import SnapshotUnavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -37,6 +38,7 @@ async def live_view(
     principal: PrincipalDep,
     audit: AuditDep,
     context: ContextDep,
+    guard: StreamGuardDep,
     fps: Annotated[float, Query(ge=0.2, le=12, description="Most pictures a second.")] = 5.0,
     seconds: Annotated[
         float, Query(gt=0, le=MAX_SECONDS, description="The stream ends after this long; reconnect for more.")
@@ -45,7 +47,7 @@ async def live_view(
     camera = camera_or_404(fleet, camera_id, principal)
     await audit.record(principal, "camera.live", camera_id, {"grid": camera.grid, "fps": fps}, client_address(request))
     cap = context.settings.api.live_views
-    stream = mjpeg_stream(fleet, camera_id, fps=fps, seconds=seconds, slots=context.live_slots, cap=cap)
+    stream = guard.stream(mjpeg_stream(fleet, camera_id, fps=fps, seconds=seconds, slots=context.live_slots, cap=cap))
     try:
         first = await anext(stream)
     except KeyError:  # removed since the lookup

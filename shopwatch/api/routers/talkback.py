@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
+from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import Scope, ScopeDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal, refusal_status, refusal_text
+from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import (
     AuditPublic,
     BroadcastCreate,
@@ -74,12 +75,9 @@ async def start_talk(
     camera_id: str, body: TalkCreate, service: TalkbackDep, operator: OperatorDep, scope: ScopeDep
 ) -> SessionPublic:
     request = TalkRequest(operator, queue=body.queue, override=body.override)
-    try:
-        if not scope.sees_camera(camera_id):
-            raise UnknownCamera(camera_id)
-        session = await service.play(camera_id, _sound(body), request)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    if not scope.sees_camera(camera_id):
+        raise UnknownCamera(camera_id)
+    session = await service.play(camera_id, _sound(body), request)
     return _public(service, session)
 
 
@@ -94,10 +92,7 @@ async def list_sessions(service: TalkbackDep, scope: ScopeDep) -> SessionList:
 
 @router.get("/talkback/sessions/{session_id}", response_model=SessionPublic, responses={404: {}})
 async def get_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
-    try:
-        return _public(service, _visible_session(service, scope, session_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    return _public(service, _visible_session(service, scope, session_id))
 
 
 @router.delete(
@@ -107,11 +102,8 @@ async def get_session(session_id: str, service: TalkbackDep, scope: ScopeDep) ->
     summary="Stop a session now (playing or queued); answers once the speaker is released",
 )
 async def cancel_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
-    try:
-        _visible_session(service, scope, session_id)
-        return _public(service, await service.cancel(session_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    _visible_session(service, scope, session_id)
+    return _public(service, await service.cancel(session_id))
 
 
 @router.post(
@@ -127,12 +119,9 @@ async def broadcast(
     listed = set(body.cameras)
     # A grid outside the caller's scope adds no camera; a listed camera outside it is refused as unknown.
     addressed = [c for c in service.cameras_in(body.cameras, body.grid) if c in listed or scope.sees_camera(c)]
-    try:
-        broadcast_id, played = await service.broadcast(
-            [c for c in addressed if scope.sees_camera(c)], _sound(body), request
-        )
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    broadcast_id, played = await service.broadcast(
+        [c for c in addressed if scope.sees_camera(c)], _sound(body), request
+    )
     outcomes = dict(played)
     results = [(c, outcomes[c] if c in outcomes else UnknownCamera(c)) for c in addressed]
     items: list[BroadcastItem] = []
@@ -140,11 +129,8 @@ async def broadcast(
         if isinstance(outcome, TalkSession):
             items.append(BroadcastItem(camera_id=camera_id, status=201, session=_public(service, outcome), error=None))
         else:
-            items.append(
-                BroadcastItem(
-                    camera_id=camera_id, status=refusal_status(outcome), session=None, error=refusal_text(outcome)
-                )
-            )
+            refused = answer_or_internal(outcome)
+            items.append(BroadcastItem(camera_id=camera_id, status=refused.status, session=None, error=refused.detail))
     started = sum(1 for i in items if i.session is not None)
     return BroadcastPublic(broadcast_id=broadcast_id, started=started, refused=len(items) - started, results=items)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from shopwatch.api.operator import OperatorDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal
+from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import ClipPublic, ClipUpdate
 
 router = APIRouter(prefix="/talkback/clips", tags=["talkback"])
@@ -47,10 +47,7 @@ async def upload_clip(
     filename: Annotated[str, Query(max_length=255, description="The file's original name.")] = "",
 ) -> ClipPublic:
     data = await _read_bounded(request, service.library.max_bytes)
-    try:
-        return ClipPublic.of(await service.library.add(name, filename, data, operator.name))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    return ClipPublic.of(await service.library.add(name, filename, data, operator.name))
 
 
 @router.get("", response_model=list[ClipPublic], summary="Every clip, by name")
@@ -60,10 +57,7 @@ async def list_clips(service: TalkbackDep) -> list[ClipPublic]:
 
 @router.get("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND)
 async def get_clip(clip_id: str, service: TalkbackDep) -> ClipPublic:
-    try:
-        return ClipPublic.of(await service.library.get(clip_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    return ClipPublic.of(await service.library.get(clip_id))
 
 
 @router.get(
@@ -73,10 +67,7 @@ async def get_clip(clip_id: str, service: TalkbackDep) -> ClipPublic:
     summary="The file as it was uploaded",
 )
 async def get_clip_file(clip_id: str, service: TalkbackDep) -> Response:
-    try:
-        record, data = await service.library.original(clip_id)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    record, data = await service.library.original(clip_id)
     safe = record.filename.encode("ascii", "replace").decode().replace('"', "_")
     return Response(
         data,
@@ -87,16 +78,10 @@ async def get_clip_file(clip_id: str, service: TalkbackDep) -> Response:
 
 @router.patch("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND, summary="Rename a clip")
 async def rename_clip(clip_id: str, body: ClipUpdate, service: TalkbackDep) -> ClipPublic:
-    try:
-        return ClipPublic.of(await service.library.rename(clip_id, body.name))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    return ClipPublic.of(await service.library.rename(clip_id, body.name))
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
 async def delete_clip(clip_id: str, service: TalkbackDep) -> Response:
-    try:
-        await service.library.delete(clip_id)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    await service.library.delete(clip_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
