@@ -244,6 +244,9 @@ class Service(Strict):
         None, description="SQLAlchemy URL; default SQLite in data_dir. SHOPWATCH_DATABASE_URL overrides."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    library_log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="Log level of third-party libraries (httpx, zeep, uvicorn, ...)."
+    )
     reload_interval_s: float = Field(
         2.0, gt=0, le=3600, description="How often the config file and registry are checked for edits."
     )
