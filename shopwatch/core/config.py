@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
+from shopwatch.core.api_security_config import ApiSecurity
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -231,6 +232,9 @@ class Api(Strict):
     )
     limits: RequestLimits = Field(
         default_factory=RequestLimits, description="Request body, header, WebSocket message and stream bounds."
+    )
+    security: ApiSecurity = Field(
+        default_factory=ApiSecurity, description="API description access, security headers, allowed origins."
     )
 
 
