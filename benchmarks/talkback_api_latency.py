@@ -39,6 +39,7 @@ from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
+from shopwatch.core.talkback_records import TalkResult  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
@@ -46,7 +47,6 @@ from shopwatch.talkback import audio, player  # noqa: E402
 from shopwatch.talkback.audio import AudioSource  # noqa: E402
 from shopwatch.talkback.build import build_talkback  # noqa: E402
 from shopwatch.talkback.g711 import Codec  # noqa: E402
-from shopwatch.talkback.records import TalkResult  # noqa: E402
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService  # noqa: E402
 from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink  # noqa: E402
 from shopwatch.talkback.target import TalkTarget  # noqa: E402
@@ -91,6 +91,9 @@ class TimedLink:
     async def send(self, frame: EncodedFrame) -> None:
         await self._inner.send(frame)
         self._sent.append(asyncio.get_running_loop().time())
+
+    async def flush(self) -> None:
+        await self._inner.flush()
 
     async def close(self) -> None:
         await self._inner.close()

@@ -46,7 +46,7 @@ async def run_service(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
-    redactor = configure_logging(settings.service.log_level)
+    redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
     Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
     engine = create_engine_for(database_url(settings, os.environ))
     await asyncio.to_thread(migrate, engine)
@@ -76,6 +76,7 @@ async def run_service(
     supervisor = Supervisor(
         settings.ingest,
         log_level=settings.service.log_level,
+        library_log_level=settings.service.library_log_level,
         consumer=detection,
         on_published=incidents,
         clips_dir=data_dir / "clips",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from shopwatch.core.talkback_records import TalkResult
 from shopwatch.talkback import g711
 from shopwatch.talkback.audio import FRAME_BYTES, AudioSource
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.pacing import LoopClock, Pacer, PacingClock
-from shopwatch.talkback.records import TalkResult
 from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink
 from shopwatch.talkback.target import TalkTarget
 
@@ -70,7 +70,10 @@ async def talk(
             if result.packets == 1 and on_started is not None:
                 on_started(result.codec)
         if pacer.started_at is not None:
-            await pacer.clock.sleep_until(pacer.audio_end)  # let the last frame play before tearing down
+            await speaker.flush()
+            # Let the last frame play, then the device's playback buffer empty, before tearing down: devices
+            # discard what they have not played when the session closes (scrypted waits ~1 s for the same).
+            await pacer.clock.sleep_until(pacer.audio_end + target.drain_s)
     except TalkbackError as exc:
         result.error = str(exc)
         if result.packets:
@@ -78,7 +81,7 @@ async def talk(
         raise
     finally:
         if pacer.started_at is not None:
-            result.played_s = pacer.clock.monotonic() - pacer.started_at
+            result.played_s = min(pacer.clock.monotonic(), pacer.audio_end) - pacer.started_at
         await speaker.close()
     log.info(
         "talk to %s: %s, %d packets, %.2f s", target, result.codec, result.packets, result.played_s

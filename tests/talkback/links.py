@@ -35,5 +35,8 @@ class RecordingLink:
             raise TalkbackError("peer went away")
         self.sent.append((self.clock.monotonic(), frame))
 
+    async def flush(self) -> None:
+        """Nothing is held back: each frame went out as it came."""
+
     async def close(self) -> None:
         self.calls.append("close")

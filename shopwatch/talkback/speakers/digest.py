@@ -64,6 +64,17 @@ class DigestSigner:
         schemes = ", ".join(f"{c.scheme} {c.params.get('algorithm', '')}".strip() for c in challenges) or "none"
         raise AuthUnsupported(f"expected a Basic or Digest (MD5, SHA-256) challenge, found {schemes}")
 
+    def rechallenge(self, header_values: list[str]) -> bool:
+        """Take a 401 answered to a request already signed: True when it is worth one more try, because the
+        server changed the nonce (``stale=true``, RFC 7616 section 3.3, or simply a new one: many cameras
+        expire nonces after a while or a number of uses and say nothing). False means the credentials are
+        wrong: the same nonce refused again. ``AuthUnsupported`` as for ``challenge``."""
+        before = self._challenge.params.get("nonce") if self._challenge is not None else None
+        self.challenge(header_values)
+        assert self._challenge is not None
+        stale = self._challenge.params.get("stale", "").lower() == "true"
+        return stale or (self._challenge.scheme == "digest" and self._challenge.params.get("nonce") != before)
+
     def authorization(self, method: str, uri: str) -> str | None:
         """The ``Authorization`` value for this request, or None before any challenge."""
         ch = self._challenge

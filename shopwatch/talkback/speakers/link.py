@@ -39,6 +39,10 @@ class SpeakerLink(Protocol):
         """Send one frame now (the caller paces). Raises when the device went away."""
         ...
 
+    async def flush(self) -> None:
+        """The source has ended: send whatever the link holds back (a part-filled RTP packet)."""
+        ...
+
     async def close(self) -> None:
         """End the device session and the connection; idempotent, bounded in time, never raises."""
         ...

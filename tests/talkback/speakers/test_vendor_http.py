@@ -1,14 +1,17 @@
 """ISAPI and Dahua links against the fake devices (``shopwatch.sim.isapi``/``dahua``) on loopback."""
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
+from shopwatch.core.errors import AuthRefused, DeviceBusy, DeviceNotSupported
 from shopwatch.sim.dahua import FakeDahua
 from shopwatch.sim.isapi import FakeIsapi
 from shopwatch.talkback import audio, g711
-from shopwatch.talkback.errors import SpeakerBusy, TalkbackAuthError, UnsupportedTalkCodec
+from shopwatch.talkback.errors import NoBackchannel, SpeakerBusy, TalkbackAuthError, UnsupportedTalkCodec
 from shopwatch.talkback.player import talk
+from shopwatch.talkback.speakers.dahua import STREAM_LENGTH
 from shopwatch.talkback.speakers.isapi import parse_channels
 from shopwatch.talkback.target import parse_target
 
@@ -47,7 +50,7 @@ async def test_isapi_stale_session_is_closed_then_opened():
 
 async def test_isapi_busy_speaker_wrong_password_and_unsupported_codec():
     with FakeIsapi(busy=True) as dev:
-        with pytest.raises(SpeakerBusy, match="in use"):
+        with pytest.raises(SpeakerBusy, match="another client is talking"):
             await talk(parse_target(dev.url()), audio.iter_frames(TONE))
         assert dev.calls[-1] == f"PUT {CH}/1/close"  # closed after the failed open too
     with FakeIsapi() as dev:
@@ -86,3 +89,65 @@ async def test_dahua_mu_law_on_request_and_wrong_password():
         assert (result.codec, upload.content_type) == ("PCMU", "Audio/G.711Mu")
         with pytest.raises(TalkbackAuthError):
             await talk(parse_target(dev.url(password="nope-nope")), audio.iter_frames(TONE))
+
+
+@pytest.mark.parametrize(
+    ("refusal", "error", "kind", "sentence"),
+    [
+        ("in_progress", SpeakerBusy, DeviceBusy, "another client is talking through this camera's speaker"),
+        ("busy", SpeakerBusy, DeviceBusy, "the camera is busy"),
+        ("not_supported", NoBackchannel, DeviceNotSupported, "does not offer two-way audio"),
+    ],
+)
+async def test_isapi_refusals_mean_what_the_device_says(refusal, error, kind, sentence):
+    """403 with a ResponseStatus is not a login problem: busy and not supported each say so."""
+    with FakeIsapi(refuse_open=refusal) as dev:
+        with pytest.raises(error, match=sentence) as caught:
+            await talk(parse_target(dev.url()), audio.iter_frames(TONE))
+        assert isinstance(caught.value, kind) and not isinstance(caught.value, AuthRefused)
+        assert dev.password not in str(caught.value)
+
+
+async def test_isapi_wrong_password_is_the_login():
+    with FakeIsapi() as dev, pytest.raises(TalkbackAuthError, match="refused shopwatch's login") as caught:
+        await talk(parse_target(dev.url(password="wrong-pw")), audio.iter_frames(TONE))
+    assert isinstance(caught.value, AuthRefused) and "wrong-pw" not in str(caught.value)
+
+
+async def test_isapi_refused_close_of_nothing_open_does_not_stop_the_talk():
+    with FakeIsapi(strict_close=True) as dev:
+        result = await talk(parse_target(dev.url()), audio.iter_frames(TONE))
+        upload = await asyncio.to_thread(dev.wait_upload_ended, 3.0)
+        assert dev.refused_closes == 1  # the close before open: 403, statusCode 4
+        assert result.packets == 50 and upload.data == g711.encode("PCMU", TONE)
+
+
+async def test_isapi_expiring_nonce_is_answered_with_a_fresh_challenge():
+    with FakeIsapi(nonce_uses=2) as dev:
+        result = await talk(parse_target(dev.url()), audio.iter_frames(TONE))
+        upload = await asyncio.to_thread(dev.wait_upload_ended, 3.0)
+        assert dev.stale_answers >= 2  # control requests and the upload were each challenged again
+        assert result.packets == 50 and upload.data == g711.encode("PCMU", TONE)
+
+
+@pytest.mark.parametrize(("drain_s", "whole"), [(1.0, True), (0.0, False)])
+async def test_the_drain_lets_a_buffering_speaker_play_the_last_frame(drain_s, whole):
+    """A speaker that buffers 0.5 s and discards what it has not played at the close hears the clip's end
+    only when the talk waits for it (the default drain); without, the last 0.5 s is lost."""
+    with FakeIsapi(playback_buffer_s=0.5) as dev:
+        target = replace(parse_target(dev.url()), drain_s=drain_s)
+        await talk(target, audio.iter_frames(TONE))
+        upload = await asyncio.to_thread(dev.wait_upload_ended, 3.0)
+        assert upload.data == g711.encode("PCMU", TONE)
+        if whole:
+            assert upload.played == upload.data  # the last frame was played
+        else:
+            assert len(upload.played) < len(upload.data) - 8000 * 0.4
+
+
+async def test_dahua_answering_200_at_once_keeps_reading():
+    with FakeDahua(early_ok=True) as dev:
+        result = await talk(parse_target(dev.url()), audio.iter_frames(TONE))
+        upload = await asyncio.to_thread(dev.wait_upload_ended, 3.0)
+        assert result.packets == 50 and upload.data == g711.encode("PCMA", TONE)
+        assert dev.content_lengths == [STREAM_LENGTH] == [9_999_999]

@@ -28,6 +28,7 @@ from shopwatch.talkback.speakers.rtsp.messages import (
     RtspProtocolError,
     RtspReader,
     RtspResponse,
+    ServerRequest,
     interleave,
 )
 from shopwatch.talkback.target import TalkTarget
@@ -53,7 +54,12 @@ class RtspBackchannel:
         auth = DigestSigner(unquote(parts.username), unquote(parts.password or "")) if parts.username else None
         self._udp = target.transport == "udp"
         ports = self._bind_pair if self._udp else None
-        self._client = BackchannelClient(strip_credentials(target.url), auth, allocate_ports=ports)
+        self._client = BackchannelClient(
+            strip_credentials(target.url), auth, allocate_ports=ports, setup_all=target.setup_all_tracks
+        )
+        self._profile = target.rtp
+        self._held = bytearray()  # audio waiting for a full packet (profiles with packets over 20 ms)
+        self._held_at: tuple[int, bool] = (0, False)  # the held audio's first timestamp and marker
         self._handshake_timeout_s = handshake_timeout_s
         self._reader = RtspReader()
         self._writer: asyncio.StreamWriter | None = None
@@ -100,8 +106,27 @@ class RtspBackchannel:
     async def send(self, frame: EncodedFrame) -> None:
         if self._failure is not None:
             raise self._failure
+        if frame.marker and self._held:  # a new talkspurt after a gap: what is held belongs to the last one
+            await self.flush()
+        if not self._held:
+            self._held_at = (frame.timestamp, frame.marker)
+        self._held += frame.payload
+        while len(self._held) >= self._profile.packet_bytes:
+            payload = bytes(self._held[: self._profile.packet_bytes])
+            del self._held[: self._profile.packet_bytes]
+            await self._send_packet(payload, *self._held_at)
+            self._held_at = (self._held_at[0] + len(payload), False)  # G.711: one byte per sample
+
+    async def flush(self) -> None:
+        if self._held and self._failure is None:
+            payload = bytes(self._held)
+            self._held.clear()
+            await self._send_packet(payload, *self._held_at)
+
+    async def _send_packet(self, payload: bytes, timestamp: int, talkspurt: bool) -> None:
         assert self._packetizer is not None and self._writer is not None, "send() before open()"
-        packet = bytes(self._packetizer.packet(frame.payload, frame.timestamp, marker=frame.marker))
+        marker = {"talkspurt": talkspurt, "every": True, "never": False}[self._profile.marker]
+        packet = bytes(self._packetizer.packet(payload, timestamp, marker=marker))
         if self._rtp_sock is not None:
             with contextlib.suppress(BlockingIOError, ConnectionRefusedError):  # a lost datagram; TCP tells death
                 self._rtp_sock.send(packet)
@@ -176,6 +201,8 @@ class RtspBackchannel:
                 if reply is not None:
                     self._write(reply)
                 self._changed.set()
+            elif isinstance(event, ServerRequest):  # its keepalive OPTIONS, GET_PARAMETER: answer, or it hangs up
+                self._write(self._client.answer(event))
 
     async def _keepalive(self) -> None:
         while True:

@@ -1,14 +1,23 @@
 """The ONVIF backchannel handshake as a sans-IO state machine: requests out, responses in, no sockets.
 
 Sequence (TALKBACK_PROTOCOLS.md, ONVIF Streaming Spec "Back channel connection"): OPTIONS -> DESCRIBE with
-``Require: www.onvif.org/ver20/backchannel`` -> SETUP every recvonly track (some cameras play nothing when only
-the backchannel is set up; their data is discarded) -> SETUP the sendonly track, same Session -> PLAY (no
-seekable Range: GStreamer answers ``npt=0.000-`` with 503 on live media) -> send RTP -> keepalive at half the
-session timeout -> TEARDOWN. The adapter moves bytes; this class decides every request and every error.
+``Require: www.onvif.org/ver20/backchannel`` -> SETUP the sendonly track alone (as go2rtc does: no video stream
+and no extra session slot per talk) -> PLAY (no seekable Range: GStreamer answers ``npt=0.000-`` with 503 on
+live media) -> send RTP -> keepalive at half the session timeout -> TEARDOWN. A camera that insists on its
+other tracks (PLAY refused with only the backchannel set up) gets them set up too, in the same session, and
+PLAY again; a recvonly track whose SETUP is refused is left out. ``setup_all=True`` sets up every track from
+the start, for cameras that accept a backchannel-only PLAY and then play nothing.
+
+Keepalive (GET_PARAMETER where the server lists it, else OPTIONS) tolerates what real servers answer: 451/501
+(parameter or method not supported) switch it to OPTIONS, any other non-2xx is ignored (the request itself
+refreshed the session, RFC 2326 section 12.37), only 454 Session Not Found ends the talk; a 401 with a new
+nonce is signed again. Requests the server sends (OPTIONS as its own keepalive, GET/SET_PARAMETER) are
+answered. The adapter moves bytes; this class decides every request and every error.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,12 +34,17 @@ from shopwatch.talkback.errors import (
 )
 from shopwatch.talkback.g711 import Codec
 from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
-from shopwatch.talkback.speakers.rtsp.messages import RtspRequest, RtspResponse
+from shopwatch.talkback.speakers.rtsp.messages import RtspRequest, RtspResponse, ServerRequest
 from shopwatch.talkback.speakers.rtsp.sdp import BackchannelChoice, control_url, offered, parse_sdp, select_backchannel
+
+log = logging.getLogger(__name__)
 
 BACKCHANNEL_TAG = "www.onvif.org/ver20/backchannel"
 DEFAULT_TIMEOUT_S = 60  # RFC 2326 section 12.37; GStreamer leaves it out of the header when it is 60
 USER_AGENT = "shopwatch-talkback"
+SESSION_GONE = 454  # Session Not Found: the server dropped the session
+KEEPALIVE_UNSUPPORTED = (405, 451, 501)  # Method Not Allowed, Parameter Not Understood, Not Implemented
+ANSWERED_SERVER_METHODS = ("OPTIONS", "GET_PARAMETER", "SET_PARAMETER")
 
 
 class State(Enum):
@@ -68,6 +82,7 @@ class BackchannelClient:
         auth: DigestSigner | None,
         *,
         allocate_ports: PortAllocator | None = None,
+        setup_all: bool = False,
     ) -> None:
         self.url = url
         self._auth = auth
@@ -79,6 +94,8 @@ class BackchannelClient:
         self.choice: BackchannelChoice | None = None
         self.tracks: list[Track] = []
         self._to_setup: list[tuple[str, bool]] = []
+        self._setup_all = setup_all
+        self._recvonly: list[str] = []  # control URLs of the tracks a backchannel-only PLAY left out
         self._keepalive_method = "OPTIONS"
         self._aggregate_url = url  # PLAY/TEARDOWN/keepalive target: Content-Base with the session control
         self._cseq = 0
@@ -147,10 +164,15 @@ class BackchannelClient:
         if request.method == "TEARDOWN":
             self.state = State.CLOSED  # 200, or 454 when the server already dropped the session: both end it
             return None
+        if request.method in ("OPTIONS", "GET_PARAMETER") and self.state is State.PLAYING:
+            self._kept_alive(request, response)
+            return None
+        if request.method == "SETUP" and not self.tracks[-1].sendonly and not 200 <= response.status < 300:
+            return self._skip_track(request, response)
+        if request.method == "PLAY" and not 200 <= response.status < 300 and self._recvonly:
+            return self._setup_the_rest()
         if not 200 <= response.status < 300:
             raise self._refused(request, response)
-        if request.method in ("OPTIONS", "GET_PARAMETER") and self.state is State.PLAYING:
-            return None  # keepalive answered
         if request.method == "OPTIONS":
             public = (response.header("public") or "").upper()
             self._keepalive_method = "GET_PARAMETER" if "GET_PARAMETER" in public else "OPTIONS"
@@ -163,18 +185,43 @@ class BackchannelClient:
             self.state = State.PLAYING
         return None
 
+    def answer(self, request: ServerRequest) -> bytes:
+        """The answer to a request the server sent: 200 to its keepalives and parameter requests (an empty
+        GET_PARAMETER is a ping), 501 to anything else (RFC 2326 section 11)."""
+        cseq = request.headers.get("cseq", ["0"])[0]
+        if request.method in ANSWERED_SERVER_METHODS:
+            lines = ["RTSP/1.0 200 OK", f"CSeq: {cseq}", f"Public: {', '.join(ANSWERED_SERVER_METHODS)}"]
+        else:
+            lines = ["RTSP/1.0 501 Not Implemented", f"CSeq: {cseq}"]
+        if self.session_id is not None:
+            lines.append(f"Session: {self.session_id}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def _kept_alive(self, request: RtspRequest, response: RtspResponse) -> None:
+        if response.status == SESSION_GONE:
+            raise TalkbackProtocolError(f"camera dropped the talk session ({request.method}: 454 Session Not Found)")
+        if response.status in KEEPALIVE_UNSUPPORTED and request.method == "GET_PARAMETER":
+            self._keepalive_method = "OPTIONS"  # the server listed it but does not take it (451 is common)
+
     def _retry_signed(self, request: RtspRequest, response: RtspResponse, signed: bool) -> bytes:
         if self._auth is None:
             raise TalkbackAuthError(f"camera wants a login for {redact_url(self.url)} and the URL has none")
-        if signed:
-            raise TalkbackAuthError(f"camera refused the credentials for {redact_url(self.url)} (401)")
         try:
-            self._auth.challenge(response.headers.get("www-authenticate", []))
+            challenges = response.headers.get("www-authenticate", [])
+            # Signed and refused: worth once more only with a new nonce (it expired, or came back ``stale``).
+            fresh = self._auth.rechallenge(challenges) if signed else self._take(challenges)
         except AuthUnsupported as exc:
             raise TalkbackAuthError(f"{redact_url(self.url)}: {exc}") from None
+        if not fresh:
+            raise TalkbackAuthError(f"camera refused the credentials for {redact_url(self.url)} (401)")
         self._cseq += 1
-        headers = tuple((n, str(self._cseq) if n == "CSeq" else v) for n, v in request.headers)
+        headers = tuple((n, str(self._cseq) if n == "CSeq" else v) for n, v in request.headers if n != "Authorization")
         return self._signed(RtspRequest(request.method, request.uri, headers, request.body))
+
+    def _take(self, challenges: list[str]) -> bool:
+        assert self._auth is not None
+        self._auth.challenge(challenges)
+        return True
 
     def _described(self, response: RtspResponse) -> bytes:
         sdp = parse_sdp(response.body.decode("utf-8", "replace"))
@@ -188,13 +235,29 @@ class BackchannelClient:
             raise NoBackchannel(f"camera at {redact_url(self.url)} has no audio backchannel (no sendonly track)")
         self.choice = choice
         back = sdp.media[choice.section]
-        for section in sdp.media:
-            if section.direction == "recvonly" or (section.direction == "sendrecv" and section is not back):
-                self._to_setup.append((control_url(base, section.control), False))
-        # Some servers (Zycoo) split codecs across sections that share one control URI: SETUP it once.
         back_url = control_url(base, back.control)
-        self._to_setup = [(u, False) for u, _ in self._to_setup if u != back_url] + [(back_url, True)]
+        # Some servers (Zycoo) split codecs across sections that share one control URI: SETUP it once.
+        others = [control_url(base, section.control) for section in sdp.media
+                  if section.direction == "recvonly" or (section.direction == "sendrecv" and section is not back)]
+        others = [u for u in dict.fromkeys(others) if u != back_url]  # fmt: skip
+        if self._setup_all:
+            self._to_setup = [(u, False) for u in others] + [(back_url, True)]
+        else:
+            self._to_setup, self._recvonly = [(back_url, True)], others
         return self._setup_next()
+
+    def _setup_the_rest(self) -> bytes:
+        """PLAY was refused with only the backchannel set up: this camera wants its other tracks too."""
+        self._to_setup = [(u, False) for u in self._recvonly]
+        self._recvonly = []
+        return self._setup_next()
+
+    def _skip_track(self, request: RtspRequest, response: RtspResponse) -> bytes:
+        """A recvonly track the camera will not set up is not needed for talking: go on without it."""
+        log.info("camera refused SETUP of %s (%d %s): going on without it", redact_url(request.uri),
+                 response.status, response.reason)  # fmt: skip
+        self.tracks.pop()
+        return self._setup_next() if self._to_setup else self._request("PLAY", self._aggregate_url, tag=True)
 
     def _setup_next(self) -> bytes:
         url, sendonly = self._to_setup.pop(0)
