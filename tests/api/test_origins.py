@@ -12,9 +12,9 @@ from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from shopwatch.api.app import create_app
 from shopwatch.api.origins import normalise
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 
 from .auth_fixtures import AuthKit
 from .fakes import FakeFleet
