@@ -30,6 +30,7 @@ from talkback_peer import Peer, Row, pct, peer_process, print_table  # noqa: E40
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
+from shopwatch.api.services import Services  # noqa: E402
 from shopwatch.auth.audit import AuditTrail  # noqa: E402
 from shopwatch.auth.login import LoginService  # noqa: E402
 from shopwatch.core.access_config import AuthSettings  # noqa: E402
@@ -37,7 +38,6 @@ from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
-from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
 from shopwatch.core.talkback_records import TalkResult  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
+from shopwatch.api.services import Services
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
@@ -21,7 +22,6 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
-from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor

@@ -30,9 +30,9 @@ from shopwatch.api.routers import (
     talkback_live,
     users,
 )
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Permission
-from shopwatch.core.services import Services
 
 
 def create_app(settings: Settings, services: Services) -> FastAPI:

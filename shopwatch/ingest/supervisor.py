@@ -23,10 +23,10 @@ from pathlib import Path
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.consumer import ConsumerFactory
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import EventSink
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,

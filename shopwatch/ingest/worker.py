@@ -17,10 +17,10 @@ from pathlib import Path
 
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import Event
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
 from shopwatch.core.redact import RedactingFilter, redact_text
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,

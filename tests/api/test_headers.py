@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, Page
 
 from shopwatch.api.app import create_app
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 from shopwatch.incidents.service import IncidentService
 from tests.api.test_console import CHROMIUM, WAIT_MS, browser, server, sign_in  # noqa: F401
 from tests.incidents.peers import make_event

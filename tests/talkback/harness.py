@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from shopwatch.api.services import Fleet
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.core.talkback_records import TalkResult
 from shopwatch.talkback import player
