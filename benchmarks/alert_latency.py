@@ -31,6 +31,7 @@ import httpx  # noqa: E402
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
+from shopwatch.api.services import Services  # noqa: E402
 from shopwatch.auth.audit import AuditTrail  # noqa: E402
 from shopwatch.auth.login import LoginService  # noqa: E402
 from shopwatch.core.access_config import AuthSettings  # noqa: E402
@@ -39,7 +40,6 @@ from shopwatch.core.config import Settings  # noqa: E402
 from shopwatch.core.health import CameraState  # noqa: E402
 from shopwatch.core.incidents_config import IncidentsSettings  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
-from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402

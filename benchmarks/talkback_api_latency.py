@@ -30,6 +30,7 @@ from talkback_peer import Peer, Row, pct, peer_process, print_table  # noqa: E40
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
+from shopwatch.api.services import Services  # noqa: E402
 from shopwatch.auth.audit import AuditTrail  # noqa: E402
 from shopwatch.auth.login import LoginService  # noqa: E402
 from shopwatch.core.access_config import AuthSettings  # noqa: E402
@@ -37,8 +38,8 @@ from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
-from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
+from shopwatch.core.talkback_records import TalkResult  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
@@ -46,7 +47,6 @@ from shopwatch.talkback import audio, player  # noqa: E402
 from shopwatch.talkback.audio import AudioSource  # noqa: E402
 from shopwatch.talkback.build import build_talkback  # noqa: E402
 from shopwatch.talkback.g711 import Codec  # noqa: E402
-from shopwatch.talkback.records import TalkResult  # noqa: E402
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService  # noqa: E402
 from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink  # noqa: E402
 from shopwatch.talkback.target import TalkTarget  # noqa: E402

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
+from shopwatch.api.services import Services
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
@@ -21,7 +22,6 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
-from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
@@ -46,7 +46,7 @@ async def run_service(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
-    redactor = configure_logging(settings.service.log_level)
+    redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
     Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
     engine = create_engine_for(database_url(settings, os.environ))
     await asyncio.to_thread(migrate, engine)
@@ -76,6 +76,7 @@ async def run_service(
     supervisor = Supervisor(
         settings.ingest,
         log_level=settings.service.log_level,
+        library_log_level=settings.service.library_log_level,
         consumer=detection,
         on_published=incidents,
         clips_dir=data_dir / "clips",

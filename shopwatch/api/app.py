@@ -30,9 +30,9 @@ from shopwatch.api.routers import (
     talkback_live,
     users,
 )
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Permission
-from shopwatch.core.services import Services
 
 
 def create_app(settings: Settings, services: Services) -> FastAPI:
@@ -40,6 +40,9 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         title="shopwatch",
         summary="Merchant cameras for the command room: health, snapshots, metrics.",
         version="0.1.0",
+        openapi_url=None,  # FastAPI's own description and docs answer anyone: harden() serves them to admins
+        docs_url=None,
+        redoc_url=None,
     )
     metrics = build_registry(services.fleet, services.talkback)
     attach_context(app, ApiContext(settings=settings, services=services, metrics=metrics))

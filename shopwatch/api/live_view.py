@@ -10,8 +10,8 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from shopwatch.core.errors import Unavailable
-from shopwatch.core.services import Fleet, SnapshotUnavailable
+from shopwatch.api.services import Fleet
+from shopwatch.core.errors import SnapshotUnavailable, Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
+from shopwatch.api.services import Fleet
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, EventsState
-from shopwatch.core.services import Fleet
 from shopwatch.talkback.records import TalkbackStats
 
 # (metric name without _total, help, CameraHealth attribute) for the per-camera counters.

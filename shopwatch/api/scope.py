@@ -14,7 +14,7 @@ from fastapi import Depends
 
 from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import FleetDep
-from shopwatch.core.services import Fleet
+from shopwatch.api.services import Fleet
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
+from shopwatch.core.api_security_config import ApiSecurity
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -232,6 +233,9 @@ class Api(Strict):
     limits: RequestLimits = Field(
         default_factory=RequestLimits, description="Request body, header, WebSocket message and stream bounds."
     )
+    security: ApiSecurity = Field(
+        default_factory=ApiSecurity, description="API description access, security headers, allowed origins."
+    )
 
 
 class Service(Strict):
@@ -240,6 +244,9 @@ class Service(Strict):
         None, description="SQLAlchemy URL; default SQLite in data_dir. SHOPWATCH_DATABASE_URL overrides."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    library_log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="Log level of third-party libraries (httpx, zeep, uvicorn, ...)."
+    )
     reload_interval_s: float = Field(
         2.0, gt=0, le=3600, description="How often the config file and registry are checked for edits."
     )

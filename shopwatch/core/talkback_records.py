@@ -61,3 +61,16 @@ class TalkSession:
     @property
     def ended(self) -> bool:
         return self.outcome not in RUNNING
+
+
+@dataclass(slots=True)
+class TalkResult:
+    """What a talk did. ``played_s`` is measured on the monotonic clock from the first frame sent to the end
+    of the last frame's audio; ``error`` is None for a talk that ended normally."""
+
+    protocol: str
+    codec: str
+    packets: int
+    bytes_sent: int
+    played_s: float
+    error: str | None = None

@@ -28,6 +28,7 @@ from shopwatch.core.incident_records import Lease, NewDelivery, NewEvent, Stored
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
+from shopwatch.incidents.archive import EventArchive
 from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
@@ -117,6 +118,10 @@ class IncidentService:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.wall(), UTC)
+
+    def archive(self) -> EventArchive:
+        """The read door for the API: events, incidents, deliveries, files, signed links, the live feed."""
+        return EventArchive(self.events, self.outbox, self.media, self.signer, self.feed, self.now)
 
     async def restore_links(self) -> int:
         """Give cross-camera linking back what it remembered before a restart (the last two windows of events,

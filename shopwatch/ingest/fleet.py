@@ -9,8 +9,8 @@ from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraRoster
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.supervisor import Supervisor
 
 _STREAM_DOWN = frozenset({CameraState.OFFLINE, CameraState.STALLED, CameraState.AUTH_FAILED, CameraState.CONNECTING})

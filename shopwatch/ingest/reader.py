@@ -22,11 +22,10 @@ import av
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import Activity, CameraConfig, Ingest
-from shopwatch.core.errors import PeerProtocolError, ShopwatchError
+from shopwatch.core.errors import PeerProtocolError, ShopwatchError, SnapshotUnavailable
 from shopwatch.core.frame import Frame
 from shopwatch.core.health import CameraHealth, CameraState, StreamInfo
 from shopwatch.core.redact import with_credentials
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.access_unit import AccessUnit, AccessUnitAssembler
 from shopwatch.ingest.activity import ActivityGate
 from shopwatch.ingest.backoff import ReconnectBackoff

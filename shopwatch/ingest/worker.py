@@ -7,6 +7,7 @@ when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +17,10 @@ from pathlib import Path
 
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import Event
-from shopwatch.core.logging import configure_logging
+from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
 from shopwatch.core.redact import RedactingFilter, redact_text
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -175,6 +176,13 @@ class Worker:
         self._snapshots.shutdown(wait=False, cancel_futures=True)
 
 
+def leave_sigint_to_the_supervisor() -> None:
+    """Ignore SIGINT (Ctrl-C reaches every process of the terminal's group): the supervisor's process takes it and
+    stops the workers in order with ``Shutdown``. (The supervisor starts workers with SIGINT ignored already;
+    this covers one started from a thread other than the main one.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def worker_main(
     index: int,
     conn: Connection,
@@ -182,9 +190,11 @@ def worker_main(
     log_level: str,
     consumer: ConsumerFactory | None = None,
     clips_dir: Path | None = None,
+    library_log_level: str = LIBRARY_LOG_LEVEL,
 ) -> None:
     """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
-    redactor = configure_logging(log_level, process_name=f"worker-{index}")
+    leave_sigint_to_the_supervisor()
+    redactor = configure_logging(log_level, process_name=f"worker-{index}", libraries=library_log_level)
     try:
         worker = Worker(index, conn, settings, redactor, consumer, clips_dir)
     except Exception:  # e.g. a detection model that cannot load: say why before the process dies

@@ -18,7 +18,7 @@ from shopwatch.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from shopwatch.talkback.records import TalkResult
+    from shopwatch.core.talkback_records import TalkResult
 
 
 class TalkbackError(DeviceError):

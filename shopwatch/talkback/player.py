@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from shopwatch.core.talkback_records import TalkResult
 from shopwatch.talkback import g711
 from shopwatch.talkback.audio import FRAME_BYTES, AudioSource
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.pacing import LoopClock, Pacer, PacingClock
-from shopwatch.talkback.records import TalkResult
 from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink
 from shopwatch.talkback.target import TalkTarget
 

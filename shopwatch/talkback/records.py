@@ -1,5 +1,5 @@
 """What the talkback service is asked and answers, beside the talk-session record (``core.talkback_records``):
-who asks (``Operator``, ``TalkRequest``), what to play (``Sound``), what one talk did (``TalkResult``), the
+who asks (``Operator``, ``TalkRequest``), what to play (``Sound``), the
 service's counters, and the lookups that fail."""
 
 from __future__ import annotations
@@ -43,19 +43,6 @@ class Sound:
     @classmethod
     def live(cls) -> Sound:
         return cls(SourceKind.LIVE)
-
-
-@dataclass(slots=True)
-class TalkResult:
-    """What a talk did. ``played_s`` is measured on the monotonic clock from the first frame sent to the end
-    of the last frame's audio; ``error`` is None for a talk that ended normally."""
-
-    protocol: str
-    codec: str
-    packets: int
-    bytes_sent: int
-    played_s: float
-    error: str | None = None
 
 
 class UnknownCamera(NotFound, KeyError):

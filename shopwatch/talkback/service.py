@@ -22,7 +22,7 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.redact import redact_text
 from shopwatch.core.talkback_config import TalkbackSettings
-from shopwatch.core.talkback_records import Outcome, SourceKind, TalkSession
+from shopwatch.core.talkback_records import Outcome, SourceKind, TalkResult, TalkSession
 from shopwatch.store.talkback import AuditQuery
 from shopwatch.talkback import player
 from shopwatch.talkback import target as talk_target
@@ -39,7 +39,6 @@ from shopwatch.talkback.records import (
     Sound,
     TalkbackStats,
     TalkRequest,
-    TalkResult,
     UnknownCamera,
     UnknownSession,
 )

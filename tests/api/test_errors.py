@@ -13,7 +13,7 @@ from shopwatch.api.live_view import LiveViewsBusy
 from shopwatch.auth.login import LoginLimited, LoginRefused
 from shopwatch.auth.users import InvalidAccount, UnknownAccount
 from shopwatch.core import errors
-from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.incidents.service import UnknownEvent
 from shopwatch.incidents.workflow import IllegalTransition, Status
 from shopwatch.store.accounts import UsernameTaken

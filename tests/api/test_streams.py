@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from shopwatch.api.app import create_app
 from shopwatch.api.routers import events
 from shopwatch.api.server import serve_api
+from shopwatch.api.services import Services
 from shopwatch.api.stream_slots import StreamSlots, TooManyStreams
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 from shopwatch.incidents.service import IncidentService
 
 from .auth_fixtures import AuthKit

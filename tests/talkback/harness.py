@@ -15,16 +15,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from shopwatch.api.services import Fleet
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
+from shopwatch.core.talkback_records import TalkResult
 from shopwatch.talkback import player
 from shopwatch.talkback.audio import AudioSource
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.errors import TalkbackUnreachable
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.records import TalkResult
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget

@@ -4,11 +4,10 @@ camera's. Recorded in the entry's detail so that an admin key scoped to grids se
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from shopwatch.core.services import Services
+from shopwatch.api.services import Services
 from shopwatch.talkback.records import UnknownSession
 
 
@@ -25,7 +24,7 @@ async def target_grid(services: Services, params: Mapping[str, Any]) -> str | No
     if camera_id is not None:
         camera = services.fleet.camera(str(camera_id))
         return camera.grid if camera is not None else None
-    if event_id is not None and services.incidents is not None:
-        event = await asyncio.to_thread(services.incidents.events.get, str(event_id))
+    if event_id is not None and services.archive is not None:
+        event = await services.archive.event(str(event_id))
         return event.grid if event is not None else None
     return None

@@ -17,13 +17,13 @@ from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import CameraViewsDep, FleetDep
 from shopwatch.api.errors import NoSnapshot
 from shopwatch.api.schemas import CameraList, CameraPublic
+from shopwatch.api.services import Fleet
 from shopwatch.api.views import json_response, state_counts
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.errors import NotFound
+from shopwatch.core.errors import NotFound, SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.principal import Principal
 from shopwatch.core.redact import redact_text
-from shopwatch.core.services import Fleet, SnapshotUnavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

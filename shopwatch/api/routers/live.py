@@ -14,7 +14,7 @@ from shopwatch.api.deps import ContextDep, FleetDep
 from shopwatch.api.live_view import MEDIA_TYPE, mjpeg_stream, prepend
 from shopwatch.api.routers.cameras import camera_or_404, not_registered, unavailable
 from shopwatch.api.streams import StreamGuardDep
-from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.core.errors import SnapshotUnavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 

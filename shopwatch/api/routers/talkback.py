@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, status
 from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import Scope, ScopeDep
+from shopwatch.api.services import Talk
 from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import (
     AuditPublic,
@@ -28,7 +29,6 @@ from shopwatch.api.talkback_schemas import (
 from shopwatch.core.talkback_records import Outcome, TalkSession
 from shopwatch.store.talkback import AuditQuery
 from shopwatch.talkback.records import Sound, TalkRequest, UnknownCamera, UnknownSession
-from shopwatch.talkback.service import TalkbackService
 
 router = APIRouter(tags=["talkback"])
 
@@ -52,11 +52,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def _public(service: TalkbackService, session: TalkSession) -> SessionPublic:
+def _public(service: Talk, session: TalkSession) -> SessionPublic:
     return SessionPublic.of(session, service.queue_position(session))
 
 
-def _visible_session(service: TalkbackService, scope: Scope, session_id: str) -> TalkSession:
+def _visible_session(service: Talk, scope: Scope, session_id: str) -> TalkSession:
     """The session, if the caller sees its camera; ``UnknownSession`` otherwise (a 404 like a missing one)."""
     session = service.session(session_id)
     if not scope.sees_camera(session.camera_id):

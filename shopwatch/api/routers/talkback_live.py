@@ -27,6 +27,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import ScopeDep
+from shopwatch.api.services import Talk
 from shopwatch.api.streams import WS_POLICY_VIOLATION, StreamGuardDep
 from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import SessionPublic
@@ -34,7 +35,6 @@ from shopwatch.core.errors import ShopwatchError
 from shopwatch.core.talkback_records import TalkSession
 from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
 from shopwatch.talkback.records import TalkRequest, UnknownCamera
-from shopwatch.talkback.service import TalkbackService
 
 router = APIRouter(tags=["talkback"])
 
@@ -107,7 +107,7 @@ async def live_talk(
             await websocket.close(code=WS_POLICY_VIOLATION, reason="credentials no longer valid")
 
 
-async def _serve(websocket: WebSocket, service: TalkbackService, session: TalkSession, live: LiveAudio) -> None:
+async def _serve(websocket: WebSocket, service: Talk, session: TalkSession, live: LiveAudio) -> None:
     public = SessionPublic.of(session, service.queue_position(session)).model_dump(mode="json")
     await websocket.send_json({"type": "session", "session": public})
     receiver = asyncio.create_task(_receive(websocket, live))

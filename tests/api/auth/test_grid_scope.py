@@ -22,13 +22,13 @@ from websockets.asyncio.client import connect
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import ApiServer
+from shopwatch.api.services import Services
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
 from shopwatch.core.incident_records import StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
 from shopwatch.store.outbox import DeliveryQuery

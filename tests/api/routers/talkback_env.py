@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
+from shopwatch.api.services import Services
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
-from shopwatch.core.services import Services
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService

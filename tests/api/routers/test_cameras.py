@@ -12,9 +12,10 @@ from PIL import Image
 from shopwatch.api.app import create_app
 from shopwatch.api.routers import cameras as cameras_router
 from shopwatch.api.schemas import CameraList, CameraPublic
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraState
-from shopwatch.core.services import Services, SnapshotUnavailable
 
 from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, make_camera, make_health, password_of

@@ -16,9 +16,10 @@ from PIL import Image
 from shopwatch.api import live_view
 from shopwatch.api.app import create_app
 from shopwatch.api.deps import ApiContext, get_context
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services, SnapshotUnavailable
 
 from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, small_fleet
