@@ -14,6 +14,11 @@ class ApiSecurity(BaseModel):
         True, description="Serve /openapi.json, /docs and /redoc to signed-in admins (401/403 to anyone else); "
         "false: not served at all.",
     )  # fmt: skip
+    allowed_origins: list[str] = Field(
+        default_factory=list, max_length=64,
+        description="Origins (scheme://host[:port]) besides the service's own that may make cookie-authenticated "
+        "changes and open WebSockets, e.g. a reverse proxy's public name. Default: same origin only.",
+    )  # fmt: skip
     hsts_max_age_s: int = Field(
         31_536_000, ge=0, le=63_072_000,
         description="Strict-Transport-Security max-age sent on HTTPS answers (0: none).",

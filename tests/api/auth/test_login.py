@@ -62,7 +62,8 @@ async def test_login_gives_a_bearer_token_and_an_httponly_cookie_that_logout_end
 
     assert (await env.client.get("/api/auth/me", headers=bearer(body["token"]))).json()["name"] == "alice"
     assert (await env.client.get("/api/auth/me")).json()["name"] == "alice"  # the cookie alone
-    assert (await env.client.post("/api/auth/logout")).status_code == 204
+    assert (await env.client.post("/api/auth/logout")).status_code == 403  # the cookie from no page: refused
+    assert (await env.client.post("/api/auth/logout", headers={"Origin": "http://t"})).status_code == 204
     env.client.cookies.clear()
     assert (await env.client.get("/api/auth/me", headers=bearer(body["token"]))).status_code == 401
 
