@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
 from shopwatch.api.services import Services
+from shopwatch.api.tls import check_tls
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
@@ -75,6 +76,7 @@ async def run_service(
         redactor.add_secret(secret)
     if settings.detect.model:
         check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
+    check_tls(settings.api.tls)  # a wrong certificate or key stops us here, naming the file
     running = await _start(settings, engine, cameras)
     app = create_app(settings, running.services)
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
@@ -83,11 +85,14 @@ async def run_service(
     stop = stop or asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     api = asyncio.create_task(
-        serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits)
+        serve_api(
+            app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits,
+            tls=settings.api.tls,
+        )  # fmt: skip
     )
     try:
         port = await bound
-        url = f"http://{settings.api.host}:{port}"
+        url = f"{'https' if settings.api.tls else 'http'}://{settings.api.host}:{port}"
         log.info("serving %d cameras; API at %s", len(cameras), url)
         if on_ready is not None:
             on_ready(url)
