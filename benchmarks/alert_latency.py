@@ -31,17 +31,17 @@ import httpx  # noqa: E402
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
-from shopwatch.auth.audit import AuditLog  # noqa: E402
-from shopwatch.auth.service import Authenticator  # noqa: E402
-from shopwatch.core.auth_config import AuthSettings  # noqa: E402
+from shopwatch.api.services import Services  # noqa: E402
+from shopwatch.auth.audit import AuditTrail  # noqa: E402
+from shopwatch.auth.login import LoginService  # noqa: E402
+from shopwatch.core.access_config import AuthSettings  # noqa: E402
 from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import Settings  # noqa: E402
 from shopwatch.core.health import CameraState  # noqa: E402
 from shopwatch.core.incidents_config import IncidentsSettings  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
-from shopwatch.core.services import Services  # noqa: E402
+from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
-from shopwatch.store.auth import AuthRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera, make_health  # noqa: E402
 from tests.incidents.peers import Subscriber, WebhookReceiver, build, make_event  # noqa: E402
@@ -154,9 +154,9 @@ async def camera_list_rows(requests: int, cameras: int = 1200) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine_for(f"sqlite:///{tmp}/db.sqlite")
         migrate(engine)
-        auth = Authenticator(AuthRepository(engine), AuthSettings(), SystemClock())
+        auth = LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
         key = auth.accounts.create_key("benchmark", Role.ADMIN, None, "benchmark").plaintext
-        audit = AuditLog(AuditRepository(engine), SystemClock())
+        audit = AuditTrail(AuditRepository(engine), SystemClock())
         server = ApiServer(create_app(Settings(), Services(fleet, auth=auth, audit=audit)), "127.0.0.1", 0)
         serving = asyncio.create_task(server.serve())
         took: list[float] = []

@@ -5,7 +5,8 @@ and WebSocket, the real RTSP backchannel link.
 
 Rows: API call -> first RTP packet sent, and -> first audio out of the peer (GStreamer holds ~200 ms first),
 for a prepared clip and for cached TTS; WebSocket frame in -> RTP packet out for live audio. The functions
-have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them.
+have the ``(peer, args) -> rows`` shape of ``talkback_latency.MEASUREMENTS`` so that benchmark can list them; the
+peer and the table printer both use are in ``talkback_peer``.
 """
 
 from __future__ import annotations
@@ -25,30 +26,29 @@ import httpx
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from talkback_latency import Peer, Row, pct, peer_process, print_table  # noqa: E402
+from talkback_peer import Peer, Row, pct, peer_process, print_table  # noqa: E402
 
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
-from shopwatch.auth.audit import AuditLog  # noqa: E402
-from shopwatch.auth.service import Authenticator  # noqa: E402
-from shopwatch.core.auth_config import AuthSettings  # noqa: E402
+from shopwatch.api.services import Services  # noqa: E402
+from shopwatch.auth.audit import AuditTrail  # noqa: E402
+from shopwatch.auth.login import LoginService  # noqa: E402
+from shopwatch.core.access_config import AuthSettings  # noqa: E402
 from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.config import CameraConfig, Settings  # noqa: E402
 from shopwatch.core.health import CameraHealth  # noqa: E402
 from shopwatch.core.principal import Role  # noqa: E402
-from shopwatch.core.services import Services  # noqa: E402
 from shopwatch.core.talkback_config import TalkbackSettings  # noqa: E402
+from shopwatch.core.talkback_records import TalkResult  # noqa: E402
+from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
-from shopwatch.store.auth import AuthRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
-from shopwatch.talkback import audio  # noqa: E402
-from shopwatch.talkback import session as talk_session  # noqa: E402
+from shopwatch.talkback import audio, player  # noqa: E402
 from shopwatch.talkback.audio import AudioSource  # noqa: E402
 from shopwatch.talkback.build import build_talkback  # noqa: E402
 from shopwatch.talkback.g711 import Codec  # noqa: E402
-from shopwatch.talkback.link import EncodedFrame, SpeakerLink  # noqa: E402
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService  # noqa: E402
-from shopwatch.talkback.session import TalkResult  # noqa: E402
+from shopwatch.talkback.speakers.link import EncodedFrame, SpeakerLink  # noqa: E402
 from shopwatch.talkback.target import TalkTarget  # noqa: E402
 
 
@@ -92,6 +92,9 @@ class TimedLink:
         await self._inner.send(frame)
         self._sent.append(asyncio.get_running_loop().time())
 
+    async def flush(self) -> None:
+        await self._inner.flush()
+
     async def close(self) -> None:
         await self._inner.close()
 
@@ -110,8 +113,8 @@ async def running_api(peer: Peer) -> AsyncIterator[Api]:
     sent: list[float] = []
 
     async def timed_talk(target: TalkTarget, source: AudioSource, **options: object) -> TalkResult:
-        link = TimedLink(talk_session.open_link(target), sent)
-        return await talk_session.talk(target, source, link=link, **options)  # type: ignore[arg-type]
+        link = TimedLink(player.open_link(target), sent)
+        return await player.talk(target, source, link=link, **options)  # type: ignore[arg-type]
 
     camera = CameraConfig.model_validate(
         {"id": "shop", "name": "Shop", "grid": "g", "host": "127.0.0.1",
@@ -125,9 +128,9 @@ async def running_api(peer: Peer) -> AsyncIterator[Api]:
             access=SpeakerAccess(talk=timed_talk),
         )  # fmt: skip
         service.start()
-        auth = Authenticator(AuthRepository(engine), AuthSettings(), SystemClock())
+        auth = LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
         key = auth.accounts.create_key("benchmark", Role.ADMIN, None, "benchmark").plaintext  # uploads clips, talks
-        audit = AuditLog(AuditRepository(engine), SystemClock())
+        audit = AuditTrail(AuditRepository(engine), SystemClock())
         services = Services(StaticFleet([camera]), talkback=service, auth=auth, audit=audit)
         server = ApiServer(create_app(Settings(), services), "127.0.0.1", 0)
         serving = asyncio.create_task(server.serve())
@@ -151,8 +154,7 @@ async def _first_packet_rows(api: Api, peer: Peer, body: dict[str, object], runs
         called, called_mono = loop.time(), time.monotonic()
         response = await api.client.post("/api/cameras/shop/talkback", json=body)
         response.raise_for_status()
-        session = api.service.session(response.json()["id"])
-        await asyncio.wait_for(session.finished.wait(), 30)
+        session = await asyncio.wait_for(api.service.wait_ended(response.json()["id"]), 30)
         if session.error or len(api.sent) == before:
             raise RuntimeError(f"{label}: session ended {session.outcome}: {session.error}")
         sent_ms.append((api.sent[before] - called) * 1000)

@@ -11,67 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
 import statistics
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+import talkback_api_latency
+from talkback_peer import Peer, Row, pct, peer_process, print_table
+
 from shopwatch.talkback import audio
-from shopwatch.talkback.session import talk
+from shopwatch.talkback.player import talk
 from shopwatch.talkback.target import parse_target
-
-
-@dataclass(frozen=True)
-class Row:
-    measurement: str
-    value: str
-    target: str = ""
-
-
-@dataclass(frozen=True)
-class Peer:
-    url: Callable[[str], str]  # mount -> URL
-    conn: Connection  # ask the peer process: ("first_audio_after", mount, t) -> monotonic time or None
-
-
-def _serve_peer(conn: Connection) -> None:
-    from shopwatch.sim.backchannel import BackchannelServer
-
-    with BackchannelServer() as server:
-        conn.send(server.port)
-        while True:
-            message = conn.recv()
-            if message is None:
-                return
-            _, mount, since = message
-            deadline = time.monotonic() + 5
-            found = None
-            while found is None and time.monotonic() < deadline:
-                found = next((r.first_at for r in server.receptions(mount) if r.first_at and r.first_at > since), None)
-                time.sleep(0.002)
-            conn.send(found)
-
-
-@contextmanager
-def peer_process() -> Iterator[Peer]:
-    ours, theirs = mp.get_context("spawn").Pipe()
-    process = mp.get_context("spawn").Process(target=_serve_peer, args=(theirs,), daemon=True)
-    process.start()
-    port = ours.recv()
-    try:
-        yield Peer(lambda mount: f"rtsp://127.0.0.1:{port}/{mount}", ours)
-    finally:
-        ours.send(None)
-        process.join(10)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def pacing_drift(peer: Peer, args: argparse.Namespace) -> list[Row]:
@@ -130,15 +80,6 @@ Measurement = Callable[[Peer, argparse.Namespace], Coroutine[Any, Any, list[Row]
 MEASUREMENTS: list[Measurement] = [first_packet, cpu_per_session, pacing_drift]
 
 
-def print_table(rows: list[Row]) -> None:
-    width = max(len(r.measurement) for r in rows)
-    value_width = max(len(r.value) for r in rows)
-    print(f"| {'measurement'.ljust(width)} | {'value'.ljust(value_width)} | target |")
-    print(f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|--------|")
-    for r in rows:
-        print(f"| {r.measurement.ljust(width)} | {r.value.ljust(value_width)} | {r.target} |")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--drift-seconds", type=float, default=60.0)
@@ -146,10 +87,6 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--frames", type=int, default=150, help="live WebSocket frames sent (API measurement)")
     args = parser.parse_args()
-    # The API-level measurements (API call -> first packet, WebSocket frame -> RTP) live beside this script and
-    # import its peer and table helpers, so they are imported here, when the script runs, not at module import.
-    import talkback_api_latency
-
     rows: list[Row] = []
     with peer_process() as peer:
         for measure in [*MEASUREMENTS, *talkback_api_latency.MEASUREMENTS]:

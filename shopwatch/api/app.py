@@ -9,18 +9,20 @@ from fastapi import APIRouter, Depends, FastAPI, Request, params, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from shopwatch.api.auth.deps import Access, AuditWrites, authenticate
+from shopwatch.api.access.deps import Access, AuditWrites, authenticate
 from shopwatch.api.console import mount_console
 from shopwatch.api.deps import ApiContext, attach_context
+from shopwatch.api.errors import install_family_handler
+from shopwatch.api.hardening import harden
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
     audit,
-    auth,
     cameras,
     deliveries,
     events,
     incidents,
     live,
+    login,
     media,
     system,
     talkback,
@@ -28,9 +30,9 @@ from shopwatch.api.routers import (
     talkback_live,
     users,
 )
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Permission
-from shopwatch.core.services import Services
 
 
 def create_app(settings: Settings, services: Services) -> FastAPI:
@@ -38,13 +40,17 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         title="shopwatch",
         summary="Merchant cameras for the command room: health, snapshots, metrics.",
         version="0.1.0",
+        openapi_url=None,  # FastAPI's own description and docs answer anyone: harden() serves them to admins
+        docs_url=None,
+        redoc_url=None,
     )
     metrics = build_registry(services.fleet, services.talkback)
     attach_context(app, ApiContext(settings=settings, services=services, metrics=metrics))
     install_error_handlers(app)
+    harden(app, settings)
     # The only open routes: /healthz (probes) and POST /api/auth/login. Everything else is authenticated here, once.
     app.include_router(system.router)
-    app.include_router(auth.public_router)
+    app.include_router(login.public_router)
     app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
     mount_console(app)  # static files only: every piece of data it shows comes from the routes above
@@ -71,7 +77,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api.include_router(incidents.router, dependencies=sight)
     api.include_router(incidents.teams_router, dependencies=sight)
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
-    api.include_router(auth.router)  # logout and "who am I": any signed-in caller
+    api.include_router(login.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
     api.include_router(users.users_router, dependencies=admin)
     api.include_router(users.keys_router, dependencies=admin)
@@ -96,6 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error"}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+    install_family_handler(app)  # the core.errors family: 404, 409, 403, 422, 503, 502/504 by kind
     app.add_exception_handler(Exception, internal_error)
 
 

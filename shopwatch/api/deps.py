@@ -10,9 +10,10 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import HTTPConnection
 
 from shopwatch.api.live_view import LiveSlots
+from shopwatch.api.services import Fleet, Services
+from shopwatch.api.stream_slots import StreamSlots
 from shopwatch.api.views import CameraViews
 from shopwatch.core.config import Settings
-from shopwatch.core.services import Fleet, Services
 
 _STATE_KEY = "shopwatch_context"
 
@@ -27,6 +28,7 @@ class ApiContext:
     metrics: CollectorRegistry
     camera_views: CameraViews = field(default_factory=CameraViews)
     live_slots: LiveSlots = field(default_factory=LiveSlots)
+    stream_slots: StreamSlots = field(default_factory=StreamSlots)
 
 
 def attach_context(app: FastAPI, context: ApiContext) -> None:

@@ -1,4 +1,5 @@
-"""The incidents service as a route dependency, and who is calling as the incident routes see it.
+"""The incidents services as route dependencies (``IncidentsDep`` moves events along, ``ArchiveDep`` reads), and who
+is calling as the incident routes see it.
 
 ``Caller`` is the one place that knows where the caller comes from: its name (recorded on transitions), the
 grids it may see (None: all; a patrol's key or login: its grids) and whether it may work events beyond
@@ -9,22 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import ContextDep
+from shopwatch.api.services import Workflow
+from shopwatch.core.errors import Unavailable
 from shopwatch.core.principal import Permission
-from shopwatch.incidents.service import IncidentService
+from shopwatch.incidents.archive import EventArchive
 
 
-def get_incidents(context: ContextDep) -> IncidentService:
+def get_incidents(context: ContextDep) -> Workflow:
     service = context.services.incidents
     if service is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="the incident store is not set up")
+        raise Unavailable("the incident store is not set up")
     return service
 
 
-IncidentsDep = Annotated[IncidentService, Depends(get_incidents)]
+def get_archive(context: ContextDep) -> EventArchive:
+    archive = context.services.archive
+    if archive is None:
+        raise Unavailable("the incident store is not set up")
+    return archive
+
+
+IncidentsDep = Annotated[Workflow, Depends(get_incidents)]
+ArchiveDep = Annotated[EventArchive, Depends(get_archive)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shopwatch.core.incident_records import Delivery, FeedEntry, Incident, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents.linking import summary_text
 from shopwatch.incidents.workflow import Status
-from shopwatch.store.events import FeedEntry, Incident, StoredEvent, Transition
-from shopwatch.store.outbox import Delivery
 
 
 class EventPublic(BaseModel):

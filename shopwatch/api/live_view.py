@@ -10,7 +10,8 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from shopwatch.core.services import Fleet, SnapshotUnavailable
+from shopwatch.api.services import Fleet
+from shopwatch.core.errors import SnapshotUnavailable, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ class LiveSlots:
         self.taken = max(0, self.taken - 1)
 
 
-class LiveViewsBusy(Exception):
-    """Every live view slot is taken."""
+class LiveViewsBusy(Unavailable):
+    """Every live view slot is taken; ``retry_after_s``: when to try again."""
+
+    retry_after_s = 2.0
 
 
 async def mjpeg_stream(

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
+from shopwatch.api.services import Fleet
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, EventsState
-from shopwatch.core.services import Fleet
-from shopwatch.talkback.sessions import TalkbackStats
+from shopwatch.talkback.records import TalkbackStats
 
 # (metric name without _total, help, CameraHealth attribute) for the per-camera counters.
 _COUNTERS: tuple[tuple[str, str, str], ...] = (
@@ -27,6 +27,8 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("shopwatch_camera_frames_dropped", "Decoded frames a slow consumer never took.", "frames_dropped"),
     ("shopwatch_camera_reconnects", "Reconnections after a failure.", "reconnects"),
     ("shopwatch_camera_activations", "Idle to active switches (activity gating).", "activations"),
+    ("shopwatch_camera_internal_errors", "Reader errors that are shopwatch bugs (logged with a traceback).",
+     "internal_errors"),
 )
 
 

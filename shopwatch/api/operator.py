@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shopwatch.api.auth.deps import PrincipalDep
-from shopwatch.talkback.sessions import Operator
+from shopwatch.api.access.deps import PrincipalDep
+from shopwatch.talkback.records import Operator
 
 
 def current_operator(principal: PrincipalDep) -> Operator:

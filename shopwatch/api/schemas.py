@@ -58,6 +58,9 @@ class HealthCountersPublic(Public):
     keyframes_total: int
     frames_dropped: int = Field(description="Frames a slow consumer never took.")
     activations: int = Field(description="Idle -> active switches.")
+    internal_errors: int = Field(
+        0, description="Reader errors that are shopwatch bugs, not camera failures (each in the log at ERROR)."
+    )
 
 
 class EventsHealthPublic(Public):

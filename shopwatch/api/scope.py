@@ -12,9 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import FleetDep
-from shopwatch.core.services import Fleet
+from shopwatch.api.services import Fleet
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from shopwatch.core.api_limits_config import RequestLimits
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +53,10 @@ class ApiServer:
     open connections are given ``shutdown_timeout_s`` to finish.
     """
 
-    def __init__(self, app: ASGIApp, host: str, port: int, *, shutdown_timeout_s: int = 5) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, *, shutdown_timeout_s: int = 5, limits: RequestLimits | None = None
+    ) -> None:
+        limits = limits or RequestLimits()
         self._socket = _bind(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
@@ -61,6 +66,10 @@ class ApiServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=shutdown_timeout_s,
+            # The protocol's own bounds, before the app's middleware sees anything: a WebSocket frame or an
+            # unfinished request head past these is never assembled.
+            ws_max_size=limits.ws_message_bytes,
+            h11_max_incomplete_event_size=limits.header_bytes,
         )
         self._server = _EmbeddedServer(config)
 
@@ -92,11 +101,12 @@ async def serve_api(
     *,
     bound_port: asyncio.Future[int] | None = None,
     stop: asyncio.Event | None = None,
+    limits: RequestLimits | None = None,
 ) -> None:
     """Serve until ``stop`` is set or the task is cancelled. ``bound_port`` gets the listening port (useful with
     port 0) once bound, or the ``OSError`` when the address cannot be bound."""
     try:
-        server = ApiServer(app, host, port)
+        server = ApiServer(app, host, port, limits=limits)
     except OSError as exc:
         if bound_port is not None and not bound_port.done():
             bound_port.set_exception(exc)

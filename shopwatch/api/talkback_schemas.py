@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from dataclasses import fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from shopwatch.store.talkback import AuditEntry, ClipRecord, Outcome
-from shopwatch.talkback.sessions import SourceKind, TalkSession
+from shopwatch.core.talkback_records import TalkSession
+from shopwatch.store.talkback import ClipRecord
 
 VOICE_PATTERN = r"^[A-Za-z0-9_+-]{1,40}$"
 MAX_TEXT = 1000
@@ -48,56 +49,42 @@ class BroadcastCreate(TalkCreate):
         return self
 
 
-def _utc(wall: float | None) -> datetime | None:
-    return None if wall is None else datetime.fromtimestamp(wall, UTC)
+def _record_fields(**overrides: Any) -> dict[str, Any]:
+    """The talk-session record's fields as pydantic field definitions (``overrides`` replace or add some)."""
+    hints = get_type_hints(TalkSession)
+    defined: dict[str, Any] = {f.name: (hints[f.name], ...) for f in fields(TalkSession)}
+    defined["started_at"] = (datetime | None, Field(description="When the first packet went out."))
+    defined["overridden"] = (list[str], Field(description="Refusals an admin override set aside."))
+    defined["played_s"] = (float, Field(description="Seconds of audio played, to the millisecond."))
+    return defined | overrides
 
 
-class SessionPublic(BaseModel):
-    id: str
-    camera_id: str
-    user: str
-    source: SourceKind
-    clip_id: str | None
-    text: str | None
-    voice: str | None
-    broadcast_id: str | None
-    state: Outcome
-    queue_position: int | None = Field(description="1 plays next; null unless queued.")
-    overridden: list[str] = Field(description="Refusals an admin override set aside.")
-    requested_at: datetime
-    started_at: datetime | None = Field(description="When the first packet went out.")
-    ended_at: datetime | None
-    codec: str | None
-    protocol: str | None
-    played_s: float
-    packets: int
-    error: str | None
+# The session as the API shows it: the record's fields, ``outcome`` named ``state``, and the queue position.
+_session_fields = _record_fields(queue_position=(int | None, Field(description="1 plays next; null unless queued.")))
+_session_fields["state"] = _session_fields.pop("outcome")
+# The audit as the API shows it: the record's fields, the overridden refusals as one text ("a; b").
+_audit_fields = _record_fields(overridden=(str | None, ...))
 
+if TYPE_CHECKING:
+    _SessionFields = BaseModel
+    _AuditFields = BaseModel
+else:
+    _SessionFields = create_model("_SessionFields", **_session_fields)
+    _AuditFields = create_model("_AuditFields", **_audit_fields)
+
+
+class SessionPublic(_SessionFields):
     @classmethod
     def of(cls, session: TalkSession, queue_position: int | None = None) -> SessionPublic:
-        requested_at = _utc(session.requested_at)
-        assert requested_at is not None
-        return cls(
-            id=session.id,
-            camera_id=session.camera_id,
-            user=session.user,
-            source=session.kind,
-            clip_id=session.sound.clip_id,
-            text=session.sound.text,
-            voice=session.sound.voice,
-            broadcast_id=session.broadcast_id,
-            state=session.outcome,
-            queue_position=queue_position,
-            overridden=list(session.overridden),
-            requested_at=requested_at,
-            started_at=_utc(session.started_at),
-            ended_at=_utc(session.ended_at),
-            codec=session.codec,
-            protocol=session.protocol,
-            played_s=round(session.played_s, 3),
-            packets=session.packets,
-            error=session.error,
-        )
+        values = _public_values(session)
+        values["state"] = values.pop("outcome")
+        return cls(**values, queue_position=queue_position)
+
+
+def _public_values(session: TalkSession) -> dict[str, Any]:
+    values = {f.name: getattr(session, f.name) for f in fields(TalkSession)}
+    values["played_s"] = round(session.played_s, 3)
+    return values
 
 
 class SessionList(BaseModel):
@@ -140,26 +127,9 @@ class ClipUpdate(BaseModel):
     name: str = Field(..., min_length=1, max_length=100)
 
 
-class AuditPublic(BaseModel):
-    id: str
-    requested_at: datetime
-    user: str
-    camera_id: str
-    source: str
-    outcome: Outcome
-    clip_id: str | None
-    text: str | None
-    voice: str | None
-    broadcast_id: str | None
-    overridden: str | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    codec: str | None
-    protocol: str | None
-    played_s: float
-    packets: int
-    error: str | None
-
+class AuditPublic(_AuditFields):
     @classmethod
-    def of(cls, entry: AuditEntry) -> AuditPublic:
-        return cls(**{name: getattr(entry, name) for name in cls.model_fields})
+    def of(cls, entry: TalkSession) -> AuditPublic:
+        values = _public_values(entry)
+        values["overridden"] = "; ".join(entry.overridden) or None
+        return cls(**values)

@@ -57,6 +57,7 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
             "keyframes_total": health.keyframes_total,
             "frames_dropped": health.frames_dropped,
             "activations": health.activations,
+            "internal_errors": health.internal_errors,
         },
     }
 

@@ -21,7 +21,7 @@ ANONYMOUS = "anonymous"
 SYSTEM = "system"
 
 
-class AuditLog:
+class AuditTrail:
     def __init__(self, repo: AuditRepository, clock: Clock) -> None:
         self._repo = repo
         self._clock = clock

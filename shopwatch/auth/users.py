@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 
+from shopwatch.auth.grants import check_grant, covers
 from shopwatch.auth.secrets import hash_password, new_key
 from shopwatch.core.clock import Clock
+from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.principal import Principal, PrincipalKind, Role
-from shopwatch.store.auth import ApiKeyRecord, AuthRepository, UserRecord
+from shopwatch.store.accounts import AccountRepository, ApiKeyRecord, UserRecord
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 GRID_RE = re.compile(r"^\S.{0,63}$")
@@ -24,11 +26,11 @@ MAX_PASSWORD = 256  # argon2 takes any length; a cap keeps a login request from 
 MAX_GRIDS = 64
 
 
-class InvalidAccount(ValueError):
+class InvalidAccount(Invalid):
     """A user or key that breaks the rules above; the message says which and what was expected."""
 
 
-class UnknownAccount(LookupError):
+class UnknownAccount(NotFound):
     """No user or key with that name or id."""
 
 
@@ -69,7 +71,7 @@ def _principal(kind: PrincipalKind, pid: str, name: str, role: Role, grids: tupl
 class Accounts:
     """Users and API keys over the repository (blocking: call from a thread in async code)."""
 
-    def __init__(self, repo: AuthRepository, hasher: PasswordHasher, clock: Clock, password_min_length: int) -> None:
+    def __init__(self, repo: AccountRepository, hasher: PasswordHasher, clock: Clock, password_min_length: int) -> None:
         self.repo = repo
         self._hasher = hasher
         self._clock = clock
@@ -81,25 +83,38 @@ class Accounts:
                 f"expected a password of {self._min_password}-{MAX_PASSWORD} characters, found {len(password)}"
             )
 
-    def create_user(self, username: str, password: str, role: Role, grids: tuple[str, ...] | None = None) -> UserRecord:
+    def create_user(
+        self, username: str, password: str, role: Role, grids: tuple[str, ...] | None = None, *,
+        by: Principal | None = None,
+    ) -> UserRecord:  # fmt: skip
+        """A new enabled user; ``by`` (None: the CLI) must hold the role and grids it grants (``GrantRefused``)."""
         if not USERNAME_RE.match(username):
             raise InvalidAccount(
                 "expected a user name of 1-64 letters, digits, '.', '_', '@' or '-' starting with a letter or digit"
             )
         self.check_password(password)
+        grids = check_grids(role, grids)
+        check_grant(by, role, grids)
         now = now_utc(self._clock)
         user = UserRecord(
-            id=uuid.uuid4().hex, username=username, role=role.value, grids=check_grids(role, grids),
+            id=uuid.uuid4().hex, username=username, role=role.value, grids=grids,
             password_hash=hash_password(self._hasher, password), enabled=True, created_at=now, updated_at=now,
         )  # fmt: skip
         self.repo.add_user(user)
         return user
 
-    def user_named(self, username: str) -> UserRecord:
+    def user_named(self, username: str, *, by: Principal | None = None) -> UserRecord:
+        """The user, if ``by`` (None: the CLI) may see it: a scoped caller sees accounts inside its grids only."""
         user = self.repo.user_named(username)
-        if user is None:
+        if user is None or not covers(by, user.grids):
             raise UnknownAccount(f"no user named {username!r}")
         return user
+
+    def users(self, *, by: Principal | None = None) -> list[UserRecord]:
+        return [u for u in self.repo.users() if covers(by, u.grids)]
+
+    def keys(self, *, by: Principal | None = None) -> list[ApiKeyRecord]:
+        return [k for k in self.repo.keys() if covers(by, k.grids)]
 
     def update_user(
         self,
@@ -109,11 +124,14 @@ class Accounts:
         grids: tuple[str, ...] | None = None,
         enabled: bool | None = None,
         password: str | None = None,
+        by: Principal | None = None,
     ) -> UserRecord:
-        """Change what is given. Disabling, a new password or a new role or scope ends the user's tokens."""
-        user = self.user_named(username)
+        """Change what is given. Disabling, a new password or a new role or scope ends the user's tokens.
+        ``by`` (None: the CLI) must see the user and hold the role and grids it leaves it with."""
+        user = self.user_named(username, by=by)
         new_role = role or Role(user.role)
         new_grids = check_grids(new_role, grids if grids is not None else user.grids)
+        check_grant(by, new_role, new_grids)
         changes: dict[str, object] = {"role": new_role.value, "grids": new_grids}
         if enabled is not None:
             changes["enabled"] = enabled
@@ -130,19 +148,26 @@ class Accounts:
         self.repo.update_user(updated, revoke_tokens=narrowed)
         return updated
 
-    def create_key(self, name: str, role: Role, grids: tuple[str, ...] | None, created_by: str) -> CreatedKey:
+    def create_key(
+        self, name: str, role: Role, grids: tuple[str, ...] | None, created_by: str, *, by: Principal | None = None
+    ) -> CreatedKey:
+        """A new key; ``by`` (None: the CLI) must hold the role and grids it grants (``GrantRefused``)."""
         if not USERNAME_RE.match(name):
             raise InvalidAccount("expected a key name of 1-64 letters, digits, '.', '_', '@' or '-'")
+        grids = check_grids(role, grids)
+        check_grant(by, role, grids)
         key = new_key()
         record = ApiKeyRecord(
-            id=key.id, name=name, role=role.value, grids=check_grids(role, grids), secret_hash=key.secret_hash,
+            id=key.id, name=name, role=role.value, grids=grids, secret_hash=key.secret_hash,
             created_at=now_utc(self._clock), created_by=created_by,
         )  # fmt: skip
         self.repo.add_key(record)
         return CreatedKey(record, key.plaintext)
 
-    def revoke_key(self, key_id: str) -> ApiKeyRecord:
-        if not self.repo.revoke_key(key_id, now_utc(self._clock)):
+    def revoke_key(self, key_id: str, *, by: Principal | None = None) -> ApiKeyRecord:
+        """Revoke a key ``by`` (None: the CLI) may see; one outside its grids is unknown to it."""
+        seen = self.repo.key(key_id)
+        if seen is None or not covers(by, seen.grids) or not self.repo.revoke_key(key_id, now_utc(self._clock)):
             raise UnknownAccount(f"no active API key {key_id!r}")
         record = self.repo.key(key_id)
         assert record is not None

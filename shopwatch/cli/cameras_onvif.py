@@ -24,7 +24,7 @@ from shopwatch.core.errors import ConfigError
 from shopwatch.core.onvif_config import OnvifSettings
 from shopwatch.onvif.bulk import HostResult, OnboardRequest, make_request, onboard_many, read_hosts
 from shopwatch.onvif.discovery import Discovered, discover
-from shopwatch.onvif.onboard import Outcome
+from shopwatch.onvif.onboard import OnboardOutcome
 from shopwatch.store.cameras import CameraRepository, SecretNotSet
 
 EXIT_SOME_FAILED = 3
@@ -48,7 +48,7 @@ def _print(console: Console, results: list[HostResult]) -> None:
     for column in ("host", "camera", "result", "registry", "detect / record", "detail"):
         table.add_column(column, overflow="fold")
     for result in results:
-        style = "green" if result.report.outcome is Outcome.OK else "red"
+        style = "green" if result.report.outcome is OnboardOutcome.OK else "red"
         cells = [escape(c) for c in _line(result)]
         cells[2] = f"[{style}]{cells[2]}[/]"
         table.add_row(*cells)
@@ -94,7 +94,7 @@ def onboard_cmd(
     with _registry(settings) as repo:
         results = asyncio.run(_run(requests, repo, settings.onvif))
     _print(Console(), results)
-    if any(r.report.outcome is not Outcome.OK or r.saved.startswith("not saved") for r in results):
+    if any(r.report.outcome is not OnboardOutcome.OK or r.saved.startswith("not saved") for r in results):
         raise typer.Exit(EXIT_SOME_FAILED)
 
 

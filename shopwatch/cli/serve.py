@@ -98,9 +98,9 @@ def demo(
 
 
 def _print_onboarding(results: list[HostResult]) -> None:
-    from shopwatch.onvif.onboard import Outcome
+    from shopwatch.onvif.onboard import OnboardOutcome
 
-    ok = [r for r in results if r.report.outcome is Outcome.OK and not r.saved.startswith("not saved")]
+    ok = [r for r in results if r.report.outcome is OnboardOutcome.OK and not r.saved.startswith("not saved")]
     console.print(f"onboarded over ONVIF: {len(ok)} of {len(results)} simulated cameras")
     for result in results:
         if result not in ok:

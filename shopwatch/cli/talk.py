@@ -31,7 +31,7 @@ def talk_cmd(
     """Play audio once through a camera speaker and print what happened."""
     from shopwatch.talkback import audio
     from shopwatch.talkback.errors import AudioDecodeError, TalkbackError, TtsError
-    from shopwatch.talkback.session import talk
+    from shopwatch.talkback.player import talk
     from shopwatch.talkback.target import parse_target
     from shopwatch.talkback.tts import synthesize
 

@@ -19,7 +19,7 @@ import typer
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from shopwatch.auth.audit import AuditLog
+from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.secrets import new_hasher
 from shopwatch.auth.users import Accounts, InvalidAccount, UnknownAccount
 from shopwatch.cli.common import ConfigOption, settings_or_exit
@@ -27,8 +27,8 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
 from shopwatch.core.redact import redact_text
+from shopwatch.store.accounts import AccountRepository, UsernameTaken
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.auth import AuthRepository, UsernameTaken
 from shopwatch.store.db import create_engine_for, database_url, display_url, migrate
 
 EXIT_DATABASE = 1
@@ -42,7 +42,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON array instead
 
 
 class _Tools:
-    def __init__(self, accounts: Accounts, audit: AuditLog) -> None:
+    def __init__(self, accounts: Accounts, audit: AuditTrail) -> None:
         self.accounts = accounts
         self.audit = audit
         self.actor = f"cli:{getpass.getuser()}"
@@ -59,8 +59,8 @@ def _tools(settings: Settings) -> Iterator[_Tools]:
     clock = SystemClock()
     try:
         migrate(engine)
-        accounts = Accounts(AuthRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
-        yield _Tools(accounts, AuditLog(AuditRepository(engine), clock))
+        accounts = Accounts(AccountRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
+        yield _Tools(accounts, AuditTrail(AuditRepository(engine), clock))
     except SQLAlchemyError as exc:
         reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
         typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)

@@ -13,11 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopwatch.core.auth_config import AuthSettings
+from shopwatch.core.access_config import AuthSettings
+from shopwatch.core.api_limits_config import RequestLimits
+from shopwatch.core.api_security_config import ApiSecurity
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
-from shopwatch.core.talkback_config import TalkbackSettings
+from shopwatch.core.talkback_config import DEFAULT_DRAIN_MS, RtpProfile, TalkbackSettings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Slug = Annotated[
@@ -93,6 +95,13 @@ class Talkback(Strict):
     quiet_hours: QuietHours | None = Field(None, description="Local hours during which talkback is refused.")
     url: str | None = Field(
         None, description="Talkback target (rtsp://, isapi://, dahua://); default: derived from vendor."
+    )
+    rtp: RtpProfile = Field(default_factory=RtpProfile, description="RTP shape for the RTSP backchannel.")
+    drain_ms: int = Field(
+        DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
+    )
+    setup_all_tracks: bool = Field(
+        False, description="RTSP: set up the video tracks too (cameras that play nothing on the backchannel alone)."
     )
 
 
@@ -221,6 +230,12 @@ class Api(Strict):
     live_views: int = Field(
         16, ge=0, le=1000, description="Live views (MJPEG) streaming at once, all cameras together; 0: none."
     )
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="Request body, header, WebSocket message and stream bounds."
+    )
+    security: ApiSecurity = Field(
+        default_factory=ApiSecurity, description="API description access, security headers, allowed origins."
+    )
 
 
 class Service(Strict):
@@ -229,6 +244,9 @@ class Service(Strict):
         None, description="SQLAlchemy URL; default SQLite in data_dir. SHOPWATCH_DATABASE_URL overrides."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    library_log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="Log level of third-party libraries (httpx, zeep, uvicorn, ...)."
+    )
     reload_interval_s: float = Field(
         2.0, gt=0, le=3600, description="How often the config file and registry are checked for edits."
     )

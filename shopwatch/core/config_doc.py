@@ -1,4 +1,5 @@
-"""Render the configuration reference (README) from the pydantic models, so the docs cannot drift.
+"""Render the configuration reference (docs/CONFIGURATION.md, between its markers) from the pydantic models, so
+the docs cannot drift.
 
 ``python -m shopwatch.core.config_doc`` prints the markdown tables."""
 

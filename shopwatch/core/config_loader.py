@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from shopwatch.core.config import Settings
-from shopwatch.core.errors import ConfigError, ConfigProblem
+from shopwatch.core.errors import ConfigError, ConfigProblem, Invalid
 
 Loc = tuple[str | int, ...]
 _ENV_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -55,7 +55,7 @@ class _Located:
         return None
 
 
-class _DuplicateKey(Exception):
+class _DuplicateKey(Invalid):
     def __init__(self, where: str, line: int) -> None:
         self.where, self.line = where, line
 

@@ -37,6 +37,10 @@ class Unavailable(ShopwatchError):
     """A dependency needed to answer is down or saturated right now; trying again later may work."""
 
 
+class SnapshotUnavailable(Unavailable):
+    """No decoded frame could be produced in time (camera offline, no keyframe yet)."""
+
+
 # --- what a device did ---------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 Box = tuple[float, float, float, float]
 
@@ -81,3 +81,12 @@ class Event:
 
 def _event_from_fields(values: dict[str, Any]) -> Event:
     return Event(**{**values, "snapshots": MappingProxyType(values["snapshots"])})
+
+
+class EventSink(Protocol):
+    """Where events go, one way: detection -> the worker (which adds the clip) -> the supervisor -> incidents.
+
+    ``submit`` never blocks (it is called from detection threads and from the service's event loop); it answers
+    False when the sink had to drop the event (and counted it)."""
+
+    def submit(self, event: Event) -> bool: ...

@@ -81,6 +81,8 @@ class CameraHealth:
     keyframes_total: int = 0
     frames_dropped: int = 0  # frames a slow consumer never took
     activations: int = 0  # idle -> active switches
+    # Reader errors that are bugs in shopwatch, not camera failures: each logged at ERROR with its traceback.
+    internal_errors: int = 0
     worker: int | None = None
     events: EventsHealth | None = None  # ONVIF motion events, for cameras subscribed to them
     detection: DetectionStatus | None = None  # None: no detection in this worker, or no frame processed yet

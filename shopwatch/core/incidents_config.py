@@ -69,7 +69,7 @@ class PatrolTeam(_Strict):
     )
 
 
-class Supervisor(_Strict):
+class EscalationChannel(_Strict):
     mqtt_topic: str | None = Field(
         ESCALATION_TOPIC, max_length=200, description="MQTT topic template of escalations; null: no MQTT."
     )
@@ -88,7 +88,7 @@ class Mqtt(_Strict):
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive.")
 
 
-class Delivery(_Strict):
+class DeliverySettings(_Strict):
     timeout_s: float = Field(5.0, gt=0, le=120, description="Time allowed for one send (PUBACK, HTTP answer).")
     backoff_initial_s: float = Field(1.0, gt=0, le=600, description="First retry delay.")
     backoff_max_s: float = Field(60.0, gt=0, le=3600, description="Cap on the retry delay.")
@@ -112,7 +112,7 @@ class Delivery(_Strict):
     )
 
     @model_validator(mode="after")
-    def _ordered(self) -> Delivery:
+    def _ordered(self) -> DeliverySettings:
         if self.backoff_initial_s > self.backoff_max_s:
             raise ValueError(f"backoff_initial_s ({self.backoff_initial_s}) must be ≤ backoff_max_s")
         if self.lease_s < 3 * self.timeout_s:
@@ -147,9 +147,13 @@ class Deterrence(_Strict):
 
 class IncidentsSettings(_Strict):
     teams: list[PatrolTeam] = Field(default_factory=list, max_length=500, description="Patrol teams.")
-    supervisor: Supervisor = Field(default_factory=Supervisor, description="Command-room escalation channel.")
+    supervisor: EscalationChannel = Field(
+        default_factory=EscalationChannel, description="Command-room escalation channel."
+    )
     mqtt: Mqtt = Field(default_factory=Mqtt, description="MQTT broker for alerts.")
-    delivery: Delivery = Field(default_factory=Delivery, description="Outbox delivery: retries, signed URLs.")
+    delivery: DeliverySettings = Field(
+        default_factory=DeliverySettings, description="Outbox delivery: retries, signed URLs."
+    )
     retention: Retention = Field(default_factory=Retention, description="Event retention.")
     linking: Linking = Field(default_factory=Linking, description="Cross-camera linking.")
     deterrence: list[Deterrence] = Field(

@@ -1,4 +1,8 @@
-"""Process-wide logging set-up: one line per record, passwords masked in every message and traceback."""
+"""Process-wide logging set-up: one line per record, passwords masked in every message and traceback.
+
+shopwatch's own loggers (``shopwatch.*``) log at the configured level; every other library's (httpx logs each
+ONVIF request at INFO, and zeep, httpcore, urllib3, uvicorn, PyAV's ``libav`` do their own) at ``libraries``,
+WARNING unless asked for (``service.library_log_level``), so the start-up banner is not buried under them."""
 
 from __future__ import annotations
 
@@ -25,9 +29,15 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_logging(level: str = "info", process_name: str = "main") -> RedactingFilter:
+LIBRARY_LOG_LEVEL = "warning"
+
+
+def configure_logging(
+    level: str = "info", process_name: str = "main", libraries: str = LIBRARY_LOG_LEVEL
+) -> RedactingFilter:
     """Install a stderr handler with a redacting filter on the root logger and return the filter, so the
-    caller can register secret values (camera passwords) it must also mask."""
+    caller can register secret values (camera passwords) it must also mask. ``level`` applies to shopwatch's
+    loggers, ``libraries`` to everyone else's."""
     redactor = RedactingFilter()
     handler = _StderrHandler()
     handler.setFormatter(
@@ -38,5 +48,6 @@ def configure_logging(level: str = "info", process_name: str = "main") -> Redact
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    root.setLevel(libraries.upper())  # third-party loggers inherit the root's level
+    logging.getLogger("shopwatch").setLevel(level.upper())
     return redactor

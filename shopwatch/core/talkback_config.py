@@ -5,9 +5,38 @@ rules that apply to every speaker."""
 
 from __future__ import annotations
 
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_DRAIN_MS = 1000
+
+
+class RtpProfile(BaseModel):
+    """How a camera wants its backchannel RTP shaped. The default is the standard (RFC 3551: 20 ms of G.711,
+    160 bytes, marker on the first packet of a talkspurt); some doorbells (Reolink, go2rtc#331) play only
+    1024-byte packets with the marker set on each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    packet_bytes: int = Field(
+        160, ge=80, le=1400, multiple_of=80, description="G.711 bytes per RTP packet (160 = 20 ms, 1024 = 128 ms)."
+    )
+    marker: Literal["talkspurt", "every", "never"] = Field(
+        "talkspurt",
+        description="RTP marker bit: on a talkspurt's first packet (standard), on every packet, or never.",
+    )
+
+    @property
+    def standard(self) -> bool:
+        return self.packet_bytes == 160 and self.marker == "talkspurt"
+
+    def describe(self) -> str:
+        ms = self.packet_bytes // 8
+        return f"{self.packet_bytes}-byte packets ({ms} ms), marker {self.marker}" + (
+            " (standard)" if self.standard else ""
+        )
 
 
 class TalkbackSettings(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.store.events import StoredEvent
+from shopwatch.core.incident_records import StoredEvent
 
 SIGNATURE_HEADER = "X-Shopwatch-Signature"  # "sha256=<hex HMAC of the raw body>"
 DELIVERY_HEADER = "X-Shopwatch-Delivery"  # the delivery id

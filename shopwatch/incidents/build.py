@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import Clock
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.incidents_config import IncidentsSettings
-from shopwatch.core.services import Fleet
 from shopwatch.incidents.alerts import UrlSigner
 from shopwatch.incidents.deterrence import AutoDeterrence
 from shopwatch.incidents.dispatcher import Dispatcher
@@ -43,7 +43,7 @@ def url_secret(settings: IncidentsSettings, data_dir: Path) -> bytes:
 def build_incidents(
     settings: IncidentsSettings,
     engine: Engine,
-    fleet: Fleet,
+    fleet: CameraDirectory,
     talkback: TalkbackService | None,
     data_dir: Path,
     clock: Clock,

@@ -16,12 +16,13 @@ from typing import Any
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.incidents_config import Deterrence
+from shopwatch.core.talkback_records import TalkSession
 from shopwatch.talkback.arbiter import SpeakerConflict
 from shopwatch.talkback.clips import UnknownClip
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.policy import PolicyRefused
+from shopwatch.talkback.records import Operator, Sound, TalkRequest, UnknownCamera
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Operator, Sound, TalkRequest, TalkSession, UnknownCamera
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class AutoDeterrence:
         limit = self._talkback.settings.max_session_s + SESSION_GRACE_S
         try:
             async with asyncio.timeout(limit):
-                await session.finished.wait()
+                session = await self._talkback.wait_ended(session_id)
         except TimeoutError:
             log.error("auto-deterrence session %s did not end within %.0f s", session_id, limit)
             return
@@ -86,8 +87,8 @@ class AutoDeterrence:
 
     async def _stop(self, trigger: Trigger, started: dict[str, Any], session: TalkSession, record: Record) -> None:
         assert self._talkback is not None
-        await self._talkback.cancel(session.id)  # returns once the speaker is released
-        await record(trigger.event_id, self._ended(started, session))
+        ended = await self._talkback.cancel(session.id)  # returns once the speaker is released
+        await record(trigger.event_id, self._ended(started, ended))
 
     def _ended(self, started: dict[str, Any], session: TalkSession) -> dict[str, Any]:
         return {

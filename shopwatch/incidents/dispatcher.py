@@ -26,9 +26,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from shopwatch.core.clock import Clock
-from shopwatch.core.incidents_config import Delivery as DeliverySettings
+from shopwatch.core.incident_records import Delivery, DeliveryOutcome, DeliveryState, Lease
+from shopwatch.core.incidents_config import DeliverySettings
 from shopwatch.incidents.senders import DeliveryError, Sender
-from shopwatch.store.outbox import Delivery, DeliveryState, Lease, OutboxRepository, Outcome
+from shopwatch.store.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Dispatcher:
         self._full = False  # the last claim took as many as there were free slots: more may be waiting
         self._handed: deque[Delivery] = deque()
         self._inflight: dict[str, asyncio.Task[None]] = {}
-        self._outcomes: list[Outcome] = []
+        self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
@@ -210,7 +211,7 @@ class Dispatcher:
                 self._poll = True
             self._wake.set()
 
-    async def _attempt(self, delivery: Delivery) -> Outcome:
+    async def _attempt(self, delivery: Delivery) -> DeliveryOutcome:
         sender = self._senders.get(delivery.channel)
         try:
             if sender is None:
@@ -218,18 +219,18 @@ class Dispatcher:
             await sender.send(delivery)
         except DeliveryError as exc:
             return self._failure(delivery, exc)
-        return Outcome(delivery.id, DeliveryState.DELIVERED, self._now())
+        return DeliveryOutcome(delivery.id, DeliveryState.DELIVERED, self._now())
 
-    def _failure(self, delivery: Delivery, exc: DeliveryError) -> Outcome:
+    def _failure(self, delivery: Delivery, exc: DeliveryError) -> DeliveryOutcome:
         now = self._now()
         age_s = (now - delivery.created_at).total_seconds()
         if exc.permanent or age_s >= self._settings.give_up_s:
             reason = str(exc) if exc.permanent else f"gave up after {age_s:.0f} s: {exc}"
             log.warning("delivery %s to %s failed for good: %s", delivery.id, delivery.target, reason)
-            return Outcome(delivery.id, DeliveryState.FAILED, now, reason)
+            return DeliveryOutcome(delivery.id, DeliveryState.FAILED, now, reason)
         delay = retry_delay(self._settings, delivery.attempts, self._rng)
         log.info("delivery %s: %s; retry in %.1f s", delivery.id, exc, delay)
-        return Outcome(delivery.id, DeliveryState.PENDING, now, str(exc), now + timedelta(seconds=delay))
+        return DeliveryOutcome(delivery.id, DeliveryState.PENDING, now, str(exc), now + timedelta(seconds=delay))
 
     def _record_soon(self) -> None:
         if self._recorder is None or self._recorder.done():
@@ -252,7 +253,7 @@ class Dispatcher:
                 else:  # our lease ran out meanwhile and another dispatcher took the row over (or it was deleted)
                     log.warning("delivery %s: %s not recorded, no longer ours", outcome.delivery_id, outcome.state)
 
-    def _count(self, outcome: Outcome) -> None:
+    def _count(self, outcome: DeliveryOutcome) -> None:
         if outcome.state is DeliveryState.DELIVERED:
             self.sent += 1
         elif outcome.state is DeliveryState.FAILED:

@@ -10,12 +10,12 @@ from typing import Any
 
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.events import Event
+from shopwatch.core.incident_records import Incident, NewEvent, StoredEvent
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
 from shopwatch.incidents.linking import Link
 from shopwatch.incidents.media import StoredMedia
 from shopwatch.incidents.routing import Router
-from shopwatch.store.events import Incident, NewEvent, StoredEvent
 
 UNKNOWN_GRID = "unknown"
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shopwatch.core.incident_records import NewDelivery, StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings, PatrolTeam, Webhook
 from shopwatch.incidents.alerts import topic_for
-from shopwatch.store.events import StoredEvent
-from shopwatch.store.outbox import NewDelivery
 
 SUPERVISOR = "supervisor"
 MQTT = "mqtt"

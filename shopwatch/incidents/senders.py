@@ -14,17 +14,18 @@ from typing import Any, Protocol
 import aiohttp
 import aiomqtt
 
+from shopwatch.core.errors import Unavailable
+from shopwatch.core.incident_records import Delivery
 from shopwatch.core.incidents_config import Mqtt
 from shopwatch.core.redact import redact_text
 from shopwatch.incidents.alerts import DELIVERY_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, body_signature
-from shopwatch.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
 TIMESTAMP_HEADER = "X-Shopwatch-Timestamp"
 
 
-class DeliveryError(Exception):
+class DeliveryError(Unavailable):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent

@@ -21,11 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.directory import CameraDirectory
+from shopwatch.core.errors import NotFound
 from shopwatch.core.events import Event
+from shopwatch.core.incident_records import Lease, NewDelivery, NewEvent, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
-from shopwatch.core.services import Fleet
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
+from shopwatch.incidents.archive import EventArchive
 from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
@@ -33,8 +36,8 @@ from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
-from shopwatch.store.events import EventRepository, NewEvent, StoredEvent, Transition
-from shopwatch.store.outbox import Lease, NewDelivery, OutboxRepository, as_pending
+from shopwatch.store.events import EventRepository
+from shopwatch.store.outbox import OutboxRepository, as_pending
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class _Prepared:
     failed: list[tuple[Event, Exception]]
 
 
-class UnknownEvent(KeyError):
+class UnknownEvent(NotFound, KeyError):
     def __str__(self) -> str:
         return f"no event {self.args[0]!r}"
 
@@ -70,7 +73,7 @@ class Parts:
 
 
 class IncidentService:
-    def __init__(self, settings: IncidentsSettings, fleet: Fleet, parts: Parts, clock: Clock) -> None:
+    def __init__(self, settings: IncidentsSettings, fleet: CameraDirectory, parts: Parts, clock: Clock) -> None:
         self.settings = settings
         self._fleet = fleet
         self.events = parts.events
@@ -115,6 +118,10 @@ class IncidentService:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.wall(), UTC)
+
+    def archive(self) -> EventArchive:
+        """The read door for the API: events, incidents, deliveries, files, signed links, the live feed."""
+        return EventArchive(self.events, self.outbox, self.media, self.signer, self.feed, self.now)
 
     async def restore_links(self) -> int:
         """Give cross-camera linking back what it remembered before a restart (the last two windows of events,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shopwatch.core.errors import Conflict
+
 
 class Status(StrEnum):
     NEW = "new"
@@ -26,7 +28,7 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 OPEN = frozenset(s for s, nexts in ALLOWED.items() if nexts)
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Conflict):
     """The event is not in a status from which the asked one can be reached (the API answers 409)."""
 
     def __init__(self, event_id: str, current: Status, wanted: Status) -> None:

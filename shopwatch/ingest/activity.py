@@ -22,7 +22,7 @@ from shopwatch.core.health import ActivityMode
 from shopwatch.ingest.packet_activity import PacketActivity, PacketTuning
 
 __all__ = [
-    "ActivityGate", "FrameSelector", "KeyframeMotion", "MotionResult", "PacketActivity", "PacketTuning",
+    "ActivityGate", "FrameSelector", "KeyframeMotion", "KeyframeChange", "PacketActivity", "PacketTuning",
     "downscale_luma",
 ]  # fmt: skip
 
@@ -31,7 +31,7 @@ Luma = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True, slots=True)
-class MotionResult:
+class KeyframeChange:
     changed_fraction: float  # fraction of downscaled pixels that changed beyond the noise threshold
     motion: bool
     recalibrated: bool  # most of the frame changed: lighting, not movement; the new frame is the reference
@@ -90,18 +90,18 @@ class KeyframeMotion:
     def has_reference(self) -> bool:
         return self._reference is not None
 
-    def update(self, luma: Luma) -> MotionResult:
+    def update(self, luma: Luma) -> KeyframeChange:
         """Compare ``luma`` (H×W uint8, the Y plane) with the previous frame; it becomes the new reference."""
         small = downscale_luma(luma, self._scale)
         previous, self._reference = self._reference, small
         if previous is None or previous.shape != small.shape:
-            return MotionResult(0.0, motion=False, recalibrated=True)
+            return KeyframeChange(0.0, motion=False, recalibrated=True)
         diff = small.astype(np.int16) - previous.astype(np.int16)
         shift = int(np.median(diff))
         changed = float(np.count_nonzero(np.abs(diff - shift) > self._pixel_delta)) / diff.size
         if changed > self._recalibrate:
-            return MotionResult(changed, motion=False, recalibrated=True)
-        return MotionResult(changed, motion=changed > self._threshold, recalibrated=False)
+            return KeyframeChange(changed, motion=False, recalibrated=True)
+        return KeyframeChange(changed, motion=changed > self._threshold, recalibrated=False)
 
     def reset(self) -> None:
         self._reference = None

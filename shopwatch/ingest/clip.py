@@ -18,6 +18,7 @@ from typing import Any, cast
 import av
 from av.video.stream import VideoStream
 
+from shopwatch.core.errors import Unavailable
 from shopwatch.ingest.access_unit import AccessUnit
 from shopwatch.ingest.ring import PacketRing, RingEntry
 
@@ -48,7 +49,7 @@ class ClipInfo:
     duration_s: float
 
 
-class ClipError(Exception):
+class ClipError(Unavailable):
     """No clip could be cut (no keyframe in range, or the muxer refused the packets)."""
 
 

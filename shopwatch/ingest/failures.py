@@ -22,6 +22,11 @@ from shopwatch.core.errors import (
 from shopwatch.core.health import CameraState
 from shopwatch.core.redact import redact_text, strip_credentials
 
+# What a camera can do to a reader or a probe: media errors (PyAV/FFmpeg), the OS's (sockets, timeouts) and ours
+# (a stream with no video, an unsupported codec). Each becomes a ``Failure`` the operator can act on; anything
+# else is a bug, and the reader logs it with its traceback (``CameraReader._run``).
+CAMERA_FAILURES = (av.error.FFmpegError, OSError, ShopwatchError)
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:

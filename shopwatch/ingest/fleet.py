@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Protocol
 
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.directory import CameraRoster
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.supervisor import Supervisor
 
 _STREAM_DOWN = frozenset({CameraState.OFFLINE, CameraState.STALLED, CameraState.AUTH_FAILED, CameraState.CONNECTING})
@@ -29,24 +30,25 @@ class LiveFleet:
     def __init__(
         self,
         supervisor: Supervisor,
-        cameras: Iterable[CameraConfig] = (),
+        cameras: Iterable[CameraConfig] | CameraRoster = (),
         events: EventsHealthSource | None = None,
         snapshot_fallback: SnapshotFallback | None = None,
     ) -> None:
+        """``cameras``: a ``CameraRoster`` shared with the services built before ingest (changes made through
+        either are seen by both), or the cameras to hold."""
         self._supervisor = supervisor
         self._events = events
         self._fallback = snapshot_fallback
-        self._cameras: dict[str, CameraConfig] = {}
-        self.set_cameras(cameras)
+        self._directory = cameras if isinstance(cameras, CameraRoster) else CameraRoster(cameras)
 
     def set_cameras(self, cameras: Iterable[CameraConfig]) -> None:
-        self._cameras = {cam.id: cam for cam in sorted(cameras, key=lambda c: c.id)}
+        self._directory.set_cameras(cameras)
 
     def cameras(self) -> list[CameraConfig]:
-        return list(self._cameras.values())
+        return self._directory.cameras()
 
     def camera(self, camera_id: str) -> CameraConfig | None:
-        return self._cameras.get(camera_id)
+        return self._directory.camera(camera_id)
 
     def health(self, camera_id: str) -> CameraHealth | None:
         health = self._supervisor.health(camera_id)
@@ -62,12 +64,12 @@ class LiveFleet:
         return health
 
     def request_activity(self, camera_id: str, reason: str) -> bool:
-        return camera_id in self._cameras and self._supervisor.request_activity(camera_id, reason)
+        return self._directory.camera(camera_id) is not None and self._supervisor.request_activity(camera_id, reason)
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         """A decoded frame; for an ONVIF camera whose stream is down (or gives no frame), the device's own
         snapshot instead."""
-        camera = self._cameras.get(camera_id)
+        camera = self._directory.camera(camera_id)
         if camera is None:
             raise KeyError(camera_id)
         fallback = self._fallback if self._fallback is not None and self._fallback.covers(camera) else None

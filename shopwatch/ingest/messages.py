@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.events import Event
 from shopwatch.core.health import CameraHealth
 
 
@@ -55,10 +56,10 @@ class SnapshotReply:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A value the worker's frame consumer published (a detection event)."""
+    """An event of the worker's detection, its clip cut."""
 
     worker: int
-    payload: object
+    event: Event
 
 
 ToSupervisor = HealthReport | SnapshotReply | Published

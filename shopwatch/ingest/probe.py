@@ -16,7 +16,7 @@ from shopwatch.core.errors import PeerProtocolError
 from shopwatch.core.health import CameraState
 from shopwatch.ingest.access_unit import AccessUnit, AccessUnitAssembler
 from shopwatch.ingest.decode import AvDecoder, decoder_context
-from shopwatch.ingest.failures import classify
+from shopwatch.ingest.failures import CAMERA_FAILURES, classify
 from shopwatch.ingest.reader import open_options, stream_url
 
 
@@ -86,7 +86,7 @@ def probe_camera(camera: CameraConfig, settings: Ingest, seconds: float = 3.0) -
         container = av.open(
             url, options=open_options(settings, camera), timeout=(settings.open_timeout_s, settings.read_timeout_s)
         )
-    except Exception as exc:
+    except CAMERA_FAILURES as exc:
         failure = classify(exc, url, camera.secrets(), during="open", timeout_s=settings.open_timeout_s)
         return ProbeResult(failure.state, error=failure.message)
     codec_name: str | None = None
@@ -98,7 +98,7 @@ def probe_camera(camera: CameraConfig, settings: Ingest, seconds: float = 3.0) -
         codec = decoder_context(stream)
         codec_name = codec.name
         _read(container, stream, AvDecoder(codec), measure, seconds)
-    except Exception as exc:
+    except CAMERA_FAILURES as exc:
         failure = classify(exc, url, camera.secrets(), during="read", timeout_s=settings.read_timeout_s)
         return ProbeResult(failure.state, codec=codec_name, error=failure.message)
     finally:

@@ -22,17 +22,16 @@ import av
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import Activity, CameraConfig, Ingest
-from shopwatch.core.errors import PeerProtocolError
+from shopwatch.core.errors import PeerProtocolError, ShopwatchError, SnapshotUnavailable
 from shopwatch.core.frame import Frame
 from shopwatch.core.health import CameraHealth, CameraState, StreamInfo
 from shopwatch.core.redact import with_credentials
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.access_unit import AccessUnit, AccessUnitAssembler
 from shopwatch.ingest.activity import ActivityGate
 from shopwatch.ingest.backoff import ReconnectBackoff
 from shopwatch.ingest.clip import ClipError, ClipInfo, StreamTemplate, cut_clip
 from shopwatch.ingest.decode import AvDecoder, decoder_context
-from shopwatch.ingest.failures import Failure, classify, stream_ended
+from shopwatch.ingest.failures import CAMERA_FAILURES, Failure, classify, stream_ended
 from shopwatch.ingest.pipeline import Activation, PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
 from shopwatch.ingest.slot import LatestSlot
@@ -222,13 +221,12 @@ class CameraReader:
                 continue
             try:
                 delay = self._connect_once(camera)
-            except Exception as exc:  # task boundary: log, count as a failure, keep the camera retrying
-                log.exception("camera %s: reader error", camera.id)
-                delay = self._fail(
-                    Failure(
-                        CameraState.OFFLINE, f"internal reader error: {type(exc).__name__}", False, PeerProtocolError
-                    )
-                )
+            except Exception as exc:  # task boundary: a bug of ours (camera failures are caught below), so its
+                # traceback at ERROR, counted apart in health and metrics, and the camera retried with the backoff
+                log.exception("camera %s: internal error in the reader (a bug, not a camera failure)", camera.id)
+                self._health.on_internal_error()
+                message = f"internal error in the reader ({type(exc).__name__}); its traceback is in the service log"
+                delay = self._fail(Failure(CameraState.OFFLINE, message, False, ShopwatchError))
             if delay > 0:
                 self._wake.wait(delay)
         self._pipeline = None
@@ -261,18 +259,18 @@ class CameraReader:
             container = av.open(
                 url, options=open_options(self._settings, camera), timeout=(self._settings.open_timeout_s, None)
             )
-        except Exception as exc:
+        except CAMERA_FAILURES as exc:
             return self._fail(
                 classify(exc, url, camera.secrets(), during="open", timeout_s=self._settings.open_timeout_s)
             )
         try:
             failure = self._read(container, camera, url)
-        except Exception as exc:
+        except CAMERA_FAILURES as exc:
             failure = classify(exc, url, camera.secrets(), during="read", timeout_s=self._settings.read_timeout_s)
         finally:
             try:
                 container.close()
-            except Exception:  # closing a broken connection may fail too; nothing left to clean up
+            except CAMERA_FAILURES:  # closing a broken connection may fail too; nothing left to clean up
                 log.debug("camera %s: error while closing the stream", camera.id, exc_info=True)
         if failure is None:
             return 0.0

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shopwatch.ingest.jpeg import DEFAULT_QUALITY, encode_jpeg
+from shopwatch.core.jpeg import DEFAULT_QUALITY, encode_jpeg
 
 
 @dataclass(frozen=True, slots=True)

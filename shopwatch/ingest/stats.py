@@ -92,6 +92,7 @@ class HealthTracker:
         self._frames_total = 0
         self._keyframes_total = 0
         self._activations = 0
+        self._internal_errors = 0
         self.worker: int | None = None
 
     @property
@@ -138,6 +139,11 @@ class HealthTracker:
                 self._last_error = redact_text(error, self._secrets)
             self._next_retry_at = None if retry_in_s is None else self._clock.monotonic() + retry_in_s
             self._mode = ActivityMode.IDLE
+
+    def on_internal_error(self) -> None:
+        """The reader met an error of its own (a bug, logged with its traceback): counted apart from failures."""
+        with self._lock:
+            self._internal_errors += 1
 
     def set_disabled(self) -> None:
         with self._lock:
@@ -217,5 +223,6 @@ class HealthTracker:
                 keyframes_total=self._keyframes_total,
                 frames_dropped=frames_dropped,
                 activations=self._activations,
+                internal_errors=self._internal_errors,
                 worker=self.worker,
             )

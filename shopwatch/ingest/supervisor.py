@@ -7,20 +7,26 @@ It lives on the asyncio loop of the main process; worker pipes and process senti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import math
 import multiprocessing
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
+from pathlib import Path
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.consumer import ConsumerFactory
+from shopwatch.core.errors import SnapshotUnavailable
+from shopwatch.core.events import EventSink
 from shopwatch.core.health import CameraHealth, CameraState
-from shopwatch.core.services import SnapshotUnavailable
-from shopwatch.ingest.consumer import ConsumerFactory
+from shopwatch.core.logging import LIBRARY_LOG_LEVEL
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -52,22 +58,46 @@ class _Shard:
     restart_handle: asyncio.TimerHandle | None = None
 
 
+@contextlib.contextmanager
+def _sigint_ignored_by_children() -> Iterator[None]:
+    """Ctrl-C in a terminal sends SIGINT to the whole process group. Workers leave it to this process, which stops
+    them in order (``Supervisor.stop``). A child started meanwhile inherits SIGINT ignored (an ignored signal stays
+    ignored across exec, and Python then installs no KeyboardInterrupt handler), so a Ctrl-C during its start-up
+    is no traceback either. SIGINT is blocked meanwhile here: one arriving stays pending (Linux never discards a
+    blocked signal) and reaches this process's own handler once it is back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; the worker ignores SIGINT itself first thing
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 class Supervisor:
     def __init__(
         self,
         settings: Ingest,
         *,
         log_level: str = "info",
+        library_log_level: str = LIBRARY_LOG_LEVEL,
         clock: Clock | None = None,
         consumer: ConsumerFactory | None = None,
-        on_published: Callable[[object], None] | None = None,
+        on_published: EventSink | None = None,
+        clips_dir: Path | None = None,
     ) -> None:
-        """``consumer`` builds each worker's frame consumer (detection); what it publishes reaches
-        ``on_published`` on the supervisor's loop."""
+        """``consumer`` builds each worker's frame consumer (detection); its events, each with its clip cut
+        from the camera's ring into ``clips_dir`` (none: no clips), reach ``on_published`` on the supervisor's
+        loop."""
         self._settings = settings
         self._consumer = consumer
         self._on_published = on_published
+        self._clips_dir = clips_dir
         self._log_level = log_level
+        self._library_log_level = library_log_level
         self._clock = clock or SystemClock()
         self._ctx: SpawnContext = multiprocessing.get_context("spawn")
         self._shards: list[_Shard] = []
@@ -169,11 +199,13 @@ class Supervisor:
         ours, theirs = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
             target=worker_main,
-            args=(shard.index, theirs, self._settings, self._log_level, self._consumer),
+            args=(shard.index, theirs, self._settings, self._log_level, self._consumer, self._clips_dir,
+                  self._library_log_level),
             name=f"shopwatch-worker-{shard.index}",
             daemon=True,
-        )
-        process.start()
+        )  # fmt: skip
+        with _sigint_ignored_by_children():
+            process.start()
         theirs.close()
         shard.process, shard.conn, shard.started_at = process, ours, self._clock.monotonic()
         self._loop.add_reader(ours.fileno(), self._on_readable, shard)
@@ -243,9 +275,9 @@ class Supervisor:
                         future.set_result(message)
                 elif isinstance(message, Published) and self._on_published is not None:
                     try:
-                        self._on_published(message.payload)
-                    except Exception:  # one bad consumer of events must not stop health and snapshots
-                        log.exception("handling a value published by worker %d failed", shard.index)
+                        self._on_published.submit(message.event)  # never blocks: a bounded queue, drops counted
+                    except Exception:  # task boundary: one bad consumer of events must not stop health and snapshots
+                        log.exception("handling an event published by worker %d failed", shard.index)
         except (EOFError, OSError):
             # The process sentinel reports the exit; stop watching the dead pipe meanwhile.
             if self._loop is not None and shard.conn is not None:

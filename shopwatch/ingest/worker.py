@@ -7,17 +7,20 @@ when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from shopwatch.core.config import CameraConfig, Ingest
-from shopwatch.core.logging import configure_logging
+from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
+from shopwatch.core.errors import SnapshotUnavailable
+from shopwatch.core.events import Event
+from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
 from shopwatch.core.redact import RedactingFilter, redact_text
-from shopwatch.core.services import SnapshotUnavailable
-from shopwatch.ingest.consumer import CameraFeed, ConsumerFactory, FrameConsumer
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -28,6 +31,7 @@ from shopwatch.ingest.messages import (
     SnapshotRequest,
     ToSupervisor,
 )
+from shopwatch.ingest.postroll import CutClip, PostRollClips
 from shopwatch.ingest.reader import CameraReader, stop_readers
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,10 @@ class Worker:
         settings: Ingest,
         redactor: RedactingFilter | None = None,
         consumer: ConsumerFactory | None = None,
+        clips_dir: Path | None = None,
     ) -> None:
+        """Detection's events reach the supervisor through ``clips`` (post-roll, then the clip from the ring
+        under ``clips_dir``; none: no clips)."""
         self.index = index
         self._redactor = redactor
         self._conn = conn
@@ -52,11 +59,21 @@ class Worker:
         self._configs: dict[str, CameraConfig] = {}
         self._send_lock = threading.Lock()
         self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
-        self._consumer: FrameConsumer | None = None if consumer is None else consumer(self.publish)
+        self.clips = PostRollClips(clips_dir, settings.activity.postroll_s, self._clip_source, self)
+        self._consumer: FrameConsumer | None = None if consumer is None else consumer(self.clips)
 
-    def publish(self, payload: object) -> None:
-        """Hand a value of the frame consumer (an event) to the supervisor; any thread."""
-        self.send(Published(self.index, payload))
+    def submit(self, event: Event) -> bool:
+        """Send an event (its clip cut) to the supervisor; any thread. False: the pipe is gone (worker exiting)."""
+        try:
+            self.send(Published(self.index, event))
+        except (OSError, ValueError) as exc:  # a closed pipe: BrokenPipeError, or ValueError once closed here
+            log.error("worker %d: event %s on %s lost: %s", self.index, event.id, event.camera_id, exc)
+            return False
+        return True
+
+    def _clip_source(self, camera_id: str) -> CutClip | None:
+        reader = self._readers.get(camera_id)  # a dict read: safe from the detection thread
+        return None if reader is None else reader.cut_clip
 
     def send(self, message: ToSupervisor) -> None:
         with self._send_lock:
@@ -83,7 +100,7 @@ class Worker:
         if self._consumer is not None:
             self._consumer.set_feeds(
                 {
-                    camera_id: CameraFeed(self._configs[camera_id], reader.frames, reader.cut_clip)
+                    camera_id: CameraFeed(self._configs[camera_id], reader.frames)
                     for camera_id, reader in self._readers.items()
                 }
             )
@@ -148,8 +165,9 @@ class Worker:
         if self._consumer is not None:
             try:
                 self._consumer.close()
-            except Exception:  # the readers must still be stopped
+            except Exception:  # task boundary: the consumer is the composition root's code; the readers must still stop
                 log.exception("worker %d: frame consumer failed to close", self.index)
+        self.clips.close()  # events still in their post-roll leave now, with what the rings have
         # Join the reader threads before the interpreter exits: a thread still inside PyAV at exit can crash
         # the process. A reader blocked in a read leaves within the read timeout.
         stuck = stop_readers(list(self._readers.values()), timeout_s=self._settings.read_timeout_s + 1.0)
@@ -158,13 +176,27 @@ class Worker:
         self._snapshots.shutdown(wait=False, cancel_futures=True)
 
 
+def leave_sigint_to_the_supervisor() -> None:
+    """Ignore SIGINT (Ctrl-C reaches every process of the terminal's group): the supervisor's process takes it and
+    stops the workers in order with ``Shutdown``. (The supervisor starts workers with SIGINT ignored already;
+    this covers one started from a thread other than the main one.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def worker_main(
-    index: int, conn: Connection, settings: Ingest, log_level: str, consumer: ConsumerFactory | None = None
+    index: int,
+    conn: Connection,
+    settings: Ingest,
+    log_level: str,
+    consumer: ConsumerFactory | None = None,
+    clips_dir: Path | None = None,
+    library_log_level: str = LIBRARY_LOG_LEVEL,
 ) -> None:
     """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
-    redactor = configure_logging(log_level, process_name=f"worker-{index}")
+    leave_sigint_to_the_supervisor()
+    redactor = configure_logging(log_level, process_name=f"worker-{index}", libraries=library_log_level)
     try:
-        worker = Worker(index, conn, settings, redactor, consumer)
+        worker = Worker(index, conn, settings, redactor, consumer, clips_dir)
     except Exception:  # e.g. a detection model that cannot load: say why before the process dies
         log.exception("worker %d could not start", index)
         raise

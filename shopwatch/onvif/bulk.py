@@ -16,7 +16,7 @@ from pathlib import Path
 from shopwatch.core.errors import ConfigError, ConfigProblem
 from shopwatch.core.onvif_config import OnvifSettings
 from shopwatch.onvif.device import OnvifTarget
-from shopwatch.onvif.onboard import OnboardReport, Outcome, onboard
+from shopwatch.onvif.onboard import OnboardOutcome, OnboardReport, onboard
 from shopwatch.onvif.registry import CameraIdentity, default_camera_id, save_onboarded
 from shopwatch.store.cameras import CameraRepository, SecretNotSet, resolve_password
 
@@ -132,7 +132,7 @@ async def onboard_many(
                 request.target, timeout_s=settings.timeout_s, clock_tolerance_s=settings.clock_tolerance_s
             )
         saved = ""
-        if report.outcome is Outcome.OK and report.findings is not None:
+        if report.outcome is OnboardOutcome.OK and report.findings is not None:
             try:
                 saved = await asyncio.to_thread(save_onboarded, repo, request.target, report.findings, request.who)
             except (ValueError, ConfigError) as exc:

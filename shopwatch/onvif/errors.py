@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopwatch.core.errors import AuthRefused, PeerProtocolError, ShopwatchError
+from shopwatch.core.errors import AuthRefused, DeviceNotSupported, PeerProtocolError
 
 
 class NotOnvif(PeerProtocolError):
@@ -18,7 +18,7 @@ class ClockSkewRefused(AuthRefused):
         self.skew_s = skew_s
 
 
-class NoUsableStream(ShopwatchError):
+class NoUsableStream(DeviceNotSupported):
     """The device has no profile whose stream shopwatch can read (H.264/H.265, at least 320 pixels wide)."""
 
 

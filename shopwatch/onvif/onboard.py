@@ -1,5 +1,5 @@
 """Onboard one device: reach it, check its clock, log in, read what it is and which streams it offers, and
-say in one word how it went (``Outcome``) with the details an operator needs. Never raises for a device's
+say in one word how it went (``OnboardOutcome``) with the details an operator needs. Never raises for a device's
 failure: a bulk onboarding of hundreds of hosts reports each one."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from shopwatch.core.redact import redact_text, strip_credentials
 from shopwatch.onvif.device import DeviceInfo, OnvifDevice, OnvifTarget
 from shopwatch.onvif.errors import ClockSkewRefused, NotOnvif
 from shopwatch.onvif.profiles import MediaProfile, StreamChoice, select_streams
-from shopwatch.talkback.rtsp.probe import BackchannelOffer, probe_backchannel
+from shopwatch.talkback.speakers.rtsp.probe import BackchannelOffer, probe_backchannel
 
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
+class OnboardOutcome(StrEnum):
     OK = "ok"
     UNREACHABLE = "unreachable"
     AUTH_REFUSED = "auth refused"
@@ -55,7 +55,7 @@ class Findings:
 @dataclass(frozen=True)
 class OnboardReport:
     target: str  # host:port
-    outcome: Outcome
+    outcome: OnboardOutcome
     detail: str = ""  # redacted; why it failed, or notes (H.265 chosen, clock corrected)
     findings: Findings | None = None
     skew_s: float | None = None
@@ -63,16 +63,16 @@ class OnboardReport:
     notes: tuple[str, ...] = field(default=())
 
 
-def _outcome_of(exc: ShopwatchError) -> Outcome:
+def _outcome_of(exc: ShopwatchError) -> OnboardOutcome:
     if isinstance(exc, ClockSkewRefused):
-        return Outcome.CLOCK_SKEW
+        return OnboardOutcome.CLOCK_SKEW
     if isinstance(exc, AuthRefused):
-        return Outcome.AUTH_REFUSED
+        return OnboardOutcome.AUTH_REFUSED
     if isinstance(exc, DeviceUnreachable):
-        return Outcome.UNREACHABLE
+        return OnboardOutcome.UNREACHABLE
     if isinstance(exc, NotOnvif):
-        return Outcome.NOT_ONVIF
-    return Outcome.PROTOCOL_ERROR
+        return OnboardOutcome.NOT_ONVIF
+    return OnboardOutcome.PROTOCOL_ERROR
 
 
 async def onboard(target: OnvifTarget, *, timeout_s: float, clock_tolerance_s: float) -> OnboardReport:
@@ -83,13 +83,14 @@ async def onboard(target: OnvifTarget, *, timeout_s: float, clock_tolerance_s: f
             skew = device.skew_s
             findings, notes = await _read(device, timeout_s)
             if findings is None:
-                return OnboardReport(str(target), Outcome.NO_USABLE_STREAM, "; ".join(notes), None, skew)
+                return OnboardReport(str(target), OnboardOutcome.NO_USABLE_STREAM, "; ".join(notes), None, skew)
             clock = _clock_note(skew, device.offset_applied, clock_tolerance_s)
             all_notes = (*findings.choice.notes, *notes, *((clock,) if clock else ()))
             detail = redact_text("; ".join(all_notes), secrets)
-            return OnboardReport(str(target), Outcome.OK, detail, findings, skew, device.offset_applied, all_notes)
+            offset = device.offset_applied
+            return OnboardReport(str(target), OnboardOutcome.OK, detail, findings, skew, offset, all_notes)
     except ClockSkewRefused as exc:
-        return OnboardReport(str(target), Outcome.CLOCK_SKEW, redact_text(str(exc), secrets), None, exc.skew_s)
+        return OnboardReport(str(target), OnboardOutcome.CLOCK_SKEW, redact_text(str(exc), secrets), None, exc.skew_s)
     except ShopwatchError as exc:
         return OnboardReport(str(target), _outcome_of(exc), redact_text(str(exc), secrets), None, skew)
 

@@ -32,14 +32,14 @@ PULLPOINT_NS = f"{TEV}/PullPointSubscription"
 MESSAGE_LIMIT = 64
 
 Opener = Callable[[OnvifTarget], Awaitable[OnvifDevice]]
-EventSink = Callable[[str, OnvifEvent], None]
+OnEvent = Callable[[str, OnvifEvent], None]
 
 
 class PullPointSubscription:
     """Runs (``run()``, as a task) until cancelled; ``health`` says how it is doing."""
 
     def __init__(
-        self, camera_id: str, target: OnvifTarget, settings: OnvifEvents, open_device: Opener, on_event: EventSink,
+        self, camera_id: str, target: OnvifTarget, settings: OnvifEvents, open_device: Opener, on_event: OnEvent,
         clock: Clock,
     ) -> None:  # fmt: skip
         self.camera_id = camera_id

@@ -10,10 +10,9 @@ from __future__ import annotations
 import httpx
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.errors import ShopwatchError
+from shopwatch.core.errors import ShopwatchError, SnapshotUnavailable
 from shopwatch.core.onvif_config import OnvifSettings
 from shopwatch.core.redact import redact_text
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.onvif.device import OnvifDevice
 from shopwatch.onvif.subscriptions import target_of
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from shopwatch.core.errors import PeerProtocolError
+
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -40,7 +42,7 @@ NSMAP = {
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
 
 
-class SoapParseError(ValueError):
+class SoapParseError(PeerProtocolError, ValueError):
     """The bytes are not a SOAP 1.2 envelope."""
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.errors import ConfigError, ConfigProblem
+from shopwatch.core.errors import ConfigError, ConfigProblem, Invalid
 from shopwatch.core.redact import redact_text, redact_url
 from shopwatch.store.cameras import CameraRepository, Source
 
@@ -80,7 +80,7 @@ class ImportResult:
         return sorted({p.line for p in self.skipped if p.line is not None})
 
 
-class _RowError(Exception):
+class _RowError(Invalid):
     def __init__(self, column: str, message: str) -> None:
         self.column, self.message = column, message
 

@@ -1,6 +1,8 @@
 """A fake Dahua device: ``magicBox.cgi?action=getDeviceType`` and ``audio.cgi?action=postAudio``
 (singlepart and multipart), Digest-protected. Upload payloads (multipart parts unwrapped) and their arrival
-times are in ``uploads``; the content type of each part is checked against the upload's."""
+times are in ``uploads``; the content type of each part is checked against the upload's. ``early_ok=True``
+answers ``200 OK`` as soon as the upload's head is in and goes on reading, as some Dahua firmware does;
+``nonce_uses`` and ``playback_buffer_s`` as in ``http_device``."""
 
 from __future__ import annotations
 
@@ -10,6 +12,13 @@ from shopwatch.sim.http_device import FakeHttpDevice, Request, Upload
 
 
 class FakeDahua(FakeHttpDevice):
+    def __init__(
+        self, *, early_ok: bool = False, nonce_uses: int | None = None, playback_buffer_s: float = 0.0
+    ) -> None:
+        super().__init__(nonce_uses=nonce_uses, playback_buffer_s=playback_buffer_s)
+        self.early_ok = early_ok
+        self.content_lengths: list[int] = []
+
     def url(self, *, httptype: str = "singlepart", password: str | None = None) -> str:
         login = f"{self.username}:{password or self.password}"
         return f"dahua://{login}@127.0.0.1:{self.port}/?channel=1&httptype={httptype}"
@@ -22,7 +31,10 @@ class FakeDahua(FakeHttpDevice):
         post_audio = request.path == "/cgi-bin/audio.cgi" and request.query.get("action") == "postAudio"
         if request.method == "POST" and post_audio:
             content_type = request.headers.get("content-type", "")
+            self.content_lengths.append(int(request.headers.get("content-length", "0")))
             upload = self._new_upload(request, content_type)
+            if self.early_ok:
+                await self._respond(writer, 200, "OK", b"OK\r\n", content_type="text/plain")
             try:
                 if request.query.get("httptype") == "multipart":
                     await self._read_parts(reader, content_type, upload)
@@ -30,7 +42,7 @@ class FakeDahua(FakeHttpDevice):
                     while chunk := await reader.read(4096):
                         self._record(upload, chunk)
             finally:
-                upload.ended = True
+                self._end_upload(upload)
             return False
         await self._skip_body(reader, request)
         await self._respond(writer, 404, "Not Found", b"", content_type="text/plain")

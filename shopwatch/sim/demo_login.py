@@ -10,14 +10,14 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from shopwatch.auth.audit import AuditLog
+from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.secrets import new_hasher
 from shopwatch.auth.users import Accounts
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
+from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.auth import AuthRepository
 from shopwatch.store.db import create_engine_for, database_url, migrate
 
 USERNAME = "demo"
@@ -42,8 +42,8 @@ def demo_login(settings: Settings) -> DemoLogin:
     clock = SystemClock()
     try:
         migrate(engine)
-        accounts = Accounts(AuthRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
-        audit = AuditLog(AuditRepository(engine), clock)
+        accounts = Accounts(AccountRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
+        audit = AuditTrail(AuditRepository(engine), clock)
         if accounts.repo.user_named(USERNAME) is None:
             accounts.create_user(USERNAME, password, Role.ADMIN)
             action = "user.create"

@@ -121,7 +121,7 @@ class LoopThread:
         def run(*_args: object) -> bool:
             try:
                 fn()
-            except Exception:
+            except Exception:  # task boundary: a deferred call's error is logged, the loop goes on
                 log.exception("%s: deferred call failed", self.name)
             return GLib.SOURCE_REMOVE
 

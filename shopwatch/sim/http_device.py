@@ -4,6 +4,11 @@ Written on raw asyncio streams, not a web framework, because camera audio upload
 (a PUT answered first and then fed raw bytes, a POST with a fake Content-Length). The server runs its own
 event loop on a daemon thread, so sync and async tests alike start it with ``with Device() as dev:`` on
 127.0.0.1 and an ephemeral port. Subclasses (``isapi.FakeIsapi``, ``dahua.FakeDahua``) route requests.
+
+Real devices expire their Digest nonces: ``nonce_uses=N`` retires the nonce after N authorised requests and
+answers a request signed with a retired one ``401`` with ``stale=true`` and a new nonce (RFC 7616 section
+3.3). ``playback_buffer_s`` models a speaker that buffers that long before playing and discards what it had
+not played when the upload closes (``Upload.played``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from shopwatch.talkback.auth import parse_challenges
+from shopwatch.talkback.speakers.digest import parse_challenges
 
 CALL_TIMEOUT_S = 5.0
 MAX_HEAD_BYTES = 16_384
@@ -46,10 +51,22 @@ class Upload:
     content_type: str
     arrivals: list[tuple[float, bytes]] = field(default_factory=list)
     ended: bool = False
+    ended_at: float | None = None
+    playback_buffer_s: float = 0.0
 
     @property
     def data(self) -> bytes:
         return b"".join(chunk for _, chunk in self.arrivals)
+
+    @property
+    def played(self) -> bytes:
+        """What the speaker played before the upload closed: G.711 (8,000 bytes a second), starting
+        ``playback_buffer_s`` after the first bytes arrived; the rest was discarded at the close."""
+        data = self.data
+        if not self.arrivals or self.ended_at is None:
+            return b""
+        seconds = self.ended_at - self.arrivals[0][0] - self.playback_buffer_s
+        return data[: max(0, min(len(data), int(seconds * 8000)))]
 
 
 class FakeHttpDevice:
@@ -57,9 +74,16 @@ class FakeHttpDevice:
 
     realm = "shopwatch-fake"
 
-    def __init__(self, username: str = "admin", password: str = "pass1234") -> None:
+    def __init__(
+        self, username: str = "admin", password: str = "pass1234", *, nonce_uses: int | None = None,
+        playback_buffer_s: float = 0.0,
+    ) -> None:  # fmt: skip
         self.username, self.password = username, password
         self._nonce = secrets.token_hex(16)
+        self._retired: set[str] = set()
+        self._nonce_uses, self._uses = nonce_uses, 0
+        self.playback_buffer_s = playback_buffer_s
+        self.stale_answers = 0  # 401s sent for a retired nonce
         self._lock = threading.Lock()
         self._calls: list[str] = []
         self._uploads: list[Upload] = []
@@ -135,11 +159,15 @@ class FakeHttpDevice:
                     return
                 with self._lock:
                     self._calls.append(f"{request.method} {request.path}")
-                if not self._authorized(request):
-                    challenge = f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", algorithm=MD5'
+                authorized = self._authorized(request)
+                if authorized is not True:
+                    stale = ", stale=true" if authorized == "stale" else ""
+                    self.stale_answers += bool(stale)
+                    challenge = f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", algorithm=MD5{stale}'
                     await self._respond(writer, 401, "Unauthorized", b"", (("WWW-Authenticate", challenge),))
                     await self._skip_body(reader, request)
                     continue
+                self._use_nonce()
                 if not await self.route(request, reader, writer):
                     return  # the route consumed the connection
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -182,7 +210,7 @@ class FakeHttpDevice:
         await writer.drain()
 
     def _new_upload(self, request: Request, content_type: str) -> Upload:
-        upload = Upload(request.target, content_type)
+        upload = Upload(request.target, content_type, playback_buffer_s=self.playback_buffer_s)
         with self._lock:
             self._uploads.append(upload)
         return upload
@@ -191,19 +219,36 @@ class FakeHttpDevice:
         with self._lock:
             upload.arrivals.append((time.monotonic(), data))
 
-    def _authorized(self, request: Request) -> bool:
-        """Digest (RFC 7616, MD5, qop=auth) against this device's one user and nonce."""
+    def _end_upload(self, upload: Upload) -> None:
+        with self._lock:
+            upload.ended, upload.ended_at = True, time.monotonic()
+
+    def _use_nonce(self) -> None:
+        self._uses += 1
+        if self._nonce_uses is not None and self._uses >= self._nonce_uses:
+            self._retired.add(self._nonce)
+            self._nonce, self._uses = secrets.token_hex(16), 0
+
+    def _authorized(self, request: Request) -> bool | str:
+        """Digest (RFC 7616, MD5, qop=auth) against this device's one user and nonce; "stale" for a request
+        signed right with a retired nonce."""
         value = request.headers.get("authorization", "")
         if not value.lower().startswith("digest "):
             return False
         p = parse_challenges([value])[0].params
-        if p.get("username") != self.username or p.get("nonce") != self._nonce or p.get("uri") != request.target:
+        nonce = p.get("nonce", "")
+        if p.get("username") != self.username or p.get("uri") != request.target:
             return False
+        if nonce != self._nonce:
+            return "stale" if nonce in self._retired and self._signed_right(request, p, nonce) else False
+        return self._signed_right(request, p, nonce)
+
+    def _signed_right(self, request: Request, p: dict[str, str], nonce: str) -> bool:
 
         def h(text: str) -> str:
             return hashlib.md5(text.encode()).hexdigest()
 
         ha1 = h(f"{self.username}:{self.realm}:{self.password}")
         ha2 = h(f"{request.method}:{request.target}")
-        expected = h(f"{ha1}:{self._nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+        expected = h(f"{ha1}:{nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
         return secrets.compare_digest(expected, p.get("response", ""))

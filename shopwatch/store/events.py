@@ -15,77 +15,24 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, update
 
+from shopwatch.core.errors import Invalid
+from shopwatch.core.incident_records import (
+    FeedEntry,
+    Incident,
+    Lease,
+    NewDelivery,
+    NewEvent,
+    Sighted,
+    StoredEvent,
+    StoredEventPage,
+    Transition,
+)
 from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
-from shopwatch.store.outbox import Lease, NewDelivery, insert_deliveries
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    id: str
-    camera_id: str
-    grid: str
-    type: str
-    status: str
-    start: datetime
-    end: datetime
-    detected_at: datetime
-    stored_at: datetime
-    confidence: float
-    zone: str
-    detail: dict[str, Any]
-    snapshots: dict[str, str]  # name -> path relative to the data dir
-    clip: str | None
-    media_bytes: int
-    teams: list[str]
-    escalate_at: datetime | None
-    escalated_at: datetime | None
-    incident_id: str | None
-    deterrence: dict[str, Any] | None
-    updated_at: datetime
-
+from shopwatch.store.outbox import insert_deliveries
 
 # Builds an escalated event's supervisor deliveries (the incidents service supplies it).
 EscalationBuilder = Callable[[StoredEvent], list[NewDelivery]]
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    event_id: str
-    from_status: str
-    to_status: str
-    user: str
-    at: datetime
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    id: str
-    type: str
-    first_at: datetime
-    last_at: datetime
-    summary: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to store with its outbox deliveries and its incident (created or updated), all or nothing."""
-
-    event: StoredEvent
-    deliveries: Sequence[NewDelivery]
-    incident: Incident | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Sighted:
-    """What cross-camera linking remembers of a stored event."""
-
-    event_id: str
-    camera_id: str
-    type: str
-    start: datetime
-    incident_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +48,7 @@ class EventQuery:
     cursor: str | None = None  # from a previous page's ``next_cursor``
 
 
-@dataclass(frozen=True, slots=True)
-class EventPage:
-    events: list[StoredEvent]
-    next_cursor: str | None  # None: this was the last page
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEntry:
-    seq: int
-    kind: str  # created | transition | linked | deterrence
-    event: StoredEvent
-
-
-class BadCursor(ValueError):
+class BadCursor(Invalid):
     pass
 
 
@@ -244,7 +178,7 @@ class EventRepository:
             row = conn.execute(select(*_EVENT_COLUMNS).where(EventRow.id == event_id)).mappings().first()
         return None if row is None else _event(row)
 
-    def query(self, q: EventQuery) -> EventPage:
+    def query(self, q: EventQuery) -> StoredEventPage:
         """Newest first (by start time, then id), ``q.limit`` at a time."""
         stmt = select(*_EVENT_COLUMNS)
         for column, wanted in (
@@ -270,7 +204,7 @@ class EventRepository:
             events = [_event(r) for r in conn.execute(stmt).mappings()]
         more = len(events) > q.limit
         events = events[: q.limit]
-        return EventPage(events, encode_cursor(events[-1]) if more and events else None)
+        return StoredEventPage(events, encode_cursor(events[-1]) if more and events else None)
 
     def transitions(self, event_id: str) -> list[Transition]:
         cols = [TransitionRow.__table__.c[f.name] for f in fields(Transition)]

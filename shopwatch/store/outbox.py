@@ -18,68 +18,14 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Update, and_, bindparam, func, insert, or_, select, update
 
+from shopwatch.core.incident_records import Delivery, DeliveryOutcome, DeliveryState, Lease, NewDelivery
 from shopwatch.store.base import UtcDateTime
 from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import DeliveryRow, EventRow
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    id: str  # also the idempotency key receivers see
-    event_id: str
-    reason: str  # alert | escalation
-    team: str
-    channel: str  # mqtt | webhook
-    target: str  # topic or URL
-    payload: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: str
-    event_id: str
-    reason: str
-    team: str
-    channel: str
-    target: str
-    payload: dict[str, Any]
-    state: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    last_error: str | None
-    leased_by: str | None = None
-    lease_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    owner: str  # the dispatcher's name
-    until: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """One attempt's result: ``DELIVERED``, ``FAILED`` for good, or ``PENDING`` again from ``retry_at``."""
-
-    delivery_id: str
-    state: DeliveryState
-    at: datetime
-    error: str | None = None
-    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +93,7 @@ _RECORD = {
 }
 
 
-def _outcome_params(outcome: Outcome) -> dict[str, Any]:
+def _outcome_params(outcome: DeliveryOutcome) -> dict[str, Any]:
     params: dict[str, Any] = {"b_id": outcome.delivery_id}
     if outcome.state is DeliveryState.DELIVERED:
         params["b_at"] = outcome.at
@@ -216,7 +162,7 @@ class OutboxRepository:
         assert moment is not None
         return moment
 
-    def record(self, outcomes: Sequence[Outcome], owner: str) -> list[str]:
+    def record(self, outcomes: Sequence[DeliveryOutcome], owner: str) -> list[str]:
         """Record attempts in one transaction, each ending ``owner``'s lease. A retry or failure counts only
         while ``owner`` still holds the row (a lease that ran out belongs to whoever took the row over); a
         delivery counts whoever holds it. Returns the ids whose outcome was recorded."""

@@ -15,29 +15,13 @@ import builtins
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Connection, Engine, Float, Integer, RowMapping, String, Text, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shopwatch.core.talkback_records import Outcome, SourceKind, TalkSession
 from shopwatch.store.base import Base, UtcDateTime
 from shopwatch.store.db import write_transaction
-
-
-class Outcome(StrEnum):
-    QUEUED = "queued"  # waiting for the speaker
-    ACTIVE = "active"  # talking (or connecting)
-    COMPLETED = "completed"  # the whole sound was played
-    TRUNCATED = "truncated"  # stopped at the maximum session duration
-    CANCELLED = "cancelled"  # DELETE, socket closed before the end, service stopping
-    PREEMPTED = "preempted"  # a live operator took the speaker
-    FAILED = "failed"  # device or network error
-    REFUSED = "refused"  # consent, quiet hours, no speaker
-    BUSY = "busy"  # another talker holds the speaker and the request could not wait
-    INTERRUPTED = "interrupted"  # still queued/active when the service stopped (marked at the next start)
-
-
-OUTCOMES = tuple(o.value for o in Outcome)
 
 
 class AuditRow(Base):
@@ -77,31 +61,6 @@ class ClipRow(Base):
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One talk attempt: who, when, which camera, what sound, how it went. Secrets never go in here: the
-    error text is redacted by the talkback layer before it is stored."""
-
-    id: str
-    requested_at: datetime
-    user: str
-    camera_id: str
-    source: str  # "clip", "tts" or "live"
-    outcome: Outcome
-    clip_id: str | None = None
-    text: str | None = None
-    voice: str | None = None
-    broadcast_id: str | None = None
-    overridden: str | None = None  # the refusals an admin override set aside
-    started_at: datetime | None = None  # first packet sent
-    ended_at: datetime | None = None
-    codec: str | None = None
-    protocol: str | None = None
-    played_s: float = 0.0
-    packets: int = 0
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AuditQuery:
     camera_id: str | None = None
     user: str | None = None
@@ -125,14 +84,26 @@ class ClipRecord:
     created_by: str
 
 
-_AUDIT_FIELDS = tuple(f.name for f in fields(AuditEntry))
+_SESSION_FIELDS = tuple(f.name for f in fields(TalkSession))
 _CLIP_FIELDS = tuple(f.name for f in fields(ClipRecord))
+_OVERRIDDEN_SEPARATOR = "; "  # the refusals an override set aside, one text column (as the API shows it)
 
 
-def _audit_from_row(row: RowMapping) -> AuditEntry:
-    values = {name: row[name] for name in _AUDIT_FIELDS}
+def _session_from_row(row: RowMapping) -> TalkSession:
+    values = {name: row[name] for name in _SESSION_FIELDS}
     values["outcome"] = Outcome(values["outcome"])
-    return AuditEntry(**values)
+    values["source"] = SourceKind(values["source"])
+    values["overridden"] = tuple(values["overridden"].split(_OVERRIDDEN_SEPARATOR)) if values["overridden"] else ()
+    return TalkSession(**values)
+
+
+def _row_from_session(session: TalkSession) -> dict[str, object]:
+    values = asdict(session)
+    values["outcome"] = session.outcome.value
+    values["source"] = session.source.value
+    values["overridden"] = _OVERRIDDEN_SEPARATOR.join(session.overridden) or None
+    values["played_s"] = round(session.played_s, 3)
+    return values
 
 
 class TalkbackRepository:
@@ -146,12 +117,11 @@ class TalkbackRepository:
 
     # -- audit ---------------------------------------------------------------------------------------------
 
-    def record(self, entry: AuditEntry) -> None:
+    def record(self, session: TalkSession) -> None:
         """Store a new attempt, or replace the stored state of one already recorded (same id)."""
-        values = asdict(entry)
-        values["outcome"] = entry.outcome.value
+        values = _row_from_session(session)
         with self._write() as conn:
-            done = conn.execute(update(AuditRow).where(AuditRow.id == entry.id).values(**values))
+            done = conn.execute(update(AuditRow).where(AuditRow.id == session.id).values(**values))
             if done.rowcount == 0:
                 conn.execute(insert(AuditRow).values(**values))
 
@@ -171,7 +141,7 @@ class TalkbackRepository:
             )
             return int(done.rowcount)
 
-    def audit(self, query: AuditQuery) -> builtins.list[AuditEntry]:
+    def audit(self, query: AuditQuery) -> builtins.list[TalkSession]:
         """Attempts matching ``query``, newest first."""
         stmt = select(AuditRow.__table__)
         if query.camera_id is not None:
@@ -188,12 +158,12 @@ class TalkbackRepository:
             stmt = stmt.where(AuditRow.requested_at < query.until)
         stmt = stmt.order_by(AuditRow.requested_at.desc(), AuditRow.id).limit(query.limit).offset(query.offset)
         with self._engine.connect() as conn:
-            return [_audit_from_row(r) for r in conn.execute(stmt).mappings()]
+            return [_session_from_row(r) for r in conn.execute(stmt).mappings()]
 
-    def audit_entry(self, entry_id: str) -> AuditEntry | None:
+    def audit_entry(self, entry_id: str) -> TalkSession | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(AuditRow.__table__).where(AuditRow.id == entry_id)).mappings().first()
-        return None if row is None else _audit_from_row(row)
+        return None if row is None else _session_from_row(row)
 
     # -- clip catalogue ------------------------------------------------------------------------------------
 

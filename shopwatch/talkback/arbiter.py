@@ -18,6 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from shopwatch.core.errors import Conflict
+
 
 class ClaimKind(StrEnum):
     LIVE = "live"
@@ -38,7 +40,7 @@ class Claim:
         return f"{who} {self.user!r} (session {self.session_id})"
 
 
-class SpeakerConflict(Exception):
+class SpeakerConflict(Conflict):
     """The speaker is busy and the request may not wait. ``holder`` is who has (or is about to have) it."""
 
     def __init__(self, holder: Claim, reason: str) -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from shopwatch.store.talkback import AuditEntry, AuditQuery, TalkbackRepository
+from shopwatch.core.talkback_records import TalkSession
+from shopwatch.store.talkback import AuditQuery, TalkbackRepository
 
 log = logging.getLogger(__name__)
 
 
-class AuditLog:
+class TalkAudit:
     def __init__(self, store: TalkbackRepository, *, max_pending: int = 1000) -> None:
         self._store = store
-        self._queue: asyncio.Queue[AuditEntry] = asyncio.Queue(max_pending)
+        self._queue: asyncio.Queue[TalkSession] = asyncio.Queue(max_pending)
         self._writer: asyncio.Task[None] | None = None
         self.written = 0
         self.failed = 0
@@ -32,7 +33,7 @@ class AuditLog:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_forever(), name="talkback-audit")
 
-    async def submit(self, entry: AuditEntry) -> None:
+    async def submit(self, entry: TalkSession) -> None:
         """Queue ``entry`` (a new attempt, or a later state of one already submitted) for writing."""
         await self._queue.put(entry)
 
@@ -40,7 +41,7 @@ class AuditLog:
         """Return once everything submitted so far is written (or failed and logged)."""
         await self._queue.join()
 
-    async def query(self, query: AuditQuery) -> list[AuditEntry]:
+    async def query(self, query: AuditQuery) -> list[TalkSession]:
         await self.flush()
         return await asyncio.to_thread(self._store.audit, query)
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import Clock
-from shopwatch.core.services import Fleet
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.talkback import TalkbackRepository
 from shopwatch.talkback import tts
-from shopwatch.talkback.audit import AuditLog
+from shopwatch.talkback.audit import TalkAudit
 from shopwatch.talkback.clips import ClipLibrary
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from shopwatch.talkback.tts_cache import Synthesizer, TtsCache
@@ -24,7 +24,7 @@ MB = 1_000_000
 
 
 def build_talkback(
-    fleet: Fleet,
+    fleet: CameraDirectory,
     settings: TalkbackSettings,
     engine: Engine,
     data_dir: Path,
@@ -48,4 +48,4 @@ def build_talkback(
     )
     cache = TtsCache(root / "tts", synthesize, int(settings.tts_cache_mb * MB))
     cache.load()
-    return TalkbackService(fleet, settings, library, cache, AuditLog(repo), clock=clock, access=access)
+    return TalkbackService(fleet, settings, library, cache, TalkAudit(repo), clock=clock, access=access)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from shopwatch.core.clock import Clock
+from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.store.talkback import ClipRecord, TalkbackRepository
 from shopwatch.talkback.audio import duration_s, pcm_from_file
 from shopwatch.talkback.errors import AudioDecodeError
@@ -26,11 +27,11 @@ NAME_MAX = 100
 _ID_RE = re.compile(r"^[0-9a-f]{16}$")  # ids are ours; anything else never reaches the file system
 
 
-class ClipRejected(Exception):
+class ClipRejected(Invalid):
     """An upload that cannot become a clip: empty, too large, too long, not audio."""
 
 
-class UnknownClip(KeyError):
+class UnknownClip(NotFound, KeyError):
     def __init__(self, clip_id: str) -> None:
         super().__init__(clip_id)
         self.clip_id = clip_id

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.errors import Forbidden
 
 
-class PolicyRefused(Exception):
+class PolicyRefused(Forbidden):
     """Talkback on this camera is not allowed now. ``overridable``: an admin override would set it aside."""
 
     def __init__(self, reason: str, *, overridable: bool) -> None:

@@ -13,36 +13,36 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from typing import Protocol
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.redact import redact_text
-from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
-from shopwatch.store.talkback import AuditEntry, AuditQuery, Outcome
-from shopwatch.talkback import session as talk_session
+from shopwatch.core.talkback_records import Outcome, SourceKind, TalkResult, TalkSession
+from shopwatch.store.talkback import AuditQuery
+from shopwatch.talkback import player
 from shopwatch.talkback import target as talk_target
 from shopwatch.talkback.arbiter import Claim, ClaimKind, Granted, Preempting, Queued, SpeakerArbiter, SpeakerConflict
 from shopwatch.talkback.audio import AudioSource, duration_s, iter_frames
-from shopwatch.talkback.audit import AuditLog
+from shopwatch.talkback.audit import TalkAudit
 from shopwatch.talkback.clips import ClipLibrary, UnknownClip
 from shopwatch.talkback.errors import TalkbackError, TtsError
 from shopwatch.talkback.live import LiveAudio, LiveInput
 from shopwatch.talkback.policy import PolicyRefused, SpeakerPolicy
-from shopwatch.talkback.session import TalkResult
-from shopwatch.talkback.sessions import (
+from shopwatch.talkback.records import (
     CountingSource,
     OverrideNotAllowed,
     Sound,
-    SourceKind,
     TalkbackStats,
     TalkRequest,
-    TalkSession,
     UnknownCamera,
     UnknownSession,
 )
+from shopwatch.talkback.running import RunningTalk
 from shopwatch.talkback.target import TalkTarget
 from shopwatch.talkback.tts_cache import TtsCache
 
@@ -67,18 +67,18 @@ class TalkFn(Protocol):
 class SpeakerAccess:
     """The protocol layer the service drives (``session.talk`` and ``target.target_for_camera`` by default)."""
 
-    talk: TalkFn = talk_session.talk
+    talk: TalkFn = player.talk
     target_for_camera: Callable[[CameraConfig], TalkTarget | None] = talk_target.target_for_camera
 
 
 class TalkbackService:
     def __init__(
         self,
-        fleet: Fleet,
+        fleet: CameraDirectory,
         settings: TalkbackSettings,
         library: ClipLibrary,
         tts: TtsCache,
-        audit: AuditLog,
+        audit: TalkAudit,
         *,
         clock: Clock,
         access: SpeakerAccess | None = None,
@@ -92,11 +92,8 @@ class TalkbackService:
         self._access = access or SpeakerAccess()
         self.policy = SpeakerPolicy(clock, settings.timezone)
         self.arbiter = SpeakerArbiter(settings.queue_size)
-        self._active: dict[str, tuple[TalkSession, Claim, asyncio.Task[None]]] = {}
-        self._granted: dict[str, asyncio.Event] = {}
-        self._cancel_as: dict[str, Outcome] = {}
+        self._running: dict[str, RunningTalk] = {}
         self._history: deque[TalkSession] = deque(maxlen=settings.history)
-        self._live: dict[str, LiveAudio] = {}  # live sessions' inputs, for their dropped-frame counts
         self._live_dropped = 0  # by live sessions that ended
 
     def start(self) -> None:
@@ -104,12 +101,10 @@ class TalkbackService:
 
     async def close(self) -> None:
         """Cancel every session (each tears its device session down), then write the audit."""
-        tasks = [task for _, _, task in self._active.values()]
-        for session_id in list(self._active):
-            self._cancel_as[session_id] = Outcome.CANCELLED
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        running = list(self._running.values())
+        for talk in running:
+            talk.stop(Outcome.CANCELLED)
+        await asyncio.gather(*(t.task for t in running if t.task is not None), return_exceptions=True)
         await self.audit.close()
 
     # -- sounds --------------------------------------------------------------------------------------------
@@ -134,7 +129,7 @@ class TalkbackService:
         without a talkback target), ``SpeakerConflict``; those refused are audited."""
         camera, session, target = await self._admit(camera_id, sound, request, broadcast_id)
         try:
-            session.sound = sound = await self.prepare(sound)
+            sound = await self.prepare(sound)
         except (UnknownClip, TtsError) as exc:
             await self._refuse(session, Outcome.FAILED, str(exc))
             raise
@@ -144,15 +139,14 @@ class TalkbackService:
         except SpeakerConflict as exc:
             await self._refuse(session, Outcome.BUSY, exc.reason)
             raise
-        granted = asyncio.Event()
+        talk = RunningTalk(session, sound, claim)
         if isinstance(answer, Granted):
-            granted.set()
+            talk.granted.set()
         else:
             assert isinstance(answer, Queued)
-            session.outcome = Outcome.QUEUED
+            talk.update(outcome=Outcome.QUEUED)
         source = iter_frames(sound.pcm)
-        await self._launch(session, claim, granted, partial(self._talk, session, target, source, camera))
-        return session
+        return await self._launch(talk, partial(self._talk, talk, target, source, camera))
 
     async def open_live(self, camera_id: str, spec: LiveInput, request: TalkRequest) -> tuple[TalkSession, LiveAudio]:
         """Take the speaker for live audio (a clip playing there is stopped first); the caller pushes the
@@ -164,14 +158,13 @@ class TalkbackService:
         except SpeakerConflict as exc:
             await self._refuse(session, Outcome.BUSY, exc.reason)
             raise
-        granted = asyncio.Event()
+        talk = RunningTalk(session, Sound.live(), claim)
         if isinstance(answer, Preempting):
             self._stop(answer.victim.session_id, Outcome.PREEMPTED)
         else:
-            granted.set()
-        live = self._live[session.id] = LiveAudio(spec, self.settings.live_buffer_ms)
-        await self._launch(session, claim, granted, partial(self._talk, session, target, live, camera))
-        return session, live
+            talk.granted.set()
+        live = talk.live = LiveAudio(spec, self.settings.live_buffer_ms)
+        return await self._launch(talk, partial(self._talk, talk, target, live, camera)), live
 
     async def _admit(
         self, camera_id: str, sound: Sound, request: TalkRequest, broadcast_id: str | None
@@ -181,16 +174,20 @@ class TalkbackService:
             raise UnknownCamera(camera_id)
         session = TalkSession(
             id=uuid.uuid4().hex,
-            camera_id=camera.id,
+            requested_at=self._now(),
             user=request.operator.name,
-            sound=sound,
-            requested_at=self._clock.wall(),
+            camera_id=camera.id,
+            source=sound.kind,
+            outcome=Outcome.ACTIVE,
+            clip_id=sound.clip_id,
+            text=sound.text,
+            voice=sound.voice,
             broadcast_id=broadcast_id,
         )
         try:
             if request.override and not request.operator.admin:
                 raise OverrideNotAllowed("an override needs an admin operator", overridable=False)
-            session.overridden = self.policy.check(camera, override=request.override).overridden
+            session = replace(session, overridden=self.policy.check(camera, override=request.override).overridden)
             target = self._access.target_for_camera(camera)
             if target is None:
                 raise PolicyRefused(
@@ -205,130 +202,134 @@ class TalkbackService:
             log.warning("talkback override by %s on %s: %s", session.user, camera.id, "; ".join(session.overridden))
         return camera, session, target
 
-    async def _refuse(self, session: TalkSession, outcome: Outcome, reason: str) -> None:
-        session.outcome = outcome
-        session.error = reason
-        session.ended_at = session.requested_at
-        self._history.append(session)
-        await self.audit.submit(session.audit_entry())
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.wall(), UTC)
 
-    async def _launch(
-        self, session: TalkSession, claim: Claim, granted: asyncio.Event, body: Callable[[], Awaitable[None]]
-    ) -> None:
-        self._granted[session.id] = granted
-        task = asyncio.create_task(self._run(session, claim, granted, body), name=f"talkback-{session.id[:8]}")
-        self._active[session.id] = (session, claim, task)
-        await self.audit.submit(session.audit_entry())
+    async def _refuse(self, session: TalkSession, outcome: Outcome, reason: str) -> None:
+        session = replace(session, outcome=outcome, error=reason, ended_at=session.requested_at)
+        self._history.append(session)
+        await self.audit.submit(session)
+
+    async def _launch(self, talk: RunningTalk, body: Callable[[], Awaitable[None]]) -> TalkSession:
+        talk.task = asyncio.create_task(self._run(talk, body), name=f"talkback-{talk.id[:8]}")
+        self._running[talk.id] = talk
+        await self.audit.submit(talk.session)
+        return talk.session
 
     # -- running -------------------------------------------------------------------------------------------
 
-    async def _run(
-        self, session: TalkSession, claim: Claim, granted: asyncio.Event, body: Callable[[], Awaitable[None]]
-    ) -> None:
+    async def _run(self, talk: RunningTalk, body: Callable[[], Awaitable[None]]) -> None:
         try:
-            if not granted.is_set():
-                await granted.wait()
-                session.outcome = Outcome.ACTIVE
-                await self.audit.submit(session.audit_entry())
+            if not talk.granted.is_set():
+                await talk.granted.wait()
+                await self.audit.submit(talk.update(outcome=Outcome.ACTIVE))
             await body()
         except asyncio.CancelledError:
-            session.outcome = self._cancel_as.get(session.id, Outcome.CANCELLED)
+            talk.update(outcome=talk.cancel_as or Outcome.CANCELLED)
         except Exception as exc:  # task boundary: the session fails, the speaker is released
-            log.exception("talkback session %s failed", session.id)
-            session.outcome, session.error = Outcome.FAILED, f"internal error: {type(exc).__name__}"
+            log.exception("talkback session %s failed", talk.id)
+            talk.update(outcome=Outcome.FAILED, error=f"internal error: {type(exc).__name__}")
         finally:
-            await self._finish(session, claim)
+            await self._finish(talk)
 
-    async def _talk(
-        self, session: TalkSession, target: TalkTarget, source: AudioSource, camera: CameraConfig
-    ) -> None:
+    async def _talk(self, talk: RunningTalk, target: TalkTarget, source: AudioSource, camera: CameraConfig) -> None:
         loop = asyncio.get_running_loop()
         counted = CountingSource(source)
-        session.protocol = target.protocol
+        talk.update(protocol=target.protocol)
         started_mono: list[float] = []
 
         def on_started(codec: str) -> None:
-            session.codec = codec
-            session.started_at = self._clock.wall()
+            talk.update(codec=codec, started_at=self._now())
             started_mono.append(loop.time())
-            session.started.set()
+            talk.started.set()
 
         max_s = self.settings.max_session_s
         try:
             async with asyncio.timeout(max_s + CONNECT_ALLOWANCE_S):
                 result = await self._access.talk(target, counted, max_s=max_s, on_started=on_started)
         except TalkbackError as exc:
-            session.outcome = Outcome.FAILED
-            session.error = redact_text(str(exc), camera.secrets())
-            self._record_played(session, exc.result, counted, started_mono, loop.time())
+            talk.update(outcome=Outcome.FAILED, error=redact_text(str(exc), camera.secrets()))
+            self._record_played(talk, exc.result, counted, started_mono, loop.time())
             return
         except TimeoutError:
-            session.outcome, session.error = Outcome.FAILED, f"the talk did not end within {max_s:g} s"
-            self._record_played(session, None, counted, started_mono, loop.time())
+            talk.update(outcome=Outcome.FAILED, error=f"the talk did not end within {max_s:g} s")
+            self._record_played(talk, None, counted, started_mono, loop.time())
             return
         except asyncio.CancelledError:
-            self._record_played(session, None, counted, started_mono, loop.time())
+            self._record_played(talk, None, counted, started_mono, loop.time())
             raise
-        self._record_played(session, result, counted, started_mono, loop.time())
-        longer = session.kind is SourceKind.LIVE or duration_s(session.sound.pcm) > max_s
-        session.outcome = Outcome.TRUNCATED if longer and result.played_s >= max_s - 0.05 else Outcome.COMPLETED
+        self._record_played(talk, result, counted, started_mono, loop.time())
+        longer = talk.sound.kind is SourceKind.LIVE or duration_s(talk.sound.pcm) > max_s
+        truncated = longer and result.played_s >= max_s - 0.05
+        talk.update(outcome=Outcome.TRUNCATED if truncated else Outcome.COMPLETED)
 
     @staticmethod
     def _record_played(
-        session: TalkSession, result: TalkResult | None, source: CountingSource, started: list[float], now: float
+        talk: RunningTalk, result: TalkResult | None, source: CountingSource, started: list[float], now: float
     ) -> None:
         if result is not None:
-            session.codec = result.codec or session.codec
-            session.packets, session.played_s = result.packets, result.played_s
+            talk.update(codec=result.codec or talk.session.codec, packets=result.packets, played_s=result.played_s)
             return
         # Cancelled mid-talk: talk() re-raises without a result; what went out is bounded by the frames the
         # sender took from the source and by the time since the first packet.
-        session.packets = source.frames
-        session.played_s = min(source.frames * 0.02, now - started[0]) if started else 0.0
+        played_s = min(source.frames * 0.02, now - started[0]) if started else 0.0
+        talk.update(packets=source.frames, played_s=played_s)
 
-    async def _finish(self, session: TalkSession, claim: Claim) -> None:
-        session.ended_at = self._clock.wall()
-        self._active.pop(session.id, None)
-        self._granted.pop(session.id, None)
-        self._cancel_as.pop(session.id, None)
-        if (live := self._live.pop(session.id, None)) is not None:
-            self._live_dropped += live.frames_dropped
-        following = self.arbiter.release(claim)
-        if following is not None:
-            event = self._granted.get(following.session_id)
-            if event is not None:
-                event.set()
+    async def _finish(self, talk: RunningTalk) -> None:
+        session = talk.update(ended_at=self._now())
+        self._running.pop(talk.id, None)
+        if talk.live is not None:
+            self._live_dropped += talk.live.frames_dropped
+        following = self.arbiter.release(talk.claim)
+        if following is not None and (next_talk := self._running.get(following.session_id)) is not None:
+            next_talk.granted.set()
         self._history.append(session)
-        session.finished.set()
+        talk.finished.set()
         log.info(
             "talkback %s on %s by %s: %s, %.2f s%s",
             session.id[:8], session.camera_id, session.user, session.outcome.value, session.played_s,
             f" ({session.error})" if session.error else "",
         )  # fmt: skip
-        await self.audit.submit(session.audit_entry())
+        await self.audit.submit(session)
 
     # -- control -------------------------------------------------------------------------------------------
 
     def _stop(self, session_id: str, outcome: Outcome) -> None:
-        entry = self._active.get(session_id)
-        if entry is not None:
-            self._cancel_as.setdefault(session_id, outcome)
-            entry[2].cancel()
+        talk = self._running.get(session_id)
+        if talk is not None:
+            talk.stop(outcome)
 
     async def cancel(self, session_id: str) -> TalkSession:
         """Stop a session (playing or queued) and wait until it has released the speaker. A session that
         already ended is returned as it is; ``UnknownSession`` when there is none with this id."""
-        entry = self._active.get(session_id)
-        if entry is None:
+        talk = self._running.get(session_id)
+        if talk is None:
             return self.session(session_id)
-        self._stop(session_id, Outcome.CANCELLED)
-        await asyncio.shield(entry[0].finished.wait())
-        return entry[0]
+        talk.stop(Outcome.CANCELLED)
+        await asyncio.shield(talk.finished.wait())
+        return talk.session
+
+    async def wait_started(self, session_id: str) -> TalkSession:
+        """The session once its first packet went out; returns at once for one that is not running (it will
+        not start any more). ``UnknownSession`` when there is none with this id."""
+        talk = self._running.get(session_id)
+        if talk is not None:
+            await talk.started.wait()
+            return talk.session
+        return self.session(session_id)
+
+    async def wait_ended(self, session_id: str) -> TalkSession:
+        """The session once it has ended and released the speaker. ``UnknownSession`` when there is none."""
+        talk = self._running.get(session_id)
+        if talk is not None:
+            await talk.finished.wait()
+            return talk.session
+        return self.session(session_id)
 
     def session(self, session_id: str) -> TalkSession:
-        entry = self._active.get(session_id)
-        if entry is not None:
-            return entry[0]
+        talk = self._running.get(session_id)
+        if talk is not None:
+            return talk.session
         for past in self._history:
             if past.id == session_id:
                 return past
@@ -336,28 +337,30 @@ class TalkbackService:
 
     def sessions(self) -> tuple[list[TalkSession], list[TalkSession]]:
         """(active and queued, oldest first; recent ended, newest first)."""
-        active = sorted((s for s, _, _ in self._active.values()), key=lambda s: s.requested_at)
+        active = sorted((t.session for t in self._running.values()), key=lambda s: s.requested_at)
         return active, list(reversed(self._history))
 
     def queue_position(self, session: TalkSession) -> int | None:
-        if session.outcome is not Outcome.QUEUED:
+        current = self._running.get(session.id)
+        if current is None or current.session.outcome is not Outcome.QUEUED:
             return None
         waiting = [c.session_id for c in self.arbiter.waiting(session.camera_id)]
         return waiting.index(session.id) + 1 if session.id in waiting else None
 
     def stats(self) -> TalkbackStats:
-        queued = sum(1 for s, _, _ in self._active.values() if s.outcome is Outcome.QUEUED)
+        queued = sum(1 for t in self._running.values() if t.session.outcome is Outcome.QUEUED)
+        live_now = sum(t.live.frames_dropped for t in self._running.values() if t.live is not None)
         return TalkbackStats(
-            active=len(self._active) - queued,
+            active=len(self._running) - queued,
             queued=queued,
             queue_lengths=self.arbiter.queue_lengths(),
-            live_frames_dropped=self._live_dropped + sum(live.frames_dropped for live in self._live.values()),
+            live_frames_dropped=self._live_dropped + live_now,
             audit_pending=self.audit.pending,
             audit_written=self.audit.written,
             audit_write_failures=self.audit.failed,
         )
 
-    async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+    async def audit_entries(self, query: AuditQuery) -> list[TalkSession]:
         return await self.audit.query(query)
 
     # -- broadcast -----------------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ A ``TalkTarget`` may carry a password: show it with ``str(target)`` (masked), ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
 from shopwatch.core.config import CameraConfig, Vendor
 from shopwatch.core.redact import redact_url, with_credentials
+from shopwatch.core.talkback_config import DEFAULT_DRAIN_MS, RtpProfile
 
 Protocol = Literal["rtsp", "isapi", "dahua"]
 TalkTransport = Literal["tcp", "udp"]
@@ -32,6 +33,9 @@ class TalkTarget:
     protocol: Protocol
     url: str
     transport: TalkTransport = "tcp"
+    rtp: RtpProfile = field(default_factory=RtpProfile)  # the RTP shape (rtsp:// only)
+    drain_s: float = DEFAULT_DRAIN_MS / 1000  # wait after the last frame before closing: the device's buffer
+    setup_all_tracks: bool = False  # rtsp://: SETUP every track, not the backchannel alone
 
     def __str__(self) -> str:
         return redact_url(self.url) + (" (udp)" if self.transport == "udp" else "")
@@ -66,6 +70,16 @@ def target_for_camera(camera: CameraConfig) -> TalkTarget | None:
     backchannel on the camera's RTSP server for vendors that offer it (Dahua on its ``proto=Onvif`` path,
     others on the configured stream), Hikvision ISAPI on the camera's HTTP port.
     """
+    target = _endpoint(camera)
+    if target is None:
+        return None
+    talkback = camera.talkback
+    return replace(
+        target, rtp=talkback.rtp, drain_s=talkback.drain_ms / 1000, setup_all_tracks=talkback.setup_all_tracks
+    )
+
+
+def _endpoint(camera: CameraConfig) -> TalkTarget | None:
     if not camera.talkback.capable:
         return None
     user = camera.credentials.username

@@ -14,13 +14,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
-from shopwatch.auth.audit import AuditLog
-from shopwatch.auth.service import Authenticator
-from shopwatch.core.auth_config import AuthSettings
+from shopwatch.auth.audit import AuditTrail
+from shopwatch.auth.login import LoginService
+from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.clock import Clock, ManualClock
 from shopwatch.core.principal import Role
+from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditFilter, AuditRecord, AuditRepository
-from shopwatch.store.auth import AuthRepository
 from shopwatch.store.db import create_engine_for, migrate
 
 PASSWORD = "correct horse battery"
@@ -35,8 +35,8 @@ def fast_hasher() -> PasswordHasher:
 class AuthKit:
     """The authenticator and audit log handed to ``Services``, and bearer headers for users made on demand."""
 
-    auth: Authenticator
-    audit: AuditLog
+    auth: LoginService
+    audit: AuditTrail
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -62,8 +62,8 @@ class AuthKit:
 
 def open_kit(engine: Engine, clock: Clock | None = None, settings: AuthSettings = TEST_SETTINGS) -> AuthKit:
     clock = clock or ManualClock()
-    auth = Authenticator(AuthRepository(engine), settings, clock, hasher=fast_hasher())
-    return AuthKit(auth, AuditLog(AuditRepository(engine), clock), engine)
+    auth = LoginService(AccountRepository(engine), settings, clock, hasher=fast_hasher())
+    return AuthKit(auth, AuditTrail(AuditRepository(engine), clock), engine)
 
 
 @pytest.fixture(name="migrated_template", scope="session")

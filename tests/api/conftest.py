@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from shopwatch.api.app import create_app
+from shopwatch.api.services import Services
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.incidents_config import IncidentsSettings
-from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
 

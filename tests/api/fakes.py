@@ -10,8 +10,8 @@ from datetime import time
 from PIL import Image
 
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, StreamInfo
-from shopwatch.core.services import SnapshotUnavailable
 
 SINCE = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
@@ -81,7 +81,7 @@ def jpeg_bytes(width: int = 64, height: int = 36) -> bytes:
 
 
 class FakeFleet:
-    """Implements ``shopwatch.core.services.Fleet`` from dicts. ``snapshots`` maps an id to bytes, an exception
+    """Implements ``shopwatch.api.services.Fleet`` from dicts. ``snapshots`` maps an id to bytes, an exception
     to raise, or None to hang until the caller gives up."""
 
     def __init__(self, cameras: Iterable[CameraConfig], health: Iterable[CameraHealth] = ()) -> None:

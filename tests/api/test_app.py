@@ -13,9 +13,10 @@ from shopwatch.api.app import create_app, include_api_routers
 from shopwatch.api.deps import ApiContext, attach_context
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import system
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState
-from shopwatch.core.services import Services, SnapshotUnavailable
 
 from .auth_fixtures import AuthKit
 from .fakes import FakeFleet, all_passwords, make_camera, make_health, small_fleet

@@ -59,7 +59,7 @@ async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
     server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
 ) -> None:
     auth_kit.user("olga", Role.OPERATOR)
-    page = await browser.new_page()
+    page = await browser.new_page(bypass_csp=True)  # wait_for_function evals; test_headers runs the CSP
     await page.goto(server + "/")
     assert page.url == server + "/console/"
     await page.wait_for_selector("#login-form", state="visible", timeout=WAIT_MS)
@@ -115,7 +115,7 @@ async def test_a_patrol_sees_only_its_grid_and_may_only_acknowledge(
     server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
 ) -> None:
     auth_kit.user("pat", Role.PATROL, ("south",))
-    page = await browser.new_page()
+    page = await browser.new_page(bypass_csp=True)  # wait_for_function evals; test_headers runs the CSP
     await sign_in(page, server, "pat")
     await page.wait_for_selector("#live.on", timeout=WAIT_MS)
 

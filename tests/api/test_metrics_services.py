@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 
 from shopwatch.api.metrics import build_registry
 from shopwatch.core.health import CameraState, EventsHealth, EventsState
+from shopwatch.core.talkback_records import SourceKind
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.talkback.audio import tone
 from shopwatch.talkback.live import LiveInput
-from shopwatch.talkback.sessions import Operator, Sound, SourceKind, TalkRequest
+from shopwatch.talkback.records import Operator, Sound, TalkRequest
 from tests.api.fakes import FakeFleet, make_camera, make_health
 from tests.talkback.harness import MemorySpeakers, build_service
 
@@ -82,8 +83,8 @@ async def test_talkback_sessions_queues_dropped_live_frames_and_audit(engine: En
         session, live = await service.open_live(cam.id, LiveInput("pcm16", 8000), TalkRequest(Operator("carol")))
         live.push(b"\x00\x00" * 8000)  # one second at once: more than live_buffer_ms can hold
         live.end()
-        await asyncio.wait_for(session.finished.wait(), 10)
-        await asyncio.wait_for(first.finished.wait(), 10)
+        await asyncio.wait_for(service.wait_ended(session.id), 10)
+        await asyncio.wait_for(service.wait_ended(first.id), 10)
         dropped = scrape(fleet, service)[("shopwatch_talkback_live_frames_dropped_total", ())]
         assert dropped == live.frames_dropped > 0
         # The audit table disappears: the talk goes on, the failures are counted.

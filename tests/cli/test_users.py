@@ -10,12 +10,12 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from shopwatch.auth.service import Authenticator
+from shopwatch.auth.login import LoginService
 from shopwatch.cli.users import register
-from shopwatch.core.auth_config import AuthSettings
+from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.clock import SystemClock
+from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditFilter, AuditRepository
-from shopwatch.store.auth import AuthRepository
 from shopwatch.store.db import create_engine_for
 
 PASSWORD = "first-admin-pw-42"
@@ -47,8 +47,8 @@ def run(config: Path, *args: str, stdin: str = "") -> Result:
     return result
 
 
-def authenticator(engine: Engine) -> Authenticator:
-    return Authenticator(AuthRepository(engine), AuthSettings(), SystemClock())
+def authenticator(engine: Engine) -> LoginService:
+    return LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
 
 
 def test_create_admin_from_stdin_then_log_in_and_disable(config: Path, engine: Engine) -> None:

@@ -134,9 +134,9 @@ def test_shipped_configs_are_valid() -> None:
         assert load_settings(path, env=_AnyEnv()).cameras
 
 
-def test_readme_configuration_reference_is_current() -> None:
+def test_configuration_reference_is_current() -> None:
     from shopwatch.core.config_doc import render
 
-    readme = Path("README.md").read_text(encoding="utf-8")
-    block = readme.split("<!-- config-reference:start -->\n", 1)[1].split("<!-- config-reference:end -->", 1)[0]
-    assert block == render(), "README reference is stale: run python -m shopwatch.core.config_doc"
+    reference = Path("docs/CONFIGURATION.md").read_text(encoding="utf-8")
+    block = reference.split("<!-- config-reference:start -->\n", 1)[1].split("<!-- config-reference:end -->", 1)[0]
+    assert block == render(), "stale: put python -m shopwatch.core.config_doc between the markers"

@@ -20,15 +20,16 @@ from sqlalchemy import Engine
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.events import Event, EventType
 from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.core.talkback_records import Outcome, TalkSession
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.deterrence import USER
 from shopwatch.incidents.service import IncidentService
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.store.db import create_engine_for, migrate
-from shopwatch.store.talkback import AuditEntry, AuditQuery, Outcome
+from shopwatch.store.talkback import AuditQuery
 from shopwatch.talkback.live import LiveAudio, LiveInput
+from shopwatch.talkback.records import Operator, TalkRequest
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
-from shopwatch.talkback.sessions import Operator, TalkRequest
 from tests.api.fakes import FakeFleet
 from tests.api.routers.talkback_env import played_about, wav_tone
 from tests.incidents.peers import make_event
@@ -79,7 +80,7 @@ class Scene:
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.2)  # a deterrence task spawned with it has had its chance to record
 
-    async def audit(self) -> list[AuditEntry]:
+    async def audit(self) -> list[TalkSession]:
         """The talkback audit of auto-deterrence, oldest first."""
         entries = await self.talkback.audit_entries(AuditQuery(user=USER))
         return sorted(entries, key=lambda e: e.requested_at)
@@ -217,7 +218,7 @@ async def test_a_speaker_in_live_use_is_busy_not_queued_nor_preempted(scene: Sce
     assert talkback.arbiter.waiting("shop-b") == [] and not live_session.ended
     await speak(live, wav_tone(600, 0.8, rate=8000)[44:])  # the operator talks after all
     live.end()
-    await asyncio.wait_for(live_session.finished.wait(), 10)
+    live_session = await asyncio.wait_for(talkback.wait_ended(live_session.id), 10)
     assert live_session.outcome is Outcome.COMPLETED
     [entry] = await scene.audit()
     assert (entry.camera_id, entry.outcome) == ("shop-b", Outcome.BUSY)

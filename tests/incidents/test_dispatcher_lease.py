@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import ManualClock, SystemClock
-from shopwatch.core.incidents_config import Delivery as DeliverySettings
+from shopwatch.core.incident_records import Delivery, NewDelivery, NewEvent
+from shopwatch.core.incidents_config import DeliverySettings
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.senders import DeliveryError
 from shopwatch.store.db import create_engine_for
-from shopwatch.store.events import EventRepository, NewEvent
-from shopwatch.store.outbox import Delivery, NewDelivery, OutboxRepository, as_pending
+from shopwatch.store.events import EventRepository
+from shopwatch.store.outbox import OutboxRepository, as_pending
 from tests.incidents.peers import bounded, wait_for
 from tests.store.test_events import make_event
 

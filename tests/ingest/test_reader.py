@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from shopwatch.core.config import Activity, Backoff, CameraConfig, Ingest
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState
-from shopwatch.core.services import SnapshotUnavailable
 from shopwatch.ingest.reader import CameraReader, stop_readers
 
 pytestmark = pytest.mark.rtsp

@@ -181,19 +181,23 @@ async def test_server_killed_and_back_every_camera_returns_within_the_backoff_ca
         sim.stop()
 
 
-async def test_a_frame_consumer_in_each_worker_gets_frames_and_clips_and_publishes_to_the_supervisor(
+async def test_a_frame_consumer_in_each_worker_gets_frames_and_its_events_reach_the_supervisor_with_clips(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    from functools import partial
-
     import av
 
-    from tests.ingest.consumers import FirstFrameClips
+    from shopwatch.core.events import Event
+    from tests.ingest.consumers import FirstFrameEvents
 
-    published: list[object] = []
-    sup = Supervisor(
-        FAST, log_level="warning", consumer=partial(FirstFrameClips, tmp_path), on_published=published.append
-    )
+    published: list[Event] = []
+
+    class Sink:  # the supervisor's typed door (the incident service in the service)
+        def submit(self, event: Event) -> bool:
+            published.append(event)
+            return True
+
+    postroll = FAST.model_copy(update={"activity": FAST.activity.model_copy(update={"postroll_s": 1.5})})
+    sup = Supervisor(postroll, log_level="warning", consumer=FirstFrameEvents, on_published=Sink(), clips_dir=tmp_path)
     try:
         ids = sim.camera_ids[:3]
         await sup.start([camera(cid, sim.url(cid)) for cid in ids])
@@ -201,15 +205,16 @@ async def test_a_frame_consumer_in_each_worker_gets_frames_and_clips_and_publish
         started = time.time()
         for cid in ids:
             assert sup.request_activity(cid, "test")
-        await wait_for(lambda: sum(1 for p in published if isinstance(p, tuple) and p[0] == "clip") == 3, 10.0)
+        await wait_for(lambda: len(published) == 3, 10.0)
     finally:
         await sup.stop()
-    assert ("feeds", tuple(ids)) in published
-    frames = [p for p in published if isinstance(p, tuple) and p[0] == "frame"]
     # Activation hands on frames from the keyframe before the request, stamped with when they arrived.
-    assert sorted(f[1] for f in frames) == ids and all(f[2] for f in frames)
-    assert all(started - 3.0 <= f[3] <= started + 1.0 for f in frames)
-    for _, cid, path, pictures in (p for p in published if isinstance(p, tuple) and p[0] == "clip"):
-        with av.open(path) as container:
+    assert sorted(e.camera_id for e in published) == ids and all(e.zone == "keyframe" for e in published)
+    assert all(started - 3.0 <= e.start <= started + 1.0 for e in published)
+    for event in published:
+        assert event.clip_path is not None, event.camera_id  # cut by the worker once the post-roll had come
+        assert event.clip_path == str(tmp_path / event.camera_id / f"{event.id}.mp4")
+        with av.open(event.clip_path) as container:
             decoded = list(container.decode(video=0))
-        assert len(decoded) == pictures >= 12 and decoded[0].key_frame, cid
+        # from the keyframe at or before the event to 1.5 s past it, at 12 fps
+        assert len(decoded) >= 12 and decoded[0].key_frame, event.camera_id

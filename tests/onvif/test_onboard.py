@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shopwatch.onvif.device import OnvifTarget
-from shopwatch.onvif.onboard import Outcome, onboard
+from shopwatch.onvif.onboard import OnboardOutcome, onboard
 from shopwatch.onvif.registry import CameraIdentity, save_onboarded
 from shopwatch.sim.faults import GarbageServer, closed_port
 from shopwatch.sim.onvif.device import SimProfile
@@ -30,7 +30,7 @@ async def test_onboard_picks_substream_for_detection_and_main_for_recording(
 ) -> None:
     device = onvif_sim.add_device(spec(media2=media2))
     report = await onboard(target_of(device.base_url), **TIMEOUT)
-    assert report.outcome is Outcome.OK, report.detail
+    assert report.outcome is OnboardOutcome.OK, report.detail
     found = report.findings
     assert found is not None
     assert found.media == ("media2" if media2 else "media")
@@ -49,7 +49,7 @@ async def test_h265_only_camera_is_accepted_and_reported(onvif_sim: OnvifSimServ
     )
     device = onvif_sim.add_device(spec(profiles=profiles))
     report = await onboard(target_of(device.base_url), **TIMEOUT)
-    assert report.outcome is Outcome.OK
+    assert report.outcome is OnboardOutcome.OK
     assert report.findings is not None and report.findings.choice.detect.token == "sub"
     assert "H.265" in report.detail
 
@@ -67,21 +67,21 @@ async def test_h264_preferred_over_a_smaller_h265(onvif_sim: OnvifSimServer) -> 
 async def test_only_mjpeg_means_no_usable_stream(onvif_sim: OnvifSimServer) -> None:
     device = onvif_sim.add_device(spec(profiles=(SimProfile("m", "M", 640, 480, RTSP, encoding="JPEG"),)))
     report = await onboard(target_of(device.base_url), **TIMEOUT)
-    assert report.outcome is Outcome.NO_USABLE_STREAM
+    assert report.outcome is OnboardOutcome.NO_USABLE_STREAM
     assert "JPEG 640x480" in report.detail
 
 
 async def test_wrong_password_is_auth_refused_and_not_echoed(onvif_sim: OnvifSimServer) -> None:
     device = onvif_sim.add_device(spec())
     report = await onboard(target_of(device.base_url, password="wrong-guess"), **TIMEOUT)
-    assert report.outcome is Outcome.AUTH_REFUSED
+    assert report.outcome is OnboardOutcome.AUTH_REFUSED
     assert "wrong-guess" not in report.detail
 
 
 async def test_clock_skew_detected_and_login_retried_with_the_device_offset(onvif_sim: OnvifSimServer) -> None:
     device = onvif_sim.add_device(spec(skew_s=3600.0))
     report = await onboard(target_of(device.base_url), **TIMEOUT)
-    assert report.outcome is Outcome.OK, report.detail
+    assert report.outcome is OnboardOutcome.OK, report.detail
     assert report.offset_applied
     assert report.skew_s is not None and abs(report.skew_s - 3600) < 3
     assert "device clock +3599 s off" in report.detail or "device clock +3600 s off" in report.detail
@@ -91,21 +91,21 @@ async def test_clock_skew_detected_and_login_retried_with_the_device_offset(onvi
 async def test_skewed_device_with_wrong_password_reports_clock_skew(onvif_sim: OnvifSimServer) -> None:
     device = onvif_sim.add_device(spec(skew_s=-7200.0))
     report = await onboard(target_of(device.base_url, password="nope"), **TIMEOUT)
-    assert report.outcome is Outcome.CLOCK_SKEW
+    assert report.outcome is OnboardOutcome.CLOCK_SKEW
     assert report.skew_s is not None and report.skew_s < -7000
 
 
 async def test_unreachable_and_not_onvif() -> None:
     report = await onboard(OnvifTarget("127.0.0.1", closed_port(), USER, PASSWORD), **TIMEOUT)
-    assert report.outcome is Outcome.UNREACHABLE
+    assert report.outcome is OnboardOutcome.UNREACHABLE
     with GarbageServer(payload=b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n<html></html>") as garbage:
         report = await onboard(OnvifTarget("127.0.0.1", garbage.port, USER, PASSWORD), **TIMEOUT)
-    assert report.outcome is Outcome.NOT_ONVIF
+    assert report.outcome is OnboardOutcome.NOT_ONVIF
 
 
 async def test_onboard_ipycam(ipycam: IpyCamPeer) -> None:
     report = await onboard(OnvifTarget("127.0.0.1", ipycam.port, USER, PASSWORD), **TIMEOUT)
-    assert report.outcome is Outcome.OK, report.detail
+    assert report.outcome is OnboardOutcome.OK, report.detail
     found = report.findings
     assert found is not None and found.media == "media"
     assert (found.choice.detect.width, found.choice.record.width) == (640, 1920)
@@ -117,7 +117,7 @@ async def test_onboard_ipycam(ipycam: IpyCamPeer) -> None:
 
 async def test_ipycam_wrong_password(ipycam: IpyCamPeer) -> None:
     report = await onboard(OnvifTarget("127.0.0.1", ipycam.port, USER, "bad"), **TIMEOUT)
-    assert report.outcome is Outcome.AUTH_REFUSED
+    assert report.outcome is OnboardOutcome.AUTH_REFUSED
 
 
 @pytest.mark.rtsp
@@ -140,7 +140,7 @@ async def test_the_stream_says_whether_a_backchannel_exists(
         device = onvif_sim.add_device(spec(profiles=profiles, audio_outputs=0))
         report = await onboard(target_of(device.base_url), **TIMEOUT)
         requests = peer.requests()
-    assert report.outcome is Outcome.OK and report.findings is not None, report.detail
+    assert report.outcome is OnboardOutcome.OK and report.findings is not None, report.detail
     offer = report.findings.rtsp_backchannel
     assert (offer.offered, report.findings.backchannel) == (expected, expected)
     assert offer.codecs == (("PCMA/8000",) if expected else ())

@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from shopwatch.api.app import create_app
+from shopwatch.api.services import Services
 from shopwatch.core.config import CameraConfig, Ingest, Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraState
 from shopwatch.core.onvif_config import OnvifSettings
-from shopwatch.core.services import Services, SnapshotUnavailable
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.onvif.snapshot import OnvifSnapshots, fetch_jpeg

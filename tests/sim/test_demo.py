@@ -12,7 +12,7 @@ import pytest
 
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.config_loader import load_settings
-from shopwatch.onvif.onboard import Outcome
+from shopwatch.onvif.onboard import OnboardOutcome
 from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.sim.demo import demo_fleet, onboard_fleet, served_settings, simulated
 from shopwatch.sim.demo_scenes import SCENES, with_available_model
@@ -60,7 +60,7 @@ def test_demo_cameras_are_onboarded_over_onvif_and_raise_motion(clips_dir: Path,
         assert "5 on" in fleet.description and f":{rtsp_port}/" in fleet.description
         results = asyncio.run(onboard_fleet(fleet, repo, settings.onvif))
         assert [(r.request.who.camera_id, r.report.outcome, r.saved) for r in results] == [
-            (cam_id, Outcome.OK, "updated") for cam_id in ("shop-a", "shop-b", "shop-c", "shop-d", "shop-e")
+            (cam_id, OnboardOutcome.OK, "updated") for cam_id in ("shop-a", "shop-b", "shop-c", "shop-d", "shop-e")
         ]
         stored = {cam.id: cam for cam in repo.list()}
         b = stored["shop-b"]

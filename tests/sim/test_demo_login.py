@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from shopwatch.auth.service import Authenticator, LoginRefused
+from shopwatch.auth.login import LoginRefused, LoginService
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
 from shopwatch.sim.demo_login import demo_login
-from shopwatch.store.auth import AuthRepository
+from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.db import create_engine_for, database_url
 
 
@@ -21,7 +21,7 @@ def test_each_demo_run_gives_the_demo_admin_a_new_password(tmp_path: Path, monke
     settings = Settings.model_validate({"service": {"data_dir": str(tmp_path)}})
     first = demo_login(settings)
     engine = create_engine_for(database_url(settings, {}))
-    auth = Authenticator(AuthRepository(engine), settings.auth, ManualClock())
+    auth = LoginService(AccountRepository(engine), settings.auth, ManualClock())
     token = auth.login(first.username, first.password, "127.0.0.1").token
     assert (auth.authenticate(token) or pytest.fail("no principal")).role is Role.ADMIN
 

@@ -10,9 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from shopwatch.store import audit, auth  # noqa: F401  (their tables on Base.metadata)
+from shopwatch.store import accounts, audit  # noqa: F401  (their tables on Base.metadata)
+from shopwatch.store.accounts import AccountRepository, ApiKeyRecord, UsernameTaken, UserRecord
 from shopwatch.store.audit import AuditFilter, AuditRecord, AuditRepository
-from shopwatch.store.auth import ApiKeyRecord, AuthRepository, UsernameTaken, UserRecord
 from shopwatch.store.base import Base
 from shopwatch.store.db import alembic_config
 
@@ -34,7 +34,7 @@ def test_migrations_match_the_auth_and_audit_tables(engine: Engine) -> None:
 
 
 def test_users_and_tokens(engine: Engine) -> None:
-    repo = AuthRepository(engine)
+    repo = AccountRepository(engine)
     repo.add_user(user("alice", "patrol", ("grid-3",)))
     with pytest.raises(UsernameTaken):
         repo.add_user(user("alice"))
@@ -54,7 +54,7 @@ def test_users_and_tokens(engine: Engine) -> None:
 
 
 def test_keys(engine: Engine) -> None:
-    repo = AuthRepository(engine)
+    repo = AccountRepository(engine)
     key = ApiKeyRecord("0123456789ab", "bot", "viewer", None, "f" * 64, T0, "admin")
     repo.add_key(key)
     assert repo.keys() == [key]

@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from shopwatch.store.events import BadCursor, EventQuery, EventRepository, Incident, StoredEvent, Transition
-from shopwatch.store.outbox import DeliveryQuery, DeliveryState, Lease, NewDelivery, OutboxRepository, Outcome
+from shopwatch.core.incident_records import (
+    DeliveryOutcome,
+    DeliveryState,
+    Incident,
+    Lease,
+    NewDelivery,
+    StoredEvent,
+    Transition,
+)
+from shopwatch.store.events import BadCursor, EventQuery, EventRepository
+from shopwatch.store.outbox import DeliveryQuery, OutboxRepository
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -126,12 +135,12 @@ def test_outbox_attempts_and_states(engine: Engine) -> None:
     now, later = event.stored_at, event.stored_at + timedelta(seconds=30)
     mine = Lease("me", now + timedelta(seconds=60))
     assert len(outbox.claim(now, 10, mine)) == 2
-    outbox.record([Outcome("d-ev0001-0", DeliveryState.PENDING, now, "broker down", later)], "me")
+    outbox.record([DeliveryOutcome("d-ev0001-0", DeliveryState.PENDING, now, "broker down", later)], "me")
     assert outbox.next_due(now) == later  # the retry; the other is held by "me" for 60 s
     assert [d.id for d in outbox.claim(now, 10, mine)] == []  # not due yet / held
-    outbox.record([Outcome("d-ev0001-1", DeliveryState.DELIVERED, now)], "me")
+    outbox.record([DeliveryOutcome("d-ev0001-1", DeliveryState.DELIVERED, now)], "me")
     assert [d.id for d in outbox.claim(later, 10, mine)] == ["d-ev0001-0"]
-    outbox.record([Outcome("d-ev0001-0", DeliveryState.DELIVERED, later)], "me")
+    outbox.record([DeliveryOutcome("d-ev0001-0", DeliveryState.DELIVERED, later)], "me")
     got = outbox.get("d-ev0001-0")
     assert got is not None and got.state == "delivered" and got.attempts == 2 and got.last_error is None
     assert got.leased_by is None and got.lease_until is None
@@ -153,7 +162,7 @@ def test_lease_is_exclusive_until_it_runs_out(engine: Engine) -> None:
     assert outbox.next_due(now) == now + timedelta(seconds=60)
     taken = outbox.claim(now + timedelta(seconds=60), 10, Lease("b", now + timedelta(seconds=120)))
     assert [d.leased_by for d in taken] == ["b"]
-    outbox.record([Outcome("d-ev0001-0", DeliveryState.FAILED, now, "late")], "a")  # not a's any more
+    outbox.record([DeliveryOutcome("d-ev0001-0", DeliveryState.FAILED, now, "late")], "a")  # not a's any more
     got = outbox.get("d-ev0001-0")
     assert got is not None and got.state == "pending" and got.leased_by == "b" and got.attempts == 0
     outbox.release(["d-ev0001-0"], "b")

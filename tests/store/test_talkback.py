@@ -7,18 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from shopwatch.store.talkback import AuditEntry, AuditQuery, ClipRecord, Outcome, TalkbackRepository
+from shopwatch.core.talkback_records import Outcome, SourceKind, TalkSession
+from shopwatch.store.talkback import AuditQuery, ClipRecord, TalkbackRepository
 
 T0 = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 
-def _attempt(n: int, **changes: object) -> AuditEntry:
-    base = AuditEntry(
+def _attempt(n: int, **changes: object) -> TalkSession:
+    base = TalkSession(
         id=f"s{n:04d}",
         requested_at=T0 + timedelta(minutes=n),
         user="alice",
         camera_id="cam-1",
-        source="tts",
+        source=SourceKind.TTS,
         outcome=Outcome.ACTIVE,
         text="请不要在此张贴小广告",
         voice="cmn",
@@ -28,10 +29,10 @@ def _attempt(n: int, **changes: object) -> AuditEntry:
 
 def test_an_attempt_is_stored_then_updated_with_what_was_played(engine: Engine) -> None:
     repo = TalkbackRepository(engine)
-    repo.record(_attempt(1, overridden="quiet hours 22:00-07:00"))
+    repo.record(_attempt(1, overridden=("quiet hours 22:00-07:00", "consent withdrawn")))
     ended = _attempt(
         1,
-        overridden="quiet hours 22:00-07:00",
+        overridden=("quiet hours 22:00-07:00", "consent withdrawn"),
         outcome=Outcome.FAILED,
         started_at=T0 + timedelta(seconds=61),
         ended_at=T0 + timedelta(seconds=64),
@@ -52,8 +53,9 @@ def test_audit_query_filters_newest_first(engine: Engine) -> None:
     repo = TalkbackRepository(engine)
     repo.record(_attempt(1))
     repo.record(_attempt(2, user="bob", outcome=Outcome.REFUSED, error="quiet hours"))
-    repo.record(_attempt(3, camera_id="cam-2", source="live", text=None, voice=None, outcome=Outcome.COMPLETED))
-    repo.record(_attempt(4, source="clip", clip_id="c1", text=None, voice=None, outcome=Outcome.BUSY))
+    live = SourceKind.LIVE
+    repo.record(_attempt(3, camera_id="cam-2", source=live, text=None, voice=None, outcome=Outcome.COMPLETED))
+    repo.record(_attempt(4, source=SourceKind.CLIP, clip_id="c1", text=None, voice=None, outcome=Outcome.BUSY))
 
     def ids(**query: object) -> list[str]:
         return [e.id for e in repo.audit(AuditQuery(**query))]  # type: ignore[arg-type]

@@ -9,24 +9,24 @@ tests use the GStreamer backchannel peer instead (``SpeakerAccess()`` with the r
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from shopwatch.api.services import Fleet
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import CameraConfig
-from shopwatch.core.services import Fleet
 from shopwatch.core.talkback_config import TalkbackSettings
-from shopwatch.talkback import session as talk_session
+from shopwatch.core.talkback_records import TalkResult
+from shopwatch.talkback import player
 from shopwatch.talkback.audio import AudioSource
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.errors import TalkbackUnreachable
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.link import EncodedFrame
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
-from shopwatch.talkback.session import TalkResult
+from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget
 
 # 2027-01-15 08:00 UTC is 16:00 in Asia/Shanghai: outside the fakes' quiet hours (22:00-07:00).
@@ -54,6 +54,9 @@ class MemoryLink:
             raise TalkbackUnreachable(f"connection to {self.target} broke mid-talk: reset by peer")
         self.sent.append((asyncio.get_running_loop().time(), frame))
 
+    async def flush(self) -> None:
+        """Nothing is held back: each frame went out as it came."""
+
     async def close(self) -> None:
         self.closed = True
 
@@ -68,7 +71,8 @@ class MemorySpeakers:
     async def talk(self, target: TalkTarget, source: AudioSource, **options: object) -> TalkResult:
         link = MemoryLink(target, fail_after=self.fail_after, protocol=target.protocol)
         self.links.append(link)
-        return await talk_session.talk(target, source, link=link, **options)  # type: ignore[arg-type]
+        # A memory speaker plays nothing and buffers nothing: no drain to wait for after the last frame.
+        return await player.talk(replace(target, drain_s=0.0), source, link=link, **options)  # type: ignore[arg-type]
 
     def access(self) -> SpeakerAccess:
         return SpeakerAccess(talk=self.talk)

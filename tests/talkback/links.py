@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from shopwatch.talkback.errors import TalkbackError
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.link import EncodedFrame
 from shopwatch.talkback.pacing import ManualPacingClock
+from shopwatch.talkback.speakers.link import EncodedFrame
 
 
 @dataclass
@@ -34,6 +34,9 @@ class RecordingLink:
         if self.fail_after is not None and len(self.sent) >= self.fail_after:
             raise TalkbackError("peer went away")
         self.sent.append((self.clock.monotonic(), frame))
+
+    async def flush(self) -> None:
+        """Nothing is held back: each frame went out as it came."""
 
     async def close(self) -> None:
         self.calls.append("close")

@@ -6,16 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shopwatch.core.talkback_records import Outcome, SourceKind, TalkSession
 from shopwatch.store.db import create_engine_for, migrate
-from shopwatch.store.talkback import AuditEntry, AuditQuery, Outcome, TalkbackRepository
+from shopwatch.store.talkback import AuditQuery, TalkbackRepository
 from tests.api.fakes import FakeFleet
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
 
 BEFORE = datetime(2027, 1, 15, 7, 0, tzinfo=UTC)
 
 
-def entry(entry_id: str, outcome: Outcome, **extra: object) -> AuditEntry:
-    return AuditEntry(entry_id, BEFORE, "alice", "cam-0001", "clip", outcome, clip_id="c1", **extra)  # type: ignore[arg-type]
+def entry(entry_id: str, outcome: Outcome, **extra: object) -> TalkSession:
+    return TalkSession(entry_id, BEFORE, "alice", "cam-0001", SourceKind.CLIP, outcome, clip_id="c1", **extra)  # type: ignore[arg-type]
 
 
 async def test_rows_left_running_by_a_crash_are_interrupted_at_start(tmp_path: Path) -> None:

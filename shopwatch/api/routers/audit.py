@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from shopwatch.api.auth.deps import AuditDep
-from shopwatch.api.auth_schemas import AuditEntryPublic, AuditPage
+from shopwatch.api.access.deps import AuditDep
+from shopwatch.api.account_schemas import AuditEntryPublic, AuditPage
 from shopwatch.api.scope import Scope, ScopeDep
 from shopwatch.store.audit import AuditFilter, AuditRecord
 

@@ -10,18 +10,20 @@ import math
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from shopwatch.api.auth.deps import AuditDep, PrincipalDep, client_address
+from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import CameraViewsDep, FleetDep
+from shopwatch.api.errors import NoSnapshot
 from shopwatch.api.schemas import CameraList, CameraPublic
+from shopwatch.api.services import Fleet
 from shopwatch.api.views import json_response, state_counts
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.errors import NotFound, SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.principal import Principal
 from shopwatch.core.redact import redact_text
-from shopwatch.core.services import Fleet, SnapshotUnavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -52,8 +54,8 @@ class CameraFilter:
         return any(self.text in f.lower() for f in fields)
 
 
-def not_registered(camera_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"camera {camera_id!r} is not registered")
+def not_registered(camera_id: str) -> NotFound:
+    return NotFound(f"camera {camera_id!r} is not registered")
 
 
 def camera_or_404(fleet: Fleet, camera_id: str, principal: Principal) -> CameraConfig:
@@ -128,13 +130,11 @@ async def camera_snapshot(
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-def unavailable(camera: CameraConfig, health: CameraHealth | None, reason: str) -> HTTPException:
+def unavailable(camera: CameraConfig, health: CameraHealth | None, reason: str) -> NoSnapshot:
     retry_after = RETRY_AFTER_S
     if health is not None and health.next_retry_in_s is not None and math.isfinite(health.next_retry_in_s):
         retry_after = max(1, math.ceil(health.next_retry_in_s))
     state = f" (state {health.state.value})" if health is not None else ""
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        detail=f"no snapshot from camera {camera.id!r}{state}: {redact_text(reason, camera.secrets())}",
-        headers={"Retry-After": str(retry_after), "Cache-Control": "no-store"},
+    return NoSnapshot(
+        f"no snapshot from camera {camera.id!r}{state}: {redact_text(reason, camera.secrets())}", retry_after
     )

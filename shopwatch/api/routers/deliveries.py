@@ -5,14 +5,15 @@ A caller scoped to grids sees its grids' deliveries only (others answer 404), an
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
-from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
+from shopwatch.api.incident_deps import ArchiveDep, Caller, CallerDep
 from shopwatch.api.incident_schemas import DeliveryList, DeliveryPublic
-from shopwatch.store.outbox import Delivery, DeliveryQuery, DeliveryState
+from shopwatch.core.errors import NotFound
+from shopwatch.core.incident_records import Delivery, DeliveryState
+from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
@@ -23,21 +24,21 @@ def _sees(caller: Caller, delivery: Delivery) -> bool:
 
 @router.get("", response_model=DeliveryList, summary="Alert deliveries and their state")
 async def list_deliveries(
-    service: IncidentsDep,
+    archive: ArchiveDep,
     caller: CallerDep,
     state: Annotated[DeliveryState | None, Query(description="Only this state.")] = None,
     event: Annotated[str | None, Query(max_length=32, description="Only this event's.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryList:
     query = DeliveryQuery(event_id=event, state=state, limit=limit, grids=caller.grids)
-    found = await asyncio.to_thread(service.outbox.find, query)
-    counts = await asyncio.to_thread(service.outbox.counts, caller.grids)
+    found = await archive.deliveries(query)
+    counts = await archive.delivery_counts(caller.grids)
     return DeliveryList(counts=counts, deliveries=[DeliveryPublic.of(d) for d in found])
 
 
 @router.get("/{delivery_id}", response_model=DeliveryPublic, responses={404: {"description": "No such delivery."}})
-async def get_delivery(delivery_id: str, service: IncidentsDep, caller: CallerDep) -> DeliveryPublic:
-    found = await asyncio.to_thread(service.outbox.get, delivery_id)
+async def get_delivery(delivery_id: str, archive: ArchiveDep, caller: CallerDep) -> DeliveryPublic:
+    found = await archive.delivery(delivery_id)
     if found is None or not _sees(caller, found):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no delivery {delivery_id!r}")
+        raise NotFound(f"no delivery {delivery_id!r}")
     return DeliveryPublic.of(found)

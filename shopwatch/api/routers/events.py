@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
-from shopwatch.api.incident_deps import Caller, CallerDep, IncidentsDep
+from shopwatch.api.incident_deps import ArchiveDep, Caller, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import (
     DeliveryPublic,
     EventPage,
@@ -22,9 +22,12 @@ from shopwatch.api.incident_schemas import (
     TransitionPublic,
     feed_message,
 )
-from shopwatch.incidents.service import IncidentService, UnknownEvent
-from shopwatch.incidents.workflow import IllegalTransition, Status
-from shopwatch.store.events import BadCursor, EventQuery, StoredEvent
+from shopwatch.api.streams import StreamGuardDep
+from shopwatch.core.errors import Forbidden, Invalid, NotFound
+from shopwatch.core.incident_records import StoredEvent
+from shopwatch.incidents.archive import EventArchive
+from shopwatch.incidents.workflow import Status
+from shopwatch.store.events import EventQuery
 from shopwatch.store.outbox import DeliveryQuery
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -42,7 +45,7 @@ def _grids(caller: Caller, asked: list[str] | None) -> frozenset[str] | None:
 
 @router.get("", response_model=EventPage, summary="Stored events, newest first")
 async def list_events(
-    service: IncidentsDep,
+    archive: ArchiveDep,
     caller: CallerDep,
     camera: Annotated[list[str] | None, Query(description="Only these cameras (repeat for several).")] = None,
     grid: Annotated[list[str] | None, Query(description="Only these grids.")] = None,
@@ -56,9 +59,7 @@ async def list_events(
 ) -> EventPage:
     for moment in (since, until):
         if moment is not None and moment.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, detail="expected times with a zone (Z or +08:00)"
-            )
+            raise Invalid("expected times with a zone (Z or +08:00)")
     query = EventQuery(
         camera_ids=frozenset(camera or ()),
         grids=_grids(caller, grid),
@@ -70,39 +71,37 @@ async def list_events(
         limit=limit,
         cursor=cursor,
     )
-    try:
-        page = await asyncio.to_thread(service.events.query, query)
-    except BadCursor as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    page = await archive.events(query)
     return EventPage(events=[EventPublic.of(e) for e in page.events], next_cursor=page.next_cursor)
 
 
 @router.get("/stream", summary="Live events (Server-Sent Events)", response_class=StreamingResponse)
 async def stream_events(
     request: Request,
-    service: IncidentsDep,
+    archive: ArchiveDep,
     caller: CallerDep,
+    guard: StreamGuardDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1, description="Resume after this feed number.")
     ] = None,
 ) -> StreamingResponse:
     """Each message is ``created``, ``transition``, ``linked`` or ``deterrence`` with the event as it is now;
     its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
-    after = service.feed.last_seq if last_event_id is None else last_event_id
+    after = archive.last_seq if last_event_id is None else last_event_id
     return StreamingResponse(
-        _feed(request, service, caller, after),
+        guard.stream(_feed(request, archive, caller, after)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _feed(request: Request, service: IncidentService, caller: Caller, after: int) -> AsyncIterator[str]:
-    listener = service.feed.listen()
+async def _feed(request: Request, archive: EventArchive, caller: Caller, after: int) -> AsyncIterator[str]:
+    listener = archive.listen()
     try:
         yield "retry: 3000\n: connected\n\n"
         while not await request.is_disconnected():
             listener.clear()  # before reading: a commit after this wakes the wait below
-            entries = await asyncio.to_thread(service.events.feed_since, after, FEED_BATCH)
+            entries = await archive.feed_since(after, FEED_BATCH)
             for entry in entries:
                 after = entry.seq
                 if caller.sees(entry.event.grid):
@@ -115,41 +114,41 @@ async def _feed(request: Request, service: IncidentService, caller: Caller, afte
             except TimeoutError:
                 yield ": keep-alive\n\n"
     finally:
-        service.feed.stop_listening(listener)
+        archive.stop_listening(listener)
 
 
-async def _visible(service: IncidentService, caller: Caller, event_id: str) -> StoredEvent:
-    event = await asyncio.to_thread(service.events.get, event_id)
+async def _visible(archive: EventArchive, caller: Caller, event_id: str) -> StoredEvent:
+    event = await archive.event(event_id)
     if event is None or not caller.sees(event.grid):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}")
+        raise NotFound(f"no event {event_id!r}")
     return event
 
 
 @router.get("/{event_id}", response_model=EventPublic, responses=_NOT_FOUND, summary="One event")
-async def get_event(event_id: str, service: IncidentsDep, caller: CallerDep) -> EventPublic:
-    return EventPublic.of(await _visible(service, caller, event_id))
+async def get_event(event_id: str, archive: ArchiveDep, caller: CallerDep) -> EventPublic:
+    return EventPublic.of(await _visible(archive, caller, event_id))
 
 
 @router.get("/{event_id}/snapshots/{name}.jpg", response_class=FileResponse, responses=_NOT_FOUND)
-async def get_snapshot(event_id: str, name: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
-    event = await _visible(service, caller, event_id)
+async def get_snapshot(event_id: str, name: str, archive: ArchiveDep, caller: CallerDep) -> FileResponse:
+    event = await _visible(archive, caller, event_id)
     if name not in event.snapshots:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no picture {name!r}")
-    return FileResponse(service.media.path(event.snapshots[name]), media_type="image/jpeg")
+        raise NotFound(f"event {event_id!r} has no picture {name!r}")
+    return FileResponse(archive.file(event.snapshots[name]), media_type="image/jpeg")
 
 
 @router.get("/{event_id}/clip.mp4", response_class=FileResponse, responses=_NOT_FOUND)
-async def get_clip(event_id: str, service: IncidentsDep, caller: CallerDep) -> FileResponse:
-    event = await _visible(service, caller, event_id)
+async def get_clip(event_id: str, archive: ArchiveDep, caller: CallerDep) -> FileResponse:
+    event = await _visible(archive, caller, event_id)
     if event.clip is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"event {event_id!r} has no clip")
-    return FileResponse(service.media.path(event.clip), media_type="video/mp4")
+        raise NotFound(f"event {event_id!r} has no clip")
+    return FileResponse(archive.file(event.clip), media_type="video/mp4")
 
 
 @router.get("/{event_id}/transitions", response_model=list[TransitionPublic], responses=_NOT_FOUND)
-async def get_transitions(event_id: str, service: IncidentsDep, caller: CallerDep) -> list[TransitionPublic]:
-    await _visible(service, caller, event_id)
-    return [TransitionPublic.of(t) for t in await asyncio.to_thread(service.events.transitions, event_id)]
+async def get_transitions(event_id: str, archive: ArchiveDep, caller: CallerDep) -> list[TransitionPublic]:
+    await _visible(archive, caller, event_id)
+    return [TransitionPublic.of(t) for t in await archive.transitions(event_id)]
 
 
 @router.post(
@@ -158,21 +157,17 @@ async def get_transitions(event_id: str, service: IncidentsDep, caller: CallerDe
     summary="Move the event along the workflow",
     responses={**_NOT_FOUND, 409: {"description": "Not allowed from the event's status."}, 403: {}},
 )
-async def post_transition(event_id: str, body: TransitionIn, service: IncidentsDep, caller: CallerDep) -> EventPublic:
-    await _visible(service, caller, event_id)
+async def post_transition(
+    event_id: str, body: TransitionIn, service: IncidentsDep, archive: ArchiveDep, caller: CallerDep
+) -> EventPublic:
+    await _visible(archive, caller, event_id)
     if body.status is not Status.ACKNOWLEDGED and not caller.may_work:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this caller may only acknowledge events")
-    try:
-        event = await service.transition(event_id, body.status, caller.name, body.note)
-    except UnknownEvent:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no event {event_id!r}") from None
-    except IllegalTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    return EventPublic.of(event)
+        raise Forbidden("this caller may only acknowledge events")
+    return EventPublic.of(await service.transition(event_id, body.status, caller.name, body.note))
 
 
 @router.get("/{event_id}/deliveries", response_model=list[DeliveryPublic], responses=_NOT_FOUND)
-async def get_event_deliveries(event_id: str, service: IncidentsDep, caller: CallerDep) -> list[DeliveryPublic]:
-    await _visible(service, caller, event_id)
-    found = await asyncio.to_thread(service.outbox.find, DeliveryQuery(event_id=event_id, limit=1000))
+async def get_event_deliveries(event_id: str, archive: ArchiveDep, caller: CallerDep) -> list[DeliveryPublic]:
+    await _visible(archive, caller, event_id)
+    found = await archive.deliveries(DeliveryQuery(event_id=event_id, limit=1000))
     return [DeliveryPublic.of(d) for d in found]

@@ -6,15 +6,16 @@ and text naming other grids' cameras (``hidden_steps`` counts the steps left out
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
-from shopwatch.api.incident_deps import CallerDep, IncidentsDep
+from shopwatch.api.incident_deps import ArchiveDep, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import IncidentPublic, TeamPublic, teams_public
 from shopwatch.api.scope import Scope, ScopeDep
+from shopwatch.core.errors import NotFound
+from shopwatch.incidents.archive import EventArchive
 from shopwatch.store.events import EventQuery
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -25,28 +26,28 @@ def _camera_filter(scope: Scope) -> Callable[[str], bool] | None:
     return scope.sees_camera if scope.limited else None
 
 
-async def _grids_of(service: IncidentsDep, incident_id: str) -> set[str]:
-    page = await asyncio.to_thread(service.events.query, EventQuery(incident_id=incident_id, limit=500))
+async def _grids_of(archive: EventArchive, incident_id: str) -> set[str]:
+    page = await archive.events(EventQuery(incident_id=incident_id, limit=500))
     return {e.grid for e in page.events}
 
 
 @router.get("", response_model=list[IncidentPublic], summary="Linked incidents, latest first")
 async def list_incidents(
-    service: IncidentsDep, caller: CallerDep, scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    archive: ArchiveDep, caller: CallerDep, scope: ScopeDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[IncidentPublic]:
-    incidents = await asyncio.to_thread(service.events.incidents, limit, caller.grids)
+    incidents = await archive.incidents(limit, caller.grids)
     return [IncidentPublic.of(i, _camera_filter(scope)) for i in incidents]
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic, responses={404: {"description": "No such incident."}})
 async def get_incident(
-    incident_id: str, service: IncidentsDep, caller: CallerDep, scope: ScopeDep
+    incident_id: str, archive: ArchiveDep, caller: CallerDep, scope: ScopeDep
 ) -> IncidentPublic:
-    incident = await asyncio.to_thread(service.events.incident, incident_id)
+    incident = await archive.incident(incident_id)
     if incident is None or (
-        caller.grids is not None and not any(map(caller.sees, await _grids_of(service, incident_id)))
+        caller.grids is not None and not any(map(caller.sees, await _grids_of(archive, incident_id)))
     ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
+        raise NotFound(f"no incident {incident_id!r}")
     return IncidentPublic.of(incident, _camera_filter(scope))
 
 

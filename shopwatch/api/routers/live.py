@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shopwatch.api.auth.deps import AuditDep, PrincipalDep, client_address
+from shopwatch.api.access.deps import AuditDep, PrincipalDep, client_address
 from shopwatch.api.deps import ContextDep, FleetDep
-from shopwatch.api.live_view import MEDIA_TYPE, LiveViewsBusy, mjpeg_stream, prepend
-from shopwatch.api.routers.cameras import RETRY_AFTER_S, camera_or_404, not_registered, unavailable
-from shopwatch.core.services import SnapshotUnavailable
+from shopwatch.api.live_view import MEDIA_TYPE, mjpeg_stream, prepend
+from shopwatch.api.routers.cameras import camera_or_404, not_registered, unavailable
+from shopwatch.api.streams import StreamGuardDep
+from shopwatch.core.errors import SnapshotUnavailable
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -37,6 +38,7 @@ async def live_view(
     principal: PrincipalDep,
     audit: AuditDep,
     context: ContextDep,
+    guard: StreamGuardDep,
     fps: Annotated[float, Query(ge=0.2, le=12, description="Most pictures a second.")] = 5.0,
     seconds: Annotated[
         float, Query(gt=0, le=MAX_SECONDS, description="The stream ends after this long; reconnect for more.")
@@ -45,12 +47,9 @@ async def live_view(
     camera = camera_or_404(fleet, camera_id, principal)
     await audit.record(principal, "camera.live", camera_id, {"grid": camera.grid, "fps": fps}, client_address(request))
     cap = context.settings.api.live_views
-    stream = mjpeg_stream(fleet, camera_id, fps=fps, seconds=seconds, slots=context.live_slots, cap=cap)
+    stream = guard.stream(mjpeg_stream(fleet, camera_id, fps=fps, seconds=seconds, slots=context.live_slots, cap=cap))
     try:
         first = await anext(stream)
-    except LiveViewsBusy as exc:
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers=headers) from None
     except KeyError:  # removed since the lookup
         raise not_registered(camera_id) from None
     except (SnapshotUnavailable, TimeoutError) as exc:

@@ -6,13 +6,13 @@ valid, unexpired one the answer is 401."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
 
-from shopwatch.api.incident_deps import IncidentsDep
+from shopwatch.api.incident_deps import ArchiveDep
+from shopwatch.core.errors import NotFound
 from shopwatch.incidents.alerts import CLIP_NAME, MEDIA_PREFIX
 
 router = APIRouter(prefix=MEDIA_PREFIX, tags=["media"])
@@ -28,7 +28,7 @@ async def signed_media(
     event_id: str,
     name: str,
     ext: str,
-    service: IncidentsDep,
+    archive: ArchiveDep,
     expires: Annotated[int | None, Query(ge=0, description="Expiry (epoch seconds), as signed.")] = None,
     sig: Annotated[str | None, Query(max_length=128, description="HMAC-SHA256 (hex).")] = None,
 ) -> FileResponse:
@@ -37,7 +37,7 @@ async def signed_media(
         expires is None
         or sig is None
         or ext != ("mp4" if name == CLIP_NAME else "jpg")
-        or not service.signer.valid(event_id, name, expires, sig, service.now().timestamp())
+        or not archive.signature_valid(event_id, name, expires, sig)
     ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -45,8 +45,8 @@ async def signed_media(
             # RFC 9110 §11.6.1: a 401 names a scheme; the signature travels in the query (RFC 6750 §2.3 style)
             headers={"WWW-Authenticate": 'Bearer realm="signed-url"'},
         )
-    event = await asyncio.to_thread(service.events.get, event_id)
+    event = await archive.event(event_id)
     relative = None if event is None else (event.clip if name == CLIP_NAME else event.snapshots.get(name))
     if relative is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the file is gone (retention) or never existed")
-    return FileResponse(service.media.path(relative), media_type="video/mp4" if name == CLIP_NAME else "image/jpeg")
+        raise NotFound("the file is gone (retention) or never existed")
+    return FileResponse(archive.file(relative), media_type="video/mp4" if name == CLIP_NAME else "image/jpeg")

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import Metric
 
-from shopwatch.api.auth.deps import PrincipalDep
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.deps import FleetDep, MetricsRegistryDep
 from shopwatch.api.schemas import Healthz
+from shopwatch.core.errors import Forbidden
 from shopwatch.core.health import CameraState
 
 router = APIRouter(tags=["system"])  # open
@@ -37,10 +38,7 @@ async def healthz(fleet: FleetDep) -> Healthz:
 )
 async def metrics(registry: MetricsRegistryDep, principal: PrincipalDep) -> Response:
     if principal.grids is not None:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail="metrics cover every grid: scrape with a key that is not scoped to grids",
-        )
+        raise Forbidden("metrics cover every grid: scrape with a key that is not scoped to grids")
     # Collect on the loop, where the fleet lives; format (two thirds of ~45 ms at 1,200 cameras) in a thread.
     collected = _Collected(list(registry.collect()))
     text = await asyncio.to_thread(generate_latest, collected)

@@ -12,9 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
+from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import Scope, ScopeDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal, refusal_status, refusal_text
+from shopwatch.api.services import Talk
+from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import (
     AuditPublic,
     BroadcastCreate,
@@ -24,9 +26,9 @@ from shopwatch.api.talkback_schemas import (
     SessionPublic,
     TalkCreate,
 )
-from shopwatch.store.talkback import AuditQuery, Outcome
-from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Sound, TalkRequest, TalkSession, UnknownCamera, UnknownSession
+from shopwatch.core.talkback_records import Outcome, TalkSession
+from shopwatch.store.talkback import AuditQuery
+from shopwatch.talkback.records import Sound, TalkRequest, UnknownCamera, UnknownSession
 
 router = APIRouter(tags=["talkback"])
 
@@ -50,11 +52,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-def _public(service: TalkbackService, session: TalkSession) -> SessionPublic:
+def _public(service: Talk, session: TalkSession) -> SessionPublic:
     return SessionPublic.of(session, service.queue_position(session))
 
 
-def _visible_session(service: TalkbackService, scope: Scope, session_id: str) -> TalkSession:
+def _visible_session(service: Talk, scope: Scope, session_id: str) -> TalkSession:
     """The session, if the caller sees its camera; ``UnknownSession`` otherwise (a 404 like a missing one)."""
     session = service.session(session_id)
     if not scope.sees_camera(session.camera_id):
@@ -73,12 +75,9 @@ async def start_talk(
     camera_id: str, body: TalkCreate, service: TalkbackDep, operator: OperatorDep, scope: ScopeDep
 ) -> SessionPublic:
     request = TalkRequest(operator, queue=body.queue, override=body.override)
-    try:
-        if not scope.sees_camera(camera_id):
-            raise UnknownCamera(camera_id)
-        session = await service.play(camera_id, _sound(body), request)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    if not scope.sees_camera(camera_id):
+        raise UnknownCamera(camera_id)
+    session = await service.play(camera_id, _sound(body), request)
     return _public(service, session)
 
 
@@ -93,10 +92,7 @@ async def list_sessions(service: TalkbackDep, scope: ScopeDep) -> SessionList:
 
 @router.get("/talkback/sessions/{session_id}", response_model=SessionPublic, responses={404: {}})
 async def get_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
-    try:
-        return _public(service, _visible_session(service, scope, session_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    return _public(service, _visible_session(service, scope, session_id))
 
 
 @router.delete(
@@ -106,11 +102,8 @@ async def get_session(session_id: str, service: TalkbackDep, scope: ScopeDep) ->
     summary="Stop a session now (playing or queued); answers once the speaker is released",
 )
 async def cancel_session(session_id: str, service: TalkbackDep, scope: ScopeDep) -> SessionPublic:
-    try:
-        _visible_session(service, scope, session_id)
-        return _public(service, await service.cancel(session_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    _visible_session(service, scope, session_id)
+    return _public(service, await service.cancel(session_id))
 
 
 @router.post(
@@ -126,12 +119,9 @@ async def broadcast(
     listed = set(body.cameras)
     # A grid outside the caller's scope adds no camera; a listed camera outside it is refused as unknown.
     addressed = [c for c in service.cameras_in(body.cameras, body.grid) if c in listed or scope.sees_camera(c)]
-    try:
-        broadcast_id, played = await service.broadcast(
-            [c for c in addressed if scope.sees_camera(c)], _sound(body), request
-        )
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    broadcast_id, played = await service.broadcast(
+        [c for c in addressed if scope.sees_camera(c)], _sound(body), request
+    )
     outcomes = dict(played)
     results = [(c, outcomes[c] if c in outcomes else UnknownCamera(c)) for c in addressed]
     items: list[BroadcastItem] = []
@@ -139,11 +129,8 @@ async def broadcast(
         if isinstance(outcome, TalkSession):
             items.append(BroadcastItem(camera_id=camera_id, status=201, session=_public(service, outcome), error=None))
         else:
-            items.append(
-                BroadcastItem(
-                    camera_id=camera_id, status=refusal_status(outcome), session=None, error=refusal_text(outcome)
-                )
-            )
+            refused = answer_or_internal(outcome)
+            items.append(BroadcastItem(camera_id=camera_id, status=refused.status, session=None, error=refused.detail))
     started = sum(1 for i in items if i.session is not None)
     return BroadcastPublic(broadcast_id=broadcast_id, started=started, refused=len(items) - started, results=items)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from shopwatch.api.operator import OperatorDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, http_refusal
+from shopwatch.api.talkback_deps import ClipsDep
 from shopwatch.api.talkback_schemas import ClipPublic, ClipUpdate
 
 router = APIRouter(prefix="/talkback/clips", tags=["talkback"])
@@ -41,29 +41,23 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
 )
 async def upload_clip(
     request: Request,
-    service: TalkbackDep,
+    clips: ClipsDep,
     operator: OperatorDep,
     name: Annotated[str, Query(min_length=1, max_length=100, description="Name shown to operators.")],
     filename: Annotated[str, Query(max_length=255, description="The file's original name.")] = "",
 ) -> ClipPublic:
-    data = await _read_bounded(request, service.library.max_bytes)
-    try:
-        return ClipPublic.of(await service.library.add(name, filename, data, operator.name))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+    data = await _read_bounded(request, clips.max_bytes)
+    return ClipPublic.of(await clips.add(name, filename, data, operator.name))
 
 
 @router.get("", response_model=list[ClipPublic], summary="Every clip, by name")
-async def list_clips(service: TalkbackDep) -> list[ClipPublic]:
-    return [ClipPublic.of(c) for c in await service.library.list()]
+async def list_clips(clips: ClipsDep) -> list[ClipPublic]:
+    return [ClipPublic.of(c) for c in await clips.list()]
 
 
 @router.get("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND)
-async def get_clip(clip_id: str, service: TalkbackDep) -> ClipPublic:
-    try:
-        return ClipPublic.of(await service.library.get(clip_id))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+async def get_clip(clip_id: str, clips: ClipsDep) -> ClipPublic:
+    return ClipPublic.of(await clips.get(clip_id))
 
 
 @router.get(
@@ -72,11 +66,8 @@ async def get_clip(clip_id: str, service: TalkbackDep) -> ClipPublic:
     responses={200: {"content": {"application/octet-stream": {}}}, **_NOT_FOUND},
     summary="The file as it was uploaded",
 )
-async def get_clip_file(clip_id: str, service: TalkbackDep) -> Response:
-    try:
-        record, data = await service.library.original(clip_id)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+async def get_clip_file(clip_id: str, clips: ClipsDep) -> Response:
+    record, data = await clips.original(clip_id)
     safe = record.filename.encode("ascii", "replace").decode().replace('"', "_")
     return Response(
         data,
@@ -86,17 +77,11 @@ async def get_clip_file(clip_id: str, service: TalkbackDep) -> Response:
 
 
 @router.patch("/{clip_id}", response_model=ClipPublic, responses=_NOT_FOUND, summary="Rename a clip")
-async def rename_clip(clip_id: str, body: ClipUpdate, service: TalkbackDep) -> ClipPublic:
-    try:
-        return ClipPublic.of(await service.library.rename(clip_id, body.name))
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+async def rename_clip(clip_id: str, body: ClipUpdate, clips: ClipsDep) -> ClipPublic:
+    return ClipPublic.of(await clips.rename(clip_id, body.name))
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_clip(clip_id: str, service: TalkbackDep) -> Response:
-    try:
-        await service.library.delete(clip_id)
-    except REFUSALS as exc:
-        raise http_refusal(exc) from None
+async def delete_clip(clip_id: str, clips: ClipsDep) -> Response:
+    await clips.delete(clip_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -24,12 +24,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, status
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from shopwatch.api.errors import answer_or_internal
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.scope import ScopeDep
-from shopwatch.api.talkback_deps import REFUSALS, TalkbackDep, refusal_status, refusal_text
+from shopwatch.api.services import Talk
+from shopwatch.api.streams import WS_POLICY_VIOLATION, StreamGuardDep
+from shopwatch.api.talkback_deps import TalkbackDep
 from shopwatch.api.talkback_schemas import SessionPublic
+from shopwatch.core.errors import ShopwatchError
+from shopwatch.core.talkback_records import TalkSession
 from shopwatch.talkback.live import MAX_RATE, MIN_RATE, LiveAudio, LiveFormat, LiveInput
-from shopwatch.talkback.sessions import TalkRequest, TalkSession, UnknownCamera
+from shopwatch.talkback.records import TalkRequest, UnknownCamera
 
 router = APIRouter(tags=["talkback"])
 
@@ -67,35 +72,47 @@ async def live_talk(
     service: TalkbackDep,
     operator: OperatorDep,
     scope: ScopeDep,
+    guard: StreamGuardDep,
     format: Annotated[LiveFormat, Query(description="pcm16, pcmu or pcma.")] = "pcm16",  # noqa: A002
     rate: Annotated[int, Query(ge=MIN_RATE, le=MAX_RATE, description="PCM16 sample rate, Hz.")] = 8000,
     override: Annotated[bool, Query(description="Admin only: set aside consent and quiet hours.")] = False,
 ) -> None:
-    await websocket.accept()
+    lease = guard.take()  # before the handshake: a caller holding too many streams is refused with 429
+    try:
+        await websocket.accept()
+    except BaseException:
+        lease.release()
+        raise
     try:
         spec = LiveInput(format, rate)
     except ValueError as exc:
+        lease.release()
         await _refuse(websocket, status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
         return
     try:
         if not scope.sees_camera(camera_id):  # another grid's speaker: as if there were none
             raise UnknownCamera(camera_id)
         session, live = await service.open_live(camera_id, spec, TalkRequest(operator, override=override))
-    except REFUSALS as exc:
-        await _refuse(websocket, refusal_status(exc), refusal_text(exc))
+    except ShopwatchError as exc:  # the handler does not reach a WebSocket: the same answer, as a message
+        lease.release()
+        refused = answer_or_internal(exc)
+        await _refuse(websocket, refused.status, refused.detail)
         return
     try:
-        await _serve(websocket, session, live, service.queue_position(session))
+        served = await guard.run(_serve(websocket, service, session, live), lease)
     finally:
         live.end()  # whatever happened to the socket, the speaker gets its clean end
+    if not served:  # the user was disabled, the token expired or the key revoked while talking
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=WS_POLICY_VIOLATION, reason="credentials no longer valid")
 
 
-async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, position: int | None) -> None:
-    public = SessionPublic.of(session, position).model_dump(mode="json")
+async def _serve(websocket: WebSocket, service: Talk, session: TalkSession, live: LiveAudio) -> None:
+    public = SessionPublic.of(session, service.queue_position(session)).model_dump(mode="json")
     await websocket.send_json({"type": "session", "session": public})
     receiver = asyncio.create_task(_receive(websocket, live))
-    started = asyncio.create_task(session.started.wait())
-    finished = asyncio.create_task(session.finished.wait())
+    started = asyncio.create_task(service.wait_started(session.id))
+    finished = asyncio.create_task(service.wait_ended(session.id))
     client_gone = False
     problem: str | None = None
     try:
@@ -103,7 +120,8 @@ async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, po
         while finished in pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if started in done and not client_gone:
-                await websocket.send_json({"type": "started", "codec": session.codec, "protocol": session.protocol})
+                now = started.result()
+                await websocket.send_json({"type": "started", "codec": now.codec, "protocol": now.protocol})
             if receiver in done:
                 said = receiver.result()
                 client_gone = said is None
@@ -114,7 +132,8 @@ async def _serve(websocket: WebSocket, session: TalkSession, live: LiveAudio, po
                 await websocket.send_json(
                     {"type": "error", "status": status.HTTP_422_UNPROCESSABLE_CONTENT, "detail": problem}
                 )
-            await websocket.send_json({"type": "ended", "session": SessionPublic.of(session).model_dump(mode="json")})
+            ended = SessionPublic.of(finished.result()).model_dump(mode="json")
+            await websocket.send_json({"type": "ended", "session": ended})
             bad_audio = status.WS_1007_INVALID_FRAME_PAYLOAD_DATA
             await websocket.close(code=bad_audio if problem else status.WS_1000_NORMAL_CLOSURE)
     finally:

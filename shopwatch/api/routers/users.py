@@ -1,73 +1,58 @@
 """``/api/users`` and ``/api/keys``: admins manage operator accounts and integration keys. Every change is in
-the audit log; disabling a user or changing its password, role or grids ends its tokens at once."""
+the audit log; disabling a user or changing its password, role or grids ends its tokens at once. A caller scoped
+to grids sees and manages only the accounts inside its grids and grants no more than it holds (``auth.grants``)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 
-from shopwatch.api.auth.deps import AuditDep, AuthenticatorDep, PrincipalDep, client_address
-from shopwatch.api.auth_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
-from shopwatch.auth.users import InvalidAccount, UnknownAccount
-from shopwatch.store.auth import UsernameTaken
+from shopwatch.api.access.deps import AuditDep, LoginServiceDep, PrincipalDep, client_address
+from shopwatch.api.account_schemas import KeyCreate, KeyCreated, KeyPublic, UserCreate, UserPublic, UserUpdate
 
 users_router = APIRouter(prefix="/users", tags=["users"])
 keys_router = APIRouter(prefix="/keys", tags=["users"])
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user or key."}}
-
-
-def _refusal(exc: Exception) -> HTTPException:
-    if isinstance(exc, UnknownAccount):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc))
-    if isinstance(exc, UsernameTaken):
-        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user or key (or not in your grids)."}}
+_GRANT: dict[int | str, dict[str, Any]] = {403: {"description": "More than the caller holds (role or grids)."}}
 
 
 @users_router.get("", response_model=list[UserPublic], summary="Every user, by name")
-async def list_users(auth: AuthenticatorDep) -> list[UserPublic]:
-    return [UserPublic.of(u) for u in await asyncio.to_thread(auth.accounts.repo.users)]
+async def list_users(principal: PrincipalDep, auth: LoginServiceDep) -> list[UserPublic]:
+    return [UserPublic.of(u) for u in await asyncio.to_thread(lambda: auth.accounts.users(by=principal))]
 
 
-@users_router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses={409: {}})
+@users_router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED, responses={409: {}, **_GRANT})
 async def create_user(
-    body: UserCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: UserCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> UserPublic:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(auth.accounts.create_user, body.username, body.password, body.role, grids)
-    except (InvalidAccount, UsernameTaken) as exc:
-        raise _refusal(exc) from None
+    user = await asyncio.to_thread(
+        lambda: auth.accounts.create_user(body.username, body.password, body.role, grids, by=principal)
+    )
     detail = {"role": user.role, "grids": body.grids}
     await audit.record(principal, "user.create", user.username, detail, client_address(request))
     return UserPublic.of(user)
 
 
 @users_router.get("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
-async def get_user(username: str, auth: AuthenticatorDep) -> UserPublic:
-    try:
-        return UserPublic.of(await asyncio.to_thread(auth.accounts.user_named, username))
-    except UnknownAccount as exc:
-        raise _refusal(exc) from None
+async def get_user(username: str, principal: PrincipalDep, auth: LoginServiceDep) -> UserPublic:
+    return UserPublic.of(await asyncio.to_thread(lambda: auth.accounts.user_named(username, by=principal)))
 
 
-@users_router.patch("/{username}", response_model=UserPublic, responses=_NOT_FOUND)
+@users_router.patch("/{username}", response_model=UserPublic, responses={**_NOT_FOUND, **_GRANT})
 async def update_user(
-    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep,
+    username: str, body: UserUpdate, request: Request, principal: PrincipalDep, auth: LoginServiceDep,
     audit: AuditDep,
 ) -> UserPublic:  # fmt: skip
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        user = await asyncio.to_thread(
-            lambda: auth.accounts.update_user(
-                username, role=body.role, grids=grids, enabled=body.enabled, password=body.password
-            )
+    user = await asyncio.to_thread(
+        lambda: auth.accounts.update_user(
+            username, role=body.role, grids=grids, enabled=body.enabled, password=body.password, by=principal
         )
-    except (InvalidAccount, UnknownAccount) as exc:
-        raise _refusal(exc) from None
+    )
     changed = body.model_dump(exclude_none=True, exclude={"password"})
     if body.password is not None:
         changed["password"] = "changed"  # that it changed, never the value
@@ -76,19 +61,18 @@ async def update_user(
 
 
 @keys_router.get("", response_model=list[KeyPublic], summary="Every API key (revoked ones too), by name")
-async def list_keys(auth: AuthenticatorDep) -> list[KeyPublic]:
-    return [KeyPublic.of(k) for k in await asyncio.to_thread(auth.accounts.repo.keys)]
+async def list_keys(principal: PrincipalDep, auth: LoginServiceDep) -> list[KeyPublic]:
+    return [KeyPublic.of(k) for k in await asyncio.to_thread(lambda: auth.accounts.keys(by=principal))]
 
 
-@keys_router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED)
+@keys_router.post("", response_model=KeyCreated, status_code=status.HTTP_201_CREATED, responses=_GRANT)
 async def create_key(
-    body: KeyCreate, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    body: KeyCreate, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyCreated:
     grids = None if body.grids is None else tuple(body.grids)
-    try:
-        created = await asyncio.to_thread(auth.accounts.create_key, body.name, body.role, grids, principal.name)
-    except InvalidAccount as exc:
-        raise _refusal(exc) from None
+    created = await asyncio.to_thread(
+        lambda: auth.accounts.create_key(body.name, body.role, grids, principal.name, by=principal)
+    )
     detail = {"name": body.name, "role": body.role.value, "grids": body.grids}
     await audit.record(principal, "key.create", created.record.id, detail, client_address(request))
     return KeyCreated(**KeyPublic.of(created.record).model_dump(), key=created.plaintext)
@@ -96,11 +80,8 @@ async def create_key(
 
 @keys_router.delete("/{key_id}", response_model=KeyPublic, responses=_NOT_FOUND, summary="Revoke a key at once")
 async def revoke_key(
-    key_id: str, request: Request, principal: PrincipalDep, auth: AuthenticatorDep, audit: AuditDep
+    key_id: str, request: Request, principal: PrincipalDep, auth: LoginServiceDep, audit: AuditDep
 ) -> KeyPublic:
-    try:
-        record = await asyncio.to_thread(auth.accounts.revoke_key, key_id)
-    except UnknownAccount as exc:
-        raise _refusal(exc) from None
+    record = await asyncio.to_thread(lambda: auth.accounts.revoke_key(key_id, by=principal))
     await audit.record(principal, "key.revoke", key_id, {"name": record.name}, client_address(request))
     return KeyPublic.of(record)

@@ -11,7 +11,7 @@ import numpy as np
 from shopwatch.core.detections import Detections
 from shopwatch.core.events import Box, Event
 from shopwatch.core.frame import Frame, Rgb
-from shopwatch.ingest.jpeg import encode_jpeg
+from shopwatch.core.jpeg import encode_jpeg
 
 SNAPSHOT_QUALITY = 85
 CROP_MARGIN = 0.35  # context around an actor's box in its snapshot, as a fraction of the box size

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from lxml import etree
 
+from shopwatch.core.errors import NotFound
 from shopwatch.onvif.durations import parse_duration, termination_seconds
 from shopwatch.onvif.soap import NSMAP, TEV, TNS1, TT, WSA, WSNT, element, sub
 from shopwatch.sim.onvif.device import MOTION_TOPICS, SimDevice, SimEvent, Subscription
@@ -20,7 +21,7 @@ MAX_PULL_WAIT_S = 30.0  # a client asking for longer waits this long at most
 SUBSCRIPTION_PATH = "/onvif/subscription/"
 
 
-class SubscriptionUnknown(Exception):
+class SubscriptionUnknown(NotFound):
     """The request names a subscription the device does not have (never created, expired or dropped)."""
 
 

@@ -7,8 +7,8 @@ from alembic import context
 from sqlalchemy import Connection
 
 from shopwatch.store import (
+    accounts,  # noqa: F401  (users, login tokens, API keys)
     audit,  # noqa: F401  (audit log)
-    auth,  # noqa: F401  (users, login tokens, API keys)
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
     talkback,  # noqa: F401  (talkback audit and clip tables)

@@ -22,18 +22,18 @@ from websockets.asyncio.client import connect
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import ApiServer
+from shopwatch.api.services import Services
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
+from shopwatch.core.incident_records import StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
-from shopwatch.store.events import StoredEvent
 from shopwatch.store.outbox import DeliveryQuery
+from shopwatch.talkback.records import Operator, Sound, TalkRequest
 from shopwatch.talkback.service import TalkbackService
-from shopwatch.talkback.sessions import Operator, Sound, TalkRequest
 from tests.api.routers.talkback_env import wav_tone
 from tests.incidents.peers import make_event
 from tests.talkback.harness import DAYTIME_WALL, MemorySpeakers, build_service
@@ -104,7 +104,7 @@ async def resources(
     event = events[-1]
     [delivery, *_] = incidents.outbox.find(DeliveryQuery(event_id=event.id))
     session = await talkback.play(event.camera_id, Sound.clip(clip_id), TalkRequest(Operator("command-room")))
-    await asyncio.wait_for(session.finished.wait(), 10)
+    await asyncio.wait_for(talkback.wait_ended(session.id), 10)
     return Resources(event.camera_id, event.id, event.incident_id, delivery.id, session.id)
 
 

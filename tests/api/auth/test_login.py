@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
-from shopwatch.core.auth_config import AuthSettings, LoginRateLimit
+from shopwatch.api.services import Services
+from shopwatch.core.access_config import AuthSettings, LoginRateLimit
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services
 
 from ..auth_fixtures import PASSWORD, AuthKit, open_kit
 from ..fakes import small_fleet

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
+from shopwatch.api.services import Services
 from shopwatch.core.clock import ManualClock
 from shopwatch.core.config import Settings
-from shopwatch.core.services import Services
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.talkback.service import SpeakerAccess, TalkbackService
@@ -73,7 +73,7 @@ class TalkEnv:
 
     async def ended(self, session_id: str, timeout_s: float = 10.0) -> dict[str, object]:
         """The session's public view once it has ended."""
-        await asyncio.wait_for(self.service.session(session_id).finished.wait(), timeout_s)
+        await asyncio.wait_for(self.service.wait_ended(session_id), timeout_s)
         response = await self.client.get(f"/api/talkback/sessions/{session_id}")
         assert response.status_code == 200
         body: dict[str, object] = response.json()

@@ -12,9 +12,10 @@ from PIL import Image
 from shopwatch.api.app import create_app
 from shopwatch.api.routers import cameras as cameras_router
 from shopwatch.api.schemas import CameraList, CameraPublic
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraState
-from shopwatch.core.services import Services, SnapshotUnavailable
 
 from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, make_camera, make_health, password_of
@@ -107,7 +108,8 @@ async def test_one_camera(client: httpx.AsyncClient) -> None:
     assert health["since"] == "2027-01-15T08:00:00.000Z"
     assert health["last_error"] == "connection refused: rtsp://admin:***@10.0.0.4:554/x"
     assert health["counters"] == {
-        "packets_total": 1000, "frames_total": 250, "keyframes_total": 40, "frames_dropped": 7, "activations": 2
+        "packets_total": 1000, "frames_total": 250, "keyframes_total": 40, "frames_dropped": 7, "activations": 2,
+        "internal_errors": 0,
     }
 
 
@@ -115,7 +117,7 @@ async def test_unknown_camera_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/cameras/nope")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "camera 'nope' is not registered"}
+    assert response.json() == {"detail": "camera 'nope' is not registered", "kind": "not_found"}
 
 
 async def test_snapshot_is_a_jpeg_that_is_never_cached(client: httpx.AsyncClient, fleet: FakeFleet) -> None:
@@ -134,7 +136,7 @@ async def test_snapshot_of_unknown_camera_is_404(client: httpx.AsyncClient, flee
     response = await client.get("/api/cameras/nope/snapshot.jpg")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "camera 'nope' is not registered"}
+    assert response.json() == {"detail": "camera 'nope' is not registered", "kind": "not_found"}
     assert fleet.snapshot_calls == []
 
 
@@ -144,7 +146,7 @@ async def test_snapshot_of_camera_removed_meanwhile_is_404(client: httpx.AsyncCl
     response = await client.get("/api/cameras/cam-0002/snapshot.jpg")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "camera 'cam-0002' is not registered"}
+    assert response.json() == {"detail": "camera 'cam-0002' is not registered", "kind": "not_found"}
 
 
 async def test_snapshot_unavailable_is_503_with_reason_and_retry_after(
@@ -157,7 +159,8 @@ async def test_snapshot_unavailable_is_503_with_reason_and_retry_after(
 
     assert response.status_code == 503
     assert response.json() == {
-        "detail": "no snapshot from camera 'cam-0003' (state offline): open failed: rtsp://admin:***@10.0.0.4/x"
+        "detail": "no snapshot from camera 'cam-0003' (state offline): open failed: rtsp://admin:***@10.0.0.4/x",
+        "kind": "unavailable",
     }
     assert response.headers["retry-after"] == "4"  # the camera's next reconnect is in 3.2 s
     assert response.headers["cache-control"] == "no-store"

@@ -16,9 +16,10 @@ from PIL import Image
 from shopwatch.api import live_view
 from shopwatch.api.app import create_app
 from shopwatch.api.deps import ApiContext, get_context
+from shopwatch.api.services import Services
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.principal import Role
-from shopwatch.core.services import Services, SnapshotUnavailable
 
 from ..auth_fixtures import AuthKit
 from ..fakes import FakeFleet, jpeg_bytes, small_fleet
@@ -115,7 +116,8 @@ async def test_unknown_other_grid_and_unavailable_cameras(auth_kit: AuthKit) -> 
         other_grid = await c.get("/api/cameras/cam-0004/live.mjpeg")
         down = await c.get("/api/cameras/cam-0003/live.mjpeg")
     assert (unknown.status_code, other_grid.status_code) == (404, 404)
-    assert other_grid.json() == {"detail": "camera 'cam-0004' is not registered"}  # as if it did not exist
+    # as if it did not exist
+    assert other_grid.json() == {"detail": "camera 'cam-0004' is not registered", "kind": "not_found"}
     assert down.status_code == 503 and "no keyframe within 5 s" in down.json()["detail"]
     assert down.headers["retry-after"]
     assert context(app).live_slots.taken == 0

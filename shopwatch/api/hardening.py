@@ -1,0 +1,22 @@
+"""What ``create_app`` adds around the routes to make the API safe to expose: bounded requests (``limits``),
+security headers (``headers``) and the API description for admins only (``docs``). One call, so the app's
+construction reads as what it serves. ``create_app`` turns FastAPI's open docs off."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shopwatch.api.docs import mount_docs
+from shopwatch.api.headers import SecurityHeaders
+from shopwatch.api.limits import BoundedRequests
+from shopwatch.core.config import Settings
+
+CLIP_UPLOAD = "/api/talkback/clips"
+
+
+def harden(app: FastAPI, settings: Settings) -> None:
+    uploads = {CLIP_UPLOAD: int(settings.talkback.clip_max_mb * 1024 * 1024)}
+    app.add_middleware(BoundedRequests, limits=settings.api.limits, uploads=uploads)
+    app.add_middleware(SecurityHeaders, hsts_max_age_s=settings.api.security.hsts_max_age_s)  # outermost: on 413s too
+    if settings.api.security.docs:
+        mount_docs(app)

@@ -1,0 +1,45 @@
+"""Streams held open now, per caller: the counting half of ``api.streams`` (no I/O, no FastAPI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shopwatch.core.errors import Unavailable
+
+
+class TooManyStreams(Unavailable):
+    """The caller holds as many streams as it may."""
+
+
+@dataclass
+class StreamLease:
+    """One held slot; giving it back twice is harmless (a stream's end and its garbage collection both do)."""
+
+    slots: StreamSlots
+    who: str
+    held: bool = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.slots.give_back(self.who)
+
+
+@dataclass
+class StreamSlots:
+    """Streams held now, per caller (``kind:id``). One per app; touched from the event loop only."""
+
+    held: dict[str, int] = field(default_factory=dict)
+
+    def take(self, who: str, cap: int) -> StreamLease:
+        if self.held.get(who, 0) >= cap:
+            raise TooManyStreams(f"expected at most {cap} open streams per caller; close one first")
+        self.held[who] = self.held.get(who, 0) + 1
+        return StreamLease(self, who)
+
+    def give_back(self, who: str) -> None:
+        left = self.held.get(who, 0) - 1
+        if left > 0:
+            self.held[who] = left
+        else:
+            self.held.pop(who, None)
