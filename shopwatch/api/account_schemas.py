@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopwatch.auth.users import MAX_GRIDS, MAX_PASSWORD
+from shopwatch.core.audit_records import AuditRecord
 from shopwatch.core.principal import Principal, PrincipalKind, Role
 from shopwatch.store.accounts import ApiKeyRecord, UserRecord
-from shopwatch.store.audit import AuditRecord
 
 Grids = list[str] | None
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shopwatch.core.audit_records import AuditRecord
 from shopwatch.core.clock import Clock
 from shopwatch.core.principal import Principal
-from shopwatch.store.audit import AuditFilter, AuditRecord, AuditRepository
+from shopwatch.store.audit import AuditFilter, AuditRepository
 
 from .users import now_utc
 

@@ -100,8 +100,8 @@ class Talkback(Strict):
     drain_ms: int = Field(
         DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
     )
-    setup_all_tracks: bool = Field(
-        False, description="RTSP: set up the video tracks too (cameras that play nothing on the backchannel alone)."
+    backchannel_only: bool = Field(
+        False, description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk)."
     )
 
 

@@ -21,7 +21,7 @@ class RtpProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     packet_bytes: int = Field(
-        160, ge=80, le=1400, multiple_of=80, description="G.711 bytes per RTP packet (160 = 20 ms, 1024 = 128 ms)."
+        160, ge=80, le=1400, description="G.711 bytes per RTP packet (160 = 20 ms, 1024 = 128 ms)."
     )
     marker: Literal["talkspurt", "every", "never"] = Field(
         "talkspurt",

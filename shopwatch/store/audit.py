@@ -6,13 +6,14 @@ new entries arrive."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Engine, Integer, RowMapping, String, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shopwatch.core.audit_records import AuditRecord
 from shopwatch.store.base import Base, UtcDateTime
 from shopwatch.store.db import write_options
 
@@ -32,19 +33,6 @@ class AuditLogRow(Base):
     target: Mapped[str | None] = mapped_column(String(200), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     client: Mapped[str | None] = mapped_column(String(64))
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    at: datetime
-    actor: str
-    actor_kind: str
-    action: str
-    role: str | None = None
-    target: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    client: str | None = None
-    id: int | None = None  # given by the database
 
 
 @dataclass(frozen=True, slots=True)

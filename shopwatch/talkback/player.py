@@ -55,6 +55,7 @@ async def talk(
     speaker = link if link is not None else open_link(target)
     pacer = Pacer(clock if clock is not None else LoopClock())
     result = TalkResult(target.protocol, "", 0, 0, 0.0)
+    played_until: float | None = None
     try:
         result.codec = await speaker.open(PREFERRED_CODECS)
         codec: g711.Codec = "PCMU" if result.codec == "PCMU" else "PCMA"
@@ -73,6 +74,8 @@ async def talk(
             await speaker.flush()
             # Let the last frame play, then the device's playback buffer empty, before tearing down: devices
             # discard what they have not played when the session closes (scrypted waits ~1 s for the same).
+            await pacer.clock.sleep_until(pacer.audio_end)
+            played_until = pacer.clock.monotonic()  # the last frame's audio has ended (as measured)
             await pacer.clock.sleep_until(pacer.audio_end + target.drain_s)
     except TalkbackError as exc:
         result.error = str(exc)
@@ -81,7 +84,8 @@ async def talk(
         raise
     finally:
         if pacer.started_at is not None:
-            result.played_s = min(pacer.clock.monotonic(), pacer.audio_end) - pacer.started_at
+            ended = played_until if played_until is not None else pacer.clock.monotonic()
+            result.played_s = ended - pacer.started_at
         await speaker.close()
     log.info(
         "talk to %s: %s, %d packets, %.2f s", target, result.codec, result.packets, result.played_s

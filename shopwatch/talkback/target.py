@@ -35,7 +35,7 @@ class TalkTarget:
     transport: TalkTransport = "tcp"
     rtp: RtpProfile = field(default_factory=RtpProfile)  # the RTP shape (rtsp:// only)
     drain_s: float = DEFAULT_DRAIN_MS / 1000  # wait after the last frame before closing: the device's buffer
-    setup_all_tracks: bool = False  # rtsp://: SETUP every track, not the backchannel alone
+    backchannel_only: bool = False  # rtsp://: SETUP the backchannel alone, not every track
 
     def __str__(self) -> str:
         return redact_url(self.url) + (" (udp)" if self.transport == "udp" else "")
@@ -75,7 +75,7 @@ def target_for_camera(camera: CameraConfig) -> TalkTarget | None:
         return None
     talkback = camera.talkback
     return replace(
-        target, rtp=talkback.rtp, drain_s=talkback.drain_ms / 1000, setup_all_tracks=talkback.setup_all_tracks
+        target, rtp=talkback.rtp, drain_s=talkback.drain_ms / 1000, backchannel_only=talkback.backchannel_only
     )
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.core.access_config import AuthSettings
+from shopwatch.core.audit_records import AuditRecord
 from shopwatch.core.clock import Clock, ManualClock
 from shopwatch.core.principal import Role
 from shopwatch.store.accounts import AccountRepository
-from shopwatch.store.audit import AuditFilter, AuditRecord, AuditRepository
+from shopwatch.store.audit import AuditFilter, AuditRepository
 from shopwatch.store.db import create_engine_for, migrate
 
 PASSWORD = "correct horse battery"

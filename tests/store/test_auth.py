@@ -10,9 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from shopwatch.core.audit_records import AuditRecord
 from shopwatch.store import accounts, audit  # noqa: F401  (their tables on Base.metadata)
 from shopwatch.store.accounts import AccountRepository, ApiKeyRecord, UsernameTaken, UserRecord
-from shopwatch.store.audit import AuditFilter, AuditRecord, AuditRepository
+from shopwatch.store.audit import AuditFilter, AuditRepository
 from shopwatch.store.base import Base
 from shopwatch.store.db import alembic_config
 

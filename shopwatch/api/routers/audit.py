@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from shopwatch.api.access.deps import AuditDep
 from shopwatch.api.account_schemas import AuditEntryPublic, AuditPage
 from shopwatch.api.scope import Scope, ScopeDep
-from shopwatch.store.audit import AuditFilter, AuditRecord
+from shopwatch.core.audit_records import AuditRecord
+from shopwatch.store.audit import AuditFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -56,7 +56,7 @@ class DahuaLink:
         return RawUpload(self._host, self._port, self._shown, plain_refusal(self._shown, "audio upload"))
 
     async def open(self, codecs: tuple[Codec, ...]) -> Codec:
-        codec = self._choose(codecs)
+        codec = self.choose(codecs)
         await self._probe()
         self._content_type = CONTENT_TYPES[codec]
         await self._start_upload()
@@ -79,7 +79,7 @@ class DahuaLink:
             head.append(f"Authorization: {signed}")
         return ("\r\n".join(head) + "\r\n\r\n").encode()
 
-    def _choose(self, codecs: tuple[Codec, ...]) -> Codec:
+    def choose(self, codecs: tuple[Codec, ...]) -> Codec:
         if self._codec:
             if self._codec not in codecs:
                 raise UnsupportedTalkCodec(f"{self._shown} asks for codec {self._codec}; expected PCMU or PCMA")
@@ -87,7 +87,11 @@ class DahuaLink:
         # A-law first: the codec of Dahua's API examples and their firmware's default talk encoding.
         return "PCMA" if "PCMA" in codecs else codecs[0]
 
-    async def _probe(self) -> None:
+    async def device_type(self) -> str:
+        """The device's answer to ``getDeviceType`` (it proves the login), opening nothing (``--probe``)."""
+        return await self._probe()
+
+    async def _probe(self) -> str:
         async with httpx.AsyncClient(
             base_url=f"http://{self._host}:{self._port}", auth=HttpxAuth(self._auth), timeout=REQUEST_TIMEOUT_S
         ) as http:
@@ -97,6 +101,7 @@ class DahuaLink:
                 raise TalkbackUnreachable(f"cannot reach {self._shown}: {type(exc).__name__}") from None
         if not response.is_success:
             raise plain_refusal(self._shown, f"device type query ({PROBE_PATH})")(response.status_code, b"")
+        return response.text.strip().removeprefix("type=")
 
     async def send(self, frame: EncodedFrame) -> None:
         data = frame.payload

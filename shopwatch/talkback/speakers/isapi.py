@@ -86,6 +86,13 @@ class IsapiLink:
         self._channel: str | None = None
         self._opened = False
 
+    async def channels(self) -> list[tuple[str, str]]:
+        """[(id, audioCompressionType)] of the device's two-way audio channels, opening nothing (``--probe``)."""
+        try:
+            return parse_channels(await self._call("GET", CHANNELS_PATH, "list two-way audio channels"))
+        finally:
+            await self._http.aclose()
+
     async def open(self, codecs: tuple[Codec, ...]) -> Codec:
         channels = parse_channels(await self._call("GET", CHANNELS_PATH, "list two-way audio channels"))
         if not channels:

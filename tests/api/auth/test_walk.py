@@ -23,7 +23,7 @@ BAD_CREDENTIALS: list[dict[str, str]] = [
     {"Authorization": "Bearer swt_not-a-token"},
     {"Authorization": "Bearer swk_0123456789ab_nope"},
     {"Authorization": "Basic YWRtaW46YWRtaW4="},
-    {"Cookie": "shopwatch_token=swt_forged"},
+    {"Cookie": "shopwatch_token=swt_forged", "Origin": "http://testserver"},  # as the console's own page sends it
 ]
 
 
@@ -63,7 +63,7 @@ async def test_every_operation_but_the_public_ones_is_401_without_valid_credenti
     ops = operations(app)
     assert PUBLIC <= set(ops)
     assert len(ops) > 20  # cameras, talkback, clips, users, keys, audit, auth, metrics
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         for method, path in ops:
             if (method, path) in PUBLIC:
                 continue

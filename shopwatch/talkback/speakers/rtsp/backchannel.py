@@ -55,7 +55,7 @@ class RtspBackchannel:
         self._udp = target.transport == "udp"
         ports = self._bind_pair if self._udp else None
         self._client = BackchannelClient(
-            strip_credentials(target.url), auth, allocate_ports=ports, setup_all=target.setup_all_tracks
+            strip_credentials(target.url), auth, allocate_ports=ports, backchannel_only=target.backchannel_only
         )
         self._profile = target.rtp
         self._held = bytearray()  # audio waiting for a full packet (profiles with packets over 20 ms)

@@ -1,12 +1,13 @@
 """The ONVIF backchannel handshake as a sans-IO state machine: requests out, responses in, no sockets.
 
 Sequence (TALKBACK_PROTOCOLS.md, ONVIF Streaming Spec "Back channel connection"): OPTIONS -> DESCRIBE with
-``Require: www.onvif.org/ver20/backchannel`` -> SETUP the sendonly track alone (as go2rtc does: no video stream
-and no extra session slot per talk) -> PLAY (no seekable Range: GStreamer answers ``npt=0.000-`` with 503 on
-live media) -> send RTP -> keepalive at half the session timeout -> TEARDOWN. A camera that insists on its
-other tracks (PLAY refused with only the backchannel set up) gets them set up too, in the same session, and
-PLAY again; a recvonly track whose SETUP is refused is left out. ``setup_all=True`` sets up every track from
-the start, for cameras that accept a backchannel-only PLAY and then play nothing.
+``Require: www.onvif.org/ver20/backchannel`` -> SETUP every recvonly track (some cameras play nothing when only
+the backchannel is set up; their data is discarded), leaving out one whose SETUP is refused -> SETUP the
+sendonly track, same Session -> PLAY (no seekable Range: GStreamer answers ``npt=0.000-`` with 503 on live
+media) -> send RTP -> keepalive at half the session timeout -> TEARDOWN. ``backchannel_only=True`` (per camera)
+sets up the sendonly track alone, as go2rtc can: no video stream and no extra session slot per talk; a camera
+that then refuses PLAY gets its other tracks set up too, in the same session, and PLAY again. Not the default:
+GStreamer's ONVIF server, the reference peer, now and then plays nothing of a backchannel-only session.
 
 Keepalive (GET_PARAMETER where the server lists it, else OPTIONS) tolerates what real servers answer: 451/501
 (parameter or method not supported) switch it to OPTIONS, any other non-2xx is ignored (the request itself
@@ -82,7 +83,7 @@ class BackchannelClient:
         auth: DigestSigner | None,
         *,
         allocate_ports: PortAllocator | None = None,
-        setup_all: bool = False,
+        backchannel_only: bool = False,
     ) -> None:
         self.url = url
         self._auth = auth
@@ -94,7 +95,7 @@ class BackchannelClient:
         self.choice: BackchannelChoice | None = None
         self.tracks: list[Track] = []
         self._to_setup: list[tuple[str, bool]] = []
-        self._setup_all = setup_all
+        self._backchannel_only = backchannel_only
         self._recvonly: list[str] = []  # control URLs of the tracks a backchannel-only PLAY left out
         self._keepalive_method = "OPTIONS"
         self._aggregate_url = url  # PLAY/TEARDOWN/keepalive target: Content-Base with the session control
@@ -240,10 +241,10 @@ class BackchannelClient:
         others = [control_url(base, section.control) for section in sdp.media
                   if section.direction == "recvonly" or (section.direction == "sendrecv" and section is not back)]
         others = [u for u in dict.fromkeys(others) if u != back_url]  # fmt: skip
-        if self._setup_all:
-            self._to_setup = [(u, False) for u in others] + [(back_url, True)]
-        else:
+        if self._backchannel_only:
             self._to_setup, self._recvonly = [(back_url, True)], others
+        else:
+            self._to_setup = [(u, False) for u in others] + [(back_url, True)]
         return self._setup_next()
 
     def _setup_the_rest(self) -> bytes:

@@ -61,6 +61,8 @@ class ServerRequest:
 
     method: str
     headers: dict[str, list[str]]
+    uri: str = ""
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class RtspReader:
         method, _, rest = start_line.partition(" ")
         if not rest.endswith("RTSP/1.0"):
             raise RtspProtocolError(f"expected an RTSP status line or request, found {start_line[:60]!r}")
-        return ServerRequest(method, headers)
+        return ServerRequest(method, headers, rest.removesuffix("RTSP/1.0").strip(), body)
 
 
 def _parse_head(head: bytes) -> tuple[str, dict[str, list[str]]]:

@@ -53,7 +53,7 @@ def handshake(client, sdp=GSTREAMER):
 
 
 def test_tcp_handshake_sets_up_every_track_with_the_tag_where_it_belongs():
-    client = BackchannelClient(URL, None, setup_all=True)
+    client = BackchannelClient(URL, None)
     sent = handshake(client)
     assert [m for m, _, _ in sent] == ["OPTIONS", "DESCRIBE", "SETUP", "SETUP", "PLAY"]
     assert "require" not in sent[0][2]
@@ -77,7 +77,7 @@ def test_tcp_handshake_sets_up_every_track_with_the_tag_where_it_belongs():
 
 def test_udp_handshake_asks_for_client_ports_and_reads_server_ports():
     ports = iter([(50000, 50001), (50002, 50003)])
-    client = BackchannelClient(URL, None, allocate_ports=lambda: next(ports), setup_all=True)
+    client = BackchannelClient(URL, None, allocate_ports=lambda: next(ports))
     sent = handshake(client)
     assert sent[3][2]["transport"] == "RTP/AVP;unicast;client_port=50002-50003"
     assert (client.backchannel.client_ports, client.backchannel.server_ports) == ((50002, 50003), (6000, 6001))
@@ -116,7 +116,7 @@ def test_describe_outcomes(status, headers, body, error, match):
 
 
 def test_busy_backchannel_setup_and_teardown_of_the_half_made_session():
-    client = BackchannelClient(URL, None, setup_all=True)
+    client = BackchannelClient(URL, None)
     describe = respond(client, client.start(("PCMU",)))
     setup_video = respond(client, describe, body=GSTREAMER.encode())
     setup_back = respond(client, setup_video, headers=["Session: s1", "Transport: RTP/AVP/TCP;interleaved=0-1"])
@@ -132,8 +132,8 @@ def test_no_session_means_no_teardown_and_stale_answers_are_ignored():
     assert respond(client, wire.replace(b"CSeq: 1", b"CSeq: 99")) is None
 
 
-def test_the_backchannel_alone_is_set_up_by_default():
-    client = BackchannelClient(URL, None)
+def test_the_backchannel_alone_is_set_up_where_the_camera_is_configured_so():
+    client = BackchannelClient(URL, None, backchannel_only=True)
     sent = handshake(client)
     assert [(m, u) for m, u, _ in sent] == [
         ("OPTIONS", URL), ("DESCRIBE", URL), ("SETUP", "rtsp://127.0.0.1:8554/pcmu/stream=1"),
@@ -144,7 +144,7 @@ def test_the_backchannel_alone_is_set_up_by_default():
 
 
 def test_a_camera_that_refuses_play_on_the_backchannel_alone_gets_its_other_tracks():
-    client = BackchannelClient(URL, None)
+    client = BackchannelClient(URL, None, backchannel_only=True)
     describe = respond(client, client.start(("PCMU",)))
     setup_back = respond(client, describe, body=GSTREAMER.encode())
     play = respond(client, setup_back, headers=["Session: s1", "Transport: RTP/AVP/TCP;interleaved=0-1"])
@@ -159,7 +159,7 @@ def test_a_camera_that_refuses_play_on_the_backchannel_alone_gets_its_other_trac
 
 
 def test_a_refused_video_setup_is_left_out():
-    client = BackchannelClient(URL, None, setup_all=True)
+    client = BackchannelClient(URL, None)
     describe = respond(client, client.start(("PCMU",)))
     setup_video = respond(client, describe, body=GSTREAMER.encode())
     setup_back = respond(client, setup_video, "461 Unsupported Transport")
@@ -171,7 +171,7 @@ def test_a_refused_video_setup_is_left_out():
 
 def playing(auth=None):
     """A client in PLAYING state after a backchannel-only handshake (Session timeout=4)."""
-    client = BackchannelClient(URL, auth)
+    client = BackchannelClient(URL, auth, backchannel_only=True)
     wire = client.start(("PCMU",))
     if auth is not None:
         wire = respond(client, wire, "401 Unauthorized", ['WWW-Authenticate: Digest realm="cam", nonce="n1"'])

@@ -45,7 +45,7 @@ def test_responses_and_interleaved_frames_split_anywhere():
             InterleavedFrame(1, b"\x80rtcp"),
             RtspResponse(551, "Option not supported",
                          {"cseq": ["3"], "unsupported": ["www.onvif.org/ver20/backchannel"]}),
-            ServerRequest("GET_PARAMETER", {"cseq": ["1"]}),
+            ServerRequest("GET_PARAMETER", {"cseq": ["1"]}, "rtsp://client"),
         ]  # fmt: skip
         assert got[0].cseq == 2
 
