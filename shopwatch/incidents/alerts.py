@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ DELIVERY_HEADER = "X-Shopwatch-Delivery"  # the delivery id
 IDEMPOTENCY_HEADER = "Idempotency-Key"  # the delivery id again, under the name HTTP APIs use
 MEDIA_PREFIX = "/media/events"
 CLIP_NAME = "clip"
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TOPIC_UNSAFE = str.maketrans({"/": "_", "+": "_", "#": "_", "\0": "_"})
 
 
@@ -57,7 +59,7 @@ class UrlSigner:
         return f"{self.base_url.rstrip('/')}{MEDIA_PREFIX}/{event_id}/{name}.{suffix}?{query}"
 
     def valid(self, event_id: str, name: str, expires: int, sig: str, now: float) -> bool:
-        if expires < now:
+        if expires < now or not _HEX_SHA256.fullmatch(sig):  # compare_digest raises on non-ASCII: a 500
             return False
         return hmac.compare_digest(self._mac(event_id, name, expires), sig)
 
