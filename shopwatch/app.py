@@ -26,6 +26,7 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
+from shopwatch.core.private_files import private_data_dir
 from shopwatch.core.redact import RedactingFilter
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
@@ -66,7 +67,7 @@ async def run_service(
 ) -> None:
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
-    Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
+    private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = create_engine_for(database_url(settings, os.environ))
     await asyncio.to_thread(migrate, engine)
     source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
