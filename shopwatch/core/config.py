@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
-from shopwatch.core.api_security_config import ApiSecurity
+from shopwatch.core.api_security_config import ApiSecurity, ApiTls
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -237,6 +237,7 @@ class Api(Strict):
     security: ApiSecurity = Field(
         default_factory=ApiSecurity, description="API description access, security headers, allowed origins."
     )
+    tls: ApiTls | None = Field(None, description="Serve HTTPS with this certificate and key; null: plain HTTP.")
     timezone: str = Field(
         "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the console shows times in."
     )
