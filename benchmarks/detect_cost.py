@@ -8,7 +8,13 @@
 3. an idle camera with gating: a whole pipeline step on a still scene (motion says nothing moved, the detector
    does not run);
 4. end-to-end latency of a card-posting event on a scenario clip: stream time from the frame that completes the
-   visit (the actor leaves) to the event, and the processing time of the frame that fires it.
+   visit (the actor leaves) to the event, and the processing time of the frame that fires it;
+5. the whole pipeline per frame on that clip (three surface zones with card-posting, loitering, intrusion): with
+   the model, and again on the same detections replayed (motion + tracker + rules alone).
+
+``--before REV`` runs measure 5 also on the code of git revision REV (its ``shopwatch`` package, exported to a
+temporary folder, in a fresh process) and prints both side by side with their ratio: the before/after of a
+change in one run.
 
 CPU time of this process is reported next to wall time: on a shared machine the wall time includes waiting.
 """
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(os.environ.get("SHOPWATCH_BENCH_ROOT", Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(ROOT))
 
 from shopwatch.core.clock import ManualClock  # noqa: E402
 from shopwatch.core.detect_config import CameraDetection, DetectSettings  # noqa: E402
@@ -140,21 +149,98 @@ def card_latency(model: Path) -> dict[str, float]:
     return {"card_event_after_leave_s": float("nan")}
 
 
+class Replay:
+    """The real detector on each image once; the same detections again on a second pass (frames in order)."""
+
+    def __init__(self, model: Path) -> None:
+        self._detector = YoloDetector(DetectSettings(), model)
+        self._seen: list[object] = []
+        self.replaying = False
+        self._i = 0
+
+    def detect(self, images: object) -> object:
+        if self.replaying:
+            self._i += 1
+            return self._seen[self._i - 1]
+        found = self._detector.detect(images)  # type: ignore[arg-type]
+        self._seen.append(found)
+        return found
+
+
+def clip_cost(model: Path) -> dict[str, float]:
+    from shopwatch.core.detect_loader import load_camera_detection
+    from shopwatch.models.video_file import CAMERA_ID, file_frames
+    from shopwatch.sim.scenes import generate
+
+    replay = Replay(model)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        [truth_path] = generate(Path(tmp), 1, names=["post_door_day"], workers=1)
+        truth = json.loads(truth_path.read_text())
+        camera = load_camera_detection(truth_path.with_name(truth["name"] + ".camera.yaml"))
+        start = datetime.fromisoformat(truth["start_time"]).timestamp()
+        frames = list(file_frames(truth_path.with_suffix(".mp4"), 6.0, start))
+        for name in ("clip_ms_per_frame", "clip_without_model_ms_per_frame"):
+            clock = ManualClock(start=0.0, wall_start=start)
+            pipeline = Pipeline(DetectSettings(), replay, clock, fps=6.0)  # type: ignore[arg-type]
+            pipeline.set_camera(CAMERA_ID, camera)
+            began = time.perf_counter()
+            for frame in frames:
+                clock.advance(max(0.0, frame.pts_s - clock.monotonic()))
+                pipeline.process([frame])
+            out[name] = (time.perf_counter() - began) * 1000 / len(frames)
+            replay.replaying = True
+    return out
+
+
+def before_after(model: Path, revision: str) -> None:
+    """Measure 5 on ``revision`` and on this tree, each in a fresh process, side by side."""
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="detect-cost-before-") as before_root:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", revision, "shopwatch"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", before_root], input=archive, check=True)
+        for label, root in ((f"before ({revision})", before_root), ("after (this tree)", str(ROOT))):
+            env = {**os.environ, "SHOPWATCH_BENCH_ROOT": root}
+            done = subprocess.run(
+                [sys.executable, __file__, "--model", str(model), "--clip-only", "--json"],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            rows[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    (before, b), (after, a) = rows.items()
+    print(f"| measure | {before} | {after} | after / before |\n|---|---|---|---|")
+    for key in b:
+        print(f"| {key} | {b[key]:.2f} | {a[key]:.2f} | {a[key] / b[key]:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--frames", type=int, default=48, help="frames per detector measurement (multiple of 16)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--before", metavar="REV", help="also measure the clip on git revision REV, side by side")
+    parser.add_argument("--clip-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"no person model at {args.model} (--model)")
     prepare_offline_env()  # before the first ultralytics import (street_frames)
+    if args.clip_only:
+        print(json.dumps(clip_cost(args.model)))
+        return
+    if args.before:
+        before_after(args.model, args.before)
+        return
     frames = street_frames(args.frames)
     results = {
         **motion_cost(frames),
         **detector_cost(args.model, frames),
         **idle_cost(args.model, frames),
         **card_latency(args.model),
+        **clip_cost(args.model),
     }
     if args.json:
         print(json.dumps(results))

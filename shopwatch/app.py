@@ -9,20 +9,27 @@ import gc
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
 from shopwatch.api.services import Services
+from shopwatch.api.tls import check_tls
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
 from shopwatch.core.clock import SystemClock
-from shopwatch.core.config import Settings
+from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
+from shopwatch.core.private_files import private_data_dir
+from shopwatch.core.redact import RedactingFilter
 from shopwatch.incidents.build import build_incidents
+from shopwatch.incidents.service import IncidentService
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.models.detect_thread import DetectionThread
@@ -34,8 +41,21 @@ from shopwatch.store.audit import AuditRepository
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import create_engine_for, database_url, migrate
 from shopwatch.talkback.build import build_talkback
+from shopwatch.talkback.service import TalkbackService
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    """What ``run_service`` started, in the order it stops them (reversed)."""
+
+    talkback: TalkbackService
+    incidents: IncidentService
+    supervisor: Supervisor
+    subscriptions: EventSubscriptions
+    fleet: LiveFleet
+    services: Services
 
 
 async def run_service(
@@ -47,22 +67,49 @@ async def run_service(
 ) -> None:
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
-    Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
+    private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = create_engine_for(database_url(settings, os.environ))
     await asyncio.to_thread(migrate, engine)
     source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
     cameras = source.cameras()
-    for cam in cameras:
-        for secret in cam.secrets():
-            redactor.add_secret(secret)
+    _mask_secrets(redactor, cameras)
     for secret in settings.incidents.secrets():
         redactor.add_secret(secret)
     if settings.detect.model:
         check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
+    check_tls(settings.api.tls)  # a wrong certificate or key stops us here, naming the file
+    running = await _start(settings, engine, cameras)
+    app = create_app(settings, running.services)
+    # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
+    # measured 55-75 ms collection pauses on the API loop without it.
+    gc.freeze()
+    stop = stop or asyncio.Event()
+    bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    api = asyncio.create_task(
+        serve_api(
+            app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits,
+            tls=settings.api.tls,
+        )  # fmt: skip
+    )
+    try:
+        port = await bound
+        url = f"{'https' if settings.api.tls else 'http'}://{settings.api.host}:{port}"
+        log.info("serving %d cameras; API at %s", len(cameras), url)
+        if on_ready is not None:
+            on_ready(url)
+        await _follow_changes(settings, source, running, redactor, stop)
+    finally:
+        stop.set()
+        await _stop(running)
+        await asyncio.gather(api, return_exceptions=True)
+        engine.dispose()
+
+
+async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]) -> _Running:
+    """Build and start the services. Those events go to come first, from the configured cameras, so an event is
+    never without a place to go: the supervisor's sink is the incident service itself, already running."""
     data_dir = Path(settings.service.data_dir)
     clock = SystemClock()
-    # Built first, from the configured cameras: the services events go to exist before any worker can publish
-    # one, so an event is never without a place to go (the supervisor's sink is the incident service itself).
     directory = CameraRoster(cameras)
     talkback = await asyncio.to_thread(build_talkback, directory, settings.talkback, engine, data_dir, clock)
     talkback.start()
@@ -87,41 +134,36 @@ async def run_service(
     subscriptions.apply(cameras)
     fleet = LiveFleet(supervisor, directory, events=subscriptions, snapshot_fallback=OnvifSnapshots(settings.onvif))
     services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents)
-    app = create_app(settings, services)
-    # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
-    # measured 55-75 ms collection pauses on the API loop without it.
-    gc.freeze()
-    stop = stop or asyncio.Event()
-    bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    api = asyncio.create_task(
-        serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits)
-    )
-    try:
-        port = await bound
-        url = f"http://{settings.api.host}:{port}"
-        log.info("serving %d cameras; API at %s", len(cameras), url)
-        if on_ready is not None:
-            on_ready(url)
-        while not stop.is_set():
-            try:
-                async with asyncio.timeout(settings.service.reload_interval_s):  # not wait_for: it can drop a cancel
-                    await stop.wait()
-            except TimeoutError:
-                pass
-            changed = await asyncio.to_thread(source.poll)
-            if changed is not None:
-                for cam in changed:
-                    for secret in cam.secrets():
-                        redactor.add_secret(secret)
-                fleet.set_cameras(changed)
-                supervisor.apply(changed)
-                subscriptions.apply(changed)
-                log.info("camera set changed: %d cameras", len(changed))
-    finally:
-        stop.set()
-        await subscriptions.stop()
-        await supervisor.stop()  # workers hand over the events still in their post-roll first
-        await incidents.close()  # queued events stored; deliveries not yet confirmed stay in the outbox
-        await talkback.close()  # every speaker session torn down, the audit written
-        await asyncio.gather(api, return_exceptions=True)
-        engine.dispose()
+    return _Running(talkback, incidents, supervisor, subscriptions, fleet, services)
+
+
+async def _follow_changes(
+    settings: Settings, source: CameraSource, running: _Running, redactor: RedactingFilter, stop: asyncio.Event
+) -> None:
+    """Until ``stop``: apply edits of the config file or the registry to every part that holds cameras."""
+    while not stop.is_set():
+        try:
+            async with asyncio.timeout(settings.service.reload_interval_s):  # not wait_for: it can drop a cancel
+                await stop.wait()
+        except TimeoutError:
+            pass
+        changed = await asyncio.to_thread(source.poll)
+        if changed is not None:
+            _mask_secrets(redactor, changed)
+            running.fleet.set_cameras(changed)
+            running.supervisor.apply(changed)
+            running.subscriptions.apply(changed)
+            log.info("camera set changed: %d cameras", len(changed))
+
+
+async def _stop(running: _Running) -> None:
+    await running.subscriptions.stop()
+    await running.supervisor.stop()  # workers hand over the events still in their post-roll first
+    await running.incidents.close()  # queued events stored; deliveries not yet confirmed stay in the outbox
+    await running.talkback.close()  # every speaker session torn down, the audit written
+
+
+def _mask_secrets(redactor: RedactingFilter, cameras: list[CameraConfig]) -> None:
+    for cam in cameras:
+        for secret in cam.secrets():
+            redactor.add_secret(secret)

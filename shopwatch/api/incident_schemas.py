@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from shopwatch.core.incident_records import Delivery, FeedEntry, Incident, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.core.redact import mask_query
 from shopwatch.incidents.linking import summary_text
 from shopwatch.incidents.workflow import Status
 
@@ -155,13 +156,16 @@ class TeamPublic(BaseModel):
     escalation_s: float | None
 
 
-def teams_public(settings: IncidentsSettings) -> list[TeamPublic]:
+def teams_public(settings: IncidentsSettings, *, full_urls: bool = False) -> list[TeamPublic]:
+    """The teams as shown; webhook URLs with their query values and userinfo masked unless ``full_urls`` (the
+    tokens a receiver puts there are as good as the signing key for whoever can post to it)."""
+    shown = (lambda url: url) if full_urls else mask_query
     teams = [
         TeamPublic(
             name=t.name,
             grids=list(t.grids),
             mqtt_topic=t.channels.mqtt_topic,
-            webhooks=[w.url for w in t.channels.webhooks],
+            webhooks=[shown(w.url) for w in t.channels.webhooks],
             escalation_contacts=list(t.escalation_contacts),
             escalation_s=t.escalation_s,
         )
@@ -172,7 +176,7 @@ def teams_public(settings: IncidentsSettings) -> list[TeamPublic]:
         name="supervisor",
         grids=[],
         mqtt_topic=sup.mqtt_topic,
-        webhooks=[w.url for w in sup.webhooks],
+        webhooks=[shown(w.url) for w in sup.webhooks],
         escalation_contacts=[],
         escalation_s=None,
     )

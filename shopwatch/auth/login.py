@@ -79,9 +79,15 @@ class LoginService:
         return hash_password(self._hasher, "not a password of anyone")
 
     def login(self, username: str, password: str, client: str) -> LoginResult:
-        """A token for the user, or ``LoginLimited`` / ``LoginRefused``."""
+        """A token for the user, or ``LoginLimited`` / ``LoginRefused``.
+
+        Failures are counted per (user name, client address), not per user: an attacker guessing alice's
+        password from one address is stopped there while alice, from her own desk, still signs in (a lock per
+        user would be a lock the attacker holds). Every attempt also counts against the address. Unknown names
+        are counted like known ones, so neither the answer nor the limit tells which names exist."""
+        pair = f"{username}\n{client}"
         with self._limits_lock:
-            waits = [(self._by_address.retry_after(client), "address"), (self._by_user.retry_after(username), "user")]
+            waits = [(self._by_address.retry_after(client), "address"), (self._by_user.retry_after(pair), "user")]
             limited = [(w, scope) for w, scope in waits if w is not None]
             if limited:
                 raise LoginLimited(*max(limited))
@@ -89,13 +95,12 @@ class LoginService:
         user = self._repo.user_named(username)
         if user is None:
             verify_password(self._hasher, self._dummy_hash, password)
-            raise LoginRefused("wrong user name or password")
-        if not verify_password(self._hasher, user.password_hash, password) or not user.enabled:
-            with self._limits_lock:  # only existing users are counted: random names cannot flush a real one
-                self._by_user.hit(username)
+        if user is None or not verify_password(self._hasher, user.password_hash, password) or not user.enabled:
+            with self._limits_lock:
+                self._by_user.hit(pair)
             raise LoginRefused("wrong user name or password")
         with self._limits_lock:
-            self._by_user.reset(username)
+            self._by_user.reset(pair)
         if self._hasher.check_needs_rehash(user.password_hash):  # parameters were raised since it was hashed
             rehashed = replace(user, password_hash=hash_password(self._hasher, password))
             self._repo.update_user(rehashed, revoke_tokens=False)

@@ -41,7 +41,7 @@ def analyze(
     """Run detection on a video file and print one line per event."""
     from shopwatch.core.detect_loader import load_camera_detection
     from shopwatch.models.detector import ModelUnavailable, YoloDetector
-    from shopwatch.models.video_file import analyze_file
+    from shopwatch.models.video_file import VideoUnreadable, analyze_file
 
     settings = settings_or_exit(config)
     try:
@@ -66,10 +66,8 @@ def analyze(
     began = time.perf_counter()
     try:
         run = analyze_file(video, camera, settings.detect, detector, start, fps or settings.ingest.activity.detect_fps)
-    except Exception as exc:  # a file FFmpeg cannot read is the user's input, not a crash
-        if not type(exc).__module__.startswith("av"):
-            raise
-        err_console.print(f"cannot decode {video}: {exc}", markup=False, highlight=False, soft_wrap=True)
+    except VideoUnreadable as exc:  # a file FFmpeg cannot read is the user's input, not a crash
+        err_console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for index, event in enumerate(run.events, 1):
         snapshots = _write_snapshots(out, index, event) if out is not None else []
@@ -81,6 +79,9 @@ def analyze(
         f" (detector on {run.health.detected}, mode {run.health.mode})",
         highlight=False,
     )
+    if run.problem is not None:
+        err_console.print(f"error: {run.problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
 
 
 def _start_of(value: str | None, camera: CameraDetection) -> float:

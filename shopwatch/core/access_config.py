@@ -18,7 +18,9 @@ class _Strict(BaseModel):
 class LoginRateLimit(_Strict):
     window_s: float = Field(300.0, gt=0, le=86_400, description="Sliding window the login limits count over.")
     user_failures: int = Field(
-        5, ge=1, le=1000, description="Failed logins of one existing user in the window before it is refused (429)."
+        5, ge=1, le=1000,
+        description="Failed logins of one user name from one client address in the window before that pair is "
+        "refused (429); the same user from another address is not.",
     )
     address_attempts: int = Field(
         30, ge=1, le=100_000, description="Login attempts from one client address in the window before it is refused."

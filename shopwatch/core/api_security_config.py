@@ -3,7 +3,16 @@ origins allowed to make cookie-authenticated changes and open WebSockets."""
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class ApiTls(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    cert: str = Field(min_length=1, description="PEM certificate chain file (the server's first, then intermediates).")
+    key: str = Field(min_length=1, description="PEM private key file of that certificate (keep it 0600).")
 
 
 class ApiSecurity(BaseModel):
@@ -18,6 +27,11 @@ class ApiSecurity(BaseModel):
         default_factory=list, max_length=64,
         description="Origins (scheme://host[:port]) besides the service's own that may make cookie-authenticated "
         "changes and open WebSockets, e.g. a reverse proxy's public name. Default: same origin only.",
+    )  # fmt: skip
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list, max_length=64,
+        description="Reverse proxies (addresses or networks) whose X-Forwarded-For is believed for the client "
+        "address (login limits, audit). Default: none; the peer address is the client.",
     )  # fmt: skip
     hsts_max_age_s: int = Field(
         31_536_000, ge=0, le=63_072_000,

@@ -19,6 +19,8 @@ Polygon = Annotated[
     list[Point],
     Field(min_length=3, max_length=64, description="Corners [x, y], normalized 0-1 (0,0 top left)."),
 ]
+MIN_ZONE_AREA = 1e-5  # of the frame: about 2 pixels of a 640x360 picture
+SMALLEST_ACTOR = 0.2  # of the frame's height: someone smaller cannot be seen posting a card
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -35,6 +37,32 @@ class Zone(_Strict):
     name: str = Field(..., pattern=ZONE_NAME, description="Zone name, unique per camera; rules refer to it.")
     kind: ZoneKind = Field(..., description="surface: cards get posted there; area: ground people stand on.")
     polygon: Polygon
+    foot_y: Coord | None = Field(
+        None,
+        description="surface only: image height (0-1) of the ground line under it (a pole's or wall's foot); who "
+        "touches it must stand with their feet near that line, not behind it or far in front.",
+    )
+
+    @field_validator("polygon")
+    @classmethod
+    def _area(cls, polygon: list[Point]) -> list[Point]:
+        xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+        area = 0.5 * abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs))))
+        if area < MIN_ZONE_AREA:
+            raise ValueError(f"the zone has no area ({area:.2g} of the frame): its corners lie on a line or a point")
+        return polygon
+
+    @field_validator("foot_y")
+    @classmethod
+    def _foot(cls, foot_y: float | None, info: ValidationInfo) -> float | None:
+        if foot_y is not None and info.data.get("kind") is not ZoneKind.SURFACE:
+            raise ValueError(f"only a surface zone has a foot; this is a {info.data.get('kind')} zone")
+        return foot_y
+
+    def extent(self) -> float:
+        """The larger side of the polygon's bounding box, normalized."""
+        xs, ys = [p[0] for p in self.polygon], [p[1] for p in self.polygon]
+        return max(max(xs) - min(xs), max(ys) - min(ys))
 
 
 class _Rule(_Strict):
@@ -127,7 +155,9 @@ class CameraDetection(_Strict):
     @field_validator("rules")
     @classmethod
     def _rule_zones(cls, rules: Rules, info: ValidationInfo) -> Rules:
-        zones: list[Zone] = info.data.get("zones", [])
+        if "zones" not in info.data:
+            return rules  # the zones themselves are wrong: reported there, not as missing here
+        zones: list[Zone] = info.data["zones"]
         kinds = {zone.name: zone.kind for zone in zones}
         if len(kinds) != len(zones):
             raise ValueError("zone names must be unique")
@@ -142,6 +172,15 @@ class CameraDetection(_Strict):
                     raise ValueError(f"{rule_name}: zone {name!r} is not defined (zones: {sorted(kinds)})")
                 if kinds[name] != kind:
                     raise ValueError(f"{rule_name}: zone {name!r} is a {kinds[name]} zone, expected {kind}")
+        card = rules.card_posting
+        for zone in zones if card is not None else []:
+            assert card is not None
+            if zone.name in card.zones and card.card_min * SMALLEST_ACTOR > zone.extent():
+                raise ValueError(
+                    f"card_posting.card_min: the smallest card ({card.card_min} of a person's height, at least "
+                    f"{card.card_min * SMALLEST_ACTOR:.3f} of the frame) does not fit surface zone {zone.name!r} "
+                    f"({zone.extent():.3f} of the frame at its widest)"
+                )
         return rules
 
 

@@ -72,3 +72,14 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact_text(formatted, tuple(self._secrets))
             record.exc_info = None
         return True
+
+
+def mask_query(url: str) -> str:
+    """A URL for people who may know where it points but not hold its tokens: the userinfo and every query
+    value masked (``https://hooks.example/in?token=abc`` -> ``https://hooks.example/in?token=***``)."""
+    parts = urlsplit(redact_url(url))
+    if parts.username is not None and parts.password is None:  # a bare token as the user name
+        parts = parts._replace(netloc=f"{MASK}@{parts.netloc.rpartition('@')[2]}")
+    query = "&".join(f"{pair.partition('=')[0]}={MASK}" for pair in parts.query.split("&") if pair)
+    return urlunsplit(parts._replace(query=query))
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +18,14 @@ from urllib.parse import urlencode
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.incident_records import StoredEvent
 
-SIGNATURE_HEADER = "X-Shopwatch-Signature"  # "sha256=<hex HMAC of the raw body>"
+SIGNATURE_HEADER = "X-Shopwatch-Signature"  # "sha256=<hex HMAC of '<timestamp>.' + the raw body>"
+TIMESTAMP_HEADER = "X-Shopwatch-Timestamp"  # epoch seconds when sent; signed with the body
+REPLAY_WINDOW_S = 300  # a receiver refuses a delivery whose timestamp is further than this from its clock
 DELIVERY_HEADER = "X-Shopwatch-Delivery"  # the delivery id
 IDEMPOTENCY_HEADER = "Idempotency-Key"  # the delivery id again, under the name HTTP APIs use
 MEDIA_PREFIX = "/media/events"
 CLIP_NAME = "clip"
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _TOPIC_UNSAFE = str.maketrans({"/": "_", "+": "_", "#": "_", "\0": "_"})
 
 
@@ -36,8 +40,24 @@ def topic_for(template: str, grid: str, event_type: str, camera_id: str) -> str:
     )
 
 
-def body_signature(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def body_signature(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The ``X-Shopwatch-Signature`` value: HMAC-SHA256 over the timestamp, a dot and the raw body, so a
+    captured delivery cannot be replayed later under a fresh timestamp."""
+    return "sha256=" + hmac.new(secret, b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+
+
+def verify_delivery(
+    secret: bytes, body: bytes, signature: str | None, timestamp: str | None, now: float,
+    window_s: float = REPLAY_WINDOW_S,
+) -> bool:  # fmt: skip
+    """The receiver's check (docs/INCIDENTS.md): the signature matches the timestamp and body, and the timestamp
+    is within ``window_s`` of the receiver's clock. Deduplicating on ``Idempotency-Key`` for the window's length
+    then refuses a replay inside it too."""
+    if signature is None or timestamp is None or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(now - int(timestamp)) > window_s:
+        return False
+    return hmac.compare_digest(body_signature(secret, body, int(timestamp)).encode(), signature.encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +77,7 @@ class UrlSigner:
         return f"{self.base_url.rstrip('/')}{MEDIA_PREFIX}/{event_id}/{name}.{suffix}?{query}"
 
     def valid(self, event_id: str, name: str, expires: int, sig: str, now: float) -> bool:
-        if expires < now:
+        if expires < now or not _HEX_SHA256.fullmatch(sig):  # compare_digest raises on non-ASCII: a 500
             return False
         return hmac.compare_digest(self._mac(event_id, name, expires), sig)
 

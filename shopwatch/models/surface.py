@@ -1,10 +1,14 @@
 """The picture side of card-posting: a background of each surface zone, and the new patches a visit left.
 
 The background is learnt at full resolution (a card on a 640x360 substream is a few pixels) and only where no
-actor stands, so at the start of a visit it shows the surface as it was. After the actor left, the touched part
-is compared with that "before" picture: per-channel gain first (lights, auto-exposure), then a colour difference
-per pixel, a small opening against sensor noise, and connected components sized against the actor's height.
-A component above the card size range (a poster, a sign, a parked object, a lighting patch) spoils the visit."""
+actor stands, so at the start of a visit it shows the surface as it was. Beside it, each pixel's temporal noise
+(how far the frames stray from the background while nobody is there) is learnt the same way: printed text and
+high-contrast edges flicker under H.264 and need a larger change than a plain wall; a night picture is noisier
+than a day one. After the actor left, the touched part is compared with that "before" picture: per-channel gain
+first (lights, auto-exposure), then a colour difference per pixel against that pixel's own threshold
+(``NOISE_SIGMAS`` times its noise, at least ``diff_threshold``), a small opening, and connected components sized
+against the actor's height. A component above the card size range (a poster, a sign, a parked object, a lighting
+patch) spoils the visit, and so does a change spread over the surface around the touched part (light, shadow)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,13 @@ ACTOR_MARGIN = 0.12  # of the actor's height around its box that the background 
 LEARN_S = 3.0  # time constant of the surface background
 KNOWN_FRAMES = 6  # a pixel seen free in this many frames is part of the "before" picture (1 s at 6 fps)
 SEEN_CAP = 1_000.0
+NOISE_PRIOR = 3.0  # grey levels: a pixel's noise before it was measured
+MIN_STRENGTH = 1.6  # a patch's difference over its pixels' thresholds (75th percentile) below this is noise
+NOISE_CAP = 3.0  # a deviation beyond this many sigmas updates the noise as if it were this large
+NOISE_SIGMAS = 4.0  # a pixel changed when its difference exceeds this many times its (neighbourhood's) noise
+GHOST_MOVED = 0.1  # a motion blob over less of pixels that moved in the last second is no one standing there
+GHOST_FLOOR = 12.0  # grey levels: the least difference from one frame to the next that counts as moved
+STILL_FRAMES = 6  # frames (1 s at 6 fps) a pixel must stay unchanged to count as still
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,7 @@ class PixelBox:
 class PatchFinding:
     patches: tuple[Box, ...]  # normalized boxes of the new card-sized patches
     too_large: bool  # something beyond the card size range changed: not a card-posting visit
+    strengths: tuple[float, ...] = ()  # per patch: its mean difference over its pixels' own thresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,7 @@ class Before:
 
     image: Image
     known: npt.NDArray[np.bool_]
+    noise: npt.NDArray[np.float32]  # per pixel: the largest temporal noise (grey levels) in its 3x3 neighbourhood
 
 
 class SurfaceBackground:
@@ -70,28 +83,56 @@ class SurfaceBackground:
         self._frame_size: tuple[int, int] = (0, 0)
         self._background: Image | None = None
         self._seen: npt.NDArray[np.float32] | None = None  # per pixel: free frames learnt, capped
+        self._var: npt.NDArray[np.float32] | None = None  # per pixel: running mean of the squared deviation
+        self._prev: Image | None = None  # the last frame's region
+        self._still: npt.NDArray[np.float32] | None = None  # per pixel: frames without change, up to STILL_FRAMES
         self._last_t: float | None = None
 
     @property
     def region(self) -> PixelBox | None:
         return self._region
 
-    def update(self, image: Rgb, actor_boxes: npt.NDArray[np.float32], t: float) -> None:
+    def update(
+        self, image: Rgb, actor_boxes: npt.NDArray[np.float32], t: float, blobs: npt.NDArray[np.float32] | None = None
+    ) -> None:
+        """Learn the free pixels of this frame: not under an actor's box, nor under a motion blob over pixels that
+        moved in the last second (a blob over a still surface is the motion stage's ghost of someone who left)."""
         h, w = image.shape[:2]
         if self._region is None or self._frame_size != (w, h):
             self._region, self._frame_size = PixelBox.of(self.zone.bbox, w, h), (w, h)
             self._background, self._seen, self._last_t = None, None, None
         r = self._region
         region = image[r.y1 : r.y2, r.x1 : r.x2]
-        if self._background is None or self._seen is None or self._last_t is None:
+        if self._background is None or self._seen is None or self._last_t is None or self._var is None:
             self._background, self._last_t = region.astype(np.float32), t
             self._seen = np.zeros(region.shape[:2], np.float32)
+            self._var = np.full(region.shape[:2], NOISE_PRIOR**2, np.float32)
         dt = max(0.0, t - self._last_t)
         self._last_t = t
         alpha = 1.0 - math.exp(-dt / LEARN_S)
+        now = region.astype(np.float32)
+        sigma = np.sqrt(self._var)
+        if self._prev is None or self._still is None or self._prev.shape != now.shape:
+            step = np.zeros(now.shape[:2], np.float32)
+            self._still = np.zeros(now.shape[:2], np.float32)
+        else:
+            step = cv2.absdiff(now, self._prev).max(axis=2)
+            moved = step > thresholds(sigma, GHOST_FLOOR)
+            self._still = np.where(moved, 0.0, np.minimum(self._still + 1, STILL_FRAMES)).astype(np.float32)
+        self._prev = now
         free = ~self._actor_mask(actor_boxes)
+        for blob in blobs if blobs is not None else ():
+            under = self._actor_mask(blob[None, :])
+            if under.any() and (self._still[under] < STILL_FRAMES).mean() >= GHOST_MOVED:
+                free &= ~under
         self._seen += free
         np.minimum(self._seen, SEEN_CAP, out=self._seen)
+        if alpha > 0:
+            # Noise from frame to frame (std of a difference of two frames is sqrt(2) sigma), winsorized: a
+            # surface that changed once (a moved object, someone leaving) is not noise; real noise rising (dusk,
+            # rain) still gets through within seconds.
+            capped = np.minimum(step / math.sqrt(2.0), np.maximum(NOISE_CAP * sigma, NOISE_PRIOR * NOISE_CAP))
+            cv2.accumulateWeighted(capped * capped, self._var, alpha, mask=free.view(np.uint8))
         if alpha > 0 and not np.any(free & (self._seen < 1.0 / alpha)):
             # Every free pixel is past its plain mean: one masked running average (OpenCV, in place).
             cv2.accumulateWeighted(np.ascontiguousarray(region), self._background, alpha, mask=free.view(np.uint8))
@@ -99,12 +140,20 @@ class SurfaceBackground:
         rate = np.where(free, np.maximum(alpha, 1.0 / np.maximum(self._seen, 1.0)), 0.0).astype(np.float32)
         self._background += rate[..., None] * (region.astype(np.float32) - self._background)
 
+    def moved(self) -> npt.NDArray[np.bool_]:
+        """Pixels of the region that changed from one frame to the next within the last second."""
+        assert self._still is not None
+        return self._still < STILL_FRAMES
+
     def snapshot(self) -> Before | None:
         """The background now, or None before any pixel is known (the camera's first frames)."""
         if self._background is None or self._seen is None:
             return None
         known = self._seen >= KNOWN_FRAMES
-        return Before(self._background.copy(), known) if known.any() else None
+        if not known.any() or self._var is None:
+            return None
+        noise = cv2.dilate(np.sqrt(self._var), np.ones((3, 3), np.uint8))  # H.264 noise spreads over its block
+        return Before(self._background.copy(), known, np.asarray(noise, np.float32))
 
     def _actor_mask(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
         assert self._region is not None
@@ -126,42 +175,61 @@ class PatchSpec:
     diff_threshold: int
 
 
-def _difference(before: Image, after: Image, valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+def difference(before: Image, after: Image, valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
     """Largest per-channel difference after undoing the global gain (lights, auto-exposure); 0 where not valid."""
+    if not valid.any():
+        return np.zeros(valid.shape, np.float32)
     gain = np.median(before[valid], axis=0) / np.maximum(np.median(after[valid], axis=0), 1.0)
     diff = np.abs(after * gain.astype(np.float32) - before).max(axis=2)
     return np.where(valid, diff, 0.0).astype(np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class Pictures:
+    """One region (the touched part of a surface) as it was, as it is averaged now, and in the latest frame."""
+
+    before: Image
+    after: Image  # a mean of the last frames each pixel was in view
+    current: Image
+    visible: npt.NDArray[np.bool_]  # pixels nobody stands in front of and the "before" picture knows
+    noise: npt.NDArray[np.float32]  # per pixel temporal noise (grey levels) measured before the visit
+
+
+def thresholds(noise: npt.NDArray[np.float32], floor: float) -> npt.NDArray[np.float32]:
+    """Per pixel: the difference that is a change there (its own noise, never below ``floor``)."""
+    return np.maximum(np.float32(floor), NOISE_SIGMAS * noise)
+
+
 def find_patches(
-    before: Image,
-    after: Image,
-    current: Image,
-    visible: npt.NDArray[np.bool_],
-    spec: PatchSpec,
-    origin: tuple[int, int],
-    frame_size: tuple[int, int],
+    pictures: Pictures, spec: PatchSpec, origin: tuple[int, int], frame_size: tuple[int, int]
 ) -> PatchFinding:
-    """New card-sized patches in ``after`` (a mean of the last frames) compared with ``before``, still there in
-    ``current`` (the latest frame), among the ``visible`` pixels. All cover the same region; ``origin`` is its top
-    left corner in the frame, ``frame_size`` the frame's width and height, to report normalized boxes."""
-    if visible.sum() < 16:
+    """New card-sized patches in ``after`` compared with ``before``, still there in ``current``, among the
+    ``visible`` pixels. ``origin`` is the region's top left corner in the frame, ``frame_size`` the frame's width
+    and height, to report normalized boxes."""
+    p = pictures
+    if p.visible.sum() < 16:
         return PatchFinding((), False)
     # No spatial blur: a card in a wide view is 5 x 3 pixels. "before" is a running background and "after" a mean
     # of several frames, so sensor noise is already averaged down; the opening removes what is left.
-    diff = _difference(before, after, visible)
-    above = (diff > spec.diff_threshold).astype(np.uint8)
+    limit = thresholds(p.noise, spec.diff_threshold)
+    diff = difference(p.before, p.after, p.visible)
+    above = (diff > limit).astype(np.uint8)
     closed = cv2.morphologyEx(above, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # a card's outline: its inside
     changed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-    now = _difference(before, current, visible)
+    now = difference(p.before, p.current, p.visible)
     (ox, oy), (fw, fh) = origin, frame_size
     patches: list[Box] = []
+    strengths: list[float] = []
     for x, y, w, h, _area in stats[1:count]:
         side = max(w, h)
         if side > spec.max_side:
             return PatchFinding((), True)
-        gone = now[y : y + h, x : x + w].mean() < spec.diff_threshold / 2  # taken away: only the mean remembers
-        if side >= spec.min_side and not gone:
+        window = (slice(y, y + h), slice(x, x + w))
+        gone = (now[window] / limit[window]).mean() < 0.5  # taken away: only the mean remembers it
+        strength = float(np.percentile(diff[window] / limit[window], 75))
+        if side >= spec.min_side and not gone and strength >= MIN_STRENGTH:
             patches.append(((ox + x) / fw, (oy + y) / fh, (ox + x + w) / fw, (oy + y + h) / fh))
-    return PatchFinding(tuple(sorted(patches)), False)
+            strengths.append(strength)
+    order = sorted(range(len(patches)), key=lambda k: patches[k])
+    return PatchFinding(tuple(patches[k] for k in order), False, tuple(strengths[k] for k in order))

@@ -48,6 +48,7 @@ class ZoneShape:
     polygon: tuple[tuple[float, float], ...]
     _integral: npt.NDArray[np.int64]
     bbox: tuple[float, float, float, float]  # normalized bounding box of the polygon
+    foot_y: float | None = None  # surface zones: where the ground meets it (actors stand near this line)
 
     @classmethod
     def of(cls, zone: Zone) -> ZoneShape:
@@ -56,7 +57,7 @@ class ZoneShape:
         integral = np.zeros((GRID_H + 1, GRID_W + 1), np.int64)
         integral[1:, 1:] = mask.cumsum(0).cumsum(1)
         xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
-        return cls(zone.name, zone.kind, polygon, integral, (min(xs), min(ys), max(xs), max(ys)))
+        return cls(zone.name, zone.kind, polygon, integral, (min(xs), min(ys), max(xs), max(ys)), zone.foot_y)
 
     def box_overlap(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Fraction (0-1) of each normalized box's area that lies inside the zone."""
@@ -70,6 +71,16 @@ class ZoneShape:
         inside = s[y2, x2] - s[y1, x2] - s[y2, x1] + s[y1, x1]
         area = np.maximum((x2 - x1) * (y2 - y1), 1)
         return (inside / area).astype(np.float32)
+
+    def covered(self, boxes: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Fraction (0-1) of the zone's area that lies inside each normalized box (someone standing in front of
+        a small surface hides most of it while little of their box is on it)."""
+        if len(boxes) == 0:
+            return np.zeros(0, np.float32)
+        area = (np.ceil(boxes[:, 2] * GRID_W) - np.floor(boxes[:, 0] * GRID_W)).clip(1) * (
+            np.ceil(boxes[:, 3] * GRID_H) - np.floor(boxes[:, 1] * GRID_H)
+        ).clip(1)
+        return (self.box_overlap(boxes) * area / max(int(self._integral[-1, -1]), 1)).astype(np.float32)
 
     def contains(self, points: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
         return points_in_polygon(points, self.polygon)

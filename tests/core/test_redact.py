@@ -4,7 +4,14 @@ import logging
 
 import pytest
 
-from shopwatch.core.redact import RedactingFilter, redact_text, redact_url, strip_credentials, with_credentials
+from shopwatch.core.redact import (
+    RedactingFilter,
+    mask_query,
+    redact_text,
+    redact_url,
+    strip_credentials,
+    with_credentials,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +51,16 @@ def test_logging_filter_masks_messages_and_tracebacks(caplog: pytest.LogCaptureF
     text = caplog.text
     assert "topsecret" not in text
     assert "rtsp://admin:***@h/x" in text and "cam-1 failed with ***" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://h.example/in?token=abc&x=1", "https://h.example/in?token=***&x=***"),
+        ("https://user:pw@h.example/in", "https://user:***@h.example/in"),
+        ("https://tok@h.example/in", "https://***@h.example/in"),
+        ("https://h.example/in", "https://h.example/in"),
+    ],
+)
+def test_mask_query_hides_query_values_and_userinfo(url: str, shown: str) -> None:
+    assert mask_query(url) == shown

@@ -53,6 +53,7 @@ def test_a_card_posting_clip_in_degraded_mode_prints_the_event_as_json(tmp_path:
         "001-card_posting-actor.jpg",
         "001-card_posting-after.jpg",
         "001-card_posting-before.jpg",
+        "001-card_posting-patch1.jpg",  # the card magnified, before beside after
     ]
     assert "degraded" in result.stderr
 
@@ -75,3 +76,36 @@ def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"person model not found: {tmp_path / 'yolo.pt'}" in result.stderr
+
+
+def test_an_undecodable_file_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
+    camera = tmp_path / "cam.yaml"
+    camera.write_text(CAMERA_YAML)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    result = CliRunner().invoke(build_cli(), ["analyze", str(junk), "--camera-config", str(camera)])
+    assert result.exit_code == 2
+    assert f"cannot decode {junk}" in result.stderr and "Traceback" not in result.output + result.stderr
+
+
+def test_a_truncated_file_says_where_it_stops_and_exits_non_zero(tmp_path: Path) -> None:
+    """The moov atom first (as cameras and `-movflags +faststart` write it), then the media cut in the middle:
+    the pictures before the cut are analysed, and the cut is reported."""
+    import av
+
+    whole = write_clip(tmp_path / "whole.mp4", posting_clip_frames()[:96])  # 8 s at 12 fps
+    faststart = tmp_path / "faststart.mp4"
+    with av.open(str(whole)) as source, av.open(str(faststart), "w", options={"movflags": "+faststart"}) as sink:
+        out = sink.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = out
+                sink.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(faststart.read_bytes()[: faststart.stat().st_size // 2])
+    camera = tmp_path / "cam.yaml"
+    camera.write_text(CAMERA_YAML)
+    result = CliRunner().invoke(build_cli(), ["analyze", str(cut), "--camera-config", str(camera)])
+    assert result.exit_code == 2
+    assert "truncated?" in result.stderr and "of the 8.0 s the file declares" in result.stderr
+    assert "Traceback" not in result.output + result.stderr

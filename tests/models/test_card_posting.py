@@ -52,7 +52,7 @@ def test_a_posted_card_fires_once_with_its_patch_and_the_visit_times() -> None:
     assert px1 <= CARD[2] and px2 >= CARD[0] and py1 <= CARD[3] and py2 >= CARD[1]  # the patch is the card
     assert event.start - 1_800_000_000.0 < 2.0 + 1.5  # contact began during the walk in
     assert event.end < event.detected_at <= event.end + 4.0  # fired hold_s after the actor left
-    assert set(event.snapshots) == {"actor", "before", "after"}
+    assert set(event.snapshots) == {"actor", "before", "after", "patch1"}  # patch1: the card magnified
     assert all(jpeg.startswith(b"\xff\xd8") for jpeg in event.snapshots.values())
 
 

@@ -56,3 +56,40 @@ def test_card_size_range_must_be_ordered() -> None:
                 "rules": {"card_posting": {"zones": ["s"], "card_min": 0.2, "card_max": 0.1}},
             }
         )
+
+
+SHOPFRONT = "[[0.05, 0.10], [0.60, 0.10], [0.60, 0.75], [0.05, 0.75]]"
+
+
+@pytest.mark.parametrize(
+    ("edits", "where", "message"),
+    [
+        ([(SHOPFRONT, "[[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]]")], "line 2: zones[0].polygon", "has no area"),
+        (  # a surface 3 % of the frame wide cannot hold a card of 20 % of a person's height
+            [
+                (SHOPFRONT, "[[0.5, 0.5], [0.53, 0.5], [0.53, 0.53]]"),
+                (
+                    "card_posting: {zones: [shopfront]}",
+                    "card_posting: {zones: [shopfront], card_min: 0.2, card_max: 0.4}",
+                ),
+            ],
+            "line 4: rules",
+            "card_posting.card_min: the smallest card",
+        ),
+        (
+            [("{name: sidewalk, kind: area,", "{name: sidewalk, kind: area, foot_y: 0.9,")],
+            "line 3: zones[1].foot_y",
+            "only a surface zone has a foot",
+        ),
+    ],
+)
+def test_zones_that_make_a_rule_impossible_are_refused(edits: list[tuple[str, str]], where: str, message: str) -> None:
+    text = ISSUE_EXAMPLE
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    with pytest.raises(ConfigError) as info:
+        camera_detection_from_text(text, "cam.yaml")
+    error = str(info.value)
+    assert f"cam.yaml: {where}" in error and message in error
+    assert "not defined" not in error  # a wrong zone is reported once, not again as missing from the rules

@@ -16,7 +16,8 @@ from fastapi import Depends, HTTPException, status
 from starlette.requests import HTTPConnection
 
 from shopwatch.api.access.targets import target_grid
-from shopwatch.api.deps import ContextDep
+from shopwatch.api.client_address import client_of
+from shopwatch.api.deps import ContextDep, get_context
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.core.principal import Permission, Principal
@@ -46,8 +47,10 @@ AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 
 
 def client_address(conn: HTTPConnection) -> str:
-    """Where the request came from (the peer address; a proxy in front would need its own trusted header)."""
-    return conn.client.host if conn.client is not None else "unknown"
+    """Where the request came from: the peer, or behind a trusted proxy what it forwarded (``client_address``)."""
+    proxies = get_context(conn).settings.api.security.trusted_proxies
+    peer = conn.client.host if conn.client is not None else None
+    return client_of(peer, conn.headers.getlist("x-forwarded-for"), proxies)
 
 
 def presented_credential(conn: HTTPConnection, cookie_name: str) -> str | None:

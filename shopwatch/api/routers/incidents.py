@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from shopwatch.api.access.deps import PrincipalDep
 from shopwatch.api.incident_deps import ArchiveDep, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import IncidentPublic, TeamPublic, teams_public
 from shopwatch.api.scope import Scope, ScopeDep
@@ -52,8 +53,8 @@ async def get_incident(
 
 
 @teams_router.get("", response_model=list[TeamPublic], summary="Patrol teams and the supervisor channel")
-async def list_teams(service: IncidentsDep, caller: CallerDep) -> list[TeamPublic]:
-    teams = teams_public(service.settings)
+async def list_teams(service: IncidentsDep, caller: CallerDep, principal: PrincipalDep) -> list[TeamPublic]:
+    teams = teams_public(service.settings, full_urls=principal.is_admin)  # tokens in webhook URLs: admins only
     if caller.grids is None:
         return teams
     return [t for t in teams if any(map(caller.sees, t.grids))]  # not the command room's supervisor channel

@@ -23,20 +23,26 @@ import numpy as np
 from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
 from shopwatch.core.events import Box, CardEvidence, Event, EventType
 from shopwatch.core.frame import Frame
+from shopwatch.models.evidence import confidence, patch_pictures
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
 from shopwatch.models.surface import (
     ACTOR_MARGIN,
+    GHOST_MOVED,
     Before,
     Image,
     PatchFinding,
     PatchSpec,
+    Pictures,
     PixelBox,
     SurfaceBackground,
+    difference,
     find_patches,
+    thresholds,
 )
 from shopwatch.models.zones import ZoneShape
 
 CONTACT_OVERLAP = 0.1  # of the actor's box inside the zone that counts as touching it
+ZONE_HIDDEN = 0.3  # or of the zone inside the actor's box (a small surface: a table top, a sign)
 SPEED_WINDOW_S = 0.5  # speed is measured over this much of the actor's path
 TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's reach beyond the box)
 VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
@@ -46,6 +52,11 @@ CUT = 0.03  # of the frame: a box side this close to the frame's side may be cut
 AFTER_FRAMES = 6  # frames averaged (at most) into the "after" picture of the touched part
 HANDOVER_HEIGHTS = 0.5  # a new track this close (in actor heights) to a lost visit's actor continues the visit
 PERSON_BLOB = 0.3  # a motion blob this tall (of the actor's height) may be a person the detector missed
+REGIONAL_MIN_PX = 200  # pixels of the surface outside the touched part needed to judge a regional change
+REGIONAL_FRACTION = 0.1  # of those pixels changed: light or shadow over the surface, not a card
+FOOT_REACH = 0.2  # of the actor's height: feet this close to a surface's foot line reach it
+HIDDEN_PART = 0.5  # of a patch's pixels hidden by the actor during the visit (put there by a hand in front)
+BEHIND = 0.05  # of the actor's height: feet above the surface's bottom edge by more stand behind it
 
 
 def _grown(box: Box, margin: float) -> Box:
@@ -73,6 +84,7 @@ class Visit:
     patches_since: float | None = None
     after: Image | None = None  # per-pixel mean of the touched part over the last frames it was in view
     seen: np.ndarray | None = None  # per pixel: frames in that mean (up to AFTER_FRAMES)
+    hidden: np.ndarray | None = None  # per pixel of the surface: hidden by someone in front of it during the visit
 
     def hold_still(self, t: float) -> None:
         """The actor is still there but not detected: time passes as a stop at the last place."""
@@ -136,6 +148,37 @@ def _handover(visits: dict[int, Visit], track_id: int, box: Box, t: float, max_g
     return None
 
 
+def _reaches(zone: ZoneShape, boxes: np.ndarray) -> np.ndarray:
+    """Which actors stand where they could reach the surface: feet near its foot line when the zone has one,
+    else not above its bottom edge (someone whose box overlaps a pole-mounted sign from behind it)."""
+    feet, height = boxes[:, 3], boxes[:, 3] - boxes[:, 1]
+    if zone.foot_y is not None:
+        return np.asarray(np.abs(feet - zone.foot_y) <= FOOT_REACH * height)
+    return np.asarray(feet >= zone.bbox[3] - BEHIND * height)
+
+
+def _hidden_only(
+    finding: PatchFinding, hidden: np.ndarray | None, region: PixelBox, frame_size: tuple[int, int]
+) -> PatchFinding:
+    """The patches that lie where the actor stood in front of the surface during the visit."""
+    if not finding.patches:
+        return finding
+    w, h = frame_size
+    keep = []
+    for k, box in enumerate(finding.patches):
+        p = PixelBox.of(box, w, h)
+        part = (
+            hidden[p.y1 - region.y1 : p.y2 - region.y1, p.x1 - region.x1 : p.x2 - region.x1]
+            if hidden is not None
+            else None
+        )
+        if part is not None and part.size and part.mean() >= HIDDEN_PART:
+            keep.append(k)
+    return PatchFinding(
+        tuple(finding.patches[k] for k in keep), finding.too_large, tuple(finding.strengths[k] for k in keep)
+    )
+
+
 def _overlaps(boxes: np.ndarray, box: Box) -> bool:
     b = boxes
     return bool(np.any((b[:, 0] < box[2]) & (b[:, 2] > box[0]) & (b[:, 1] < box[3]) & (b[:, 3] > box[1])))
@@ -163,6 +206,7 @@ class CardPosting:
         events = []
         for surface, visits in zip(self._surfaces, self._visits, strict=True):
             self._track_contacts(surface, visits, obs, confident)
+            self._note_hidden(surface, visits, obs)
             walked_off = {int(i) for i in actors.track_ids} - {
                 tid for tid, v in visits.items() if v.last_contact_t == obs.t
             }  # seen this frame, but not at the surface (or not at the touched part of it)
@@ -172,15 +216,16 @@ class CardPosting:
                     del visits[track_id]
                     if isinstance(outcome, Event):
                         events.append(outcome)
-            surface.update(image, np.concatenate([actors.boxes, obs.moving.boxes]), obs.t)  # not what moves
+            surface.update(image, actors.boxes, obs.t, obs.moving.boxes)  # not where someone is
         return events
 
     def _track_contacts(
         self, surface: SurfaceBackground, visits: dict[int, Visit], obs: Observation, confident: np.ndarray
     ) -> None:
         actors = obs.actors
-        overlap = surface.zone.box_overlap(actors.boxes)
-        for i in np.flatnonzero(confident & (overlap >= CONTACT_OVERLAP)):
+        zone = surface.zone
+        contact = (zone.box_overlap(actors.boxes) >= CONTACT_OVERLAP) | (zone.covered(actors.boxes) >= ZONE_HIDDEN)
+        for i in np.flatnonzero(confident & contact & _reaches(zone, actors.boxes)):
             track_id, box, score = int(actors.track_ids[i]), as_box(actors.boxes[i]), float(actors.scores[i])
             visit = visits.get(track_id)
             if visit is not None and visit.left_t is not None:
@@ -207,6 +252,27 @@ class CardPosting:
             ):
                 continue  # walking on along the surface, away from the part it touched: it left
             visit.see(obs.t, box, score, obs.frame, self._config.stop_speed)
+
+    def _note_hidden(self, surface: SurfaceBackground, visits: dict[int, Visit], obs: Observation) -> None:
+        """Marks the surface pixels the actor hides now (they differ from "before" under the actor's box): a card
+        is put where the actor's arm was, in front of the surface; someone behind a sign hides none of it."""
+        region = surface.region
+        active = [v for v in visits.values() if v.left_t is None and v.last_contact_t == obs.t and v.path]
+        if region is None or not active:
+            return
+        h, w = obs.frame.image.shape[:2]
+        now = obs.frame.image[region.y1 : region.y2, region.x1 : region.x2].astype(np.float32)
+        for visit in active:
+            before = visit.before
+            changed = difference(before.image, now, before.known) > thresholds(
+                before.noise, self._config.diff_threshold
+            )
+            p = PixelBox.of(_grown(visit.path[-1], TOUCH_MARGIN), w, h)
+            under = np.zeros_like(changed)
+            under[
+                max(0, p.y1 - region.y1) : max(0, p.y2 - region.y1), max(0, p.x1 - region.x1) : max(0, p.x2 - region.x1)
+            ] = True
+            visit.hidden = (changed & under) if visit.hidden is None else (visit.hidden | (changed & under))
 
     def _advance(
         self, surface: SurfaceBackground, visit: Visit, obs: Observation, walked_off: bool
@@ -244,7 +310,7 @@ class CardPosting:
         if obs.t < self._quiet_until.get(zone, float("-inf")):
             return False
         self._quiet_until[zone] = obs.t + config.cooldown_s
-        return self._event(visit, obs, touched, finding.patches, surface)
+        return self._event(visit, obs, touched, finding, surface)
 
     def _touched_region(self, surface: SurfaceBackground, visit: Visit) -> Box | None:
         zb, t = surface.zone.bbox, visit.touched
@@ -252,19 +318,23 @@ class CardPosting:
         box = (max(zb[0], t[0]), max(zb[1], t[1]), min(zb[2], t[2]), min(zb[3], t[3]))
         return box if box[2] > box[0] and box[3] > box[1] else None
 
-    def _in_view(self, touched: Box, obs: Observation, shape: tuple[int, int]) -> np.ndarray:
-        """Pixels of the touched part nobody stands in front of: not under an actor's box (grown by the margin the
-        background keeps off actors) nor under a person-sized moving blob (someone the detector missed)."""
-        height = touched[3] - touched[1]
-        boxes = np.concatenate([obs.actors.boxes, _person_blobs(obs, height)])
-        rows, cols = shape
-        free = np.ones(shape, bool)
-        tw, th = touched[2] - touched[0], touched[3] - touched[1]
-        for x1, y1, x2, y2 in boxes:
+    def _in_view(self, box: Box, obs: Observation, moved: np.ndarray) -> np.ndarray:
+        """Pixels of ``box`` (``moved``: its pixels that moved in the last second) nobody stands in front of: not
+        under an actor's box (grown by the margin the background keeps off actors) nor under a person-sized
+        moving blob over pixels that move (a blob over a still surface is the ghost the motion stage keeps for a
+        few seconds of someone who stood still and left)."""
+        rows, cols = moved.shape
+        free = np.ones(moved.shape, bool)
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        blobs = _person_blobs(obs, bh)
+        for k, (x1, y1, x2, y2) in enumerate(np.concatenate([obs.actors.boxes, blobs])):
             m = ACTOR_MARGIN * (y2 - y1)
-            c1, c2 = int((x1 - m - touched[0]) / tw * cols), int(np.ceil((x2 + m - touched[0]) / tw * cols))
-            r1, r2 = int((y1 - m - touched[1]) / th * rows), int(np.ceil((y2 + m - touched[1]) / th * rows))
-            free[max(0, r1) : max(0, r2), max(0, c1) : max(0, c2)] = False
+            c1, c2 = int((x1 - m - box[0]) / bw * cols), int(np.ceil((x2 + m - box[0]) / bw * cols))
+            r1, r2 = int((y1 - m - box[1]) / bh * rows), int(np.ceil((y2 + m - box[1]) / bh * rows))
+            under = (slice(max(0, r1), max(0, r2)), slice(max(0, c1), max(0, c2)))
+            if k >= len(obs.actors) and moved[under].size and moved[under].mean() < GHOST_MOVED:
+                continue
+            free[under] = False
         return free
 
     def _compare(self, surface: SurfaceBackground, visit: Visit, obs: Observation, touched: Box) -> PatchFinding:
@@ -272,25 +342,36 @@ class CardPosting:
         h, w = image.shape[:2]
         region = surface.region
         assert region is not None
+        before = visit.before
+        zone_now = image[region.y1 : region.y2, region.x1 : region.x2].astype(np.float32)
+        changed = difference(before.image, zone_now, before.known) > thresholds(
+            before.noise, self._config.diff_threshold
+        )
+        zone_box = (region.x1 / w, region.y1 / h, region.x2 / w, region.y2 / h)
+        free = self._in_view(zone_box, obs, surface.moved()) & before.known
         p = PixelBox.of(touched, w, h)
         crop = (slice(p.y1 - region.y1, p.y2 - region.y1), slice(p.x1 - region.x1, p.x2 - region.x1))
-        before = visit.before.image[crop]
+        outside = free.copy()
+        outside[crop] = False
+        if outside.sum() >= REGIONAL_MIN_PX and changed[outside].mean() > REGIONAL_FRACTION:
+            return PatchFinding((), True)  # the surface around the touched part changed too: light, shadow
         actor_px = float(np.median(visit.heights)) * h
         spec = PatchSpec(
             self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
         )
-        current = image[p.y1 : p.y2, p.x1 : p.x2].astype(np.float32)
-        free = self._in_view(touched, obs, current.shape[:2]) & visit.before.known[crop]
+        current, visible = zone_now[crop], free[crop]
         if visit.after is None or visit.seen is None or visit.after.shape != current.shape:
             visit.after, visit.seen = current.copy(), np.zeros(current.shape[:2], np.float32)
         # a per-pixel running mean over the frames each pixel was in view: noise averages out, a card stays
-        visit.seen = np.where(free, np.minimum(visit.seen + 1, AFTER_FRAMES), visit.seen)
-        rate = np.where(free, 1.0 / np.maximum(visit.seen, 1), 0.0).astype(np.float32)[..., None]
+        visit.seen = np.where(visible, np.minimum(visit.seen + 1, AFTER_FRAMES), visit.seen)
+        rate = np.where(visible, 1.0 / np.maximum(visit.seen, 1), 0.0).astype(np.float32)[..., None]
         visit.after += rate * (current - visit.after)
-        return find_patches(before, visit.after, current, free, spec, (p.x1, p.y1), (w, h))
+        pictures = Pictures(before.image[crop], visit.after, current, visible, before.noise[crop])
+        finding = find_patches(pictures, spec, (p.x1, p.y1), (w, h))
+        return _hidden_only(finding, visit.hidden, region, (w, h))
 
     def _event(
-        self, visit: Visit, obs: Observation, touched: Box, patches: tuple[Box, ...], surface: SurfaceBackground
+        self, visit: Visit, obs: Observation, touched: Box, finding: PatchFinding, surface: SurfaceBackground
     ) -> Event:
         image = obs.frame.image
         h, w = image.shape[:2]
@@ -302,18 +383,19 @@ class CardPosting:
             "actor": actor_snapshot(visit.best_frame, visit.best_box),
             "before": jpeg(np.clip(before, 0, 255).astype(np.uint8)),
             "after": jpeg(image[p.y1 : p.y2, p.x1 : p.x2]),
+            **patch_pictures(visit.before.image, region, image, finding.patches),
         }
         return Event(
             camera_id=self._camera_id,
             type=EventType.CARD_POSTING,
             start=visit.first_t,
             end=visit.left_t,
-            confidence=float(np.median(visit.scores)),
+            confidence=confidence(finding.strengths),
             track_id=visit.track_id,
             box=visit.best_box,
             zone=surface.zone.name,
             detected_at=obs.now,
             track_boxes=tuple(visit.path),
-            evidence=CardEvidence(patches, touched),
+            evidence=CardEvidence(finding.patches, touched),
             snapshots=MappingProxyType(snapshots),
         )

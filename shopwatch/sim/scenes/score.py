@@ -26,6 +26,7 @@ Span = tuple[str, float, float]  # (type, start_s, end_s) from the start of the 
 class ClipResult:
     expected: list[Span]
     found: list[Span]
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def analyze_clips(
         run = analyze_file(path.with_suffix(".mp4"), camera, settings, detector, start, fps=fps)
         expected = [(e["type"], e["start_s"], e["end_s"]) for e in truth["events"]]
         found = [(e.type.value, e.start - start, e.end - start) for e in run.events]
-        results[truth["name"]] = ClipResult(expected, found)
+        results[truth["name"]] = ClipResult(expected, found, run.duration_s)
     return results
 
 
@@ -73,6 +74,12 @@ def score(results: Mapping[str, ClipResult], kind: str) -> Score:
     missed = [(n, e) for n, e in truths if not any(overlaps(d, e) for d in results[n].found)]
     wrong = [(n, d) for n, d in detections if not any(overlaps(d, e) for e in results[n].expected)]
     return Score(kind, len(truths), len(detections), missed, wrong)
+
+
+def false_per_hour(results: Mapping[str, ClipResult]) -> tuple[int, float]:
+    """Events on the clips that must stay quiet, and how many hours those clips last."""
+    quiet = [r for r in results.values() if not r.expected]
+    return sum(len(r.found) for r in quiet), sum(r.duration_s for r in quiet) / 3600.0
 
 
 def noisy_quiet_clips(results: Mapping[str, ClipResult]) -> dict[str, list[Span]]:

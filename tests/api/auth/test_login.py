@@ -110,11 +110,27 @@ async def test_a_disabled_users_token_stops_at_the_next_request_and_a_revoked_ke
 async def test_failed_logins_of_a_user_are_limited_until_the_window_passes(env: Env) -> None:
     for _ in range(3):
         assert (await env.login("alice", "wrong-password")).status_code == 401
-    limited = await env.login("alice")  # even the right password
+    limited = await env.login("alice")  # even the right password, from this address
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) == 60
     assert (await env.login("admin")).status_code == 200  # another user is not affected
     env.clock.advance(61)
     assert (await env.login("alice")).status_code == 200
+
+
+async def test_a_guesser_does_not_lock_the_real_user_out_from_her_own_address(env: Env) -> None:
+    for _ in range(5):  # the attacker's address
+        await env.login("alice", "wrong-password")
+    assert (await env.login("alice")).status_code == 429
+    transport = httpx.ASGITransport(app=env.client._transport.app, client=("10.20.0.15", 40000))  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as desk:
+        answer = await desk.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert answer.status_code == 200
+
+
+async def test_an_unknown_name_gets_the_same_answers_as_a_known_one(env: Env) -> None:
+    for name in ("alice", "nobody-here"):
+        answers = [(await env.login(name, "wrong-password")).status_code for _ in range(4)]
+        assert answers == [401, 401, 401, 429], name
 
 
 async def test_attempts_from_one_address_are_limited(env: Env) -> None:
