@@ -32,6 +32,7 @@ from shopwatch.ingest.backoff import ReconnectBackoff
 from shopwatch.ingest.clip import ClipError, ClipInfo, StreamTemplate, cut_clip
 from shopwatch.ingest.decode import AvDecoder, decoder_context
 from shopwatch.ingest.failures import CAMERA_FAILURES, Failure, classify, stream_ended
+from shopwatch.ingest.liveness import MediaClock
 from shopwatch.ingest.pipeline import Activation, PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
 from shopwatch.ingest.slot import LatestSlot
@@ -87,6 +88,18 @@ def stop_readers(readers: list[CameraReader], timeout_s: float) -> list[str]:
         reader.request_stop()
     deadline = time.monotonic() + timeout_s
     return [r.camera_id for r in readers if not r.join(deadline - time.monotonic())]
+
+
+class _Liveness:
+    """A connection's ``MediaClock`` fed with PyAV packets (their ``pts`` in the stream's ``time_base``)."""
+
+    def __init__(self, clock: MediaClock, time_base: float) -> None:
+        self._clock = clock
+        self._time_base = time_base
+
+    def heard(self, packet: Any, arrival: float) -> float:
+        pts = packet.pts
+        return self._clock.heard(arrival, None if pts is None or not self._time_base else pts * self._time_base)
 
 
 class CameraReader:
@@ -302,6 +315,7 @@ class CameraReader:
         )
         pipeline = self._pipeline = StreamPipeline(ctx, AvDecoder(codec), info)
         assembler: AccessUnitAssembler[Any] = AccessUnitAssembler()
+        live = _Liveness(MediaClock(self._settings.stall_after_s), float(stream.time_base or 0.0))
         monotonic = self._clock.monotonic
         batch: list[tuple[Any, float]] = []  # (packet, arrival) read since the last flush
         idle_batch_s = min(IDLE_BATCH_S, self._settings.stall_after_s / 2)  # health sees packets per batch
@@ -314,20 +328,26 @@ class CameraReader:
                 continue
             if self._stopping.is_set() or self._pending is not None:
                 return None
-            if self._flush(batch, pipeline, assembler, now):
+            if self._flush(batch, pipeline, assembler, live, now):
                 log.info("camera %s online (%s %dx%d)", camera.id, info.codec, info.width, info.height)
             batch.clear()
             flush_at = now + (ACTIVE_BATCH_S if pipeline.active else idle_batch_s)
         return stream_ended(url, camera.secrets())
 
     def _flush(
-        self, batch: list[tuple[Any, float]], pipeline: StreamPipeline, assembler: AccessUnitAssembler[Any], now: float
+        self,
+        batch: list[tuple[Any, float]],
+        pipeline: StreamPipeline,
+        assembler: AccessUnitAssembler[Any],
+        live: _Liveness,
+        now: float,
     ) -> bool:
         """Count a batch of packets, apply activity requests, then feed its access units to the pipeline; True
         when the batch brought the camera online."""
         sizes = [packet.size for packet, _ in batch]
         count = len(sizes) - sizes.count(0)  # an empty packet marks the end of a stream, not a picture
-        online = count > 0 and self._health.on_packets(count, sum(sizes), batch[0][1], batch[-1][1])
+        # Health hears the batch when its last packet was live (a packet FFmpeg held back is late: liveness.py).
+        online = count > 0 and self._health.on_packets(count, sum(sizes), batch[0][1], live.heard(*batch[-1]))
         if online:
             self._online_since = batch[0][1]
         while self._activity_requests:

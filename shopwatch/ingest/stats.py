@@ -163,9 +163,13 @@ class HealthTracker:
 
     def on_packets(self, count: int, nbytes: int, first: float, last: float) -> bool:
         """Count ``count`` video packets of ``nbytes`` that arrived from ``first`` to ``last`` (monotonic), read
-        as one batch; True when they are the connection's first (the camera just came online)."""
+        as one batch; True when they are the connection's first (the camera just came online). ``last`` is when
+        the last one was live, which for a packet delivered late is before it arrived (``liveness.MediaClock``):
+        such a packet is counted but does not make a stalled camera fresh."""
         with self._lock:
-            self._last_packet = last
+            if self._last_packet is None or last > self._last_packet:
+                self._last_packet = last
+            last = self._last_packet
             self._packets_total += count
             self._packets.add(last, count)
             self._bytes.add(last, nbytes)
