@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv python3-dev build-essential pkg-config libgirepository1.0-dev libcairo2-dev \
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp \
-	gir1.2-gst-rtsp-server-1.0 espeak-ng chromium
+	gir1.2-gst-rtsp-server-1.0 espeak-ng chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | md5sum | cut -c1-12)
 
