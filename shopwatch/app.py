@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from shopwatch.api.app import create_app
 from shopwatch.api.server import serve_api
 from shopwatch.api.services import Services
+from shopwatch.api.tls import check_tls
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.login import LoginService
 from shopwatch.camera_source import CameraSource
@@ -25,6 +26,7 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.logging import configure_logging
+from shopwatch.core.private_files import private_data_dir
 from shopwatch.core.redact import RedactingFilter
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
@@ -65,7 +67,7 @@ async def run_service(
 ) -> None:
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
-    Path(settings.service.data_dir).mkdir(parents=True, exist_ok=True)
+    private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = create_engine_for(database_url(settings, os.environ))
     await asyncio.to_thread(migrate, engine)
     source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
@@ -75,6 +77,7 @@ async def run_service(
         redactor.add_secret(secret)
     if settings.detect.model:
         check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
+    check_tls(settings.api.tls)  # a wrong certificate or key stops us here, naming the file
     running = await _start(settings, engine, cameras)
     app = create_app(settings, running.services)
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
@@ -83,11 +86,14 @@ async def run_service(
     stop = stop or asyncio.Event()
     bound: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     api = asyncio.create_task(
-        serve_api(app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits)
+        serve_api(
+            app, settings.api.host, settings.api.port, bound_port=bound, stop=stop, limits=settings.api.limits,
+            tls=settings.api.tls,
+        )  # fmt: skip
     )
     try:
         port = await bound
-        url = f"http://{settings.api.host}:{port}"
+        url = f"{'https' if settings.api.tls else 'http'}://{settings.api.host}:{port}"
         log.info("serving %d cameras; API at %s", len(cameras), url)
         if on_ready is not None:
             on_ready(url)

@@ -15,7 +15,10 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
+from shopwatch.api.tls import check_tls
 from shopwatch.core.api_limits_config import RequestLimits
+from shopwatch.core.api_security_config import ApiTls
+from shopwatch.core.errors import ShopwatchError
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,18 @@ class ApiServer:
     """
 
     def __init__(
-        self, app: ASGIApp, host: str, port: int, *, shutdown_timeout_s: int = 5, limits: RequestLimits | None = None
+        self,
+        app: ASGIApp,
+        host: str,
+        port: int,
+        *,
+        shutdown_timeout_s: int = 5,
+        limits: RequestLimits | None = None,
+        tls: ApiTls | None = None,
     ) -> None:
         limits = limits or RequestLimits()
+        check_tls(tls)  # a bad pair is a sentence naming the file, before the port is taken
+        self.scheme = "https" if tls is not None else "http"
         self._socket = _bind(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
@@ -70,13 +82,15 @@ class ApiServer:
             # unfinished request head past these is never assembled.
             ws_max_size=limits.ws_message_bytes,
             h11_max_incomplete_event_size=limits.header_bytes,
+            ssl_certfile=tls.cert if tls is not None else None,
+            ssl_keyfile=tls.key if tls is not None else None,
         )
         self._server = _EmbeddedServer(config)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     async def serve(self) -> None:
         log.info("API listening on %s", self.url)
@@ -102,12 +116,13 @@ async def serve_api(
     bound_port: asyncio.Future[int] | None = None,
     stop: asyncio.Event | None = None,
     limits: RequestLimits | None = None,
+    tls: ApiTls | None = None,
 ) -> None:
     """Serve until ``stop`` is set or the task is cancelled. ``bound_port`` gets the listening port (useful with
     port 0) once bound, or the ``OSError`` when the address cannot be bound."""
     try:
-        server = ApiServer(app, host, port, limits=limits)
-    except OSError as exc:
+        server = ApiServer(app, host, port, limits=limits, tls=tls)
+    except (OSError, ShopwatchError) as exc:
         if bound_port is not None and not bound_port.done():
             bound_port.set_exception(exc)
         raise

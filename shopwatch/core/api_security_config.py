@@ -8,6 +8,13 @@ from ipaddress import IPv4Network, IPv6Network
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class ApiTls(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    cert: str = Field(min_length=1, description="PEM certificate chain file (the server's first, then intermediates).")
+    key: str = Field(min_length=1, description="PEM private key file of that certificate (keep it 0600).")
+
+
 class ApiSecurity(BaseModel):
     # Same rules as ``config.Strict`` (not imported: ``config`` imports this module).
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)

@@ -10,12 +10,13 @@ import re
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
-from shopwatch.core.api_security_config import ApiSecurity
+from shopwatch.core.api_security_config import ApiSecurity, ApiTls
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -240,6 +241,19 @@ class Api(Strict):
     security: ApiSecurity = Field(
         default_factory=ApiSecurity, description="API description access, security headers, allowed origins."
     )
+    tls: ApiTls | None = Field(None, description="Serve HTTPS with this certificate and key; null: plain HTTP.")
+    timezone: str = Field(
+        "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the console shows times in."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
 
 
 class Service(Strict):

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.incident_records import StoredEvent
 
-SIGNATURE_HEADER = "X-Shopwatch-Signature"  # "sha256=<hex HMAC of the raw body>"
+SIGNATURE_HEADER = "X-Shopwatch-Signature"  # "sha256=<hex HMAC of '<timestamp>.' + the raw body>"
+TIMESTAMP_HEADER = "X-Shopwatch-Timestamp"  # epoch seconds when sent; signed with the body
+REPLAY_WINDOW_S = 300  # a receiver refuses a delivery whose timestamp is further than this from its clock
 DELIVERY_HEADER = "X-Shopwatch-Delivery"  # the delivery id
 IDEMPOTENCY_HEADER = "Idempotency-Key"  # the delivery id again, under the name HTTP APIs use
 MEDIA_PREFIX = "/media/events"
@@ -38,8 +40,24 @@ def topic_for(template: str, grid: str, event_type: str, camera_id: str) -> str:
     )
 
 
-def body_signature(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def body_signature(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The ``X-Shopwatch-Signature`` value: HMAC-SHA256 over the timestamp, a dot and the raw body, so a
+    captured delivery cannot be replayed later under a fresh timestamp."""
+    return "sha256=" + hmac.new(secret, b"%d." % timestamp + body, hashlib.sha256).hexdigest()
+
+
+def verify_delivery(
+    secret: bytes, body: bytes, signature: str | None, timestamp: str | None, now: float,
+    window_s: float = REPLAY_WINDOW_S,
+) -> bool:  # fmt: skip
+    """The receiver's check (docs/INCIDENTS.md): the signature matches the timestamp and body, and the timestamp
+    is within ``window_s`` of the receiver's clock. Deduplicating on ``Idempotency-Key`` for the window's length
+    then refuses a replay inside it too."""
+    if signature is None or timestamp is None or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(now - int(timestamp)) > window_s:
+        return False
+    return hmac.compare_digest(body_signature(secret, body, int(timestamp)).encode(), signature.encode())
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,16 @@ from shopwatch.core.errors import Unavailable
 from shopwatch.core.incident_records import Delivery
 from shopwatch.core.incidents_config import Mqtt
 from shopwatch.core.redact import redact_text
-from shopwatch.incidents.alerts import DELIVERY_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, body_signature
+from shopwatch.incidents.alerts import (
+    DELIVERY_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    body_signature,
+)
 
 log = logging.getLogger(__name__)
 
-TIMESTAMP_HEADER = "X-Shopwatch-Timestamp"
 
 
 class DeliveryError(Unavailable):
@@ -131,12 +136,13 @@ class WebhookSender:
                 f"webhook {delivery.target} is no longer configured for {delivery.team}", permanent=True
             )
         body = encode(delivery.payload)
+        sent_at = int(self._wall())
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: body_signature(secret, body),
+            SIGNATURE_HEADER: body_signature(secret, body, sent_at),
             DELIVERY_HEADER: delivery.id,
             IDEMPOTENCY_HEADER: delivery.id,
-            TIMESTAMP_HEADER: str(int(self._wall())),
+            TIMESTAMP_HEADER: str(sent_at),
         }
         try:
             async with self._client().post(

@@ -20,25 +20,35 @@ import yaml
 from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
 from shopwatch.sim.rtsp_server import SimServer
 
-# A street of shops near People's Square, Shanghai: cameras are spread along it, east to west.
-_STREET = "Nanjing Road East"
+# A street of shops near People's Square, Shanghai: cameras are spread along it, east to west. The names are
+# Chinese first (the command room reads Chinese), English second for visitors.
+_STREET = ("南京东路", "Nanjing Road East")
+_DISTRICT = ("上海市黄浦区", "Huangpu, Shanghai")
 _ORIGIN_LAT, _ORIGIN_LON = 31.2345, 121.4700
 _STEP_LON = 0.00025  # about 24 m between shops
-GRIDS = ("grid-1", "grid-2", "grid-3", "grid-4")
+GRIDS = ("南京东路一网格", "南京东路二网格", "南京东路三网格", "南京东路四网格")
 _SHOPS = (
-    "Lao Wang Noodles",
-    "Xiao Li Fruit",
-    "Golden Phoenix Jewellery",
-    "Happy Family Mart",
-    "Red Lantern Tea House",
-    "Bright Star Pharmacy",
-    "Jade Garden Dumplings",
-    "Sunrise Mobile Repair",
-    "Double Happiness Bakery",
-    "Spring Breeze Barber",
-    "East Sea Seafood",
-    "Lucky Cat Convenience",
+    ("老王面馆", "Lao Wang Noodles"),
+    ("小李水果", "Xiao Li Fruit"),
+    ("金凤凰珠宝", "Golden Phoenix Jewellery"),
+    ("欢乐家便利店", "Happy Family Mart"),
+    ("红灯笼茶馆", "Red Lantern Tea House"),
+    ("明星大药房", "Bright Star Pharmacy"),
+    ("玉园饺子馆", "Jade Garden Dumplings"),
+    ("朝阳手机维修", "Sunrise Mobile Repair"),
+    ("双喜面包房", "Double Happiness Bakery"),
+    ("春风理发店", "Spring Breeze Barber"),
+    ("东海海鲜", "East Sea Seafood"),
+    ("招财猫便利店", "Lucky Cat Convenience"),
 )
+
+
+def shop_names(index: int) -> tuple[str, str, str]:
+    """Camera ``index``'s shop name, camera name prefix and address, Chinese first and English second."""
+    zh, en = _SHOPS[(index - 1) % len(_SHOPS)]
+    number = 100 + 2 * index
+    address = f"{_DISTRICT[0]}{_STREET[0]}{number}号 ({number} {_STREET[1]}, {_DISTRICT[1]})"
+    return f"{zh} {en}", f"{zh} #{index} {en}", address
 
 
 @dataclass(frozen=True)
@@ -124,12 +134,12 @@ class SimFleet:
     def camera_config(self, camera_id: str, host: str, port: int) -> dict[str, Any]:
         """One entry of the ``cameras`` section, as plain data (see ``shopwatch.core.config.CameraConfig``)."""
         index = self._index(camera_id)
-        shop = _SHOPS[(index - 1) % len(_SHOPS)]
+        shop, camera, address = shop_names(index)
         entry: dict[str, Any] = {
             "id": camera_id,
-            "name": f"{shop} #{index} ({self.label_of(camera_id)})",
+            "name": f"{camera} ({self.label_of(camera_id)})",
             "merchant": {"name": shop, "phone": f"+86 21 5550 {index:04d}"},
-            "address": f"{100 + 2 * index} {_STREET}, Huangpu, Shanghai",
+            "address": address,
             "grid": GRIDS[(index - 1) * len(GRIDS) // len(self.camera_ids)],
             "location": {
                 # shops on both sides of the street, a few metres apart

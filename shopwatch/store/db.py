@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
 from shopwatch.core.config import Settings
+from shopwatch.core.private_files import DIR_MODE, private_file
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,15 @@ def create_engine_for(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+    database = None
     if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        database = Path(parsed.database).expanduser()
+        database.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=_json_dumps)
     _tune_sqlite(engine)
+    if database is not None:
+        file = database  # camera credentials and the audit log: the file (and so its WAL) is the owner's only
+        event.listen(engine, "connect", lambda _conn, _record: private_file(file))
     return engine
 
 

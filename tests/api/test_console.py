@@ -8,6 +8,9 @@ import asyncio
 import shutil
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -20,6 +23,7 @@ from shopwatch.core.principal import Role
 from shopwatch.incidents.service import IncidentService
 from tests.api.auth_fixtures import PASSWORD, AuthKit
 from tests.api.fakes import FakeFleet, jpeg_bytes
+from tests.api.test_console_i18n import catalogue
 from tests.incidents.peers import make_event
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -28,6 +32,8 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 WAIT_MS = 10_000
+ZH, EN = catalogue("zh-CN"), catalogue("en")
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts"  # screenshots for people; git-ignored
 
 
 @pytest.fixture
@@ -71,10 +77,11 @@ async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
 
     await sign_in(page, server, "olga")
     await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
-    assert (await page.text_content("#who") or "").startswith("olga (operator")
+    assert (await page.text_content("#who") or "").startswith(f"olga（{ZH['role.operator']}")
     await page.wait_for_selector("#cameras tbody tr >> nth=6", timeout=WAIT_MS)
     assert await page.locator("#cameras tbody tr").count() == 7
-    assert "2 online" in (await page.text_content("#fleet-summary") or "")
+    online = ZH["cameras.count"].format(state=ZH["health.online"], n=2)
+    assert online in (await page.text_content("#fleet-summary") or "")
     await page.wait_for_selector("#live.on", timeout=WAIT_MS)  # the SSE feed is open
 
     stored = await incidents.ingest(make_event("cam-0002", time.time() - 5))  # detection hands an event in
@@ -127,3 +134,59 @@ async def test_a_patrol_sees_only_its_grid_and_may_only_acknowledge(
     assert await page.is_hidden("#talk")
     assert await page.locator(f"[data-event='{north.id}']").count() == 0  # grid north is not theirs
     assert await page.locator("#cameras tbody tr").count() == 4  # the south grid's cameras only
+
+
+WALK = """() => {
+  const out = [];
+  for (const node of document.querySelectorAll("[data-i18n]")) out.push([node.dataset.i18n, "text", node.textContent]);
+  for (const attr of ["placeholder", "title", "alt", "aria-label"]) {
+    for (const node of document.querySelectorAll(`[data-i18n-${attr}]`)) {
+      out.push([node.getAttribute(`data-i18n-${attr}`), attr, node.getAttribute(attr)]);
+    }
+  }
+  return out;
+}"""
+
+
+async def labels_are(page: Page, messages: dict[str, str]) -> int:
+    shown = await page.evaluate(WALK)
+    wrong = [(key, where, text) for key, where, text in shown if text != messages[key]]
+    assert wrong == []
+    return len(shown)
+
+
+async def test_the_console_speaks_chinese_first_and_english_when_chosen(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page(bypass_csp=True, viewport={"width": 1600, "height": 900})
+    await page.goto(server + "/")
+    await page.wait_for_function(f"document.querySelector('#login-form h2').textContent === {ZH['auth.title']!r}")
+    assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#live.on", timeout=WAIT_MS)
+    start = time.time() - 5
+    stored = await incidents.ingest(make_event("cam-0002", start))
+    row = page.locator(f"[data-event='{stored.id}']")
+    await row.wait_for(timeout=WAIT_MS)
+    station = datetime.fromtimestamp(start, ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S")  # 24 h, the station's
+    assert station in (await row.locator("time").text_content() or "")
+    assert ZH["type.card_posting"] in (await row.text_content() or "")
+    await row.click()
+    await page.wait_for_selector("[data-move=acknowledged]", timeout=WAIT_MS)
+    assert await labels_are(page, ZH) >= 35  # every label on the page, hidden ones too
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-event-zh.png")
+
+    await page.select_option("#lang", "en")
+    await page.wait_for_function(f"document.documentElement.lang === 'en' && document.title === {EN['app.title']!r}")
+    await labels_are(page, EN)
+    assert (await page.text_content("#who") or "").startswith("olga (operator")
+    assert "2 online" in (await page.text_content("#fleet-summary") or "")
+    assert EN["type.card_posting"] in (await row.text_content() or "")  # the event list redrawn in place
+    assert await page.text_content("[data-move=acknowledged]") == EN["move.acknowledged"]
+    assert (await page.text_content("#detail-title") or "").startswith(EN["type.card_posting"] + " at ")
+
+    await page.reload()  # the choice is remembered
+    await page.wait_for_selector("#live.on", timeout=WAIT_MS)
+    await labels_are(page, EN)

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from shopwatch.core.clock import Clock
 from shopwatch.core.events import Event, EventType
 from shopwatch.core.incidents_config import IncidentsSettings
-from shopwatch.incidents.alerts import SIGNATURE_HEADER, body_signature
+from shopwatch.incidents.alerts import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_delivery
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
 from tests.api.fakes import FakeFleet, jpeg_bytes
@@ -175,7 +175,8 @@ class WebhookReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        good = request.headers.get(SIGNATURE_HEADER) == body_signature(self.secret, body)
+        signature, sent_at = request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+        good = verify_delivery(self.secret, body, signature, sent_at, time.time())  # the documented check
         self.requests.append((json.loads(body), dict(request.headers), good, time.monotonic()))
         code = self.answers.pop(0) if self.answers else self.always
         return web.Response(status=code, text="ok" if code == 200 else "no")

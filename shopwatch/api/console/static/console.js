@@ -1,6 +1,9 @@
 // The shopwatch operator console: sign in, watch events arrive live, work them, talk through a shop's speaker.
 // Everything comes from the authenticated API with the HttpOnly login cookie; text is always set as text
-// (camera and shop names come from merchants), never parsed as HTML.
+// (camera and shop names come from merchants), never parsed as HTML. Every word of ours comes from the message
+// catalogue (i18n.js); times are the station's, 24-hour.
+
+import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
   new: ["acknowledged", "false_positive"],
@@ -9,13 +12,10 @@ const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the se
   resolved: [],
   false_positive: [],
 };
-const LABEL = {
-  acknowledged: "Acknowledge", dispatched: "Dispatch", resolved: "Resolve", false_positive: "False positive",
-};
 const WORKERS = new Set(["admin", "operator"]);  // may move events past "acknowledged" and talk
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null };
+const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null, summary: null };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -55,9 +55,21 @@ async function api(path, options = {}) {
   return body;
 }
 
-function when(iso) {
-  return new Date(iso).toLocaleString();
+// Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
+function say(node, key) {
+  node.dataset.i18n = key;
+  node.textContent = t(key);
 }
+
+function errorText(err) {
+  if (err.status === 429) return t("error.429");
+  if (err.status === 401) return t("error.401");
+  return t("error.other", { status: err.status || "-", detail: err.message });
+}
+
+const typeName = (type) => t(`type.${type}`, {}, type);
+const statusName = (status) => t(`status.${status}`, {}, status);
+const healthName = (health) => t(`health.${health}`, {}, health);
 
 // -- sign in / out ------------------------------------------------------------------------------------
 
@@ -74,9 +86,16 @@ function signedOut() {
   $("login-view").hidden = false;
 }
 
+function showWho() {
+  const me = state.me;
+  if (!me) return;
+  const grids = me.grids ? t("who.grids", { grids: me.grids.join(", ") }) : "";
+  $("who").textContent = t("who", { name: me.name, role: t(`role.${me.role}`, {}, me.role), grids });
+}
+
 async function signedIn(me) {
   state.me = me;
-  $("who").textContent = `${me.name} (${me.role}${me.grids ? ", grids " + me.grids.join(", ") : ""})`;
+  showWho();
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("logout").hidden = false;
@@ -95,7 +114,7 @@ $("login-form").addEventListener("submit", async (e) => {
     e.target.reset();
     await signedIn(answer.principal);
   } catch (err) {
-    $("login-error").textContent = err.status === 429 ? "Too many attempts: wait a moment." : err.message;
+    $("login-error").textContent = errorText(err);
   }
 });
 
@@ -109,17 +128,26 @@ $("logout").addEventListener("click", async () => {
 
 // -- cameras -----------------------------------------------------------------------------------------
 
+function showSummary() {
+  const summary = state.summary;
+  if (!summary) return;
+  const counts = Object.entries(summary.by_state).filter(([, n]) => n > 0)
+    .map(([s, n]) => t("cameras.count", { n, state: healthName(s) }));
+  $("fleet-summary").textContent = t("cameras.summary", {
+    total: summary.total, counts: counts.join(t("list.separator")) || t("cameras.no_health") });
+}
+
 async function loadCameras() {
   const q = $("camera-search").value.trim();
   const list = await api("/api/cameras" + (q ? "?q=" + encodeURIComponent(q) : ""));
-  const counts = Object.entries(list.summary.by_state).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s.replace("_", " ")}`);
-  $("fleet-summary").textContent = `${list.summary.total} cameras: ${counts.join(", ") || "no health yet"}`;
+  state.summary = list.summary;
+  showSummary();
   const rows = list.cameras.map((camera) => {
     state.cameras.set(camera.id, camera);
     const health = camera.health ? camera.health.state : "unknown";
     return el("tr", { dataset: { camera: camera.id } },
       el("td", {}, camera.name), el("td", {}, camera.merchant.name), el("td", {}, camera.grid),
-      el("td", { class: "state " + health }, health.replace("_", " ")));
+      el("td", { class: "state " + health }, healthName(health)));
   });
   $("cameras").tBodies[0].replaceChildren(...rows);
 }
@@ -162,15 +190,15 @@ $("more").addEventListener("click", () => loadEvents(true));
 
 function eventRow(event) {
   const camera = state.cameras.get(event.camera_id);
-  const where = camera ? `${camera.merchant.name} · ${camera.name}` : event.camera_id;
+  const where = camera ? `${camera.merchant.name} · ${camera.name}` : event.camera_id;  // the merchants' words
   return el("li", { class: "event " + event.status, dataset: { event: event.id }, tabindex: "0",
                     onclick: () => select(event.id), onkeydown: (k) => k.key === "Enter" && select(event.id) },
-    el("span", { class: "type" }, event.type.replace("_", " ")),
+    el("span", { class: "type" }, typeName(event.type)),
     el("span", { class: "where" }, where),
-    el("span", { class: "grid" }, "grid " + event.grid),
+    el("span", { class: "grid" }, t("event.grid", { grid: event.grid })),
     el("time", { datetime: event.start }, when(event.start)),
-    el("span", { class: "status" }, event.status.replace("_", " ")),
-    event.incident_id ? el("span", { class: "linked", title: "linked across cameras" }, "linked") : "");
+    el("span", { class: "status" }, statusName(event.status)),
+    event.incident_id ? el("span", { class: "linked", title: t("event.linked_title") }, t("event.linked")) : "");
 }
 
 function upsert(event, live) {
@@ -190,8 +218,8 @@ function follow() {
   if (state.feed) state.feed.close();
   const feed = new EventSource("/api/events/stream");  // the cookie goes along; the browser resumes with Last-Event-ID
   state.feed = feed;
-  feed.onopen = () => { $("live").textContent = "live"; $("live").className = "badge on"; };
-  feed.onerror = () => { $("live").textContent = "reconnecting"; $("live").className = "badge"; };
+  feed.onopen = () => { say($("live"), "feed.live"); $("live").className = "badge on"; };
+  feed.onerror = () => { say($("live"), "feed.reconnecting"); $("live").className = "badge"; };
   for (const kind of ["created", "transition", "linked", "deterrence"]) {
     feed.addEventListener(kind, (message) => upsert(JSON.parse(message.data), true));
   }
@@ -211,20 +239,30 @@ function showDetail(event) {
   const camera = state.cameras.get(event.camera_id);
   stopLive();
   $("detail").hidden = false;
-  $("detail-title").textContent = `${event.type.replace("_", " ")} at ${camera ? camera.merchant.name : event.camera_id}`;
-  const meta = [`camera ${event.camera_id}`, `grid ${event.grid}`, `zone ${event.zone}`, when(event.start),
-                `confidence ${event.confidence.toFixed(2)}`, `status ${event.status.replace("_", " ")}`];
+  $("detail-title").textContent = t("detail.title", {
+    type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id });
+  const meta = [t("meta.camera", { id: event.camera_id }), t("event.grid", { grid: event.grid }),
+                t("meta.zone", { zone: event.zone }), when(event.start),
+                t("meta.confidence", { value: event.confidence.toFixed(2) }),
+                t("meta.status", { status: statusName(event.status) })];
   if (camera && camera.address) meta.splice(1, 0, camera.address);
-  if (event.teams.length) meta.push("teams " + event.teams.join(", "));
-  if (event.deterrence) meta.push("deterrence " + event.deterrence.outcome);
+  if (event.teams.length) meta.push(t("meta.teams", { teams: event.teams.join(", ") }));
+  if (event.deterrence) {
+    const outcome = event.deterrence.outcome;
+    meta.push(t("meta.deterrence", { outcome: t(`talk.outcome.${outcome}`, {}, outcome) }));
+  }
   $("detail-meta").textContent = meta.join(" · ");
-  $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) =>
-    el("figure", {}, el("img", { src: url, alt: name + " picture", loading: "lazy" }), el("figcaption", {}, name))));
+  $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
+    const label = t(`picture.${name}`, {}, name);
+    return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }), loading: "lazy" }),
+              el("figcaption", {}, label));
+  }));
   $("clip").hidden = !event.clip;
   if (event.clip) $("clip").href = event.clip;
   const moves = NEXT[event.status].filter((s) => s === "acknowledged" || WORKERS.has(state.me.role));
   $("moves").replaceChildren(...moves.map((status) =>
-    el("button", { type: "button", dataset: { move: status }, onclick: () => move(event.id, status) }, LABEL[status])));
+    el("button", { type: "button", dataset: { move: status }, onclick: () => move(event.id, status) },
+       t(`move.${status}`))));
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
 }
@@ -235,7 +273,7 @@ const LIVE_SECONDS = 300;
 function stopLive() {
   $("live-view").removeAttribute("src");
   $("live-view").hidden = true;
-  $("live-view-toggle").textContent = "Watch live";
+  say($("live-view-toggle"), "live.watch");
 }
 
 $("live-view-toggle").addEventListener("click", () => {
@@ -244,18 +282,20 @@ $("live-view-toggle").addEventListener("click", () => {
   if (!$("live-view").hidden) return stopLive();
   $("live-view").src = `/api/cameras/${encodeURIComponent(event.camera_id)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
   $("live-view").hidden = false;
-  $("live-view-toggle").textContent = "Stop live";
+  say($("live-view-toggle"), "live.stop");
 });
 
 $("live-view").addEventListener("error", () => {
   stopLive();
-  $("detail-message").textContent = "No live picture from this camera now.";
+  $("detail-message").textContent = t("live.none");
 });
 
 async function loadHistory(id) {
   const steps = await api(`/api/events/${encodeURIComponent(id)}/transitions`);
-  $("history").replaceChildren(...steps.map((t) =>
-    el("li", {}, `${when(t.at)}: ${t.from_status} → ${t.to_status} by ${t.user}${t.note ? " — " + t.note : ""}`)));
+  $("history").replaceChildren(...steps.map((step) =>
+    el("li", {}, t("history.step", { at: when(step.at), from: statusName(step.from_status),
+                                       to: statusName(step.to_status), user: step.user,
+                                       note: step.note ? t("history.note", { note: step.note }) : "" }))));
 }
 
 async function move(id, status) {
@@ -263,17 +303,18 @@ async function move(id, status) {
     const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json: { status, note: $("note").value } });
     $("note").value = "";
     upsert(event, false);
-    $("detail-message").textContent = `Now ${event.status.replace("_", " ")}.`;
+    $("detail-message").textContent = t("detail.now", { status: statusName(event.status) });
     await loadHistory(id);
   } catch (err) {
-    $("detail-message").textContent = err.message;
+    $("detail-message").textContent = errorText(err);
   }
 }
 
 async function loadClips() {
   if ($("talk").hidden || $("talk-clip").options.length) return;
   const clips = await api("/api/talkback/clips");
-  $("talk-clip").replaceChildren(...clips.map((c) => el("option", { value: c.id }, `${c.name} (${c.duration_s.toFixed(1)} s)`)));
+  $("talk-clip").replaceChildren(...clips.map((c) => el("option", { value: c.id },
+    t("talk.clip_option", { name: c.name, seconds: c.duration_s.toFixed(1) }))));
 }
 
 $("talk-play").addEventListener("click", async () => {
@@ -282,12 +323,36 @@ $("talk-play").addEventListener("click", async () => {
   if (!event || !clip) return;
   try {
     const session = await api(`/api/cameras/${encodeURIComponent(event.camera_id)}/talkback`, { json: { clip } });
-    $("detail-message").textContent = `Speaker: ${session.state}.`;
+    $("detail-message").textContent = t("talk.state", { state: t(`talk.outcome.${session.state}`, {}, session.state) });
   } catch (err) {
-    $("detail-message").textContent = err.message;  // refused by policy, busy (who holds it), unknown clip
+    $("detail-message").textContent = errorText(err);  // refused by policy, busy (who holds it), unknown clip
   }
 });
 
 // -- start ---------------------------------------------------------------------------------------------
 
-api("/api/auth/me").then(signedIn, () => signedOut());
+// A language switch re-translates the page and redraws what came from the API, in place.
+async function switchLanguage(lang) {
+  await setLanguage(lang);
+  showWho();
+  showSummary();
+  for (const row of $("cameras").tBodies[0].rows) {
+    const camera = state.cameras.get(row.dataset.camera);
+    row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
+  }
+  for (const row of [...$("event-list").children]) {
+    const event = state.events.get(row.dataset.event);
+    if (event) row.replaceWith(Object.assign(eventRow(event), { className: row.className }));
+  }
+  if (state.selected && state.events.has(state.selected)) {
+    showDetail(state.events.get(state.selected));
+    loadHistory(state.selected);
+  }
+}
+
+$("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
+
+startI18n().then(() => {
+  $("lang").value = language();
+  return api("/api/auth/me").then(signedIn, () => signedOut());
+});
