@@ -58,6 +58,7 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
             os.kill(sim.pid, signal.SIGSTOP)
             late.start()
             states: list[tuple[float, CameraState, int]] = []
+            late_error: str | None = None
             try:
                 frozen_at = time.monotonic()
                 # FFmpeg hands over the packet it held after one read timeout, fails after the next: watch both.
@@ -65,7 +66,8 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
                     health = reader.health()
                     if not states or states[-1][1] is not health.state:
                         states.append((round(elapsed, 2), health.state, health.packets_total))
-                    if health.state is CameraState.OFFLINE and health.reconnects >= 1 and late.health().last_error:
+                    late_error = late_error or late.health().last_error  # its first, while still frozen
+                    if health.state is CameraState.OFFLINE and health.reconnects >= 1 and late_error:
                         break
                     time.sleep(0.02)
             finally:
@@ -80,5 +82,4 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
     assert CameraState.OFFLINE in seen, states
     assert CameraState.ONLINE not in seen[1:], f"online while frozen: {states}"
     # FFmpeg reports an unanswered OPTIONS as "Invalid data found": the reader says what happened.
-    error = late.health().last_error
-    assert error is not None and "no answer to the RTSP request" in error, error
+    assert late_error is not None and "no answer to the RTSP request" in late_error, late_error
