@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shopwatch.core.events import EventType
+from shopwatch.core.redact import mask_query
 
 ALERT_TOPIC = "shopwatch/alerts/{grid}/{type}"
 ESCALATION_TOPIC = "shopwatch/escalations/{grid}/{type}"
@@ -39,6 +40,17 @@ class Webhook(_Strict):
     secret: SecretStr = Field(
         ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${ENV_VAR})."
     )
+    allow_plain_http: bool = Field(
+        False, description="Accept an http:// URL for this receiver (alerts carry addresses and phone numbers "
+        "in clear); default: https:// only.",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _https_unless_allowed(self) -> Webhook:
+        if self.url.lower().startswith("http://") and not self.allow_plain_http:
+            raise ValueError(f"expected an https:// webhook URL, found {mask_query(self.url)!r} "
+                             "(plain http only with allow_plain_http: true)")  # fmt: skip
+        return self
 
     @field_validator("secret")
     @classmethod
