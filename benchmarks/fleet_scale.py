@@ -179,7 +179,7 @@ def wait_all_online(
 
 def _kind(error: str) -> str:
     """The error without the camera's URL, so equal failures of different cameras count together."""
-    words = [w for w in error.split() if not w.startswith("rtsp://") and "127.0.0.1:" not in w]
+    words = ["<camera>" if w.startswith("rtsp://") or "127.0.0.1:" in w else w for w in error.split()]
     return " ".join(words)[:140]
 
 
