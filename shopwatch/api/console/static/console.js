@@ -4,6 +4,7 @@
 // catalogue (i18n.js); times are the station's, 24-hour.
 
 import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { Wall } from "./wall.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
   new: ["acknowledged", "false_positive"],
@@ -16,6 +17,8 @@ const WORKERS = new Set(["admin", "operator"]);  // may move events past "acknow
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null, summary: null };
+
+const wall = new Wall($("wall"), { onPick: pickCamera });
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -80,6 +83,9 @@ function signedOut() {
   state.events.clear();
   $("event-list").replaceChildren();
   $("app-view").hidden = true;
+  $("views").hidden = true;
+  $("wall-view").hidden = true;
+  wall.show(false);
   $("detail").hidden = true;
   $("logout").hidden = true;
   $("who").textContent = "";
@@ -93,11 +99,30 @@ function showWho() {
   $("who").textContent = t("who", { name: me.name, role: t(`role.${me.role}`, {}, me.role), grids });
 }
 
+// -- views: the camera wall (landing) and the event work ---------------------------------------------------
+
+function showView(name) {
+  $("wall-view").hidden = name !== "wall";
+  $("app-view").hidden = name !== "work";
+  for (const button of $("views").children) button.classList.toggle("on", button.dataset.view === name);
+  wall.show(name === "wall");
+}
+
+for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
+
+// A tile clicked: the camera's newest unhandled event if it has one, else the event list.
+function pickCamera(cameraId) {
+  showView("work");
+  const open = [...state.events.values()].filter((e) => e.camera_id === cameraId && e.status === "new");
+  if (open.length) select(open[0].id);
+}
+
 async function signedIn(me) {
   state.me = me;
   showWho();
   $("login-view").hidden = true;
-  $("app-view").hidden = false;
+  $("views").hidden = false;
+  showView("wall");  // the landing page
   $("logout").hidden = false;
   await Promise.all([loadCameras(), loadEvents()]);
   follow();
@@ -150,6 +175,22 @@ async function loadCameras() {
       el("td", { class: "state " + health }, healthName(health)));
   });
   $("cameras").tBodies[0].replaceChildren(...rows);
+  if (!q) {
+    wall.setCameras(list.cameras.map((c) => ({ ...c })));
+  }
+}
+
+// A camera's state from the stream: the wall's tile and the fleet table's row.
+function cameraState(message) {
+  const change = JSON.parse(message.data);
+  wall.update(change.id, change);
+  const camera = state.cameras.get(change.id);
+  if (camera) camera.health = { ...(camera.health || {}), state: change.state, mode: change.mode };
+  const row = $("cameras").querySelector(`tr[data-camera="${CSS.escape(change.id)}"]`);
+  if (row) {
+    row.cells[3].className = "state " + change.state;
+    row.cells[3].textContent = healthName(change.state);
+  }
 }
 
 let searchTimer = null;
@@ -203,6 +244,7 @@ function eventRow(event) {
 
 function upsert(event, live) {
   const known = state.events.has(event.id);
+  wall.alarm(event.camera_id, event.id, event.status === "new");
   state.events.set(event.id, event);
   const row = eventRow(event);
   const old = $("event-list").querySelector(`[data-event="${CSS.escape(event.id)}"]`);
@@ -216,10 +258,11 @@ function upsert(event, live) {
 
 function follow() {
   if (state.feed) state.feed.close();
-  const feed = new EventSource("/api/events/stream");  // the cookie goes along; the browser resumes with Last-Event-ID
+  const feed = new EventSource("/api/events/stream?cameras=true");  // the cookie goes along; the browser resumes with Last-Event-ID
   state.feed = feed;
   feed.onopen = () => { say($("live"), "feed.live"); $("live").className = "badge on"; };
   feed.onerror = () => { say($("live"), "feed.reconnecting"); $("live").className = "badge"; };
+  feed.addEventListener("camera", cameraState);
   for (const kind of ["created", "transition", "linked", "deterrence"]) {
     feed.addEventListener(kind, (message) => upsert(JSON.parse(message.data), true));
   }
@@ -336,6 +379,7 @@ async function switchLanguage(lang) {
   await setLanguage(lang);
   showWho();
   showSummary();
+  wall.retranslate();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
     row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
