@@ -110,7 +110,7 @@ async def alert_rows(events: int, burst_s: float) -> list[Row]:
                     "grids": ["north"],
                     "channels": {
                         "mqtt_topic": f"{prefix}/alerts/{{grid}}/{{type}}",
-                        "webhooks": [{"url": webhook_url, "secret": SECRET}],
+                        "webhooks": [{"url": webhook_url, "secret": SECRET, "allow_plain_http": True}],
                     },
                 }
             ],

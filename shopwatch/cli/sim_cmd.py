@@ -31,6 +31,9 @@ def sim(
     scenes: Annotated[
         Path | None, typer.Option(help="Cameras play the scenario clips in this directory (`sim scenes --out`).")
     ] = None,
+    fps: Annotated[
+        int, typer.Option(min=1, max=30, help="Frames per second of every camera: fewer fit more cameras.")
+    ] = 12,
 ) -> None:
     """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past).
 
@@ -46,7 +49,7 @@ def sim(
     if scenes is not None and not any(scenes.glob("*.mp4")):
         raise typer.BadParameter(f"expected scenario clips (*.mp4) in {scenes}, found none", param_hint="--scenes")
     fleet = FleetOptions(
-        cameras=cameras, walker_every=walker_every, username=username, password=password, scenes_dir=scenes
+        cameras=cameras, walker_every=walker_every, username=username, password=password, scenes_dir=scenes, fps=fps
     )
     options = ServeOptions(fleet=fleet, clips_dir=clips_dir, port=port, config_path=write_config)
     console.print(f"preparing clips in {clips_dir} ...", highlight=False)

@@ -212,6 +212,10 @@ class Ingest(Strict):
     read_timeout_s: float = Field(6.0, gt=0, le=120, description="Time without data before the read fails.")
     stall_after_s: float = Field(3.0, gt=0, le=120, description="No packet for this long: state 'stalled'.")
     health_interval_s: float = Field(1.0, gt=0, le=60, description="How often workers report health.")
+    open_rate: float = Field(
+        10.0, gt=0, le=1000, description="Stream opens per second per worker process, reconnects included (jittered)."
+    )
+    opens_in_flight: int = Field(4, ge=1, le=100, description="Opens awaiting an answer at once, per worker process.")
     backoff: Backoff = Field(default_factory=Backoff, description="Reconnect backoff.")
     activity: Activity = Field(default_factory=Activity, description="Activity gating (idle/active).")
 

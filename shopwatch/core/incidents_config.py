@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from shopwatch.core.events import EventType
+from shopwatch.core.redact import mask_query
 
 ALERT_TOPIC = "shopwatch/alerts/{grid}/{type}"
 ESCALATION_TOPIC = "shopwatch/escalations/{grid}/{type}"
@@ -39,6 +40,17 @@ class Webhook(_Strict):
     secret: SecretStr = Field(
         ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${ENV_VAR})."
     )
+    allow_plain_http: bool = Field(
+        False, description="Accept an http:// URL for this receiver (alerts carry addresses and phone numbers "
+        "in clear); default: https:// only.",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _https_unless_allowed(self) -> Webhook:
+        if self.url.lower().startswith("http://") and not self.allow_plain_http:
+            raise ValueError(f"expected an https:// webhook URL, found {mask_query(self.url)!r} "
+                             "(plain http only with allow_plain_http: true)")  # fmt: skip
+        return self
 
     @field_validator("secret")
     @classmethod
@@ -78,6 +90,18 @@ class EscalationChannel(_Strict):
     _topic = field_validator("mqtt_topic")(_check_topic)
 
 
+class MqttTls(_Strict):
+    ca: str = Field(min_length=1, description="PEM file of the CA that signed the broker's certificate.")
+    cert: str = Field("", description="PEM client certificate (a broker requiring one); empty: none.")
+    key: str = Field("", description="PEM private key of the client certificate (keep it 0600).")
+
+    @model_validator(mode="after")
+    def _pair(self) -> MqttTls:
+        if bool(self.cert) != bool(self.key):
+            raise ValueError("expected both a client certificate and its key, or neither")
+        return self
+
+
 class Mqtt(_Strict):
     enabled: bool = Field(True, description="Deliver alerts over MQTT.")
     host: str = Field("127.0.0.1", min_length=1, max_length=253, description="Broker host.")
@@ -86,6 +110,9 @@ class Mqtt(_Strict):
     password: SecretStr = Field(SecretStr(""), description="Broker password (inline or ${ENV_VAR}).")
     client_id: str = Field("", max_length=64, description="MQTT client id; empty: generated.")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive.")
+    tls: MqttTls | None = Field(
+        None, description="Connect over TLS (MQTT's port 8883), verifying the broker against this CA; null: plain."
+    )
 
 
 class DeliverySettings(_Strict):

@@ -66,3 +66,12 @@ class OnvifSettings(Strict):
     )
     onboard_parallel: int = Field(8, ge=1, le=64, description="Devices onboarded at once by a bulk onboarding.")
     events: OnvifEvents = Field(default_factory=OnvifEvents, description="PullPoint motion events.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, max_length=256,
+        description="Hosts besides the camera's own that a URL the camera reports (snapshot, streams, Media2, "
+        "PullPoint) may point at, e.g. an NVR serving its snapshots. Default: the camera's own host only.",
+    )  # fmt: skip
+    allow_basic_auth: bool = Field(
+        False, description="Answer an HTTP Basic challenge from a camera's snapshot URL (the password travels "
+        "in clear); default: Digest only.",
+    )  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import uuid
 from typing import Any, Protocol
 
@@ -16,7 +17,7 @@ import aiomqtt
 
 from shopwatch.core.errors import Unavailable
 from shopwatch.core.incident_records import Delivery
-from shopwatch.core.incidents_config import Mqtt
+from shopwatch.core.incidents_config import Mqtt, MqttTls
 from shopwatch.core.redact import redact_text
 from shopwatch.incidents.alerts import (
     DELIVERY_HEADER,
@@ -48,6 +49,19 @@ def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _tls_context(tls: MqttTls | None) -> ssl.SSLContext | None:
+    """The broker verified against ``tls.ca`` (name and chain), with our client certificate when given."""
+    if tls is None:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=tls.ca)
+        if tls.cert:
+            context.load_cert_chain(tls.cert, tls.key)
+    except (OSError, ssl.SSLError) as exc:
+        raise DeliveryError(f"MQTT TLS files ({tls.ca}, {tls.cert or 'no client certificate'}): {exc}") from None
+    return context
+
+
 class MqttSender:
     """One broker connection, opened on first use and re-opened after it failed; publishes share it."""
 
@@ -73,6 +87,7 @@ class MqttSender:
                 keepalive=s.keepalive_s,
                 timeout=self._timeout_s,
                 max_inflight_messages=self._max_inflight,
+                tls_context=_tls_context(s.tls),
             )
             try:
                 await client.__aenter__()

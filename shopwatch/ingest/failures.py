@@ -43,11 +43,24 @@ def _where(url: str) -> str:
 
 
 def classify(
-    exc: BaseException, url: str, secrets: tuple[str, ...], *, during: str, timeout_s: float | None = None
+    exc: BaseException,
+    url: str,
+    secrets: tuple[str, ...],
+    *,
+    during: str,
+    timeout_s: float | None = None,
+    unanswered_after_s: float | None = None,
 ) -> Failure:
     """Map an exception from opening (``during="open"``) or reading (``"read"``) a stream to a ``Failure``;
-    ``timeout_s`` is the open or read timeout that applied, for the message."""
+    ``timeout_s`` is the open or read timeout that applied, for the message. ``unanswered_after_s``: FFmpeg's
+    socket timeout, when the open took at least that long (see ``_unanswered``)."""
     safe = strip_credentials(url)
+    if during == "open" and unanswered_after_s is not None and _unanswered(exc):
+        message = (
+            f"no answer to the RTSP request from {safe} within {unanswered_after_s:g} s: the camera accepted the"
+            " connection but did not answer (overloaded or hung)"
+        )
+        return Failure(CameraState.OFFLINE, redact_text(message, secrets), False, StreamTimeout)
     if isinstance(exc, av.error.ExitError):
         # PyAV's timeout interrupts FFmpeg, which then says "Immediate exit requested": not helpful.
         reason = f"waited {timeout_s:g} s" if timeout_s is not None else "timed out"
@@ -55,6 +68,15 @@ def classify(
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     failure = _classify(exc, safe, reason, during)
     return replace_message(failure, redact_text(failure.message, secrets))
+
+
+def _unanswered(exc: BaseException) -> bool:
+    """FFmpeg's RTSP client ignores a failed read of the answer to OPTIONS, DESCRIBE or SETUP and then finds
+    status 0, which it reports as "Invalid data found"; for PLAY as -1, which PyAV raises as EPERM ("Operation
+    not permitted"). Measured here: a burst of opens against a loaded server got both, each after exactly the
+    socket timeout, with FFmpeg logging "Failed reading RTSP data: Connection timed out" first. A real answer
+    that is not RTSP, or a connection the OS refuses, comes at once."""
+    return isinstance(exc, av.error.InvalidDataError | PermissionError)
 
 
 def replace_message(failure: Failure, message: str) -> Failure:

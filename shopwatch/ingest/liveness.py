@@ -4,9 +4,11 @@ FFmpeg's RTP depacketizer holds the last packet of a picture until the next RTP 
 When the camera freezes (measured here with the simulated server under SIGSTOP), FFmpeg hands that held packet
 over only when its read times out, ``read_timeout_s`` after the last real data: delivered now, received long ago.
 Counting its delivery as a sign of life showed a frozen camera ``online`` again for a few seconds before the
-read failed. A packet's presentation time says when it was live: on a flowing stream, arrival minus
-presentation time (the lag) stays near its smallest value; a packet whose lag is larger by more than
-``tolerance_s`` is late, and counts as heard at the time it would have arrived live.
+read failed. So a packet that ends a silence longer than ``tolerance_s`` must show, by its presentation time,
+that the camera's clock moved on about as long as the silence lasted; a held-back packet moved on by a frame
+or so, and counts as heard when the packet before it was, plus that step. Only the step across a silence is
+looked at: a stream whose timestamps drift or jump (a camera's clock reset, RTCP remapping) while packets flow
+is always heard as they arrive.
 
 Sans-IO and not thread-safe: owned by one reader thread, one instance per connection.
 """
@@ -15,30 +17,24 @@ from __future__ import annotations
 
 
 class MediaClock:
-    """Maps (arrival, presentation time) of packets to the time the stream was last heard live.
-
-    A stream whose timestamps jump back (a camera's clock reset) makes every later packet look late: when late
-    packets keep coming for longer than ``tolerance_s`` the stream is flowing at a new offset, and the clock
-    rebases on it."""
+    """Maps (arrival, presentation time) of a connection's packets, in order, to when each was heard live."""
 
     def __init__(self, tolerance_s: float) -> None:
         self._tolerance_s = tolerance_s
-        self._lag: float | None = None  # smallest arrival - pts seen (the live offset)
-        self._late_since: float | None = None  # arrival of the first of a run of late packets
+        self._arrival: float | None = None  # of the packet before
+        self._pts_s: float | None = None
+        self._heard: float = 0.0
 
     def heard(self, arrival: float, pts_s: float | None) -> float:
-        """The time the packet that arrived at ``arrival`` (monotonic s) with presentation time ``pts_s`` was
-        live: ``arrival`` for a packet on time, earlier for a late one."""
-        if pts_s is None:
-            return arrival
-        lag = arrival - pts_s
-        if self._lag is None or lag <= self._lag + self._tolerance_s:
-            self._lag = lag if self._lag is None else min(self._lag, lag)
-            self._late_since = None
-            return arrival
-        if self._late_since is None:
-            self._late_since = arrival
-        elif arrival - self._late_since > self._tolerance_s:  # late for that long: a new offset, not a hold-up
-            self._lag, self._late_since = lag, None
-            return arrival
-        return self._lag + pts_s
+        """When the packet that arrived at ``arrival`` (monotonic s) with presentation time ``pts_s`` (s) was
+        live: ``arrival``, except for a held-back packet after a silence."""
+        heard = arrival
+        if self._arrival is not None and pts_s is not None and self._pts_s is not None:
+            silence = arrival - self._arrival
+            step = pts_s - self._pts_s
+            if silence > self._tolerance_s and step < silence - self._tolerance_s:
+                heard = min(arrival, self._heard + max(0.0, step))
+        self._arrival, self._heard = arrival, heard
+        if pts_s is not None:
+            self._pts_s = pts_s
+        return heard

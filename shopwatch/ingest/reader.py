@@ -33,6 +33,7 @@ from shopwatch.ingest.clip import ClipError, ClipInfo, StreamTemplate, cut_clip
 from shopwatch.ingest.decode import AvDecoder, decoder_context
 from shopwatch.ingest.failures import CAMERA_FAILURES, Failure, classify, stream_ended
 from shopwatch.ingest.liveness import MediaClock
+from shopwatch.ingest.pacing import OpenPacer
 from shopwatch.ingest.pipeline import Activation, PipelineContext, StreamPipeline
 from shopwatch.ingest.ring import PacketRing
 from shopwatch.ingest.slot import LatestSlot
@@ -111,8 +112,11 @@ class CameraReader:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         frames: LatestSlot[Frame] | None = None,
+        pacer: OpenPacer | None = None,
     ) -> None:
+        """``pacer``: the worker's, shared by its readers (every open waits its turn); None: open at once."""
         self._settings = settings
+        self._pacer = pacer
         self._clock = clock if clock is not None else SystemClock()
         self._camera = camera
         self._pending: CameraConfig | None = None
@@ -261,10 +265,13 @@ class CameraReader:
         if url is None:
             message = "no stream URL configured (streams.detect): set it or run ONVIF onboarding"
             return self._fail(Failure(CameraState.OFFLINE, message, True, PeerProtocolError))
+        if self._pacer is not None and not self._pacer.start(self._stopping):
+            return 0.0  # stopping
         self._health.begin_attempt(reconnect=self._attempts > 0)
         self._attempts += 1
         self._online_since = None
         self._activity_requests.clear()
+        opened_at = self._clock.monotonic()
         try:
             # Reads are bounded by FFmpeg's own socket timeout (``timeout`` in open_options), not by PyAV's: PyAV
             # enforces its read timeout from FFmpeg's interrupt callback, which takes the GIL on every socket
@@ -273,9 +280,10 @@ class CameraReader:
                 url, options=open_options(self._settings, camera), timeout=(self._settings.open_timeout_s, None)
             )
         except CAMERA_FAILURES as exc:
-            return self._fail(
-                classify(exc, url, camera.secrets(), during="open", timeout_s=self._settings.open_timeout_s)
-            )
+            return self._fail(self._open_failure(exc, camera, url, self._clock.monotonic() - opened_at))
+        finally:
+            if self._pacer is not None:
+                self._pacer.finish()  # answered or failed: the next reader of the worker may open
         try:
             failure = self._read(container, camera, url)
         except CAMERA_FAILURES as exc:
@@ -290,6 +298,18 @@ class CameraReader:
         if self._online_since is not None and self._clock.monotonic() - self._online_since >= STABLE_AFTER_S:
             self._backoff.reset()
         return self._fail(failure)
+
+    def _open_failure(self, exc: BaseException, camera: CameraConfig, url: str, took_s: float) -> Failure:
+        socket_timeout_s = self._settings.read_timeout_s  # FFmpeg's ``timeout``: how long it awaits any answer
+        unanswered = took_s >= 0.9 * socket_timeout_s  # see failures._unanswered
+        return classify(
+            exc,
+            url,
+            camera.secrets(),
+            during="open",
+            timeout_s=self._settings.open_timeout_s,
+            unanswered_after_s=socket_timeout_s if unanswered else None,
+        )
 
     def _read(self, container: Any, camera: CameraConfig, url: str) -> Failure | None:
         """Read until the stream ends or fails (returns the failure) or the reader must stop or reconfigure."""

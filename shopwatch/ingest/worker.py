@@ -31,6 +31,7 @@ from shopwatch.ingest.messages import (
     SnapshotRequest,
     ToSupervisor,
 )
+from shopwatch.ingest.pacing import OpenPacer, PaceCore
 from shopwatch.ingest.postroll import CutClip, PostRollClips
 from shopwatch.ingest.reader import CameraReader, stop_readers
 
@@ -56,6 +57,7 @@ class Worker:
         self._conn = conn
         self._settings = settings
         self._readers: dict[str, CameraReader] = {}
+        self._pacer = OpenPacer(PaceCore(settings.open_rate, settings.opens_in_flight))  # all its readers' opens
         self._configs: dict[str, CameraConfig] = {}
         self._send_lock = threading.Lock()
         self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
@@ -91,7 +93,7 @@ class Worker:
                     self._redactor.add_secret(secret)
             reader = self._readers.get(camera_id)
             if reader is None:
-                reader = CameraReader(cam, self._settings)
+                reader = CameraReader(cam, self._settings, pacer=self._pacer)
                 self._readers[camera_id] = reader
                 reader.start()
             elif self._configs[camera_id] != cam:

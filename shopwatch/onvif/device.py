@@ -21,6 +21,7 @@ from lxml import etree
 
 from shopwatch.core.errors import AuthRefused, DeviceUnreachable, PeerProtocolError
 from shopwatch.onvif import media2
+from shopwatch.onvif.device_urls import check_device_url
 from shopwatch.onvif.errors import ClockSkewRefused, NotOnvif, OnvifOperationFailed
 from shopwatch.onvif.profiles import MediaProfile, from_media1
 from shopwatch.onvif.soap import (
@@ -300,7 +301,7 @@ class OnvifDevice:
         headers: tuple[etree._Element, ...] = ()
         if self.target.username:
             headers = (security_header(self.target.username, self.target.password, datetime.now(UTC) + offset),)
-        url = self.camera.xaddrs[TR2]
+        url = check_device_url(self.camera.xaddrs[TR2], self.target.host, what="Media2 address")
         content_type = f'application/soap+xml; charset=utf-8; action="{action}"'
         try:
             response = await self.http.post(

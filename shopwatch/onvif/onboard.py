@@ -11,6 +11,7 @@ from enum import StrEnum
 from shopwatch.core.errors import AuthRefused, DeviceUnreachable, PeerProtocolError, ShopwatchError
 from shopwatch.core.redact import redact_text, strip_credentials
 from shopwatch.onvif.device import DeviceInfo, OnvifDevice, OnvifTarget
+from shopwatch.onvif.device_urls import check_device_url
 from shopwatch.onvif.errors import ClockSkewRefused, NotOnvif
 from shopwatch.onvif.profiles import MediaProfile, StreamChoice, select_streams
 from shopwatch.talkback.speakers.rtsp.probe import BackchannelOffer, probe_backchannel
@@ -118,7 +119,11 @@ async def _read(device: OnvifDevice, timeout_s: float) -> tuple[Findings | None,
     for url in (detect_url, record_url):
         if not url.startswith(("rtsp://", "rtsps://")):
             raise PeerProtocolError(f"{device.target}: expected an rtsp:// stream URI, found {url!r}")
+        # before the backchannel probe below sends the camera's credentials to it
+        check_device_url(url, device.target.host, what="stream URI")
     snapshot = await device.snapshot_uri(choice.detect.token)
+    if snapshot is not None:
+        check_device_url(snapshot, device.target.host, what="snapshot URI")
     # The talk target of an ONVIF camera is its record stream (talkback.target): ask that one.
     target = device.target
     backchannel = await probe_backchannel(record_url, target.username, target.password, timeout_s=timeout_s)

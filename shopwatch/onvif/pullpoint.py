@@ -23,6 +23,7 @@ from shopwatch.core.onvif_config import OnvifEvents
 from shopwatch.core.redact import redact_text
 from shopwatch.ingest.backoff import ReconnectBackoff
 from shopwatch.onvif.device import OnvifDevice, OnvifTarget
+from shopwatch.onvif.device_urls import check_device_url
 from shopwatch.onvif.durations import format_duration
 from shopwatch.onvif.events import EventKind, OnvifEvent, parse_notification
 from shopwatch.onvif.soap import TEV
@@ -94,6 +95,7 @@ class PullPointSubscription:
             address = created.SubscriptionReference.Address._value_1
             if not address:
                 raise PeerProtocolError(f"{self.target}: CreatePullPointSubscription gave no address")
+            check_device_url(address, self.target.host, what="PullPoint address")  # we log in there: on the camera
             device.camera.xaddrs[PULLPOINT_NS] = address
             manager = await device.call(lambda: device.camera.create_subscription_service("PullPointSubscription"))
             puller = await device.call(device.camera.create_pullpoint_service)

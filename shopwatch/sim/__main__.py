@@ -24,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
     parser.add_argument("--username", default=None, help="login every camera requires")
     parser.add_argument("--password", default=None, help="password for --username")
     parser.add_argument("--write-config", type=Path, default=None, help="write a matching shopwatch config")
+    parser.add_argument("--fps", type=int, default=12, help="frames per second of every camera (1-30)")
     parser.add_argument("--scenes", type=Path, default=None, help="play the scenario clips in this directory")
     args = parser.parse_args(argv)
     try:
@@ -33,6 +34,7 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
             username=args.username,
             password=args.password,
             scenes_dir=args.scenes,
+            fps=args.fps,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -60,6 +60,7 @@ class FleetOptions:
     username: str | None = None  # every camera requires this login when set
     password: str | None = None
     scenes_dir: Path | None = None  # serve these scenario clips (``shopwatch sim scenes``) instead
+    fps: int = 12  # frames per second of the generated clips (GOP 2 s); fewer let more cameras fit one host
 
     def __post_init__(self) -> None:
         if not 1 <= self.cameras <= 9999:
@@ -68,6 +69,8 @@ class FleetOptions:
             raise ValueError(
                 f"expected walker_every >= 0 and 1 <= seeds <= 16, found {self.walker_every}, {self.seeds}"
             )
+        if not 1 <= self.fps <= 30:
+            raise ValueError(f"fps must be 1-30, found {self.fps}")
 
 
 class SimFleet:
@@ -91,7 +94,10 @@ class SimFleet:
 
     def spec_of(self, camera_id: str) -> ClipSpec:
         seed = self._index(camera_id) % self.options.seeds
-        return ClipSpec(kind=self.kind_of(camera_id), seconds=self.options.clip_seconds, seed=seed)
+        fps = self.options.fps
+        return ClipSpec(
+            kind=self.kind_of(camera_id), fps=fps, gop=2 * fps, seconds=self.options.clip_seconds, seed=seed
+        )
 
     def scene_of(self, camera_id: str) -> Path | None:
         """The scenario clip (MP4) the camera plays, or None for a generated shop front."""

@@ -32,8 +32,10 @@ class SimProcess:
         walker_every: int = 5,
         username: str | None = None,
         password: str | None = None,
+        fps: int = 12,
     ) -> None:
         self._args = ["--cameras", str(cameras), "--clips-dir", str(clips_dir), "--walker-every", str(walker_every)]
+        self._args += ["--fps", str(fps)]
         if username is not None:
             self._args += ["--username", username, "--password", password or ""]
         self._port = port

@@ -41,7 +41,7 @@ def running_fleet(options: ServeOptions) -> Iterator[RunningFleet]:
     fleet = SimFleet(options.fleet, options.clips_dir)
     for camera_id in fleet.camera_ids:
         fleet.clip_of(camera_id)  # before listening: a client must never wait for an encode
-    server = SimServer(options.host, options.port)
+    server = SimServer(options.host, options.port, fps=options.fleet.fps)
     server.start()
     try:
         urls = fleet.mount(server)

@@ -18,8 +18,9 @@ from shopwatch.api.routers import events
 from shopwatch.api.server import serve_api
 from shopwatch.api.services import Services
 from shopwatch.api.stream_slots import StreamSlots, TooManyStreams
+from shopwatch.api.streams import StreamGuard
 from shopwatch.core.config import Settings
-from shopwatch.core.principal import Role
+from shopwatch.core.principal import Principal, PrincipalKind, Role
 from shopwatch.incidents.service import IncidentService
 
 from .auth_fixtures import AuthKit
@@ -123,3 +124,33 @@ def test_slots_count_per_caller_and_a_lease_is_given_back_once() -> None:
     assert slots.held == {"user:a": 1, "user:b": 1}
     a2.release()
     assert slots.held == {"user:b": 1}
+
+
+async def test_a_websockets_service_is_cancelled_once_its_credential_goes_and_its_slot_given_back() -> None:
+    """``StreamGuard.run``, as live talk uses it: the service runs until the credential check fails."""
+    valid = True
+    checks = 0
+
+    async def still_valid() -> bool:
+        nonlocal checks
+        checks += 1
+        return valid
+
+    cancelled = asyncio.Event()
+
+    async def talking() -> None:
+        try:
+            await asyncio.Event().wait()  # a microphone that never stops
+        finally:
+            cancelled.set()
+
+    slots = StreamSlots()
+    limits = Settings.model_validate({"api": {"limits": {"recheck_s": 0.05}}}).api.limits
+    principal = Principal(PrincipalKind.USER, "u1", "olga", Role.OPERATOR)
+    guard = StreamGuard(principal, "swt_x", still_valid, limits, slots)
+    run = asyncio.create_task(guard.run(talking(), guard.take()))
+    await asyncio.sleep(0.3)
+    assert not run.done() and checks >= 3 and slots.held == {"user:u1": 1}
+    valid = False
+    assert await asyncio.wait_for(run, 2) is False
+    assert cancelled.is_set() and slots.held == {}

@@ -111,7 +111,7 @@ async def test_broker_outage_during_a_burst_loses_nothing(engine: Engine, tmp_pa
 async def test_webhook_signed_retried_and_delivered_after_restart(engine: Engine, tmp_path: Path) -> None:
     receiver = WebhookReceiver(SECRET.encode(), answers=[500, 500])
     await receiver.start()
-    hooks = [{"url": receiver.url, "secret": SECRET}]
+    hooks = [{"url": receiver.url, "secret": SECRET, "allow_plain_http": True}]  # a loopback receiver
     conf = settings("unused", webhooks=hooks).model_copy(
         update={"mqtt": settings("x").mqtt.model_copy(update={"enabled": False})}
     )
@@ -150,7 +150,7 @@ async def test_webhook_signed_retried_and_delivered_after_restart(engine: Engine
 async def test_refused_webhook_fails_for_good(engine: Engine, tmp_path: Path) -> None:
     receiver = WebhookReceiver(SECRET.encode(), always=404)
     await receiver.start()
-    conf = settings("unused", webhooks=[{"url": receiver.url, "secret": SECRET}])
+    conf = settings("unused", webhooks=[{"url": receiver.url, "secret": SECRET, "allow_plain_http": True}])
     conf = conf.model_copy(update={"mqtt": conf.mqtt.model_copy(update={"enabled": False})})
     service = build(conf, engine, fleet(), tmp_path, SystemClock())
     await service.start()

@@ -17,7 +17,7 @@ KEY = "grid-scope-outbox-secret-0123456789"
 
 
 def hook(grid: str) -> dict[str, str]:
-    return {"url": f"http://127.0.0.1:9/{grid}", "secret": KEY}
+    return {"url": f"http://127.0.0.1:9/{grid}", "secret": KEY, "allow_plain_http": True}
 
 
 TEAMS = {

@@ -37,3 +37,15 @@ def test_missing_or_malformed_headers_are_refused_not_errors(signature: str | No
 
 def test_the_signature_depends_on_the_timestamp() -> None:
     assert body_signature(SECRET, BODY, SENT) != body_signature(SECRET, BODY, SENT + 1)
+
+
+def test_a_webhook_is_https_unless_its_team_allows_plain_http() -> None:
+    from pydantic import ValidationError
+
+    from shopwatch.core.incidents_config import Webhook
+
+    secret = SECRET.decode()
+    assert Webhook(url="https://hooks.example/in", secret=secret).url  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="expected an https:// webhook URL"):
+        Webhook(url="http://hooks.example/in?token=x", secret=secret)  # type: ignore[arg-type]
+    assert Webhook(url="http://10.0.0.9/in", secret=secret, allow_plain_http=True).allow_plain_http  # type: ignore[arg-type]

@@ -79,9 +79,7 @@ def test_a_strong_bump_after_each_keyframe_is_learned_per_position() -> None:
     bump = {1: 6.0, 2: 3.0, 3: 1.5}  # the first P-frames after a keyframe, relative to the settled size
 
     def gop() -> Packets:
-        return [(27_000, True)] + [
-            (int(2600 * bump.get(p, 1.0) * rng.normal(1.0, 0.12)), False) for p in range(1, GOP)
-        ]
+        return [(27_000, True)] + [(int(2600 * bump.get(p, 1.0) * rng.normal(1.0, 0.12)), False) for p in range(1, GOP)]
 
     detector = PacketActivity(Activity())
     assert not any(f for _ in range(60) for f in feed(detector, gop()))

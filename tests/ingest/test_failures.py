@@ -59,3 +59,20 @@ def test_the_end_of_the_stream_is_a_disconnect() -> None:
     failure = stream_ended(URL, (PASSWORD,))
     assert failure.state is CameraState.OFFLINE and not failure.slow_retry
     assert "closed the stream" in failure.message and PASSWORD not in failure.message
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ff(av.error.InvalidDataError, errno.EINVAL, "Invalid data found when processing input"),  # OPTIONS..SETUP
+        ff(av.error.PermissionError, errno.EPERM, "Operation not permitted"),  # PLAY: FFmpeg's -1
+    ],
+)
+def test_an_open_unanswered_for_the_socket_timeout_is_a_timeout_not_garbage(exc: Exception) -> None:
+    failure = classify(exc, URL, (PASSWORD,), during="open", timeout_s=10.0, unanswered_after_s=6.0)
+    assert failure.kind is StreamTimeout and failure.state is CameraState.OFFLINE
+    assert "no answer to the RTSP request" in failure.message and "within 6 s" in failure.message
+    assert PASSWORD not in failure.message and "10.1.2.3" in failure.message
+    # The same error at once is what it says: a peer that answered something else.
+    quick = classify(exc, URL, (PASSWORD,), during="open", timeout_s=10.0)
+    assert quick.kind is not StreamTimeout

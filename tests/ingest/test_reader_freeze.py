@@ -28,22 +28,26 @@ SETTINGS = Ingest(
 )
 
 
+def camera(sim: sim_process.SimProcess, camera_id: str) -> CameraConfig:
+    return CameraConfig.model_validate(
+        {
+            "id": camera_id,
+            "name": "frozen",
+            "grid": "g1",
+            "host": "127.0.0.1",
+            "streams": {"detect": sim.url(camera_id)},
+        }
+    )
+
+
 def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     clips = tmp_path_factory.mktemp("freeze-clips")
-    with sim_process.SimProcess(cameras=1, clips_dir=clips, walker_every=0) as sim:
+    with sim_process.SimProcess(cameras=2, clips_dir=clips, walker_every=0) as sim:
         assert sim.pid is not None
-        cam = CameraConfig.model_validate(
-            {
-                "id": "cam-01",
-                "name": "frozen",
-                "grid": "g1",
-                "host": "127.0.0.1",
-                "streams": {"detect": sim.url("cam-01")},
-            }
-        )
-        reader = CameraReader(cam, SETTINGS)
+        reader = CameraReader(camera(sim, "cam-01"), SETTINGS)
+        late = CameraReader(camera(sim, "cam-02"), SETTINGS)  # opened while the server is frozen
         reader.start()
         try:
             deadline = time.monotonic() + 10.0
@@ -52,7 +56,9 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
                 time.sleep(0.05)
             time.sleep(0.5)
             os.kill(sim.pid, signal.SIGSTOP)
+            late.start()
             states: list[tuple[float, CameraState, int]] = []
+            late_error: str | None = None
             try:
                 frozen_at = time.monotonic()
                 # FFmpeg hands over the packet it held after one read timeout, fails after the next: watch both.
@@ -60,15 +66,20 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
                     health = reader.health()
                     if not states or states[-1][1] is not health.state:
                         states.append((round(elapsed, 2), health.state, health.packets_total))
-                    if health.state is CameraState.OFFLINE and health.reconnects >= 1:
+                    late_error = late_error or late.health().last_error  # its first, while still frozen
+                    if health.state is CameraState.OFFLINE and health.reconnects >= 1 and late_error:
                         break
                     time.sleep(0.02)
             finally:
                 os.kill(sim.pid, signal.SIGCONT)
         finally:
             # a reader inside an open to the just-resumed server leaves after the open and read timeouts at most
+            late.request_stop()
             assert reader.stop(SETTINGS.open_timeout_s + SETTINGS.read_timeout_s + 2.0)
+            assert late.stop(SETTINGS.open_timeout_s + SETTINGS.read_timeout_s + 2.0)
     seen = [state for _, state, _ in states]
     assert seen[:2] == [CameraState.ONLINE, CameraState.STALLED], states
     assert CameraState.OFFLINE in seen, states
     assert CameraState.ONLINE not in seen[1:], f"online while frozen: {states}"
+    # FFmpeg reports an unanswered OPTIONS as "Invalid data found": the reader says what happened.
+    assert late_error is not None and "no answer to the RTSP request" in late_error, late_error

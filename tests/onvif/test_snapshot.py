@@ -17,24 +17,31 @@ from shopwatch.core.health import CameraState
 from shopwatch.core.onvif_config import OnvifSettings
 from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
-from shopwatch.onvif.snapshot import OnvifSnapshots, fetch_jpeg
+from shopwatch.onvif.snapshot import DevicePolicy, OnvifSnapshots, fetch_jpeg
 from shopwatch.sim.faults import closed_port
 from shopwatch.sim.onvif.server import OnvifSimServer, snapshot_jpeg
 from tests.api.auth_fixtures import AuthKit, auth_engine_fixture, auth_kit_fixture, migrated_template_fixture  # noqa: F401
 from tests.onvif.conftest import PASSWORD, USER, IpyCamPeer, spec
+
+LOCAL = DevicePolicy("127.0.0.1")
+BASIC_ALLOWED = DevicePolicy("127.0.0.1", allow_basic=True)
 
 
 @pytest.mark.parametrize("auth", ["digest", "basic"])
 async def test_fetch_answers_the_challenge_the_device_sends(onvif_sim: OnvifSimServer, auth: str) -> None:
     device = onvif_sim.add_device(spec(snapshot_auth=auth))
     url = f"{device.base_url}/snapshot/sub.jpg"
-    assert await fetch_jpeg(url, USER, PASSWORD, 5) == snapshot_jpeg(device.spec)
+    policy = BASIC_ALLOWED if auth == "basic" else LOCAL
+    assert await fetch_jpeg(url, USER, PASSWORD, 5, policy) == snapshot_jpeg(device.spec)
     with pytest.raises(SnapshotUnavailable, match="HTTP 401"):
-        await fetch_jpeg(url, USER, "wrong", 5)
+        await fetch_jpeg(url, USER, "wrong", 5, policy)
+    if auth == "basic":  # Basic sends the password in clear: only when allowed
+        with pytest.raises(SnapshotUnavailable, match="Basic login, not allowed"):
+            await fetch_jpeg(url, USER, PASSWORD, 5, LOCAL)
 
 
 async def test_fetch_from_ipycam_with_basic(ipycam: IpyCamPeer) -> None:
-    jpeg = await fetch_jpeg(f"http://127.0.0.1:{ipycam.port}/snapshot.jpg", USER, PASSWORD, 5)
+    jpeg = await fetch_jpeg(f"http://127.0.0.1:{ipycam.port}/snapshot.jpg", USER, PASSWORD, 5, BASIC_ALLOWED)
     assert jpeg.startswith(b"\xff\xd8")
 
 

@@ -36,10 +36,17 @@ def test_walker_every_zero_means_all_static(tmp_path: Path) -> None:
     assert {fleet.kind_of(cam) for cam in fleet.camera_ids} == {"static"}
 
 
-@pytest.mark.parametrize("bad", [{"cameras": 0}, {"cameras": 3, "walker_every": -1}, {"cameras": 3, "seeds": 0}])
+@pytest.mark.parametrize(
+    "bad", [{"cameras": 0}, {"cameras": 3, "walker_every": -1}, {"cameras": 3, "seeds": 0}, {"cameras": 3, "fps": 0}]
+)
 def test_bad_fleet_options_are_refused(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         FleetOptions(**bad)
+
+
+def test_a_lower_frame_rate_keeps_keyframes_two_seconds_apart(tmp_path: Path) -> None:
+    spec = SimFleet(FleetOptions(cameras=2, fps=2), tmp_path).spec_of("cam-01")
+    assert (spec.fps, spec.gop) == (2, 4)
 
 
 def test_unknown_camera_id_names_the_valid_range(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -80,3 +81,12 @@ def test_a_port_in_use_fails_start_with_the_childs_error(clips_dir: Path) -> Non
         with pytest.raises(RuntimeError, match="expected 'READY"):
             second.start(timeout_s=20)
         assert not second.running
+
+
+def test_a_fleet_served_at_a_lower_frame_rate_sends_that_many_pictures_per_second(clips_dir: Path) -> None:
+    with SimProcess(cameras=1, clips_dir=clips_dir, fps=2) as sim:
+        with av.open(sim.url("cam-01"), options=OPTIONS, timeout=(10, 6)) as container:
+            stream = container.streams.video[0]
+            timed = (p for p in container.demux(stream) if p.pts is not None and p.size)
+            pts = [float(p.pts * p.time_base) for p in itertools.islice(timed, 5)]
+    assert [round(b - a, 3) for a, b in zip(pts, pts[1:], strict=False)] == [0.5] * 4

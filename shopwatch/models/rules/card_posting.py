@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import cv2
 import numpy as np
 
 from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
@@ -261,18 +262,21 @@ class CardPosting:
         if region is None or not active:
             return
         h, w = obs.frame.image.shape[:2]
-        now = obs.frame.image[region.y1 : region.y2, region.x1 : region.x2].astype(np.float32)
+        now = obs.frame.image[region.y1 : region.y2, region.x1 : region.x2]
         for visit in active:
             before = visit.before
-            changed = difference(before.image, now, before.known) > thresholds(
-                before.noise, self._config.diff_threshold
-            )
             p = PixelBox.of(_grown(visit.path[-1], TOUCH_MARGIN), w, h)
-            under = np.zeros_like(changed)
-            under[
-                max(0, p.y1 - region.y1) : max(0, p.y2 - region.y1), max(0, p.x1 - region.x1) : max(0, p.x2 - region.x1)
-            ] = True
-            visit.hidden = (changed & under) if visit.hidden is None else (visit.hidden | (changed & under))
+            y1, y2 = max(0, p.y1 - region.y1), max(0, p.y2 - region.y1)
+            x1, x2 = max(0, p.x1 - region.x1), max(0, p.x2 - region.x1)
+            if y2 <= y1 or x2 <= x1:
+                continue
+            under = (slice(y1, y2), slice(x1, x2))  # only where the actor is: the rest cannot be hidden now
+            limit = thresholds(before.noise[under], self._config.diff_threshold)
+            # no gain correction: the actor covers much of this crop, and they differ from the surface by far
+            changed = cv2.absdiff(now[under].astype(np.float32), before.image[under]).max(axis=2) > limit
+            if visit.hidden is None:
+                visit.hidden = np.zeros(before.known.shape, bool)
+            visit.hidden[under] |= changed
 
     def _advance(
         self, surface: SurfaceBackground, visit: Visit, obs: Observation, walked_off: bool

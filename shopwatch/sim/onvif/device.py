@@ -64,6 +64,7 @@ class DeviceSpec:
     events: bool = True
     audio_outputs: int = 0
     snapshot_auth: SnapshotAuth = "digest"
+    reported_snapshot_url: str | None = None  # a compromised camera: GetSnapshotUri names this instead of itself
     endpoint: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
 
 

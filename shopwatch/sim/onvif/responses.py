@@ -183,7 +183,8 @@ def stream_uri(profile: SimProfile, media1: bool) -> etree._Element:
 
 def snapshot_uri(device: SimDevice, profile: SimProfile, media1: bool) -> etree._Element:
     ns = TRT if media1 else TR2
-    return _media_uri(ns, "GetSnapshotUriResponse", f"{device.base_url}/snapshot/{profile.token}.jpg", media1)
+    url = device.spec.reported_snapshot_url or f"{device.base_url}/snapshot/{profile.token}.jpg"
+    return _media_uri(ns, "GetSnapshotUriResponse", url, media1)
 
 
 def audio_outputs(device: SimDevice) -> etree._Element:

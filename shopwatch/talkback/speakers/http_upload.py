@@ -17,7 +17,14 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from shopwatch.talkback.errors import TalkbackAuthError, TalkbackError, TalkbackProtocolError, TalkbackUnreachable
+from shopwatch.talkback.errors import (
+    NoBackchannel,
+    SpeakerBusy,
+    TalkbackAuthError,
+    TalkbackError,
+    TalkbackProtocolError,
+    TalkbackUnreachable,
+)
 from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
 
 CONNECT_TIMEOUT_S = 5.0
@@ -191,6 +198,10 @@ def plain_refusal(shown: str, what: str) -> Refusal:
         if status in (401, 403):
             return TalkbackAuthError(f"{shown}: the camera refused shopwatch's login; check its user and password"
                                      f" ({text})")  # fmt: skip
+        if status == 404:
+            return NoBackchannel(f"{shown}: this camera does not take audio over HTTP ({text})")
+        if status == 503:
+            return SpeakerBusy(f"{shown}: the camera is busy and cannot talk now; try again shortly ({text})")
         return TalkbackProtocolError(f"{shown}: the camera refused {text}")
 
     return refusal

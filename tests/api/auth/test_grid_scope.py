@@ -85,7 +85,8 @@ def fleet() -> FakeFleet:
 
 
 def settings() -> IncidentsSettings:
-    hook = [{"url": "http://127.0.0.1:9/never", "secret": SECRET}]  # the dispatcher is not started
+    # the dispatcher is not started
+    hook = [{"url": "http://127.0.0.1:9/never", "secret": SECRET, "allow_plain_http": True}]
     return IncidentsSettings.model_validate(
         {
             "mqtt": {"enabled": False},

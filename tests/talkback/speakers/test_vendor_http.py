@@ -151,3 +151,11 @@ async def test_dahua_answering_200_at_once_keeps_reading():
         upload = await asyncio.to_thread(dev.wait_upload_ended, 3.0)
         assert result.packets == 50 and upload.data == g711.encode("PCMA", TONE)
         assert dev.content_lengths == [STREAM_LENGTH] == [9_999_999]
+
+
+async def test_a_device_without_the_dahua_cgi_is_not_supported():
+    with FakeIsapi() as dev:  # answers 404 to /cgi-bin/...
+        url = f"dahua://admin:{dev.password}@127.0.0.1:{dev.port}/?channel=1"
+        with pytest.raises(NoBackchannel, match="does not take audio over HTTP") as caught:
+            await talk(parse_target(url), audio.iter_frames(TONE))
+        assert isinstance(caught.value, DeviceNotSupported) and dev.password not in str(caught.value)

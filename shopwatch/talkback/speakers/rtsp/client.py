@@ -31,6 +31,7 @@ from shopwatch.talkback.errors import (
     TalkbackAuthError,
     TalkbackError,
     TalkbackProtocolError,
+    TalkRefused,
     UnsupportedTalkCodec,
 )
 from shopwatch.talkback.g711 import Codec
@@ -310,5 +311,19 @@ class BackchannelClient:
             return SpeakerBusy(f"camera's speaker is in use by another client ({what})")
         if request.method in ("GET_PARAMETER", "OPTIONS") and self.state is State.PLAYING:
             return TalkbackProtocolError(f"camera dropped the talk session ({what})")
-        return TalkbackProtocolError(f"camera refused {what}")
+        kind, sentence = _RTSP_REFUSALS.get(response.status, (TalkbackProtocolError, "the camera refused"))
+        return kind(f"{sentence} ({what})")
+
+
+# RFC 2326 section 11 statuses a camera answers a talk with, and what they mean to the operator.
+_RTSP_REFUSALS: dict[int, tuple[type[TalkbackError], str]] = {
+    403: (TalkbackAuthError, "the camera does not let this account use the stream; check its user's rights"),
+    404: (TalkRefused, "the camera has no stream at this path; check talkback.url"),
+    405: (TalkRefused, "the camera does not allow this request on this stream"),
+    453: (SpeakerBusy, "the camera has no session free now; try again shortly"),
+    455: (TalkRefused, "the camera refused the request in its current state"),
+    459: (TalkRefused, "the camera does not allow this request on the whole stream"),
+    461: (NoBackchannel, "the camera does not take audio over this transport (try the other of TCP/UDP)"),
+    503: (SpeakerBusy, "the camera is busy and cannot talk now; try again shortly"),
+}
 

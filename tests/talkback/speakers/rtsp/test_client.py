@@ -1,5 +1,6 @@
 import pytest
 
+from shopwatch.core.errors import AuthRefused, DeviceBusy, DeviceNotSupported, DeviceRefused, PeerProtocolError
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -221,3 +222,33 @@ def test_requests_from_the_server_are_answered(method, status):
     reader.receive_data(f"{method} {URL} RTSP/1.0\r\nCSeq: 7\r\n\r\n".encode())
     answer = client.answer(reader.next_event()).decode()
     assert answer.startswith(f"RTSP/1.0 {status}\r\nCSeq: 7\r\n") and "Session: s1" in answer
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "sentence"),
+    [
+        ("403 Forbidden", AuthRefused, "does not let this account use the stream"),
+        ("404 Not Found", DeviceRefused, "no stream at this path"),
+        ("453 Not Enough Bandwidth", DeviceBusy, "in use by another client"),
+        ("461 Unsupported Transport", DeviceNotSupported, "does not take audio over this transport"),
+        ("503 Service Unavailable", DeviceBusy, "in use by another client"),
+        ("500 Internal Server Error", PeerProtocolError, "the camera refused"),
+    ],
+)
+def test_a_refused_backchannel_setup_means_what_the_status_says(status, kind, sentence):
+    client = BackchannelClient(URL, None)
+    describe = respond(client, client.start(("PCMU",)))
+    setup_video = respond(client, describe, body=GSTREAMER.encode())
+    setup_back = respond(client, setup_video, headers=["Session: s1", "Transport: RTP/AVP/TCP;interleaved=0-1"])
+    with pytest.raises(kind, match=sentence):
+        respond(client, setup_back, status)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [("403 Forbidden", AuthRefused), ("404 Not Found", DeviceRefused), ("503 x", DeviceBusy)]
+)
+def test_a_refused_describe_means_what_the_status_says(status, kind):
+    client = BackchannelClient(URL, None)
+    describe = respond(client, client.start(("PCMU",)))
+    with pytest.raises(kind):
+        respond(client, describe, status)

@@ -1,0 +1,259 @@
+"""A fleet brought up the way a user does: ``python -m shopwatch.sim`` + ``shopwatch serve``, on loopback.
+
+    python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--json]
+
+Measures, with the service idle (no person model configured):
+- ``online_s``: from starting ``shopwatch serve`` until every camera is ``online`` in ``GET /api/cameras``;
+- ``failed_opens``: connection attempts that failed on the way (the cameras' ``reconnects`` once all are online;
+  each is an attempt after a failure), with the distinct errors seen;
+- ``rss_mb_per_camera``: resident memory of the service and every process it started, per camera;
+- ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online;
+- ``cameras_p50_ms`` / ``cameras_p95_ms``: ``GET /api/cameras`` (every camera) with the fleet running.
+
+Bounded: gives up after ``--timeout-s`` waiting for the fleet, and stops (SIGTERM, then SIGKILL) everything it
+started, whatever happens. Targets (issue 14): all online <= 60 s with no failed open, camera list <= 50 ms p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOPWATCH = [sys.executable, "-c", "from shopwatch.cli.main import main; main()"]  # the `shopwatch` CLI
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cameras", type=int, default=400)
+    parser.add_argument("--fps", type=int, default=None, help="frame rate the simulator serves (default: its own)")
+    parser.add_argument("--open-rate", type=float, default=None, help="ingest.open_rate (opens/s), default: its own")
+    parser.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting for all online after this")
+    parser.add_argument("--measure-s", type=float, default=20.0, help="CPU measuring window, fleet online")
+    parser.add_argument("--requests", type=int, default=40, help="GET /api/cameras requests timed")
+    parser.add_argument("--clips-dir", type=Path, default=ROOT / "data" / "sim")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def child(cmd: list[str], log: Path, **kwargs: Any) -> Iterator[subprocess.Popen[str]]:
+    """A child process, stopped (SIGTERM, then SIGKILL after 15 s) however the block ends."""
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stderr=err, text=True, cwd=ROOT, **kwargs)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    for p in psutil.Process(proc.pid).children(recursive=True):
+                        p.kill()
+                    proc.kill()
+                    proc.wait(5)
+
+
+def sim_command(args: argparse.Namespace, work: Path) -> tuple[list[str], Path]:
+    config = work / "cameras.yaml"
+    cmd = [sys.executable, "-m", "shopwatch.sim", "--cameras", str(args.cameras), "--walker-every", "0"]
+    cmd += ["--clips-dir", str(args.clips_dir), "--write-config", str(config)]
+    if args.fps is not None:
+        cmd += ["--fps", str(args.fps)]
+    return cmd, config
+
+
+def service_config(args: argparse.Namespace, cameras: Path, work: Path, port: int) -> Path:
+    data = yaml.safe_load(cameras.read_text())
+    data["service"] = {"data_dir": str(work / "data")}
+    data["api"] = {"host": "127.0.0.1", "port": port}
+    if args.open_rate is not None:
+        data["ingest"] = {"open_rate": args.open_rate}
+    path = work / "shopwatch.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def wait_ready(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    """The simulator's ``READY rtsp://...`` line (it writes the whole line at once)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if select.select([proc.stdout], [], [], 0.2)[0]:
+            line = proc.stdout.readline()
+            if line.startswith("READY "):
+                return line
+            raise RuntimeError(f"expected READY from the simulator, found {line!r}")
+    raise RuntimeError(f"expected READY from the simulator within {timeout_s:g} s (exit status {proc.poll()})")
+
+
+def api_key(config: Path) -> str:
+    cmd = [*SHOPWATCH, "keys", "create", "fleet-bench", "--role", "admin"]
+    out = subprocess.run([*cmd, "--config", str(config)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"could not create an API key: {out.stderr[-500:]}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def cpu_s(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def rss_mb(procs: list[psutil.Process]) -> float:
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
+def wait_all_online(
+    client: httpx.Client, n: int, started: float, timeout_s: float
+) -> tuple[float | None, dict[str, Any], Counter[str]]:
+    errors: Counter[str] = Counter()
+    seen_errors: set[tuple[str, str]] = set()
+    body: dict[str, Any] = {}
+    report_at = started
+    while time.monotonic() - started < timeout_s:
+        try:
+            response = client.get("/api/cameras")
+        except httpx.TransportError:
+            time.sleep(0.5)
+            continue
+        if response.status_code == 200:
+            body = response.json()
+            for cam in body["cameras"]:
+                health = cam.get("health") or {}
+                error = health.get("last_error")
+                if error and (cam["id"], error) not in seen_errors:
+                    seen_errors.add((cam["id"], error))
+                    errors[_kind(error)] += 1
+            by_state = {k: v for k, v in body["summary"]["by_state"].items() if v}
+            if by_state.get("online", 0) == n:
+                return time.monotonic() - started, body, errors
+            if time.monotonic() >= report_at:
+                print(f"{time.monotonic() - started:6.1f} s  {by_state}", file=sys.stderr, flush=True)
+                report_at = time.monotonic() + 10.0
+        time.sleep(0.5)
+    return None, body, errors
+
+
+def _kind(error: str) -> str:
+    """The error without the camera's URL, so equal failures of different cameras count together."""
+    words = ["<camera>" if w.startswith("rtsp://") or "127.0.0.1:" in w else w for w in error.split()]
+    return " ".join(words)[:140]
+
+
+def time_requests(client: httpx.Client, count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        client.get("/api/cameras").raise_for_status()
+        times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.1)
+    return times
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="fleet-scale-") as tmp:
+        work = Path(tmp)
+        sim_cmd, cameras = sim_command(args, work)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with child(sim_cmd, work / "sim.log", stdout=subprocess.PIPE, env=env) as sim:
+            wait_ready(sim, 600)
+            port = free_port()
+            config = service_config(args, cameras, work, port)
+            key = api_key(config)
+            serve_cmd = [*SHOPWATCH, "serve", "--config", str(config)]
+            started = time.monotonic()
+            with (
+                child(serve_cmd, work / "serve.log", stdout=subprocess.DEVNULL, env=env) as serve,
+                httpx.Client(
+                    base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30
+                ) as client,
+            ):
+                online_s, body, errors = wait_all_online(client, args.cameras, started, args.timeout_s)
+                reconnects = sum((c.get("health") or {}).get("reconnects", 0) for c in body.get("cameras", []))
+                by_state = {k: v for k, v in body.get("summary", {}).get("by_state", {}).items() if v}
+                online = by_state.get("online", 0)
+                procs = tree(serve.pid)
+                cpu0, t0 = cpu_s(procs), time.monotonic()
+                times = time_requests(client, args.requests)
+                time.sleep(max(0.0, args.measure_s - (time.monotonic() - t0)))
+                cores = (cpu_s(procs) - cpu0) / (time.monotonic() - t0)
+                rss = rss_mb(tree(serve.pid))
+                sim_cores = psutil.Process(sim.pid).cpu_percent(interval=1.0) / 100
+    n = args.cameras
+    return {
+        "cameras": n,
+        "fps": args.fps,
+        "online": online,
+        "by_state": by_state,
+        "online_s": None if online_s is None else round(online_s, 1),
+        "failed_opens": reconnects,
+        "errors": dict(errors.most_common(5)),
+        "service_processes": len(procs),
+        "rss_mb": round(rss, 1),
+        "rss_mb_per_camera": round(rss / n, 2),
+        "cores": round(cores, 3),
+        "cores_per_camera": round(cores / n, 5),
+        "sim_cores": round(sim_cores, 3),
+        "cameras_p50_ms": round(statistics.median(times), 1),
+        "cameras_p95_ms": round(statistics.quantiles(times, n=20)[18], 1),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
