@@ -184,7 +184,9 @@ async def test_the_console_speaks_chinese_first_and_english_when_chosen(
     await page.screenshot(path=ARTEFACTS / "console-event-zh.png")
 
     await page.select_option("#lang", "en")
-    await page.wait_for_function(f"document.documentElement.lang === 'en' && document.title === {EN['app.title']!r}")
+    title = EN["app.title"]
+    await page.wait_for_function(f"document.documentElement.lang === 'en' && document.title.endsWith({title!r})")
+    assert await page.title() == f"(1) {EN['app.title']}"  # one unhandled event
     await labels_are(page, EN)
     assert (await page.text_content("#who") or "").startswith("olga (operator")
     assert "2 online" in (await page.text_content("#fleet-summary") or "")
@@ -239,3 +241,39 @@ async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_ou
     await page.click(tile.format("cam-0001"))  # the tile with an unhandled event: its event
     await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
     await page.wait_for_selector(f"[data-event='{stored.id}'].selected", timeout=WAIT_MS)
+
+
+async def test_a_new_event_rings_until_selected_shows_in_the_title_and_is_worked_from_the_keyboard(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page(bypass_csp=True, viewport={"width": 1600, "height": 1000})
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#live.on", state="attached", timeout=WAIT_MS)  # the feed, from the wall
+    assert await page.get_attribute("body", "data-alarm") == "quiet"
+    older = await incidents.ingest(make_event("cam-0001", time.time() - 9))
+    newer = await incidents.ingest(make_event("cam-0002", time.time() - 5))
+    await page.wait_for_selector("body[data-alarm=ringing]", timeout=WAIT_MS)
+    await page.wait_for_function("Number(document.body.dataset.rings) >= 2", timeout=WAIT_MS)  # it repeats
+    assert await page.title() == f"(2) {ZH['app.title']}"
+
+    await page.keyboard.press("j")  # the newest event: one still rings
+    await page.wait_for_selector(f"[data-event='{newer.id}'].selected", timeout=WAIT_MS)
+    assert await page.get_attribute("body", "data-alarm") == "ringing"
+    await page.keyboard.press("j")  # the other one: quiet
+    await page.wait_for_selector(f"[data-event='{older.id}'].selected", timeout=WAIT_MS)
+    await page.wait_for_selector("body[data-alarm=quiet]", timeout=WAIT_MS)
+    picture = await page.locator("#pictures.evidence img").bounding_box()  # a card-posting event's evidence
+    assert picture is not None and picture["width"] >= 280
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-alarm-event-zh.png")
+
+    await page.keyboard.press("a")  # acknowledge the selected one
+    await page.wait_for_selector("[data-move=dispatched]", timeout=WAIT_MS)
+    await page.wait_for_function(f"document.title === {'(1) ' + ZH['app.title']!r}", timeout=WAIT_MS)
+    await page.keyboard.press("k")
+    await page.wait_for_selector(f"[data-event='{newer.id}'].selected", timeout=WAIT_MS)
+    await page.keyboard.press("f")  # false positive
+    await page.wait_for_function(f"document.title === {ZH['app.title']!r}", timeout=WAIT_MS)
+    stored = [await asyncio.to_thread(incidents.events.get, e.id) for e in (older, newer)]
+    assert [e.status for e in stored if e is not None] == ["acknowledged", "false_positive"]

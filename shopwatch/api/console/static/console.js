@@ -5,6 +5,8 @@
 
 import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
+import { Alarm, bindKeys } from "./alarm.js";
+import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
   new: ["acknowledged", "false_positive"],
@@ -19,44 +21,7 @@ const $ = (id) => document.getElementById(id);
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null, summary: null };
 
 const wall = new Wall($("wall"), { onPick: pickCamera });
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
-}
-
-class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
-  }
-}
-
-async function api(path, options = {}) {
-  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
-  if (options.json !== undefined) {
-    init.method = init.method || "POST";
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(options.json);
-  }
-  const response = await fetch(path, init);
-  if (response.status === 401 && path !== "/api/auth/login") {
-    signedOut();
-    throw new ApiError(401, "signed out");
-  }
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const detail = body && body.detail;
-    throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`);
-  }
-  return body;
-}
+const alarm = new Alarm();
 
 // Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
 function say(node, key) {
@@ -81,6 +46,8 @@ function signedOut() {
   if (state.feed) state.feed.close();
   state.feed = null;
   state.events.clear();
+  alarm.stop();
+  showTitle();
   $("event-list").replaceChildren();
   $("app-view").hidden = true;
   $("views").hidden = true;
@@ -245,6 +212,8 @@ function eventRow(event) {
 function upsert(event, live) {
   const known = state.events.has(event.id);
   wall.alarm(event.camera_id, event.id, event.status === "new");
+  if (live && !known && event.status === "new") alarm.raise(event.id);
+  else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
   const row = eventRow(event);
   const old = $("event-list").querySelector(`[data-event="${CSS.escape(event.id)}"]`);
@@ -254,6 +223,13 @@ function upsert(event, live) {
   else $("event-list").append(row);
   if (live && !known) row.classList.add("fresh");
   if (state.selected === event.id) showDetail(event);
+  showTitle();
+}
+
+// The tab's title: the count of unhandled (new) events first, so it shows on a background tab.
+function showTitle() {
+  const open = [...state.events.values()].filter((e) => e.status === "new").length;
+  document.title = (open ? `(${open}) ` : "") + t("app.title");
 }
 
 function follow() {
@@ -272,6 +248,7 @@ function follow() {
 
 async function select(id) {
   state.selected = id;
+  alarm.settle(id);
   for (const row of $("event-list").children) row.classList.toggle("selected", row.dataset.event === id);
   $("detail-message").textContent = "";
   showDetail(state.events.get(id));
@@ -295,6 +272,7 @@ function showDetail(event) {
     meta.push(t("meta.deterrence", { outcome: t(`talk.outcome.${outcome}`, {}, outcome) }));
   }
   $("detail-meta").textContent = meta.join(" · ");
+  $("pictures").classList.toggle("evidence", event.type === "card_posting");  // crops large enough to judge
   $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
     const label = t(`picture.${name}`, {}, name);
     return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }), loading: "lazy" }),
@@ -379,6 +357,7 @@ async function switchLanguage(lang) {
   await setLanguage(lang);
   showWho();
   showSummary();
+  showTitle();
   wall.retranslate();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
@@ -394,7 +373,25 @@ async function switchLanguage(lang) {
   }
 }
 
+bindKeys({
+  step(delta) {
+    const rows = [...$("event-list").children];
+    if (!rows.length) return;
+    showView("work");
+    const at = rows.findIndex((row) => row.dataset.event === state.selected);
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at < 0 ? 0 : at + delta))];
+    select(next.dataset.event);
+    next.scrollIntoView({ block: "nearest" });
+  },
+  move(status) {
+    const button = document.querySelector(`#moves [data-move="${status}"]`);
+    if (button && !$("detail").hidden) button.click();
+  },
+});
+
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
+
+whenSignedOut(signedOut);
 
 startI18n().then(() => {
   $("lang").value = language();
