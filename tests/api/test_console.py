@@ -229,6 +229,9 @@ async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_ou
     ARTEFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTEFACTS / "console-wall-zh.png")
 
+    await page.wait_for_function("Number(document.body.dataset.rings) >= 2", timeout=WAIT_MS)  # 2 s passed
+    asked = [camera_id for camera_id, _ in fleet.snapshot_calls]
+    assert asked.count("cam-0003") == 1  # an offline camera's tile is not asked again until it is back
     await page.select_option("#wall-layout", "2")  # 2×2: two pages
     assert await page.locator("#wall .tile").count() == 4
     assert "1/2" in (await page.text_content("#wall-page") or "")

@@ -173,10 +173,12 @@ export class Wall {
     if (run) this.refreshVisible();
   }
 
+  // An offline camera's tile keeps its last picture (greyed) without asking again until the camera is back.
   refreshVisible() {
     for (const id of this.visible) {
       const tile = this.tileOf(id);
-      if (tile) this.refresh(tile);
+      const serving = tile && ["online", "stalled"].includes(tile.dataset.state);
+      if (tile && (serving || !tile.dataset.picture)) this.refresh(tile);
     }
   }
 
