@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from shopwatch.api.live_view import LiveSlots
 from shopwatch.api.services import Fleet, Services
+from shopwatch.api.stills import StillCache
 from shopwatch.api.stream_slots import StreamSlots
 from shopwatch.api.views import CameraViews
 from shopwatch.core.config import Settings
@@ -29,6 +30,7 @@ class ApiContext:
     camera_views: CameraViews = field(default_factory=CameraViews)
     live_slots: LiveSlots = field(default_factory=LiveSlots)
     stream_slots: StreamSlots = field(default_factory=StreamSlots)
+    stills: StillCache = field(default_factory=StillCache)
 
 
 def attach_context(app: FastAPI, context: ApiContext) -> None:

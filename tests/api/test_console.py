@@ -19,10 +19,11 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from shopwatch.api.server import ApiServer
 from shopwatch.core.events import EventType
+from shopwatch.core.health import CameraState
 from shopwatch.core.principal import Role
 from shopwatch.incidents.service import IncidentService
 from tests.api.auth_fixtures import PASSWORD, AuthKit
-from tests.api.fakes import FakeFleet, jpeg_bytes
+from tests.api.fakes import FakeFleet, jpeg_bytes, make_health, password_of
 from tests.api.test_console_i18n import catalogue
 from tests.incidents.peers import make_event
 
@@ -76,6 +77,8 @@ async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
     assert await page.is_hidden("#app-view")
 
     await sign_in(page, server, "olga")
+    await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)  # the landing page
+    await page.click("#show-work")
     await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
     assert (await page.text_content("#who") or "").startswith(f"olga（{ZH['role.operator']}")
     await page.wait_for_selector("#cameras tbody tr >> nth=6", timeout=WAIT_MS)
@@ -124,6 +127,7 @@ async def test_a_patrol_sees_only_its_grid_and_may_only_acknowledge(
     auth_kit.user("pat", Role.PATROL, ("south",))
     page = await browser.new_page(bypass_csp=True)  # wait_for_function evals; test_headers runs the CSP
     await sign_in(page, server, "pat")
+    await page.click("#show-work")
     await page.wait_for_selector("#live.on", timeout=WAIT_MS)
 
     north = await incidents.ingest(make_event("cam-0001", time.time() - 9))
@@ -164,6 +168,7 @@ async def test_the_console_speaks_chinese_first_and_english_when_chosen(
     await page.wait_for_function(f"document.querySelector('#login-form h2').textContent === {ZH['auth.title']!r}")
     assert await page.evaluate("document.documentElement.lang") == "zh-CN"
     await sign_in(page, server, "olga")
+    await page.click("#show-work")
     await page.wait_for_selector("#live.on", timeout=WAIT_MS)
     start = time.time() - 5
     stored = await incidents.ingest(make_event("cam-0002", start))
@@ -179,7 +184,9 @@ async def test_the_console_speaks_chinese_first_and_english_when_chosen(
     await page.screenshot(path=ARTEFACTS / "console-event-zh.png")
 
     await page.select_option("#lang", "en")
-    await page.wait_for_function(f"document.documentElement.lang === 'en' && document.title === {EN['app.title']!r}")
+    title = EN["app.title"]
+    await page.wait_for_function(f"document.documentElement.lang === 'en' && document.title.endsWith({title!r})")
+    assert await page.title() == f"(1) {EN['app.title']}"  # one unhandled event
     await labels_are(page, EN)
     assert (await page.text_content("#who") or "").startswith("olga (operator")
     assert "2 online" in (await page.text_content("#fleet-summary") or "")
@@ -188,5 +195,88 @@ async def test_the_console_speaks_chinese_first_and_english_when_chosen(
     assert (await page.text_content("#detail-title") or "").startswith(EN["type.card_posting"] + " at ")
 
     await page.reload()  # the choice is remembered
-    await page.wait_for_selector("#live.on", timeout=WAIT_MS)
+    await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
     await labels_are(page, EN)
+
+
+async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_outage_within_5_s(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
+) -> None:
+    for camera_id in ("cam-0001", "cam-0002"):
+        fleet.snapshots[camera_id] = jpeg_bytes(320, 180)
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page(bypass_csp=True, viewport={"width": 1600, "height": 1000})
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
+    assert await page.is_hidden("#app-view")
+    tile = "#wall [data-camera='{}']"
+    assert await page.locator("#wall .tile").count() == 7  # 3×3, one page
+    await page.wait_for_function(f"document.querySelector(\"{tile.format('cam-0001')} img\").naturalWidth == 320")
+    offline = page.locator(tile.format("cam-0003"))
+    assert await offline.get_attribute("data-state") == "offline"
+    why = await offline.locator(".tile-state").text_content() or ""
+    assert why.startswith(ZH["health.offline"]) and "connection refused" in why and password_of(3) not in why
+
+    cam2 = fleet.camera("cam-0002")
+    assert cam2 is not None
+    fleet.report(make_health(cam2, CameraState.OFFLINE))  # what the worker's report does to the fleet
+    began = time.monotonic()
+    await page.wait_for_selector(f"{tile.format('cam-0002')}[data-state=offline]", timeout=5_000)
+    assert time.monotonic() - began < 5
+
+    stored = await incidents.ingest(make_event("cam-0001", time.time() - 5))
+    await page.wait_for_selector(f"{tile.format('cam-0001')}[data-alarm=on]", timeout=WAIT_MS)
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-wall-zh.png")
+
+    await page.wait_for_function("Number(document.body.dataset.rings) >= 2", timeout=WAIT_MS)  # 2 s passed
+    asked = [camera_id for camera_id, _ in fleet.snapshot_calls]
+    assert asked.count("cam-0003") == 1  # an offline camera's tile is not asked again until it is back
+    await page.select_option("#wall-layout", "2")  # 2×2: two pages
+    assert await page.locator("#wall .tile").count() == 4
+    assert "1/2" in (await page.text_content("#wall-page") or "")
+    await page.click("#wall-next")
+    assert await page.locator("#wall .tile").count() == 3
+    await page.select_option("#wall-grid", "south")
+    assert await page.locator("#wall .tile").count() == 4  # the south grid's four, page 1 again
+
+    await page.select_option("#wall-grid", "")
+    await page.click(tile.format("cam-0001"))  # the tile with an unhandled event: its event
+    await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
+    await page.wait_for_selector(f"[data-event='{stored.id}'].selected", timeout=WAIT_MS)
+
+
+async def test_a_new_event_rings_until_selected_shows_in_the_title_and_is_worked_from_the_keyboard(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page(bypass_csp=True, viewport={"width": 1600, "height": 1000})
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#live.on", state="attached", timeout=WAIT_MS)  # the feed, from the wall
+    assert await page.get_attribute("body", "data-alarm") == "quiet"
+    older = await incidents.ingest(make_event("cam-0001", time.time() - 9))
+    newer = await incidents.ingest(make_event("cam-0002", time.time() - 5))
+    await page.wait_for_selector("body[data-alarm=ringing]", timeout=WAIT_MS)
+    await page.wait_for_function("Number(document.body.dataset.rings) >= 2", timeout=WAIT_MS)  # it repeats
+    assert await page.title() == f"(2) {ZH['app.title']}"
+
+    await page.keyboard.press("j")  # the newest event: one still rings
+    await page.wait_for_selector(f"[data-event='{newer.id}'].selected", timeout=WAIT_MS)
+    assert await page.get_attribute("body", "data-alarm") == "ringing"
+    await page.keyboard.press("j")  # the other one: quiet
+    await page.wait_for_selector(f"[data-event='{older.id}'].selected", timeout=WAIT_MS)
+    await page.wait_for_selector("body[data-alarm=quiet]", timeout=WAIT_MS)
+    picture = await page.locator("#pictures.evidence img").bounding_box()  # a card-posting event's evidence
+    assert picture is not None and picture["width"] >= 280
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-alarm-event-zh.png")
+
+    await page.keyboard.press("a")  # acknowledge the selected one
+    await page.wait_for_selector("[data-move=dispatched]", timeout=WAIT_MS)
+    await page.wait_for_function(f"document.title === {'(1) ' + ZH['app.title']!r}", timeout=WAIT_MS)
+    await page.keyboard.press("k")
+    await page.wait_for_selector(f"[data-event='{newer.id}'].selected", timeout=WAIT_MS)
+    await page.keyboard.press("f")  # false positive
+    await page.wait_for_function(f"document.title === {ZH['app.title']!r}", timeout=WAIT_MS)
+    stored = [await asyncio.to_thread(incidents.events.get, e.id) for e in (older, newer)]
+    assert [e.status for e in stored if e is not None] == ["acknowledged", "false_positive"]

@@ -87,7 +87,11 @@ async def test_the_console_works_under_the_content_security_policy(
         "window.__csp = []; document.addEventListener('securitypolicyviolation',"
         " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
     )
+    fleet.snapshots["cam-0001"] = jpeg_bytes(320, 180)
     await sign_in(page, server, "olga")
+    await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)  # the landing page
+    await until(page, "document.querySelector('[data-camera=\"cam-0001\"] img').naturalWidth")  # a blob: still
+    await page.click("#show-work")
     await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
     await page.wait_for_selector("#cameras tbody tr >> nth=6", timeout=WAIT_MS)
     await page.wait_for_selector("#live.on", timeout=WAIT_MS)  # the SSE feed is open

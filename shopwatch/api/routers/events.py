@@ -6,13 +6,15 @@ A caller scoped to some grids (a patrol) sees only those grids' events: others a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
+from shopwatch.api.camera_feed import CAMERA_POLL_S, CameraStates
+from shopwatch.api.deps import FleetDep
 from shopwatch.api.incident_deps import ArchiveDep, Caller, CallerDep, IncidentsDep
 from shopwatch.api.incident_schemas import (
     DeliveryPublic,
@@ -81,38 +83,57 @@ async def stream_events(
     archive: ArchiveDep,
     caller: CallerDep,
     guard: StreamGuardDep,
+    fleet: FleetDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=2**63 - 1, description="Resume after this feed number.")
     ] = None,
+    cameras: Annotated[bool, Query(description="Add ``camera`` state messages (the console's wall).")] = False,
 ) -> StreamingResponse:
     """Each message is ``created``, ``transition``, ``linked`` or ``deterrence`` with the event as it is now;
-    its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed."""
+    its ``id`` is the feed number. Reconnect with ``Last-Event-ID`` to get exactly what was missed. With
+    ``cameras=true`` also ``camera`` messages (no ``id``): every visible camera's state, then its changes."""
     after = archive.last_seq if last_event_id is None else last_event_id
+    camera_states = CameraStates()
+    states = (lambda: camera_states.changes(fleet, caller.sees)) if cameras else None
     return StreamingResponse(
-        guard.stream(_feed(request, archive, caller, after)),
+        guard.stream(_feed(request, archive, caller, after, states)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _feed(request: Request, archive: EventArchive, caller: Caller, after: int) -> AsyncIterator[str]:
+async def _feed(
+    request: Request, archive: EventArchive, caller: Caller, after: int, states: Callable[[], str] | None
+) -> AsyncIterator[str]:
+    """The archive's feed from ``after``, read again only when a commit woke the listener; with ``states``,
+    camera changes checked every ``CAMERA_POLL_S`` between."""
     listener = archive.listen()
+    poll_s = CAMERA_POLL_S if states is not None else KEEPALIVE_S
+    quiet_s, woke = 0.0, True
     try:
         yield "retry: 3000\n: connected\n\n"
         while not await request.is_disconnected():
-            listener.clear()  # before reading: a commit after this wakes the wait below
-            entries = await archive.feed_since(after, FEED_BATCH)
-            for entry in entries:
-                after = entry.seq
-                if caller.sees(entry.event.grid):
-                    yield feed_message(entry)
-            if len(entries) == FEED_BATCH:
-                continue
+            if woke:
+                listener.clear()  # before reading: a commit after this wakes the wait below
+                entries = await archive.feed_since(after, FEED_BATCH)
+                for entry in entries:
+                    after = entry.seq
+                    if caller.sees(entry.event.grid):
+                        yield feed_message(entry)
+                if len(entries) == FEED_BATCH:
+                    continue
+            changed = states() if states is not None else ""
+            if changed:
+                yield changed
             try:
-                async with asyncio.timeout(KEEPALIVE_S):  # not wait_for: it can swallow a cancel on 3.11
+                async with asyncio.timeout(poll_s):  # not wait_for: it can swallow a cancel on 3.11
                     await listener.wait()
+                quiet_s, woke = 0.0, True
             except TimeoutError:
-                yield ": keep-alive\n\n"
+                quiet_s, woke = quiet_s + poll_s, False
+                if quiet_s >= KEEPALIVE_S:
+                    quiet_s = 0.0
+                    yield ": keep-alive\n\n"
     finally:
         archive.stop_listening(listener)
 

@@ -4,6 +4,9 @@
 // catalogue (i18n.js); times are the station's, 24-hour.
 
 import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { Wall } from "./wall.js";
+import { Alarm, bindKeys } from "./alarm.js";
+import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
   new: ["acknowledged", "false_positive"],
@@ -17,43 +20,8 @@ const WORKERS = new Set(["admin", "operator"]);  // may move events past "acknow
 const $ = (id) => document.getElementById(id);
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null, summary: null };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
-}
-
-class ApiError extends Error {
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
-  }
-}
-
-async function api(path, options = {}) {
-  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
-  if (options.json !== undefined) {
-    init.method = init.method || "POST";
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(options.json);
-  }
-  const response = await fetch(path, init);
-  if (response.status === 401 && path !== "/api/auth/login") {
-    signedOut();
-    throw new ApiError(401, "signed out");
-  }
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) {
-    const detail = body && body.detail;
-    throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`);
-  }
-  return body;
-}
+const wall = new Wall($("wall"), { onPick: pickCamera });
+const alarm = new Alarm();
 
 // Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
 function say(node, key) {
@@ -78,8 +46,13 @@ function signedOut() {
   if (state.feed) state.feed.close();
   state.feed = null;
   state.events.clear();
+  alarm.stop();
+  showTitle();
   $("event-list").replaceChildren();
   $("app-view").hidden = true;
+  $("views").hidden = true;
+  $("wall-view").hidden = true;
+  wall.show(false);
   $("detail").hidden = true;
   $("logout").hidden = true;
   $("who").textContent = "";
@@ -93,11 +66,30 @@ function showWho() {
   $("who").textContent = t("who", { name: me.name, role: t(`role.${me.role}`, {}, me.role), grids });
 }
 
+// -- views: the camera wall (landing) and the event work ---------------------------------------------------
+
+function showView(name) {
+  $("wall-view").hidden = name !== "wall";
+  $("app-view").hidden = name !== "work";
+  for (const button of $("views").children) button.classList.toggle("on", button.dataset.view === name);
+  wall.show(name === "wall");
+}
+
+for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
+
+// A tile clicked: the camera's newest unhandled event if it has one, else the event list.
+function pickCamera(cameraId) {
+  showView("work");
+  const open = [...state.events.values()].filter((e) => e.camera_id === cameraId && e.status === "new");
+  if (open.length) select(open[0].id);
+}
+
 async function signedIn(me) {
   state.me = me;
   showWho();
   $("login-view").hidden = true;
-  $("app-view").hidden = false;
+  $("views").hidden = false;
+  showView("wall");  // the landing page
   $("logout").hidden = false;
   await Promise.all([loadCameras(), loadEvents()]);
   follow();
@@ -150,6 +142,22 @@ async function loadCameras() {
       el("td", { class: "state " + health }, healthName(health)));
   });
   $("cameras").tBodies[0].replaceChildren(...rows);
+  if (!q) {
+    wall.setCameras(list.cameras.map((c) => ({ ...c })));
+  }
+}
+
+// A camera's state from the stream: the wall's tile and the fleet table's row.
+function cameraState(message) {
+  const change = JSON.parse(message.data);
+  wall.update(change.id, change);
+  const camera = state.cameras.get(change.id);
+  if (camera) camera.health = { ...(camera.health || {}), state: change.state, mode: change.mode };
+  const row = $("cameras").querySelector(`tr[data-camera="${CSS.escape(change.id)}"]`);
+  if (row) {
+    row.cells[3].className = "state " + change.state;
+    row.cells[3].textContent = healthName(change.state);
+  }
 }
 
 let searchTimer = null;
@@ -203,6 +211,9 @@ function eventRow(event) {
 
 function upsert(event, live) {
   const known = state.events.has(event.id);
+  wall.alarm(event.camera_id, event.id, event.status === "new");
+  if (live && !known && event.status === "new") alarm.raise(event.id);
+  else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
   const row = eventRow(event);
   const old = $("event-list").querySelector(`[data-event="${CSS.escape(event.id)}"]`);
@@ -212,14 +223,22 @@ function upsert(event, live) {
   else $("event-list").append(row);
   if (live && !known) row.classList.add("fresh");
   if (state.selected === event.id) showDetail(event);
+  showTitle();
+}
+
+// The tab's title: the count of unhandled (new) events first, so it shows on a background tab.
+function showTitle() {
+  const open = [...state.events.values()].filter((e) => e.status === "new").length;
+  document.title = (open ? `(${open}) ` : "") + t("app.title");
 }
 
 function follow() {
   if (state.feed) state.feed.close();
-  const feed = new EventSource("/api/events/stream");  // the cookie goes along; the browser resumes with Last-Event-ID
+  const feed = new EventSource("/api/events/stream?cameras=true");  // the cookie goes along; the browser resumes with Last-Event-ID
   state.feed = feed;
   feed.onopen = () => { say($("live"), "feed.live"); $("live").className = "badge on"; };
   feed.onerror = () => { say($("live"), "feed.reconnecting"); $("live").className = "badge"; };
+  feed.addEventListener("camera", cameraState);
   for (const kind of ["created", "transition", "linked", "deterrence"]) {
     feed.addEventListener(kind, (message) => upsert(JSON.parse(message.data), true));
   }
@@ -229,6 +248,7 @@ function follow() {
 
 async function select(id) {
   state.selected = id;
+  alarm.settle(id);
   for (const row of $("event-list").children) row.classList.toggle("selected", row.dataset.event === id);
   $("detail-message").textContent = "";
   showDetail(state.events.get(id));
@@ -252,6 +272,7 @@ function showDetail(event) {
     meta.push(t("meta.deterrence", { outcome: t(`talk.outcome.${outcome}`, {}, outcome) }));
   }
   $("detail-meta").textContent = meta.join(" · ");
+  $("pictures").classList.toggle("evidence", event.type === "card_posting");  // crops large enough to judge
   $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
     const label = t(`picture.${name}`, {}, name);
     return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }), loading: "lazy" }),
@@ -336,6 +357,8 @@ async function switchLanguage(lang) {
   await setLanguage(lang);
   showWho();
   showSummary();
+  showTitle();
+  wall.retranslate();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
     row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
@@ -350,7 +373,25 @@ async function switchLanguage(lang) {
   }
 }
 
+bindKeys({
+  step(delta) {
+    const rows = [...$("event-list").children];
+    if (!rows.length) return;
+    showView("work");
+    const at = rows.findIndex((row) => row.dataset.event === state.selected);
+    const next = rows[Math.min(rows.length - 1, Math.max(0, at < 0 ? 0 : at + delta))];
+    select(next.dataset.event);
+    next.scrollIntoView({ block: "nearest" });
+  },
+  move(status) {
+    const button = document.querySelector(`#moves [data-move="${status}"]`);
+    if (button && !$("detail").hidden) button.click();
+  },
+});
+
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
+
+whenSignedOut(signedOut);
 
 startI18n().then(() => {
   $("lang").value = language();

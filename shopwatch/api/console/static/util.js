@@ -1,0 +1,47 @@
+// What every part of the console shares: building elements (text always as text, never parsed as HTML) and
+// calling the API with the login cookie (a 401 anywhere signs the page out).
+
+let onSignedOut = () => {};
+
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+export async function api(path, options = {}) {
+  const init = { credentials: "same-origin", headers: { Accept: "application/json" }, ...options };
+  if (options.json !== undefined) {
+    init.method = init.method || "POST";
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(options.json);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401 && path !== "/api/auth/login") {
+    onSignedOut();
+    throw new ApiError(401, "signed out");
+  }
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = body && body.detail;
+    throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`);
+  }
+  return body;
+}
+
