@@ -6,9 +6,10 @@ rules that apply to every speaker."""
 from __future__ import annotations
 
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopwatch.core.time_zone import TimeZoneName
 
 DEFAULT_DRAIN_MS = 1000
 
@@ -49,7 +50,7 @@ class TalkbackSettings(BaseModel):
     queue_size: int = Field(
         3, ge=0, le=50, description="Clip/TTS requests that may wait per speaker when the caller asks to queue."
     )
-    timezone: str = Field(
+    timezone: TimeZoneName = Field(
         "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the cameras' quiet hours are in."
     )
     live_buffer_ms: int = Field(
@@ -67,11 +68,3 @@ class TalkbackSettings(BaseModel):
         200, ge=10, le=10_000, description="Finished sessions kept in memory for GET /api/talkback/sessions."
     )
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"expected an IANA time zone such as 'Asia/Shanghai', found {value!r}") from None
-        return value

@@ -19,12 +19,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
+from shopwatch.sim.loopback import LoopbackServer
 from shopwatch.talkback.speakers.digest import parse_challenges
 
-CALL_TIMEOUT_S = 5.0
 MAX_HEAD_BYTES = 16_384
 
 
@@ -69,7 +68,7 @@ class Upload:
         return data[: max(0, min(len(data), int(seconds * 8000)))]
 
 
-class FakeHttpDevice:
+class FakeHttpDevice(LoopbackServer):
     """Base of the fake vendor devices; see the module doc. ``calls`` lists ``"METHOD /path"`` in order."""
 
     realm = "shopwatch-fake"
@@ -87,46 +86,8 @@ class FakeHttpDevice:
         self._lock = threading.Lock()
         self._calls: list[str] = []
         self._uploads: list[Upload] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # lifecycle ---------------------------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeHttpDevice:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name=type(self).__name__, daemon=True)
-        self._thread.start()
-        if not ready.wait(CALL_TIMEOUT_S) or not self.port:
-            raise RuntimeError(f"{type(self).__name__} did not start within {CALL_TIMEOUT_S} s")
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(CALL_TIMEOUT_S)
-
-    def _run(self, ready: threading.Event) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        self._server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = self._server.sockets[0].getsockname()[1]
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            self._server.close()
-            # connections still open are ended here, on a running loop: left to the garbage collector they
-            # would close their sockets on a closed loop
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
 
     # what tests read ---------------------------------------------------------------------------------------
 

@@ -23,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 
+from shopwatch.sim.loopback import LoopbackServer
 from shopwatch.talkback.speakers.digest import parse_challenges
 from shopwatch.talkback.speakers.rtp import RtpPacket
 from shopwatch.talkback.speakers.rtsp.messages import (
@@ -38,7 +37,6 @@ from shopwatch.talkback.speakers.rtsp.messages import (
     ServerRequest,
 )
 
-CALL_TIMEOUT_S = 5.0
 REALM = "shopwatch-fake-rtsp"
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=speaker\r\nt=0 0\r\na=control:*\r\n"
@@ -69,7 +67,7 @@ class _Session:
     playing: bool = False
 
 
-class FakeRtspSpeaker:
+class FakeRtspSpeaker(LoopbackServer):
     def __init__(
         self, *, username: str = "admin", password: str = "pass1234", session_timeout_s: int = 60,
         get_parameter_status: str = "200 OK", rechallenge_after_s: float | None = None,
@@ -85,43 +83,10 @@ class FakeRtspSpeaker:
         self.insist_on_all_tracks = insist_on_all_tracks
         self.log = SpeakerLog()
         self._nonce, self._nonce_since = secrets.token_hex(8), time.monotonic()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     def url(self, *, password: str | None = None) -> str:
         return f"rtsp://{self.username}:{password or self.password}@127.0.0.1:{self.port}/speaker"
 
-    def __enter__(self) -> FakeRtspSpeaker:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="FakeRtspSpeaker", daemon=True)
-        self._thread.start()
-        if not ready.wait(CALL_TIMEOUT_S):
-            raise RuntimeError(f"FakeRtspSpeaker did not start within {CALL_TIMEOUT_S} s")
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(CALL_TIMEOUT_S)
-
-    def _run(self, ready: threading.Event) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
-        self.port = server.sockets[0].getsockname()[1]
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            server.close()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
 
     # one client connection -------------------------------------------------------------------------------
 
