@@ -56,11 +56,13 @@ def talk_cmd(
     if probe:
         _probe(target)
     else:
-        _play(target, Sound(clip, say, voice, tone, seconds))
+        _play(target, SoundOptions(clip, say, voice, tone, seconds))
 
 
 @dataclass(frozen=True)
-class Sound:
+class SoundOptions:
+    """What the command line asked to play: a file, a sentence to speak, or a test tone."""
+
     clip: Path | None
     say: str | None
     voice: str
@@ -68,7 +70,7 @@ class Sound:
     seconds: float
 
 
-def _play(target: TalkTarget, sound: Sound) -> None:
+def _play(target: TalkTarget, sound: SoundOptions) -> None:
     from shopwatch.talkback import audio
     from shopwatch.talkback.errors import AudioDecodeError, TalkbackError, TtsError
     from shopwatch.talkback.player import talk

@@ -38,7 +38,7 @@ AFTER_S = 14.0  # and ends this long after the visitor left
 
 
 @dataclass(frozen=True, slots=True)
-class Visit:
+class LabelledVisit:
     start_s: float
     left_s: float  # the visitor's box no longer overlaps the table top
     table_after: str  # what changed on the table top (for a person reading the labels)
@@ -50,7 +50,7 @@ class Visit:
 class Labels:
     clip: str
     camera_config: str
-    visits: tuple[Visit, ...]
+    visits: tuple[LabelledVisit, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class Card:
 def load_labels(path: Path) -> Labels:
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     visits = tuple(
-        Visit(
+        LabelledVisit(
             float(v["start_s"]),
             float(v["left_s"]),
             str(v["table_after"]),
@@ -127,7 +127,7 @@ def paste(
     return out
 
 
-def window(visit: Visit) -> tuple[float, float]:
+def window(visit: LabelledVisit) -> tuple[float, float]:
     return max(0.0, visit.start_s - BEFORE_S), visit.left_s + AFTER_S
 
 
@@ -145,7 +145,7 @@ def clip_frames(clip: Path, start_s: float, end_s: float) -> Iterator[tuple[floa
             yield t, np.asarray(picture.to_ndarray(format="rgb24"), np.uint8)
 
 
-def composite(clip: Path, visit: Visit, card: Card | None, out: Path, seed: int = 0) -> tuple[float, float]:
+def composite(clip: Path, visit: LabelledVisit, card: Card | None, out: Path, seed: int = 0) -> tuple[float, float]:
     """Writes the visit's window of ``clip`` to ``out`` (with ``card`` pasted from the moment the visitor left,
     or re-encoded alone when None); returns the visit's span in seconds from the window's start."""
     start_s, end_s = window(visit)
@@ -182,7 +182,7 @@ CARDS = (  # one per visit, in order: sizes 7-30 px, plain light and dark, colou
 
 def composites(
     labels: Labels, clip: Path, out_dir: Path, tuning: bool | None = None
-) -> Iterator[tuple[Path, Visit, tuple[float, float]]]:
+) -> Iterator[tuple[Path, LabelledVisit, tuple[float, float]]]:
     """One composite per labelled visit (``tuning``: only the tuning visits, or only the held-out ones), each with
     the card of ``CARDS`` at that visit's hands."""
     for index, visit in enumerate(labels.visits):
