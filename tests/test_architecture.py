@@ -7,7 +7,8 @@
 - no broad ``except`` (bare, ``Exception``, ``BaseException``) that swallows: each one either raises (cleans up
   and re-raises, or converts the error) or is a task boundary — marked ``task boundary`` in its comment and
   logging the traceback (``log.exception`` or ``exc_info=``), or marked ``handed back`` where the exception
-  object is passed to another thread that raises it.
+  object is passed to another thread that raises it;
+- no two public classes of different packages share a name (one name, one concept: "which ``Outcome``?").
 """
 
 from __future__ import annotations
@@ -197,6 +198,16 @@ def _logs_traceback(handler: ast.ExceptHandler) -> bool:
     return False
 
 
+def shared_class_names(root: Path) -> dict[str, list[str]]:
+    """Public class name -> its modules, for names defined in more than one package of ``shopwatch``."""
+    where: dict[str, list[str]] = {}
+    for name, path in modules(root).items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(name)
+    return {k: v for k, v in where.items() if len({unit_of(m) for m in v}) > 1}
+
+
 # -- the checks on shopwatch --------------------------------------------------------------------------------------
 
 
@@ -219,6 +230,11 @@ def test_no_import_from_a_lower_layer_to_a_higher_one() -> None:
 def test_every_broad_except_is_a_logged_task_boundary() -> None:
     found = broad_excepts(ROOT)
     assert found == [], "\n".join(f"{b.where}: {b.problem}" for b in found)
+
+
+def test_no_class_name_is_shared_across_packages() -> None:
+    found = shared_class_names(ROOT)
+    assert found == {}, "rename one of each:\n" + "\n".join(f"{k}: {', '.join(v)}" for k, v in found.items())
 
 
 # -- the checker itself, on a made-up package ---------------------------------------------------------------------
@@ -252,6 +268,20 @@ def test_the_checker_finds_a_type_checking_cycle_an_upward_import_and_a_swallowi
     levels = layers(tmp_path / "ARCH.md")
     assert upward_imports(graph, levels) == ["shopwatch.core.a:3 imports shopwatch.api.b (core is below api)"]
     assert [b.where for b in broad_excepts(tmp_path)] == [str(Path("shopwatch/api/c.py")) + ":6"]
+
+
+def test_the_checker_finds_a_class_name_defined_in_two_packages(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "__init__.py": "",
+        "core/__init__.py": "",
+        "core/records.py": "class Outcome:\n    pass\nclass _Row:\n    pass\n",
+        "core/other.py": "class Outcome:\n    pass\n",  # the same package: its own business
+        "store/__init__.py": "",
+        "store/rows.py": "class Outcome:\n    pass\nclass _Row:\n    pass\n",
+    })  # fmt: skip
+    assert shared_class_names(tmp_path) == {
+        "Outcome": ["shopwatch.core.other", "shopwatch.core.records", "shopwatch.store.rows"]
+    }
 
 
 @pytest.mark.parametrize("block", ["", "```\ncore\n```\n"])
