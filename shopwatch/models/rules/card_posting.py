@@ -14,8 +14,6 @@ Per visit (one tracked actor in contact with one surface zone):
 from __future__ import annotations
 
 import itertools
-from collections import deque
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import cv2
@@ -23,14 +21,12 @@ import numpy as np
 
 from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
 from shopwatch.core.events import Box, CardEvidence, Event, EventType
-from shopwatch.core.frame import Frame
 from shopwatch.models.evidence import confidence, patch_pictures
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
+from shopwatch.models.rules.posting_visit import AFTER_FRAMES, TOUCH_MARGIN, Visit, grown, handover
 from shopwatch.models.surface import (
     ACTOR_MARGIN,
     GHOST_MOVED,
-    Before,
-    Image,
     PatchFinding,
     PatchSpec,
     Pictures,
@@ -44,109 +40,14 @@ from shopwatch.models.zones import ZoneShape
 
 CONTACT_OVERLAP = 0.1  # of the actor's box inside the zone that counts as touching it
 ZONE_HIDDEN = 0.3  # or of the zone inside the actor's box (a small surface: a table top, a sign)
-SPEED_WINDOW_S = 0.5  # speed is measured over this much of the actor's path
-TOUCH_MARGIN = 0.1  # of the actor's height added around the touched part (arm's reach beyond the box)
 VERIFY_WAIT_S = 8.0  # after leaving, how long a visit may wait for someone to clear the touched part
-PATH_POINTS = 64
 EDGE = 0.005  # of the frame: a box this close to the left or right edge is leaving or entering
-CUT = 0.03  # of the frame: a box side this close to the frame's side may be cut by it (someone coming in)
-AFTER_FRAMES = 6  # frames averaged (at most) into the "after" picture of the touched part
-HANDOVER_HEIGHTS = 0.5  # a new track this close (in actor heights) to a lost visit's actor continues the visit
 PERSON_BLOB = 0.3  # a motion blob this tall (of the actor's height) may be a person the detector missed
 REGIONAL_MIN_PX = 200  # pixels of the surface outside the touched part needed to judge a regional change
 REGIONAL_FRACTION = 0.1  # of those pixels changed: light or shadow over the surface, not a card
 FOOT_REACH = 0.2  # of the actor's height: feet this close to a surface's foot line reach it
 HIDDEN_PART = 0.5  # of a patch's pixels hidden by the actor during the visit (put there by a hand in front)
 BEHIND = 0.05  # of the actor's height: feet above the surface's bottom edge by more stand behind it
-
-
-def _grown(box: Box, margin: float) -> Box:
-    m = margin * (box[3] - box[1])
-    return (box[0] - m, box[1] - m, box[2] + m, box[3] + m)
-
-
-@dataclass
-class Visit:
-    track_id: int
-    first_t: float
-    before: Before
-    last_contact_t: float
-    best_box: Box
-    best_score: float
-    best_frame: Frame
-    scores: list[float] = field(default_factory=list)
-    heights: list[float] = field(default_factory=list)
-    edges: deque[tuple[float, Box]] = field(default_factory=lambda: deque(maxlen=32))
-    path: list[Box] = field(default_factory=list)
-    stop_since: float | None = None
-    stopped_s: float = 0.0
-    touched: Box | None = None
-    left_t: float | None = None  # set when the actor left: the visit is being verified
-    patches_since: float | None = None
-    after: Image | None = None  # per-pixel mean of the touched part over the last frames it was in view
-    seen: np.ndarray | None = None  # per pixel: frames in that mean (up to AFTER_FRAMES)
-    hidden: np.ndarray | None = None  # per pixel of the surface: hidden by someone in front of it during the visit
-
-    def hold_still(self, t: float) -> None:
-        """The actor is still there but not detected: time passes as a stop at the last place."""
-        self.last_contact_t = t
-        if self.stop_since is None:
-            self.stop_since = self.edges[-1][0] if self.edges else t
-        self.stopped_s = max(self.stopped_s, t - self.stop_since)
-        self.edges.clear()  # the next detection starts a fresh speed window
-        if self.touched is None and self.path:
-            self.touched = _grown(self.path[-1], TOUCH_MARGIN)
-
-    def see(self, t: float, box: Box, score: float, frame: Frame, stop_speed: float) -> None:
-        self.last_contact_t = t
-        height = box[3] - box[1]
-        self.scores.append(score)
-        self.heights.append(height)
-        if score >= self.best_score:
-            self.best_box, self.best_score, self.best_frame = box, score, frame
-        if len(self.path) < PATH_POINTS:
-            self.path.append(box)
-        self.edges.append((t, box))
-        while len(self.edges) > 2 and t - self.edges[1][0] >= SPEED_WINDOW_S:
-            self.edges.popleft()
-        t0, b0 = self.edges[0]
-        if t - t0 < SPEED_WINDOW_S * 0.6:
-            return  # not enough path yet to tell a stop from a walk
-        # Reaching out moves one side of the box, walking moves both: the slower side and the feet tell a stop.
-        # A side cut by the frame edge does not move with the actor: only the sides inside the frame count.
-        sides = [abs(box[0] - b0[0])] if min(box[0], b0[0]) > CUT else []
-        sides += [abs(box[2] - b0[2])] if max(box[2], b0[2]) < 1.0 - CUT else []
-        if not sides:
-            return  # cut on both sides: nothing tells its speed
-        dx = min(sides)
-        speed = float(np.hypot(dx, box[3] - b0[3])) / max(height, 1e-3) / (t - t0)
-        if speed >= stop_speed:
-            self.stop_since = None
-            return
-        self.stop_since = t0 if self.stop_since is None else self.stop_since
-        self.stopped_s = max(self.stopped_s, t - self.stop_since)
-        grown = _grown(box, TOUCH_MARGIN)
-        t_ = self.touched
-        self.touched = (
-            grown
-            if t_ is None
-            else (min(t_[0], grown[0]), min(t_[1], grown[1]), max(t_[2], grown[2]), max(t_[3], grown[3]))
-        )
-
-
-def _handover(visits: dict[int, Visit], track_id: int, box: Box, t: float, max_gap_s: float) -> Visit | None:
-    """A visit whose actor was lost within ``max_gap_s`` where this new track appears: the same actor, given a new
-    id by the tracker after a detection gap."""
-    height = box[3] - box[1]
-    for old_id, visit in visits.items():
-        last = visit.path[-1] if visit.path else visit.best_box
-        near = abs((last[0] + last[2]) / 2 - (box[0] + box[2]) / 2) < HANDOVER_HEIGHTS * height
-        if visit.left_t is None and visit.last_contact_t < t and t - visit.last_contact_t <= max_gap_s and near:
-            del visits[old_id]
-            visit.track_id = track_id
-            visits[track_id] = visit
-            return visit
-    return None
 
 
 def _reaches(zone: ZoneShape, boxes: np.ndarray) -> np.ndarray:
@@ -239,7 +140,7 @@ class CardPosting:
                 else:
                     visit.left_t, visit.patches_since = None, None  # came back to the touched part: same visit
             if visit is None:
-                visit = _handover(visits, track_id, box, obs.t, self._config.max_gap_s)
+                visit = handover(visits, track_id, box, obs.t, self._config.max_gap_s)
             if visit is None:
                 before = surface.snapshot()
                 if before is None:
@@ -265,7 +166,7 @@ class CardPosting:
         now = obs.frame.image[region.y1 : region.y2, region.x1 : region.x2]
         for visit in active:
             before = visit.before
-            p = PixelBox.of(_grown(visit.path[-1], TOUCH_MARGIN), w, h)
+            p = PixelBox.of(grown(visit.path[-1], TOUCH_MARGIN), w, h)
             y1, y2 = max(0, p.y1 - region.y1), max(0, p.y2 - region.y1)
             x1, x2 = max(0, p.x1 - region.x1), max(0, p.x2 - region.x1)
             if y2 <= y1 or x2 <= x1:
