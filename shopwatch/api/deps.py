@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
@@ -15,6 +15,7 @@ from shopwatch.api.stills import StillCache
 from shopwatch.api.stream_slots import StreamSlots
 from shopwatch.api.views import CameraViews
 from shopwatch.core.config import Settings
+from shopwatch.core.errors import Unavailable
 
 _STATE_KEY = "shopwatch_context"
 
@@ -47,6 +48,14 @@ def get_context(conn: HTTPConnection) -> ApiContext:
 
 
 ContextDep = Annotated[ApiContext, Depends(get_context)]
+T = TypeVar("T")
+
+
+def present(service: T | None, what: str) -> T:
+    """``service``, or a 503 saying that ``what`` is not set up on this service (a part left out by its config)."""
+    if service is None:
+        raise Unavailable(f"{what} is not set up on this service")
+    return service
 
 
 def get_settings(context: ContextDep) -> Settings:

@@ -13,25 +13,18 @@ from typing import Annotated
 from fastapi import Depends
 
 from shopwatch.api.access.deps import PrincipalDep
-from shopwatch.api.deps import ContextDep
+from shopwatch.api.deps import ContextDep, present
 from shopwatch.api.services import Workflow
-from shopwatch.core.errors import Unavailable
 from shopwatch.core.principal import Permission
 from shopwatch.incidents.archive import EventArchive
 
 
 def get_incidents(context: ContextDep) -> Workflow:
-    service = context.services.incidents
-    if service is None:
-        raise Unavailable("the incident store is not set up")
-    return service
+    return present(context.services.incidents, "the incident store")
 
 
 def get_archive(context: ContextDep) -> EventArchive:
-    archive = context.services.archive
-    if archive is None:
-        raise Unavailable("the incident store is not set up")
-    return archive
+    return present(context.services.archive, "the incident store")
 
 
 IncidentsDep = Annotated[Workflow, Depends(get_incidents)]

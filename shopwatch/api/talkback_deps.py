@@ -10,23 +10,16 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from shopwatch.api.deps import ContextDep
+from shopwatch.api.deps import ContextDep, present
 from shopwatch.api.services import Clips, Talk
-from shopwatch.core.errors import Unavailable
 
 
 def get_talkback(context: ContextDep) -> Talk:
-    service = context.services.talkback
-    if service is None:
-        raise Unavailable("talkback is not set up on this service")
-    return service
+    return present(context.services.talkback, "talkback")
 
 
 def get_clips(context: ContextDep) -> Clips:
-    clips = context.services.clips
-    if clips is None:
-        raise Unavailable("talkback is not set up on this service")
-    return clips
+    return present(context.services.clips, "talkback")
 
 
 TalkbackDep = Annotated[Talk, Depends(get_talkback)]
