@@ -193,6 +193,7 @@ async def test_the_console_speaks_chinese_first_and_english_when_chosen(
     assert EN["type.card_posting"] in (await row.text_content() or "")  # the event list redrawn in place
     assert await page.text_content("[data-move=acknowledged]") == EN["move.acknowledged"]
     assert (await page.text_content("#detail-title") or "").startswith(EN["type.card_posting"] + " at ")
+    await page.screenshot(path=ARTEFACTS / "console-event-en.png")
 
     await page.reload()  # the choice is remembered
     await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
