@@ -1,8 +1,11 @@
-"""The camera registry: cameras imported from CSV (later ONVIF onboarding and the API), kept in the database.
+"""The camera registry: cameras imported from CSV, onboarded over ONVIF or changed through the API, kept in the
+database.
 
-Passwords are stored as given, usually a ``${SHOPWATCH_...}`` reference; they are resolved from the environment only
-when a record becomes the ``CameraConfig`` a worker connects with (``get``/``list``). ``records()`` gives the
-stored form, for display, without needing any secret.
+Passwords are stored encrypted (``store.secret_box``: ``fernet:<token>`` under a key outside the database); this
+module is the one place that reads and writes the column, so every caller sees the password as it was given,
+inline or a ``${SHOPWATCH_...}`` reference. A reference is resolved from the environment only when a record
+becomes the ``CameraConfig`` a worker connects with (``get``/``list``); ``records()`` gives the given form, for
+display, without resolving it.
 
 Every write is one transaction and bumps ``registry_state.revision`` once when it changed anything, so the
 running service can poll ``revision()`` cheaply and reload only when needed."""
