@@ -216,3 +216,24 @@ def test_rows_are_sealed_in_the_database_and_the_migration_encrypts_and_decrypts
     assert all(v.startswith(SEALED) and SECRET not in v for v in stored())
     assert [c.credentials.password.get_secret_value() for c in CameraRepository(engine).list()] == [SECRET] * 3
     engine.dispose()
+
+
+@pytest.mark.parametrize("how", ["missing", "another key"])
+def test_serve_refuses_to_start_without_the_right_key_in_one_sentence(
+    home: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv_path = write_csv(home / "merchants.csv", [merchant_row(1)])
+    assert shopwatch(home, "cameras", "import", str(csv_path)).exit_code == 0
+    key_file = home / "data" / "secret.key"
+    old_key = key_file.read_text()
+    if how == "missing":
+        key_file.unlink()
+    else:
+        key_file.write_text(Fernet.generate_key().decode() + "\n")
+    monkeypatch.setenv("COLUMNS", "400")  # the sentence on one line
+    result = shopwatch(home, "serve")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and f"the key file {key_file}" in result.output
+    assert old_key.strip() not in result.output
+    assert not key_file.exists() or key_file.read_text().strip() not in result.output
+    assert (how == "missing") == (not key_file.exists())  # no new key made over encrypted rows
