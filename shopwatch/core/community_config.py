@@ -2,7 +2,7 @@
 them: ``groups`` name the chats (网格员、义警、物业、学校、串店、寄递物流、宾馆) and their robots, ``rules`` say which
 event types, grids and kinds of shop go to which groups.
 
-Robot keys and secrets are ``SecretStr`` (inline or ``${ENV_VAR}``) and never stored in the outbox: a delivery
+Robot keys and secrets are ``SecretStr`` (inline or ``${SHOPWATCH_...}``) and never stored in the outbox: a delivery
 names its robot as ``<group>/<robot>`` and the sender looks the key up when it sends."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Robot(_Strict):
     kind: RobotKind = Field(..., description="wecom, dingtalk or feishu.")
     key: SecretStr = Field(
         ..., description="WeCom: the webhook key; DingTalk: the access_token; Feishu: the hook token (inline or "
-        "${ENV_VAR}).",
+        "${SHOPWATCH_...}).",
     )  # fmt: skip
     secret: SecretStr = Field(
         SecretStr(""), description="DingTalk/Feishu signing secret (加签, DingTalk's starts with SEC); empty: unsigned."
