@@ -22,6 +22,7 @@ from shopwatch.api.routers import (
     events,
     incidents,
     live,
+    live_ws,
     login,
     media,
     system,
@@ -64,6 +65,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     P = Permission
     api.include_router(cameras.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
     api.include_router(live.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
+    api.include_router(live_ws.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.VIEW_CAMERAS))])
     talk = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.TALK)), Depends(AuditWrites("talkback"))]
     api.include_router(talkback.router, dependencies=talk)
     api.include_router(talkback_live.router, dependencies=talk)

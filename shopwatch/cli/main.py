@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk, users
+from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk, tls_cmd, users
 
 
 def build_cli() -> typer.Typer:
@@ -24,6 +24,7 @@ def build_cli() -> typer.Typer:
     sim_cmd.register(app)
     talk.register(app)
     users.register(app)  # users and keys
+    tls_cmd.register(app)
     return app
 
 

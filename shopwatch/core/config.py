@@ -62,7 +62,7 @@ class Location(Strict):
 class Credentials(Strict):
     username: str = Field("", max_length=128, description="Camera user name.")
     password: SecretStr = Field(
-        SecretStr(""), description="Camera password, inline or as a ${ENV_VAR} reference resolved at load."
+        SecretStr(""), description="Camera password, inline or as a ${SHOPWATCH_...} reference resolved at load."
     )
 
 

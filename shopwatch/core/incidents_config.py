@@ -2,7 +2,7 @@
 supervisor channel, MQTT, delivery retries, cross-camera linking and auto-deterrence.
 
 Secrets (webhook signing keys, the MQTT password, the snapshot URL key) are ``SecretStr`` and accept
-``${ENV_VAR}`` references like camera passwords do."""
+``${SHOPWATCH_...}`` references like camera passwords do."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _check_topic(value: str | None) -> str | None:
 class Webhook(_Strict):
     url: str = Field(..., pattern=r"^https?://", max_length=2000, description="Where alerts are POSTed (JSON).")
     secret: SecretStr = Field(
-        ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${ENV_VAR})."
+        ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${SHOPWATCH_...})."
     )
     allow_plain_http: bool = Field(
         False, description="Accept an http:// URL for this receiver (alerts carry addresses and phone numbers "
@@ -107,7 +107,7 @@ class Mqtt(_Strict):
     host: str = Field("127.0.0.1", min_length=1, max_length=253, description="Broker host.")
     port: int = Field(1883, ge=1, le=65535, description="Broker port.")
     username: str = Field("", max_length=128, description="Broker user name; empty: anonymous.")
-    password: SecretStr = Field(SecretStr(""), description="Broker password (inline or ${ENV_VAR}).")
+    password: SecretStr = Field(SecretStr(""), description="Broker password (inline or ${SHOPWATCH_...}).")
     client_id: str = Field("", max_length=64, description="MQTT client id; empty: generated.")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive.")
     tls: MqttTls | None = Field(
@@ -163,6 +163,18 @@ class Linking(_Strict):
     next_cameras: int = Field(3, ge=0, le=10, description="Likely next cameras named in a linked alert.")
 
 
+# The card-posting confidence at which precision was measured at 0.95 (docs/DETECTION.md, "What the confidence
+# means"): a warning through a shop's speaker accuses whoever stands there, so no rule goes below it by accident.
+STRONG_CONFIDENCE = 0.95
+
+
+class Confirm(_Strict):
+    within_s: float = Field(
+        ..., gt=0, le=3600, description="The warning plays only if an operator acknowledges the event this soon "
+        "after it was stored; later (or marked false_positive), it is recorded as not played.",
+    )  # fmt: skip
+
+
 class Deterrence(_Strict):
     type: EventType = Field(..., description="Event type that triggers it.")
     clip: str = Field(..., min_length=1, max_length=100, description="Name of the talkback clip to play.")
@@ -170,6 +182,35 @@ class Deterrence(_Strict):
         default_factory=list, max_length=2000, description="Camera ids it applies to; empty: every camera."
     )
     cooldown_s: float = Field(300.0, ge=0, le=86400, description="No second play on one camera for this long.")
+    min_confidence: float = Field(
+        ..., ge=0, le=1, description=f"Events less confident than this play nothing (recorded as skipped). "
+        f"Below {STRONG_CONFIDENCE} (card posting's measured 0.95-precision point) only with allow_low_confidence.",
+    )  # fmt: skip
+    allow_low_confidence: bool = Field(
+        False, description=f"Accept a min_confidence below {STRONG_CONFIDENCE} (logged as a warning at start); "
+        "loitering and intrusion confidences are the person detector's score, not a precision.",
+    )  # fmt: skip
+    confirm: Confirm | None = Field(
+        None, description="Play only after an operator acknowledges the event in time; null: play at once."
+    )
+    dry_run: bool = Field(
+        False, description="Play nothing: record on the event what would have been played (or refused, and why)."
+    )
+
+    @model_validator(mode="after")
+    def _strong_only(self) -> Deterrence:
+        if self.min_confidence < STRONG_CONFIDENCE and not self.allow_low_confidence:
+            raise ValueError(
+                f"min_confidence: expected at least {STRONG_CONFIDENCE} (the measured 0.95-precision point of "
+                f"card posting), found {self.min_confidence}; set allow_low_confidence: true to accept more "
+                "false warnings through the speaker"
+            )
+        return self
+
+    @property
+    def weak(self) -> bool:
+        """Accepts events below the measured strong point (allowed explicitly)."""
+        return self.min_confidence < STRONG_CONFIDENCE
 
 
 class IncidentsSettings(_Strict):

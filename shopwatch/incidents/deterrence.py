@@ -1,5 +1,10 @@
 """Auto-deterrence: on a configured event type at a camera, play a recorded warning through its speaker.
 
+Only strong events: an event less confident than the rule's ``min_confidence`` is recorded as ``skipped``.
+A rule with ``confirm`` waits (``awaiting_confirmation``) for an operator to acknowledge the event within
+``confirm.within_s``, else records ``not_played``; a ``dry_run`` rule plays nothing and records ``dry_run``
+with what would have happened (``would``: ``play``, ``refused``, ``cooldown``, ``failed``) and why.
+
 It goes through the talkback service like an operator would (consent, quiet hours, one talker per speaker,
 the talkback audit), as the user ``auto-deterrence``, never queued and never overriding. A per-camera
 cooldown keeps one visit from triggering the warning again and again. The outcome is returned for the event:
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shopwatch.core.clock import Clock
@@ -30,14 +35,28 @@ USER = "auto-deterrence"
 SESSION_GRACE_S = 30.0  # beyond the talkback session limit, before we stop waiting for the end
 
 
+MAX_WAITING = 10_000  # events waiting for an operator's confirmation; past it, not played (and said so)
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     event_id: str
     camera_id: str
     type: str
+    confidence: float
 
 
 Record = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    trigger: Trigger
+    rule: Deterrence
+    within_s: float
+    until: float  # monotonic deadline of the acknowledgement
+    record: Record
+    announced: asyncio.Event = field(default_factory=asyncio.Event)  # "awaiting" stored: later outcomes win
 
 
 class AutoDeterrence:
@@ -46,6 +65,15 @@ class AutoDeterrence:
         self._talkback = talkback
         self._clock = clock
         self._last_played: dict[str, float] = {}  # camera id -> monotonic time of the last started warning
+        self._last_dry: dict[str, float] = {}  # the same for dry runs, which must not hold back real warnings
+        self._waiting: dict[str, _Waiting] = {}  # event id -> its warning, until acknowledged or too late
+        for i, rule in enumerate(self._rules):
+            if rule.weak:
+                log.warning(
+                    "deterrence rule %d (%s, clip %r) plays for events from confidence %.2f: below the measured "
+                    "0.95-precision point, expect warnings at people who did nothing",
+                    i, rule.type.value, rule.clip, rule.min_confidence,
+                )  # fmt: skip
 
     def rule_for(self, camera_id: str, event_type: str) -> Deterrence | None:
         for rule in self._rules:
@@ -67,7 +95,87 @@ class AutoDeterrence:
         rule = self.rule_for(trigger.camera_id, trigger.type)
         if rule is None:
             return
+        base: dict[str, Any] = {"clip": rule.clip, "confidence": round(trigger.confidence, 3)}
+        if trigger.confidence < rule.min_confidence:
+            reason = f"confidence {trigger.confidence:.2f} is below the rule's min_confidence {rule.min_confidence}"
+            await record(trigger.event_id, {**base, "outcome": "skipped", "reason": reason, "at": self._clock.wall()})
+            return
+        if rule.confirm is None:
+            await self._go(trigger, rule, record)
+            return
+        within = rule.confirm.within_s
+        if len(self._waiting) >= MAX_WAITING:
+            reason = f"{MAX_WAITING} events are already waiting for an acknowledgement"
+            outcome = {**base, "outcome": "not_played", "reason": reason, "at": self._clock.wall()}
+            await record(trigger.event_id, outcome)
+            return
+        waiting = _Waiting(trigger, rule, within, self._clock.monotonic() + within, record)
+        self._waiting[trigger.event_id] = waiting  # before any await: an acknowledgement finds it
+        try:
+            await record(
+                trigger.event_id,
+                {**base, "outcome": "awaiting_confirmation", "within_s": within, "until": self._clock.wall() + within,
+                 "at": self._clock.wall()},
+            )  # fmt: skip
+        finally:
+            waiting.announced.set()
+
+    # -- confirmation by an operator -----------------------------------------------------------------------
+
+    def waiting(self) -> list[str]:
+        """Ids of the events whose warning waits for an acknowledgement."""
+        return list(self._waiting)
+
+    async def acknowledged(self, event_id: str, user: str) -> None:
+        """An operator acknowledged ``event_id``: its warning plays if it was waiting and is still in time."""
+        waiting = self._waiting.pop(event_id, None)
+        if waiting is None:
+            return
+        try:
+            if self._clock.monotonic() > waiting.until:
+                await self._not_played(waiting, f"acknowledged by {user} after the {waiting.within_s:.0f} s")
+                return
+            log.info("auto-deterrence for event %s confirmed by %s", event_id, user)
+            await waiting.announced.wait()
+            await self._go(waiting.trigger, waiting.rule, waiting.record, confirmed_by=user)
+        except Exception:  # a task boundary, as in run()
+            log.exception("auto-deterrence for event %s on %s failed", event_id, waiting.trigger.camera_id)
+
+    async def dismissed(self, event_id: str, status: str) -> None:
+        """The event was closed without an acknowledgement (``false_positive``): its warning never plays."""
+        waiting = self._waiting.pop(event_id, None)
+        if waiting is not None:
+            await self._not_played(waiting, f"the event was marked {status}")
+
+    async def expire_due(self) -> list[str]:
+        """Record every warning whose acknowledgement did not come in time as not played; returns their ids."""
+        now = self._clock.monotonic()
+        late = [w for w in self._waiting.values() if now > w.until]
+        for waiting in late:
+            del self._waiting[waiting.trigger.event_id]
+            await self._not_played(waiting, f"not acknowledged within {waiting.within_s:.0f} s")
+        return [w.trigger.event_id for w in late]
+
+    async def _not_played(self, waiting: _Waiting, reason: str) -> None:
+        await waiting.announced.wait()
+        outcome = {
+            "clip": waiting.rule.clip,
+            "confidence": round(waiting.trigger.confidence, 3),
+            "outcome": "not_played",
+            "reason": reason,
+            "at": self._clock.wall(),
+        }
+        await waiting.record(waiting.trigger.event_id, outcome)
+
+    # -- playing -------------------------------------------------------------------------------------------
+
+    async def _go(self, trigger: Trigger, rule: Deterrence, record: Record, confirmed_by: str | None = None) -> None:
+        if rule.dry_run:
+            await record(trigger.event_id, await self._dry_run(trigger, rule, confirmed_by))
+            return
         outcome = await self._start(trigger, rule)
+        if confirmed_by is not None:
+            outcome["confirmed_by"] = confirmed_by
         await record(trigger.event_id, outcome)
         session_id = outcome.get("session_id")
         if outcome["outcome"] != "started" or self._talkback is None or not isinstance(session_id, str):
@@ -121,6 +229,38 @@ class AutoDeterrence:
             else:
                 self._last_played[trigger.camera_id] = last
         return outcome
+
+    async def _dry_run(self, trigger: Trigger, rule: Deterrence, confirmed_by: str | None) -> dict[str, Any]:
+        """What ``_start`` would have done, without a sound: the cooldown (of dry runs), the clip, the policy."""
+        base: dict[str, Any] = {"clip": rule.clip, "outcome": "dry_run", "at": self._clock.wall()}
+        if confirmed_by is not None:
+            base["confirmed_by"] = confirmed_by
+        last = self._last_dry.get(trigger.camera_id)
+        now = self._clock.monotonic()
+        if last is not None and now - last < rule.cooldown_s:
+            return {**base, "would": "cooldown", "reason": f"would have played {now - last:.0f} s ago"}
+        self._last_dry[trigger.camera_id] = now  # claimed before the first await, as _start does
+        would, reason = await self._would(trigger, rule)
+        if would != "play" and self._last_dry.get(trigger.camera_id) == now:
+            if last is None:
+                del self._last_dry[trigger.camera_id]
+            else:
+                self._last_dry[trigger.camera_id] = last
+        log.info("auto-deterrence dry run on %s: %s (%s)", trigger.camera_id, would, reason)
+        return {**base, "would": would, "reason": reason}
+
+    async def _would(self, trigger: Trigger, rule: Deterrence) -> tuple[str, str]:
+        if self._talkback is None:
+            return "failed", "talkback is not set up"
+        if not [c for c in await self._talkback.library.list() if c.name == rule.clip]:
+            return "failed", f"no talkback clip named {rule.clip!r}"
+        try:
+            self._talkback.admissible(trigger.camera_id)
+        except PolicyRefused as exc:
+            return "refused", exc.reason
+        except UnknownCamera as exc:
+            return "failed", str(exc)
+        return "play", f"would have played clip {rule.clip!r} on {trigger.camera_id}"
 
     @staticmethod
     async def _play(

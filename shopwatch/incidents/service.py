@@ -227,7 +227,9 @@ class IncidentService:
             stored = item.event
             if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
                 self._spawn(
-                    self._deterrence.run(Trigger(stored.id, stored.camera_id, stored.type), self._record_deterrence)
+                    self._deterrence.run(
+                        Trigger(stored.id, stored.camera_id, stored.type, stored.confidence), self._record_deterrence
+                    )
                 )
         return [item.event for item in done], failed
 
@@ -289,6 +291,9 @@ class IncidentService:
                 self.feed.publish(seq)
                 if wanted is workflow.Status.FALSE_POSITIVE:
                     self.linker.forget(event_id)
+                    self._spawn(self._deterrence.dismissed(event_id, wanted.value))
+                elif wanted is workflow.Status.ACKNOWLEDGED:
+                    self._spawn(self._deterrence.acknowledged(event_id, user))
                 return replace(event, status=wanted.value, updated_at=change.at)
         raise workflow.IllegalTransition(event_id, current, wanted)
 
@@ -348,6 +353,7 @@ class IncidentService:
         while True:
             try:
                 await self.escalate_due()
+                await self._deterrence.expire_due()
                 if self._clock.monotonic() - last_retention >= self.settings.retention.interval_s:
                     last_retention = self._clock.monotonic()
                     if removed := await self.apply_retention():

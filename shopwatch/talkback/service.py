@@ -187,20 +187,34 @@ class TalkbackService:
         try:
             if request.override and not request.operator.admin:
                 raise OverrideNotAllowed("an override needs an admin operator", overridable=False)
-            session = replace(session, overridden=self.policy.check(camera, override=request.override).overridden)
-            target = self._access.target_for_camera(camera)
-            if target is None:
-                raise PolicyRefused(
-                    f"camera {camera.id!r} has no talkback target (set talkback.url, or a vendor with a known"
-                    " talkback protocol and stream URLs)",
-                    overridable=False,
-                )
+            overridden, target = self._check(camera, override=request.override)
+            session = replace(session, overridden=overridden)
         except PolicyRefused as exc:
             await self._refuse(session, Outcome.REFUSED, exc.reason)
             raise
         if session.overridden:
             log.warning("talkback override by %s on %s: %s", session.user, camera.id, "; ".join(session.overridden))
         return camera, session, target
+
+    def _check(self, camera: CameraConfig, *, override: bool) -> tuple[tuple[str, ...], TalkTarget]:
+        """The policy's decision and the camera's talkback target; ``PolicyRefused`` when it may not talk."""
+        overridden = self.policy.check(camera, override=override).overridden
+        target = self._access.target_for_camera(camera)
+        if target is None:
+            raise PolicyRefused(
+                f"camera {camera.id!r} has no talkback target (set talkback.url, or a vendor with a known"
+                " talkback protocol and stream URLs)",
+                overridable=False,
+            )
+        return overridden, target
+
+    def admissible(self, camera_id: str) -> None:
+        """Raise what ``play`` would refuse ``camera_id`` with now (``UnknownCamera``, ``PolicyRefused``), without
+        starting or auditing anything: the answer of a dry run. A busy speaker is not checked."""
+        camera = self._fleet.camera(camera_id)
+        if camera is None:
+            raise UnknownCamera(camera_id)
+        self._check(camera, override=False)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.wall(), UTC)

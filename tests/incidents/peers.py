@@ -32,13 +32,15 @@ from tests.api.fakes import FakeFleet, jpeg_bytes
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
-def make_event(camera_id: str, start: float, type_: EventType = EventType.CARD_POSTING) -> Event:
+def make_event(
+    camera_id: str, start: float, type_: EventType = EventType.CARD_POSTING, confidence: float = 0.81
+) -> Event:
     return Event(
         camera_id=camera_id,
         type=type_,
         start=start,
         end=start + 3.0,
-        confidence=0.81,
+        confidence=confidence,
         track_id=7,
         box=(0.4, 0.2, 0.6, 0.9),
         zone="door",

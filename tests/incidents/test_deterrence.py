@@ -1,12 +1,15 @@
 """Auto-deterrence end to end: detection events submitted to the real incidents service make the real talkback
 service play a clip at GStreamer's ONVIF backchannel peer (``shopwatch.sim.backchannel``), which decodes what
 arrives. Checked on the received audio (pitch and length), on the outcome stored with the event and on the
-talkback audit (user ``auto-deterrence``); cooldown (injected clock), quiet hours, consent, a busy speaker and
-an event type without a rule play nothing and say why."""
+talkback audit (user ``auto-deterrence``); cooldown (injected clock), quiet hours, consent, a busy speaker,
+an event type without a rule and an event below the rule's ``min_confidence`` play nothing and say why. A rule
+with ``confirm`` plays only after an operator's acknowledgement in time; a ``dry_run`` rule plays nothing and
+records what it would have done."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import ManualClock
@@ -22,8 +26,9 @@ from shopwatch.core.events import Event, EventType
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.talkback_records import Outcome, TalkSession
 from shopwatch.incidents.build import build_incidents
-from shopwatch.incidents.deterrence import USER
+from shopwatch.incidents.deterrence import USER, AutoDeterrence
 from shopwatch.incidents.service import IncidentService
+from shopwatch.incidents.workflow import Status
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.store.talkback import AuditQuery
@@ -43,10 +48,17 @@ CLIP_HZ = 1000
 COOLDOWN_S = 120.0
 ENDED = {"completed", "truncated", "failed", "cancelled", "preempted"}
 LONG_S = 4.0  # the intrusion warning, long enough to be stopped half way on a loaded machine
+STRONG = 0.97  # a card-posting event above the rules' min_confidence
+CONFIRM_S = 60.0
 RULES = [
-    {"type": "card_posting", "clip": "warning_cards", "cooldown_s": COOLDOWN_S},
-    {"type": "intrusion", "clip": "warning_intrusion", "cameras": ["shop-a"]},
-]
+    {"type": "card_posting", "clip": "warning_cards", "cameras": ["shop-confirm"], "min_confidence": 0.95,
+     "confirm": {"within_s": CONFIRM_S}},
+    {"type": "card_posting", "clip": "warning_cards", "cooldown_s": COOLDOWN_S, "min_confidence": 0.95},
+    {"type": "intrusion", "clip": "warning_intrusion", "cameras": ["shop-a"], "min_confidence": 0.5,
+     "allow_low_confidence": True},
+    {"type": "loitering", "clip": "warning_cards", "cameras": ["shop-dry", "shop-quiet"], "min_confidence": 0.95,
+     "dry_run": True},
+]  # fmt: skip
 
 
 @dataclass
@@ -56,8 +68,10 @@ class Scene:
     clock: ManualClock
     peer: BackchannelServer
 
-    async def submit(self, camera_id: str, type_: EventType = EventType.CARD_POSTING) -> Event:
-        event = make_event(camera_id, self.clock.wall(), type_)
+    async def submit(
+        self, camera_id: str, type_: EventType = EventType.CARD_POSTING, confidence: float = STRONG
+    ) -> Event:
+        event = make_event(camera_id, self.clock.wall(), type_, confidence)
         assert self.incidents.submit(event)
         return event
 
@@ -116,6 +130,8 @@ async def open_scene(engine: Engine, data_dir: Path, peer: BackchannelServer) ->
         [
             speaker_camera("shop-a", peer.url("pcma"), grid="3"),
             speaker_camera("shop-b", peer.url("pcmu"), grid="3"),
+            speaker_camera("shop-confirm", peer.url("pcmu"), grid="3"),
+            speaker_camera("shop-dry", peer.url("pcmu"), grid="3"),
             speaker_camera("shop-quiet", peer.url("pcmu"), grid="3", quiet_hours=quiet),
             speaker_camera("shop-private", peer.url("pcmu"), grid="3", allowed=False),
         ]
@@ -250,3 +266,86 @@ async def test_closing_the_service_mid_warning_stops_it_and_records_how_far_it_g
     assert scene.talkback.arbiter.holder("shop-a") is None
     [entry] = await scene.audit()
     assert entry.outcome is Outcome.CANCELLED
+
+
+async def test_an_event_below_min_confidence_plays_nothing_and_says_why(scene: Scene) -> None:
+    weak = await scene.submit("shop-a", confidence=0.9)
+    skipped = await scene.outcome(weak.id, {"skipped", *ENDED})
+    assert skipped["outcome"] == "skipped"
+    assert "confidence 0.90 is below the rule's min_confidence 0.95" in skipped["reason"]
+    assert scene.peer.requests() == [] and await scene.audit() == []
+
+    strong = await scene.submit("shop-a", confidence=0.95)  # at the threshold: played (no cooldown was taken)
+    assert (await scene.outcome(strong.id, ENDED))["outcome"] == "completed"
+
+
+async def test_confirm_plays_only_after_an_operators_acknowledgement(scene: Scene) -> None:
+    event = await scene.submit("shop-confirm")
+    waiting = await scene.outcome(event.id, {"awaiting_confirmation", *ENDED})
+    assert waiting["outcome"] == "awaiting_confirmation" and waiting["within_s"] == CONFIRM_S
+    assert scene.peer.requests() == []
+
+    scene.clock.advance(CONFIRM_S - 5)  # in time
+    await scene.incidents.transition(event.id, Status.ACKNOWLEDGED, "alice", "seen it")
+    done = await scene.outcome(event.id, ENDED)
+    assert (done["outcome"], done["confirmed_by"]) == ("completed", "alice")
+    reception = await asyncio.to_thread(scene.peer.wait_for_audio, "pcmu", CLIP_S - 0.1, 5.0)
+    assert peak_hz(reception.pcm) == pytest.approx(CLIP_HZ, abs=10)
+    assert [(e.camera_id, e.outcome) for e in await scene.audit()] == [("shop-confirm", Outcome.COMPLETED)]
+
+
+async def test_confirm_too_late_or_false_positive_records_not_played(scene: Scene) -> None:
+    late = await scene.submit("shop-confirm")
+    wrong = await scene.submit("shop-confirm")
+    for event in (late, wrong):
+        await scene.outcome(event.id, {"awaiting_confirmation"})
+    await scene.incidents.transition(wrong.id, Status.FALSE_POSITIVE, "alice", "a shadow")
+    dismissed = await scene.outcome(wrong.id, {"not_played"})
+    assert "marked false_positive" in dismissed["reason"]
+
+    scene.clock.advance(CONFIRM_S + 1)  # the housekeeping loop notices the deadline passed
+    expired = await scene.outcome(late.id, {"not_played"})
+    assert f"not acknowledged within {CONFIRM_S:.0f} s" in expired["reason"]
+    await scene.incidents.transition(late.id, Status.ACKNOWLEDGED, "bob", "")  # too late: still nothing
+    await asyncio.sleep(0.3)
+    stored = await asyncio.to_thread(scene.incidents.events.get, late.id)
+    assert stored is not None and stored.deterrence is not None and stored.deterrence["outcome"] == "not_played"
+    assert scene.peer.requests() == [] and await scene.audit() == []
+
+
+async def test_a_dry_run_records_what_would_have_played_and_plays_nothing(scene: Scene) -> None:
+    would = await scene.submit("shop-dry", EventType.LOITERING)
+    quiet = await scene.submit("shop-quiet", EventType.LOITERING)
+    again = await scene.submit("shop-dry", EventType.LOITERING)  # within the cooldown of the dry run
+
+    played = await scene.outcome(would.id, {"dry_run"})
+    assert (played["would"], played["clip"]) == ("play", "warning_cards")
+    refused = await scene.outcome(quiet.id, {"dry_run"})
+    assert refused["would"] == "refused" and "quiet hours 15:00-17:00" in refused["reason"]
+    assert (await scene.outcome(again.id, {"dry_run"}))["would"] == "cooldown"
+    assert scene.peer.requests() == [] and await scene.audit() == []
+
+    real = await scene.submit("shop-dry")  # a dry run holds back no real warning on that camera
+    assert (await scene.outcome(real.id, ENDED))["outcome"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("rule", "error"),
+    [
+        ({"type": "card_posting", "clip": "w"}, "min_confidence\n  Field required"),
+        ({"type": "card_posting", "clip": "w", "min_confidence": 0.9}, "expected at least 0.95"),
+        ({"type": "card_posting", "clip": "w", "min_confidence": 0.95, "confirm": {"within_s": 0}}, "greater than 0"),
+    ],
+)
+def test_a_rule_without_a_strong_min_confidence_is_refused_at_load(rule: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValidationError, match="deterrence.0") as caught:
+        IncidentsSettings.model_validate({"deterrence": [rule]})
+    assert error in str(caught.value)
+
+
+def test_a_weak_rule_needs_allow_low_confidence_and_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    rule = {"type": "loitering", "clip": "w", "min_confidence": 0.6, "allow_low_confidence": True}
+    settings = IncidentsSettings.model_validate({"deterrence": [rule]})
+    with caplog.at_level(logging.WARNING, logger="shopwatch.incidents.deterrence"):
+        AutoDeterrence(settings.deterrence, None, ManualClock())
+    assert "below the measured 0.95-precision point" in caplog.text
