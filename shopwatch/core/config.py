@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -51,6 +52,9 @@ class Merchant(Strict):
     name: str = Field("", max_length=200, description="The shop or business that owns the camera.")
     phone: str = Field(
         "", max_length=40, pattern=r"^[0-9+() \-]*$", description="Contact phone of the merchant."
+    )
+    kind: str = Field(
+        "", max_length=40, description="Kind of business (e.g. 宾馆, 串店, 学校); group-chat rules can match it."
     )
 
 
@@ -102,7 +106,9 @@ class Talkback(Strict):
         DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
     )
     backchannel_only: bool = Field(
-        False, description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk)."
+        True,
+        description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk); a camera"
+        " that refuses PLAY then gets every track. false: always every track.",
     )
 
 
@@ -245,6 +251,7 @@ class Api(Strict):
     timezone: TimeZoneName = Field(
         "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the console shows times in."
     )
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings, description="The operator console's map.")
 
 
 class Service(Strict):
