@@ -198,7 +198,9 @@ async def test_a_clip_and_typed_text_reach_the_speaker(
     await page.fill("#talk-text", "请勿在店铺门口张贴小广告")
     assert await page.input_value("#talk-voice") == "cmn"  # Mandarin unless the operator picks another voice
     await page.click("#talk-say")
-    spoken = await asyncio.to_thread(nth_reception, peer, "pcmu", 1, 1.0, 20.0)
+    await asyncio.to_thread(nth_reception, peer, "pcmu", 1, 1.0, 20.0)
+    await until_the_speaker_is_free(server, admin)  # all of it, not what had arrived so far
+    spoken = peer.receptions("pcmu")[1]
     start, end = voiced_span_s(spoken.pcm)
     assert end - start > 1.0  # a sentence of speech, not silence
     assert await page.evaluate("window.__microphone") == 0
