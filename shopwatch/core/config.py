@@ -103,7 +103,9 @@ class Talkback(Strict):
         DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
     )
     backchannel_only: bool = Field(
-        False, description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk)."
+        True,
+        description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk); a camera"
+        " that refuses PLAY then gets every track. false: always every track.",
     )
 
 
