@@ -53,6 +53,9 @@ class Merchant(Strict):
     phone: str = Field(
         "", max_length=40, pattern=r"^[0-9+() \-]*$", description="Contact phone of the merchant."
     )
+    kind: str = Field(
+        "", max_length=40, description="Kind of business (e.g. 宾馆, 串店, 学校); group-chat rules can match it."
+    )
 
 
 class Location(Strict):
