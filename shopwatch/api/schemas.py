@@ -82,6 +82,12 @@ class DetectionStatusPublic(Public):
     frames: int = Field(description="Frames detection processed.")
     detected: int = Field(description="Frames the person model ran on (only where there was motion).")
     events: int
+    calibration: str = Field(
+        description="'default': never calibrated (the detector starts from its built-in noise prior); else when "
+        "the camera's newest calibration was measured (ISO 8601 UTC)."
+    )
+    ignored_spots: int = Field(description="Spots operators marked 'ignore' on this camera.")
+    suppressed_by_spots: int = Field(description="Card-posting visits that raised nothing because of those spots.")
 
 
 class HealthPublic(Public):

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk, tls_cmd, users
+from shopwatch.cli import (
+    analyze,
+    cameras_calibrate,
+    cameras_check,
+    cameras_onvif,
+    cameras_registry,
+    serve,
+    sim_cmd,
+    talk,
+    tls_cmd,
+    users,
+)
 
 
 def build_cli() -> typer.Typer:
@@ -18,6 +29,7 @@ def build_cli() -> typer.Typer:
     cameras_registry.register(cameras)
     cameras_check.register(cameras)
     cameras_onvif.register(cameras)
+    cameras_calibrate.register(cameras)
     app.add_typer(cameras, name="cameras")
     serve.register(app)
     analyze.register(app)

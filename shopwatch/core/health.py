@@ -59,6 +59,11 @@ class DetectionStatus:
     frames: int = 0  # frames detection processed
     detected: int = 0  # of those, frames the person model ran on (only where there was motion)
     events: int = 0
+    # "default": never calibrated, the detector starts from its built-in noise prior; else when the camera's
+    # newest calibration (``shopwatch cameras calibrate``) was measured, ISO 8601 UTC
+    calibration: str = "default"
+    ignored_spots: int = 0  # spots operators marked "ignore" on this camera
+    suppressed_by_spots: int = 0  # card-posting visits that raised nothing because of those spots
 
 
 @dataclass(frozen=True, slots=True)
