@@ -23,6 +23,7 @@ from shopwatch.api.routers import (
     events,
     incidents,
     live,
+    live_ws,
     login,
     media,
     system,
@@ -54,7 +55,8 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.include_router(login.public_router)
     app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
-    mount_console(app, settings.api.timezone)  # static files: every piece of data it shows comes from the routes above
+    # static files: every piece of data it shows comes from the routes above
+    mount_console(app, settings.api.timezone, settings.api.console)
     return app
 
 
@@ -65,6 +67,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     P = Permission
     api.include_router(cameras.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
     api.include_router(live.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))])
+    api.include_router(live_ws.router, dependencies=[Depends(Access(read=P.VIEW_CAMERAS, write=P.VIEW_CAMERAS))])
     talk = [Depends(Access(read=P.VIEW_OPERATIONS, write=P.TALK)), Depends(AuditWrites("talkback"))]
     api.include_router(talkback.router, dependencies=talk)
     api.include_router(talkback_live.router, dependencies=talk)

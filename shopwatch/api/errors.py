@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from shopwatch.auth.login import LoginLimited, LoginRefused
+from shopwatch.auth.login import LoginRefused
 from shopwatch.core import errors
 from shopwatch.core.redact import redact_text
 
@@ -38,10 +38,11 @@ class Answer:
 # The first row the error is an instance of decides, so a more specific class comes before its base.
 ANSWERS: tuple[tuple[type[Exception], int, str], ...] = (
     (LoginRefused, 401, "unauthenticated"),
-    (LoginLimited, 429, "rate_limited"),
+    (errors.RateLimited, 429, "rate_limited"),
     (errors.NotFound, 404, "not_found"),
     (errors.Conflict, 409, "conflict"),
     (errors.Forbidden, 403, "forbidden"),
+    (errors.TooLarge, 413, "too_large"),
     (errors.Invalid, 422, "invalid"),
     (errors.Unavailable, 503, "unavailable"),
     (errors.DeviceBusy, 409, "device_busy"),

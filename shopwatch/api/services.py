@@ -17,6 +17,7 @@ from shopwatch.core.learnt import IgnoredSpot
 from shopwatch.core.talkback_records import TalkSession
 from shopwatch.incidents.archive import EventArchive
 from shopwatch.incidents.workflow import Status
+from shopwatch.ingest.live_feed import LiveSubscription
 from shopwatch.store.talkback import AuditQuery, ClipRecord
 from shopwatch.talkback.live import LiveAudio, LiveInput
 from shopwatch.talkback.records import Sound, TalkbackStats, TalkRequest
@@ -53,6 +54,11 @@ class Fleet(Protocol):
 
     def request_activity(self, camera_id: str, reason: str) -> bool:
         """Decode the camera's stream at full rate for a while (as on motion); False: it is not running."""
+        ...
+
+    def watch_live(self, camera_id: str) -> LiveSubscription:
+        """The camera's pictures (no decoding) from its newest keyframe on, until the subscription is closed.
+        Raises ``KeyError`` for an unknown camera."""
         ...
 
 

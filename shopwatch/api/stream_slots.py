@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shopwatch.core.errors import Unavailable
+from shopwatch.core.errors import RateLimited
+
+RETRY_AFTER_S = 5  # a stream of the caller's may well have ended by then
 
 
-class TooManyStreams(Unavailable):
-    """The caller holds as many streams as it may."""
+class TooManyStreams(RateLimited):
+    """The caller holds as many streams as it may (429 with ``Retry-After``)."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"expected at most {cap} open streams per caller; close one first", RETRY_AFTER_S)
 
 
 @dataclass
@@ -33,7 +38,7 @@ class StreamSlots:
 
     def take(self, who: str, cap: int) -> StreamLease:
         if self.held.get(who, 0) >= cap:
-            raise TooManyStreams(f"expected at most {cap} open streams per caller; close one first")
+            raise TooManyStreams(cap)
         self.held[who] = self.held.get(who, 0) + 1
         return StreamLease(self, who)
 

@@ -16,18 +16,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from shopwatch.api.access.deps import LoginServiceDep, PrincipalDep, presented_credential
 from shopwatch.api.deps import ContextDep
-from shopwatch.api.stream_slots import StreamLease, StreamSlots, TooManyStreams
+from shopwatch.api.stream_slots import StreamLease, StreamSlots
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.principal import Principal
 
 T = TypeVar("T")
-RETRY_AFTER_S = 5
 WS_POLICY_VIOLATION = 1008
 
 
@@ -77,11 +76,7 @@ class StreamGuard:
     def take(self) -> StreamLease:
         """One of the caller's slots; 429 when none is free."""
         who = f"{self.principal.kind.value}:{self.principal.id}"
-        try:
-            return self.slots.take(who, self.limits.streams_per_caller)
-        except TooManyStreams as exc:
-            headers = {"Retry-After": str(RETRY_AFTER_S)}
-            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=str(exc), headers=headers) from None
+        return self.slots.take(who, self.limits.streams_per_caller)  # TooManyStreams: the handler's 429
 
     def _watch(self) -> Coroutine[Any, Any, None]:
         return until_invalid(self.still_valid, self.limits.recheck_s)

@@ -32,7 +32,7 @@ from shopwatch.auth.secrets import (
 from shopwatch.auth.users import Accounts, now_utc, principal_of_key, principal_of_user
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.clock import Clock
-from shopwatch.core.errors import Forbidden, Unavailable
+from shopwatch.core.errors import Forbidden, RateLimited
 from shopwatch.core.principal import Principal
 from shopwatch.store.accounts import AccountRepository
 
@@ -43,12 +43,11 @@ class LoginRefused(Forbidden):
     """Wrong user name or password, or a disabled user (one answer for all, so names cannot be probed)."""
 
 
-class LoginLimited(Unavailable):
+class LoginLimited(RateLimited):
     """Too many attempts; try again after ``retry_after_s``."""
 
     def __init__(self, retry_after_s: float, scope: str) -> None:
-        super().__init__(f"too many login attempts ({scope}); retry after {retry_after_s:.0f} s")
-        self.retry_after_s = retry_after_s
+        super().__init__(f"too many login attempts ({scope}); retry after {retry_after_s:.0f} s", retry_after_s)
         self.scope = scope  # "user" or "address"
 
 

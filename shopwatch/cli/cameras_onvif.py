@@ -63,7 +63,7 @@ def onboard_cmd(
     host: Annotated[str | None, typer.Argument(help="HOST or HOST:PORT of the device's ONVIF service.")] = None,
     user: Annotated[str, typer.Option("--user", "-u", help="Device login.")] = "",
     password: Annotated[
-        str, typer.Option("--password", "-p", help="Password, or ${ENV_VAR} (stored as the reference).")
+        str, typer.Option("--password", "-p", help="Password, or ${SHOPWATCH_...} (stored as the reference).")
     ] = "",
     camera_id: Annotated[str | None, typer.Option("--id", help="Camera id (default onvif-<host>).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Camera name shown to operators.")] = None,

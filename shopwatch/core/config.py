@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -62,7 +63,7 @@ class Location(Strict):
 class Credentials(Strict):
     username: str = Field("", max_length=128, description="Camera user name.")
     password: SecretStr = Field(
-        SecretStr(""), description="Camera password, inline or as a ${ENV_VAR} reference resolved at load."
+        SecretStr(""), description="Camera password, inline or as a ${SHOPWATCH_...} reference resolved at load."
     )
 
 
@@ -102,7 +103,9 @@ class Talkback(Strict):
         DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
     )
     backchannel_only: bool = Field(
-        False, description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk)."
+        True,
+        description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk); a camera"
+        " that refuses PLAY then gets every track. false: always every track.",
     )
 
 
@@ -245,6 +248,7 @@ class Api(Strict):
     timezone: TimeZoneName = Field(
         "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the console shows times in."
     )
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings, description="The operator console's map.")
 
 
 class Service(Strict):

@@ -1,10 +1,10 @@
-"""Load the YAML config with line numbers, resolve ``${ENV_VAR}`` references, and report every problem
-with its key path and line (``config.yaml: line 42: cameras[3].port: ...``)."""
+"""Load the YAML config with line numbers, resolve ``${SHOPWATCH_...}`` references (``core.env_refs``: other
+names are refused), and report every problem with its key path and line
+(``config.yaml: line 42: cameras[3].port: ...``)."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,10 @@ import yaml
 from pydantic import ValidationError
 
 from shopwatch.core.config import Settings
+from shopwatch.core.env_refs import env_reference, outside_prefix
 from shopwatch.core.errors import ConfigError, ConfigProblem, Invalid
 
 Loc = tuple[str | int, ...]
-_ENV_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 def format_loc(loc: Loc) -> str:
@@ -82,8 +82,10 @@ def _resolve_env(value: Any, loc: Loc, env: Mapping[str, str], problems: list[tu
         return {k: _resolve_env(v, (*loc, k), env, problems) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve_env(v, (*loc, i), env, problems) for i, v in enumerate(value)]
-    if isinstance(value, str) and (m := _ENV_RE.match(value)):
-        name = m.group(1)
+    if isinstance(value, str) and (name := env_reference(value)) is not None:
+        if (refused := outside_prefix(name)) is not None:
+            problems.append((loc, refused))
+            return ""
         if name not in env:
             problems.append((loc, f"environment variable {name} is not set"))
             return ""

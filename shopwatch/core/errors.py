@@ -33,6 +33,18 @@ class Invalid(ShopwatchError, ValueError):
     """The input is malformed or out of bounds; the message names the field and what was expected."""
 
 
+class RateLimited(ShopwatchError):
+    """The caller asked too often or holds too much at once; ``retry_after_s``: when trying again may work."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooLarge(Invalid):
+    """The input is bigger than the limit (a body, a file); refused before it is held whole."""
+
+
 class Unavailable(ShopwatchError):
     """A dependency needed to answer is down or saturated right now; trying again later may work."""
 

@@ -2,7 +2,7 @@
 supervisor channel, MQTT, delivery retries, cross-camera linking and auto-deterrence.
 
 Secrets (webhook signing keys, the MQTT password, the snapshot URL key) are ``SecretStr`` and accept
-``${ENV_VAR}`` references like camera passwords do."""
+``${SHOPWATCH_...}`` references like camera passwords do."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _check_topic(value: str | None) -> str | None:
 class Webhook(_Strict):
     url: str = Field(..., pattern=r"^https?://", max_length=2000, description="Where alerts are POSTed (JSON).")
     secret: SecretStr = Field(
-        ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${ENV_VAR})."
+        ..., description="HMAC-SHA256 key of the X-Shopwatch-Signature header (inline or ${SHOPWATCH_...})."
     )
     allow_plain_http: bool = Field(
         False, description="Accept an http:// URL for this receiver (alerts carry addresses and phone numbers "
@@ -107,7 +107,7 @@ class Mqtt(_Strict):
     host: str = Field("127.0.0.1", min_length=1, max_length=253, description="Broker host.")
     port: int = Field(1883, ge=1, le=65535, description="Broker port.")
     username: str = Field("", max_length=128, description="Broker user name; empty: anonymous.")
-    password: SecretStr = Field(SecretStr(""), description="Broker password (inline or ${ENV_VAR}).")
+    password: SecretStr = Field(SecretStr(""), description="Broker password (inline or ${SHOPWATCH_...}).")
     client_id: str = Field("", max_length=64, description="MQTT client id; empty: generated.")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keep-alive.")
     tls: MqttTls | None = Field(

@@ -11,6 +11,7 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraRoster
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
+from shopwatch.ingest.live_feed import LiveSubscription
 from shopwatch.ingest.supervisor import Supervisor
 
 _STREAM_DOWN = frozenset({CameraState.OFFLINE, CameraState.STALLED, CameraState.AUTH_FAILED, CameraState.CONNECTING})
@@ -65,6 +66,12 @@ class LiveFleet:
 
     def request_activity(self, camera_id: str, reason: str) -> bool:
         return self._directory.camera(camera_id) is not None and self._supervisor.request_activity(camera_id, reason)
+
+    def watch_live(self, camera_id: str) -> LiveSubscription:
+        """The camera's pictures as they come (``KeyError``: not registered); close the subscription."""
+        if self._directory.camera(camera_id) is None:
+            raise KeyError(camera_id)
+        return self._supervisor.watch_live(camera_id)
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         """A decoded frame; for an ONVIF camera whose stream is down (or gives no frame), the device's own

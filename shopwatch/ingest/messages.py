@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.events import Event
 from shopwatch.core.health import CameraHealth
+from shopwatch.ingest.live_feed import LivePackets, WatchLive
 
 
 # supervisor -> worker
@@ -37,7 +38,7 @@ class Shutdown:
     pass
 
 
-ToWorker = SetCameras | SnapshotRequest | ActivityRequest | Shutdown
+ToWorker = SetCameras | SnapshotRequest | ActivityRequest | WatchLive | Shutdown
 
 
 # worker -> supervisor
@@ -62,4 +63,4 @@ class Published:
     event: Event
 
 
-ToSupervisor = HealthReport | SnapshotReply | Published
+ToSupervisor = HealthReport | SnapshotReply | Published | LivePackets

@@ -52,6 +52,7 @@ STABLE_AFTER_S = 10.0
 # the keyframe before the trigger anyway, so no picture is lost.
 IDLE_BATCH_S = 1.0
 ACTIVE_BATCH_S = 0.25
+LIVE_BATCH_S = 0.02  # while a live view watches (``LiveTap``): each picture reaches the ring at once
 _NOT_SERVING = (CameraState.DISABLED, CameraState.OFFLINE, CameraState.AUTH_FAILED)
 
 
@@ -136,6 +137,7 @@ class CameraReader:
         self._gate = ActivityGate(settings.activity.quiet_s)
         self._pipeline: StreamPipeline | None = None
         self._template: StreamTemplate | None = None  # of the current connection's stream, for clips
+        self.watched = False  # set by the worker's ``LiveTap`` while a live view watches this camera
         self._thread: threading.Thread | None = None
         self._attempts = 0
         self._online_since: float | None = None  # when the current connection delivered its first packet
@@ -210,6 +212,11 @@ class CameraReader:
                 f" found none (state {self._health.health().state.value})"
             )
         return self._snapshots.encode(picture)
+
+    @property
+    def template(self) -> StreamTemplate | None:
+        """The current connection's stream (a new object for each connection), None before the first."""
+        return self._template
 
     def cut_clip(self, start: float, end: float, path: Path) -> ClipInfo:
         """An MP4 clip of the ring from the keyframe at or before ``start`` to ``end`` (wall times)."""
@@ -351,7 +358,10 @@ class CameraReader:
             if self._flush(batch, pipeline, assembler, live, now):
                 log.info("camera %s online (%s %dx%d)", camera.id, info.codec, info.width, info.height)
             batch.clear()
-            flush_at = now + (ACTIVE_BATCH_S if pipeline.active else idle_batch_s)
+            if self.watched:
+                flush_at = now + LIVE_BATCH_S
+            else:
+                flush_at = now + (ACTIVE_BATCH_S if pipeline.active else idle_batch_s)
         return stream_ended(url, camera.secrets())
 
     def _flush(

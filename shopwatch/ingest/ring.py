@@ -10,6 +10,7 @@ Generic in the packet type: the reader keeps ``av.Packet`` objects (no copy), te
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -134,6 +135,24 @@ class PacketRing(Generic[T]):
             if start is None:
                 return []
             return [e for e in self._entries if e.seq >= start.seq]
+
+    def after(self, seq: int) -> list[RingEntry[T]] | None:
+        """Entries newer than ``seq``, in order; None when the ring no longer holds the one right after it (aged
+        out, dropped by a cap, or cleared by a reconnect): a reader that fell behind starts again at a keyframe."""
+        with self._lock:
+            if seq + 1 >= self._next_seq:
+                return []
+            if not self._entries or seq + 1 < self._entries[0].seq:
+                return None
+            return list(itertools.islice(self._entries, seq + 1 - self._entries[0].seq, None))
+
+    def from_last_keyframe(self) -> list[RingEntry[T]]:
+        """Entries from the newest keyframe on (empty without one): where a live view starts."""
+        with self._lock:
+            if not self._keyframes:
+                return []
+            start = self._keyframes[-1].seq
+            return [e for e in self._entries if e.seq >= start]
 
     def packets_since_last_keyframe(self) -> list[T]:
         """Packets from the newest keyframe on: enough to decode the current picture."""

@@ -27,6 +27,7 @@ from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import EventSink
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL
+from shopwatch.ingest.live_feed import LiveHub, LivePackets, LiveSubscription, WatchLive
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -108,6 +109,7 @@ class Supervisor:
         self._request_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._live = LiveHub(self._send_watch)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, cameras: Iterable[CameraConfig]) -> None:
@@ -125,6 +127,7 @@ class Supervisor:
         if timeout_s is None:
             timeout_s = self._settings.read_timeout_s + 2.0
         self._stopping = True
+        self._live.close()
         for shard in self._shards:
             if shard.restart_handle is not None:
                 shard.restart_handle.cancel()
@@ -273,6 +276,8 @@ class Supervisor:
                     future = self._pending.pop(message.request_id, None)
                     if future is not None and not future.done():
                         future.set_result(message)
+                elif isinstance(message, LivePackets):
+                    self._live.deliver(message)
                 elif isinstance(message, Published) and self._on_published is not None:
                     try:
                         self._on_published.submit(message.event)  # never blocks: a bounded queue, drops counted
@@ -302,6 +307,18 @@ class Supervisor:
             return False
         self._send(self._shards[index], ActivityRequest(camera_id, reason))
         return True
+
+    def watch_live(self, camera_id: str) -> LiveSubscription:
+        """The camera's pictures from its ring's newest keyframe on, while the subscription is open (close it);
+        ``KeyError``: no such camera. A disabled camera's subscription simply gets nothing."""
+        if camera_id not in self._configs:
+            raise KeyError(camera_id)
+        return self._live.subscribe(camera_id)
+
+    def _send_watch(self, watch: WatchLive) -> None:
+        index = self._placement.get(watch.camera_id)
+        if index is not None:
+            self._send(self._shards[index], watch)
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         if camera_id not in self._configs:

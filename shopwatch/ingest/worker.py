@@ -21,6 +21,7 @@ from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import Event
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
 from shopwatch.core.redact import RedactingFilter, redact_text
+from shopwatch.ingest.live_feed import LivePackets, LiveTap, WatchLive
 from shopwatch.ingest.messages import (
     ActivityRequest,
     HealthReport,
@@ -63,6 +64,7 @@ class Worker:
         self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
         self.clips = PostRollClips(clips_dir, settings.activity.postroll_s, self._clip_source, self)
         self._consumer: FrameConsumer | None = None if consumer is None else consumer(self.clips)
+        self.live = LiveTap(self._readers, self._send_live)
 
     def submit(self, event: Event) -> bool:
         """Send an event (its clip cut) to the supervisor; any thread. False: the pipe is gone (worker exiting)."""
@@ -76,6 +78,12 @@ class Worker:
     def _clip_source(self, camera_id: str) -> CutClip | None:
         reader = self._readers.get(camera_id)  # a dict read: safe from the detection thread
         return None if reader is None else reader.cut_clip
+
+    def _send_live(self, packets: LivePackets) -> None:
+        try:
+            self.send(packets)
+        except (OSError, ValueError):  # the pipe is gone: the worker is exiting
+            log.debug("worker %d: live packets of %s not sent", self.index, packets.camera_id)
 
     def send(self, message: ToSupervisor) -> None:
         with self._send_lock:
@@ -141,6 +149,8 @@ class Worker:
             reader = self._readers.get(message.camera_id)
             if reader is not None:
                 reader.request_activity(message.reason)
+        elif isinstance(message, WatchLive):
+            self.live.watch(message)
         elif isinstance(message, Shutdown):
             return False
         else:
@@ -169,6 +179,7 @@ class Worker:
                 self._consumer.close()
             except Exception:  # task boundary: the consumer is the composition root's code; the readers must still stop
                 log.exception("worker %d: frame consumer failed to close", self.index)
+        self.live.close()
         self.clips.close()  # events still in their post-roll leave now, with what the rings have
         # Join the reader threads before the interpreter exits: a thread still inside PyAV at exit can crash
         # the process. A reader blocked in a read leaves within the read timeout.

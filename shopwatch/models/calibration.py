@@ -133,7 +133,8 @@ class Calibrator:
         busy = moving.blobs.boxes
         if self._detector is not None and len(busy):  # the person model only where something moved
             people = self._detector.detect([frame.image])[0]
-            busy = np.concatenate([busy, people.boxes])
+            if people is not None:  # None: dropped unseen (a node's detector under load); motion alone then
+                busy = np.concatenate([busy, people.boxes])
         for zone in self._zones:
             zone.update(frame.image, busy, frame.wall_time)
         self.frames += 1

@@ -2,7 +2,7 @@
 that onboarded written to the registry.
 
 hosts.csv has a header row; ``host`` is required (``host`` or ``host:port``), ``username``, ``password``
-(inline or ``${ENV_VAR}``, stored as given), ``id``, ``name`` and ``grid`` are optional."""
+(inline or ``${SHOPWATCH_...}``, stored as given), ``id``, ``name`` and ``grid`` are optional."""
 
 from __future__ import annotations
 

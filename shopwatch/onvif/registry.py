@@ -33,7 +33,7 @@ class CameraIdentity:
     name: str | None = None
     grid: str | None = None
     username: str | None = None
-    password: str | None = field(default=None, repr=False)  # as stored: inline or a ${ENV_VAR} reference
+    password: str | None = field(default=None, repr=False)  # as stored: inline or a ${SHOPWATCH_...} reference
 
 
 def default_camera_id(target: OnvifTarget) -> str:

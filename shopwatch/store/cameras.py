@@ -1,6 +1,6 @@
 """The camera registry: cameras imported from CSV (later ONVIF onboarding and the API), kept in the database.
 
-Passwords are stored as given, usually a ``${ENV_VAR}`` reference; they are resolved from the environment only
+Passwords are stored as given, usually a ``${SHOPWATCH_...}`` reference; they are resolved from the environment only
 when a record becomes the ``CameraConfig`` a worker connects with (``get``/``list``). ``records()`` gives the
 stored form, for display, without needing any secret.
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,11 +23,11 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, insert, select, u
 
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig
+from shopwatch.core.env_refs import env_reference, outside_prefix
 from shopwatch.core.errors import ConfigError, ConfigProblem
 from shopwatch.store.db import write_transaction
 from shopwatch.store.tables import CameraRow, RegistryState
 
-_ENV_REF_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _IN_CHUNK = 500  # ids per IN (...) list; SQLite limits bound parameters per statement
 
 
@@ -42,12 +41,13 @@ class Source(StrEnum):
 
 
 class SecretNotSet(ConfigError):
-    """A stored password refers to an environment variable that is not set."""
+    """A stored password refers to an environment variable that is not set, or that may not be referenced
+    (``why``: outside the ``SHOPWATCH_`` prefix)."""
 
-    def __init__(self, camera_id: str, variable: str) -> None:
+    def __init__(self, camera_id: str, variable: str, why: str | None = None) -> None:
         self.camera_id = camera_id
         self.variable = variable
-        problem = ConfigProblem("credentials.password", f"environment variable {variable} is not set")
+        problem = ConfigProblem("credentials.password", why or f"environment variable {variable} is not set")
         super().__init__(f"camera {camera_id!r}", [problem])
 
 
@@ -78,11 +78,13 @@ class CameraRecord:
 
 
 def resolve_password(camera: CameraConfig, env: Mapping[str, str]) -> CameraConfig:
-    """``camera`` with a ``${ENV_VAR}`` password replaced by the variable's value; ``SecretNotSet`` if unset."""
-    match = _ENV_REF_RE.match(camera.credentials.password.get_secret_value())
-    if match is None:
+    """``camera`` with a ``${SHOPWATCH_...}`` password replaced by the variable's value; ``SecretNotSet`` if
+    unset or outside the prefix (``core.env_refs``)."""
+    name = env_reference(camera.credentials.password.get_secret_value())
+    if name is None:
         return camera
-    name = match.group(1)
+    if (refused := outside_prefix(name)) is not None:
+        raise SecretNotSet(camera.id, name, refused)
     if name not in env:
         raise SecretNotSet(camera.id, name)
     credentials = camera.credentials.model_copy(update={"password": SecretStr(env[name])})

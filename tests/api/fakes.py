@@ -12,6 +12,7 @@ from PIL import Image
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, StreamInfo
+from shopwatch.ingest.live_feed import LiveHub, LivePackets, LiveSubscription, WatchLive
 
 SINCE = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 
@@ -90,6 +91,8 @@ class FakeFleet:
         self.snapshots: dict[str, bytes | BaseException | None] = {}
         self.snapshot_calls: list[tuple[str, float]] = []
         self.activity_requests: list[tuple[str, str]] = []
+        self.watches: list[WatchLive] = []
+        self._live: LiveHub | None = None
 
     def cameras(self) -> list[CameraConfig]:
         return list(self._cameras.values())
@@ -106,6 +109,18 @@ class FakeFleet:
     def report(self, health: CameraHealth) -> None:
         """What a worker's health report does to the real fleet."""
         self._health[health.camera_id] = health
+
+    def watch_live(self, camera_id: str) -> LiveSubscription:
+        """As the supervisor's: pictures given to ``deliver`` reach the camera's subscriptions."""
+        if camera_id not in self._cameras:
+            raise KeyError(camera_id)
+        if self._live is None:
+            self._live = LiveHub(self.watches.append)
+        return self._live.subscribe(camera_id)
+
+    def deliver(self, packets: LivePackets) -> None:
+        if self._live is not None:
+            self._live.deliver(packets)
 
     def request_activity(self, camera_id: str, reason: str) -> bool:
         self.activity_requests.append((camera_id, reason))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from shopwatch.api.app import install_error_handlers
 from shopwatch.api.errors import NoSnapshot
 from shopwatch.api.live_view import LiveViewsBusy
+from shopwatch.api.stream_slots import TooManyStreams
 from shopwatch.auth.login import LoginLimited, LoginRefused
 from shopwatch.auth.users import InvalidAccount, UnknownAccount
 from shopwatch.core import errors
@@ -47,6 +48,9 @@ TABLE: list[tuple[Exception, int, str, str, dict[str, str]]] = [
      {**NO_STORE, "www-authenticate": "Bearer"}),  # fmt: skip
     (LoginLimited(59.2, "user"), 429, "rate_limited", "too many login attempts (user); retry after 59 s",
      {**NO_STORE, "retry-after": "60"}),  # fmt: skip
+    (TooManyStreams(4), 429, "rate_limited", "expected at most 4 open streams per caller; close one first",
+     {**NO_STORE, "retry-after": "5"}),  # fmt: skip
+    (errors.TooLarge("expected at most 10 bytes"), 413, "too_large", "expected at most 10 bytes", NO_STORE),
     (errors.DeviceBusy("speaker in use"), 409, "device_busy", "speaker in use", NO_STORE),
     (errors.DeviceUnreachable("no answer"), 504, "device_unreachable", "no answer", NO_STORE),
     (errors.StreamTimeout("no data"), 504, "device_timeout", "no data", NO_STORE),

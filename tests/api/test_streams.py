@@ -6,6 +6,7 @@ here; 10 s and 15 s by default: ended within 25 s)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -78,7 +79,9 @@ async def test_a_caller_holds_at_most_its_streams_and_gets_a_slot_back_when_one_
         second, second_lines = await open_stream(http, alice)
         third, _ = await open_stream(http, alice)
         assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
-        assert third.headers["retry-after"] and "at most 2 open streams" in (await third.aread()).decode()
+        assert third.headers["retry-after"] == "5"
+        assert json.loads(await third.aread())["kind"] == "rate_limited"  # through the one handler
+        assert "at most 2 open streams" in third.text
         other, other_lines = await open_stream(http, bob)
         assert other.status_code == 200
         await first.aclose()

@@ -31,7 +31,7 @@ def _app() -> typer.Typer:
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     monkeypatch.setenv("SHOPWATCH_DATABASE_URL", db)
-    monkeypatch.setenv("CAM_PW", PASSWORD)
+    monkeypatch.setenv("SHOPWATCH_CAM_PW", PASSWORD)
     monkeypatch.delenv("SHOPWATCH_CONFIG", raising=False)
     monkeypatch.setenv("COLUMNS", "300")  # one table row per host
     path = tmp_path / "shopwatch.yaml"
@@ -66,15 +66,16 @@ def hostport(url: str) -> str:
 def test_onboard_one_host_writes_the_registry(config: Path, engine: Engine, sim: OnvifSimServer) -> None:
     device = sim.add_device(spec())
     result = run(
-        config, "onboard", hostport(device.base_url), "-u", USER, "-p", "${CAM_PW}", "--id", "cam-7", "--grid", "grid-2"
-    )
+        config, "onboard", hostport(device.base_url), "-u", USER, "-p", "${SHOPWATCH_CAM_PW}",
+        "--id", "cam-7", "--grid", "grid-2",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "ok" in result.output and "created" in result.output
     camera = CameraRepository(engine).record("cam-7")
     assert camera is not None
     cam = camera.camera
     assert (cam.streams.detect, cam.streams.record) == (RTSP, RTSP + "/main")
-    assert cam.credentials.password.get_secret_value() == "${CAM_PW}"  # the reference, not the secret
+    assert cam.credentials.password.get_secret_value() == "${SHOPWATCH_CAM_PW}"  # the reference, not the secret
     assert cam.onvif is not None and cam.onvif.events and cam.onvif.backchannel
     assert cam.onvif.snapshot_url == f"{device.base_url}/snapshot/sub.jpg"
     assert cam.talkback.capable and not cam.talkback.allowed
@@ -116,7 +117,7 @@ def test_bulk_csv_reports_each_host_and_writes_only_the_good_ones(
     with GarbageServer(payload=b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") as web:
         rows = [
             "host,username,password,id,name,grid",
-            f"{hostport(good.base_url)},{USER},${{CAM_PW}},shop-1,Noodles,grid-1",
+            f"{hostport(good.base_url)},{USER},${{SHOPWATCH_CAM_PW}},shop-1,Noodles,grid-1",
             f"{hostport(skewed.base_url)},{USER},{PASSWORD},shop-2,,grid-1",
             f"{hostport(locked.base_url)},{USER},wrong,shop-3,,grid-1",
             f"127.0.0.1:{closed_port()},{USER},{PASSWORD},shop-4,,grid-1",
@@ -135,7 +136,7 @@ def test_bulk_csv_reports_each_host_and_writes_only_the_good_ones(
 
 
 def test_bad_csv_onboards_nothing(config: Path, engine: Engine, tmp_path: Path) -> None:
-    (tmp_path / "hosts.csv").write_text("host,password\n10.0.0.1:99999,x\n10.0.0.2,${NOT_SET_ANYWHERE}\n")
+    (tmp_path / "hosts.csv").write_text("host,password\n10.0.0.1:99999,x\n10.0.0.2,${SHOPWATCH_NOT_SET_ANYWHERE}\n")
     result = run(config, "onboard", "--csv", str(tmp_path / "hosts.csv"))
     assert result.exit_code == 2
     assert "row 2" in result.output and "row 3" in result.output and "NOT_SET_ANYWHERE" in result.output

@@ -26,7 +26,7 @@ cameras:
     host: 10.1.2.3
     credentials:
       username: admin
-      password: ${HOTEL7_PW}
+      password: ${SHOPWATCH_HOTEL7_PW}
     streams:
       detect: rtsp://10.1.2.3:554/Streaming/Channels/102
     talkback:
@@ -37,7 +37,7 @@ cameras:
 
 
 def test_good_config_loads_with_defaults_and_env_password() -> None:
-    settings = settings_from_text(GOOD, "good.yaml", env={"HOTEL7_PW": "s3cret-pw"})
+    settings = settings_from_text(GOOD, "good.yaml", env={"SHOPWATCH_HOTEL7_PW": "s3cret-pw"})
     cam = settings.cameras[0]
     assert cam.credentials.password.get_secret_value() == "s3cret-pw"
     assert "s3cret-pw" not in repr(cam) and "s3cret-pw" not in str(settings.model_dump())
@@ -64,7 +64,7 @@ def test_good_config_loads_with_defaults_and_env_password() -> None:
 def test_bad_config_names_key_and_line(edit: tuple[str, str], line: int, where: str, message: str) -> None:
     text = GOOD.replace(*edit)
     with pytest.raises(ConfigError) as info:
-        settings_from_text(text, "bad.yaml", env={"HOTEL7_PW": "x"})
+        settings_from_text(text, "bad.yaml", env={"SHOPWATCH_HOTEL7_PW": "x"})
     problems = info.value.problems
     assert [(p.where, p.line) for p in problems] == [(where, line)]
     assert message in problems[0].message
@@ -72,16 +72,27 @@ def test_bad_config_names_key_and_line(edit: tuple[str, str], line: int, where: 
 
 
 def test_missing_env_var_and_duplicate_id_are_all_reported() -> None:
-    second = GOOD.split("cameras:\n", 1)[1].replace("password: ${HOTEL7_PW}", "password: plain-pw")
+    second = GOOD.split("cameras:\n", 1)[1].replace("password: ${SHOPWATCH_HOTEL7_PW}", "password: plain-pw")
     text = GOOD + second
     with pytest.raises(ConfigError) as info:
         settings_from_text(text, "dup.yaml", env={})
     got = [(p.where, p.line, p.message) for p in info.value.problems]
     assert got == [
-        ("cameras[0].credentials.password", 16, "environment variable HOTEL7_PW is not set"),
+        ("cameras[0].credentials.password", 16, "environment variable SHOPWATCH_HOTEL7_PW is not set"),
         ("cameras[1].id", 23, "camera id 'hotel-7' already used by cameras[0]"),
     ]
     assert "plain-pw" not in str(info.value)
+
+
+def test_a_reference_outside_the_prefix_is_refused_with_its_key_and_line() -> None:
+    text = GOOD.replace("${SHOPWATCH_HOTEL7_PW}", "${DATABASE_URL}")
+    with pytest.raises(ConfigError) as info:
+        settings_from_text(text, "leak.yaml", env={"DATABASE_URL": "postgresql://u:dbsecret@db/x"})
+    got = [(p.where, p.line) for p in info.value.problems]
+    assert got == [("cameras[0].credentials.password", 16)]
+    message = str(info.value)
+    assert "leak.yaml: line 16: cameras[0].credentials.password" in message
+    assert "DATABASE_URL may not be referenced" in message and "SHOPWATCH_" in message and "dbsecret" not in message
 
 
 def test_stall_must_come_before_read_timeout() -> None:

@@ -96,3 +96,24 @@ def test_a_batch_appended_at_once_is_the_same_as_one_by_one() -> None:
     added = [e for start in range(0, len(items), 5) for e in batched.extend(items[start : start + 5])]
     assert [e.seq for e in added] == list(range(20 * FPS))
     assert batched.entries() == one.entries() and batched.bytes == one.bytes
+
+
+def test_a_live_view_starts_at_the_last_keyframe_and_follows_by_seq() -> None:
+    ring: PacketRing[int] = PacketRing(1.0)
+    assert ring.from_last_keyframe() == []
+    fill(ring, 3.5)
+    start = ring.from_last_keyframe()
+    assert [e.packet for e in start] == list(range(GOP, 42)) and start[0].keyframe
+    assert ring.after(start[-1].seq) == []  # nothing new yet
+    ring.append(42, size=100, keyframe=False, time=42 / FPS)
+    assert [e.packet for e in ring.after(start[-1].seq) or []] == [42]
+    # A reader that fell behind the ring (aged out, or the ring cleared by a reconnect) is told so.
+    for i in range(43, 43 + 5 * FPS):
+        ring.append(i, size=100, keyframe=i % GOP == 0, time=i / FPS)
+    assert ring.after(start[-1].seq) is None
+    last = ring.entries()[-1].seq
+    ring.clear()
+    assert ring.after(last) == []  # cleared, and nothing came since: nothing missed yet
+    ring.append(1000, size=100, keyframe=True, time=100.0)
+    assert ring.after(last) == [ring.entries()[0]]
+    assert ring.after(last - 1) is None

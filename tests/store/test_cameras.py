@@ -31,7 +31,7 @@ FULL = _cam(
     host="192.168.1.64",
     port=10554,
     onvif_port=8080,
-    credentials={"username": "admin", "password": "${CAM_FULL_PW}"},
+    credentials={"username": "admin", "password": "${SHOPWATCH_CAM_FULL_PW}"},
     streams={"detect": "rtsp://192.168.1.64/Streaming/Channels/102", "record": "rtsp://192.168.1.64/ch1"},
     transport="udp",
     talkback={"capable": True, "allowed": True, "quiet_hours": {"start": "22:00", "end": "07:00"}},
@@ -46,7 +46,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def repo(engine: Engine, clock: ManualClock) -> CameraRepository:
-    return CameraRepository(engine, clock=clock, env={"CAM_FULL_PW": "pw-from-env"})
+    return CameraRepository(engine, clock=clock, env={"SHOPWATCH_CAM_FULL_PW": "pw-from-env"})
 
 
 def test_every_field_survives_the_round_trip(repo: CameraRepository) -> None:
@@ -55,7 +55,7 @@ def test_every_field_survives_the_round_trip(repo: CameraRepository) -> None:
     record = repo.record("cam-full")
     assert record is not None
     assert record.camera == FULL  # password kept as given: the reference, not its value
-    assert record.camera.credentials.password.get_secret_value() == "${CAM_FULL_PW}"
+    assert record.camera.credentials.password.get_secret_value() == "${SHOPWATCH_CAM_FULL_PW}"
     assert record.source is Source.CSV
     assert record.created_at.tzinfo is not None
 
@@ -151,8 +151,9 @@ def test_missing_password_variable_names_camera_and_variable(engine: Engine) -> 
 
     with pytest.raises(SecretNotSet) as caught:
         repo.list()
-    assert (caught.value.camera_id, caught.value.variable) == ("cam-full", "CAM_FULL_PW")
-    assert "cam-full" in str(caught.value) and "environment variable CAM_FULL_PW is not set" in str(caught.value)
+    assert (caught.value.camera_id, caught.value.variable) == ("cam-full", "SHOPWATCH_CAM_FULL_PW")
+    message = str(caught.value)
+    assert "cam-full" in message and "environment variable SHOPWATCH_CAM_FULL_PW is not set" in message
     assert isinstance(caught.value, ConfigError)
 
     plain = repo.get("plain")  # a literal password needs no environment
@@ -163,10 +164,10 @@ def test_missing_password_variable_names_camera_and_variable(engine: Engine) -> 
 @pytest.mark.parametrize(
     ("stored", "env", "expected"),
     [
-        ("${PW}", {"PW": "s3cret"}, "s3cret"),
+        ("${SHOPWATCH_PW}", {"SHOPWATCH_PW": "s3cret"}, "s3cret"),
         ("literal", {"literal": "x"}, "literal"),
         ("${not a ref", {}, "${not a ref"),
-        ("prefix-${PW}", {"PW": "x"}, "prefix-${PW}"),
+        ("prefix-${SHOPWATCH_PW}", {"SHOPWATCH_PW": "x"}, "prefix-${SHOPWATCH_PW}"),
         ("", {}, ""),
     ],
 )
@@ -213,3 +214,13 @@ def test_merge_refuses_invalid_changes_and_unknown_cameras(repo: CameraRepositor
     with pytest.raises(KeyError):
         repo.merge("nope", {"name": "x"}, "api")
     assert repo.revision() == 1
+
+
+@pytest.mark.parametrize("name", ["PW", "HOME", "SHOPWATCH_", "DATABASE_URL"])
+def test_a_stored_reference_outside_the_prefix_is_refused_even_when_set(name: str) -> None:
+    cam = _cam("a").model_copy(update={"credentials": _cam("a").credentials.model_copy(
+        update={"password": SecretStr(f"${{{name}}}")})})  # fmt: skip
+    with pytest.raises(SecretNotSet) as caught:
+        resolve_password(cam, {name: "leaked"})
+    message = str(caught.value)
+    assert f"{name} may not be referenced" in message and "SHOPWATCH_" in message and "leaked" not in message

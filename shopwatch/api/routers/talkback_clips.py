@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from shopwatch.api.operator import OperatorDep
 from shopwatch.api.talkback_deps import ClipsDep
 from shopwatch.api.talkback_schemas import ClipPublic, ClipUpdate
+from shopwatch.core.errors import TooLarge
 
 router = APIRouter(prefix="/talkback/clips", tags=["talkback"])
 
@@ -20,13 +21,13 @@ async def _read_bounded(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it passes ``limit`` bytes (never held whole when too big)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"expected at most {limit} bytes")
+        raise TooLarge(f"expected at most {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"expected at most {limit} bytes")
+            raise TooLarge(f"expected at most {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

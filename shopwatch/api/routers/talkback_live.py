@@ -7,7 +7,8 @@ the text ``{"type": "end"}`` to finish while still listening. The server sends J
 - ``{"type": "session", "session": {...}}`` once the speaker is taken (a clip playing there was stopped);
 - ``{"type": "started", "codec": "PCMU", "protocol": "rtsp"}`` when the first packet went to the speaker;
 - ``{"type": "ended", "session": {...}}`` when the session is over (outcome, seconds played), then closes (1000);
-- ``{"type": "error", "status": 403|404|409|422, "detail": "..."}`` when refused, then closes with 4000+status
+- ``{"type": "error", "status": 403|404|409|422|429, "detail": "..."}`` when refused (429: the caller already
+  holds ``api.limits.streams_per_caller`` streams), then closes with 4000+status
   (404 also for a camera outside the caller's grids, as for one that does not exist).
 
 Closing the socket ends the session cleanly: what is buffered (at most ``talkback.live_buffer_ms``) plays,
@@ -77,12 +78,13 @@ async def live_talk(
     rate: Annotated[int, Query(ge=MIN_RATE, le=MAX_RATE, description="PCM16 sample rate, Hz.")] = 8000,
     override: Annotated[bool, Query(description="Admin only: set aside consent and quiet hours.")] = False,
 ) -> None:
-    lease = guard.take()  # before the handshake: a caller holding too many streams is refused with 429
+    await websocket.accept()
     try:
-        await websocket.accept()
-    except BaseException:
-        lease.release()
-        raise
+        lease = guard.take()  # a caller holding too many streams: the handler's 429, as a message
+    except ShopwatchError as exc:
+        refused = answer_or_internal(exc)
+        await _refuse(websocket, refused.status, refused.detail)
+        return
     try:
         spec = LiveInput(format, rate)
     except ValueError as exc:

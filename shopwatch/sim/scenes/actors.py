@@ -1,5 +1,6 @@
-"""People of the scenes and what they come to do: pass by, post cards, stop, loiter, intrude, hang a poster,
-park a bicycle. Each builder returns a ``script.Actor`` placed on the shop front it is given.
+"""People of the scenes and what they come to do: pass by, post cards, stop, lean beside a surface, stand
+still at one for a minute, pass between the camera and the facade, loiter, intrude, hang a poster, park a
+bicycle. Each builder returns a ``script.Actor`` placed on the shop front it is given.
 
 Lanes keep the ground truth unambiguous: passers-by and loiterers keep their feet in the sidewalk zone, well
 clear of the forecourt; anyone who goes to the facade crosses the forecourt (which is what after-hours
@@ -67,6 +68,64 @@ def walker(front: Shopfront, rng: np.random.Generator, start_s: float, *, day: b
     return Actor(app, _offscreen(front, app, y, side), start_s, (Walk(_offscreen(front, app, y, -side), speed),))
 
 
+def between(front: Shopfront, rng: np.random.Generator, x: float, at_s: float, *, day: bool, side: int = -1) -> Actor:
+    """Someone walking along the shop front close to it, between the camera and the facade (feet in the
+    forecourt, in front of anyone standing at the wall), who passes image column ``x`` at ``at_s``."""
+    app = person(rng, day=day)
+    top, bottom = front.view.forecourt
+    y = float(top + (bottom - top) * rng.uniform(0.6, 0.8))
+    speed = float(rng.uniform(1.2, 1.5))
+    start = _offscreen(front, app, y, side)
+    lead_s = abs(x - start[0]) / front.view.px_per_m(y) / speed
+    return Actor(app, start, at_s - lead_s, (Walk(_offscreen(front, app, y, -side), speed),))
+
+
+def leaner(
+    front: Shopfront, rng: np.random.Generator, start_s: float, surface: str, *, stay_s: float, side: int
+) -> Actor:
+    """Stands beside ``surface`` with a hand flat on its edge (waiting, reading a phone) for ``stay_s``, so their
+    box and arm overlap it; leaves nothing."""
+    app = person(rng)
+    x0, _, x1, _ = front.surface(surface).box
+    wall_y = _wall_row(front)
+    height_px = app.height_m * front.view.px_per_m(wall_y)
+    right = side > 0  # beside the right edge, else the left
+    feet_x = x1 + 0.12 * height_px if right else x0 - 0.12 * height_px
+    hand = (x1 - 0.05 * height_px if right else x0 + 0.05 * height_px, wall_y - 0.7 * height_px)
+    lane = _lane(front, rng)
+    steps: tuple[Step, ...] = (
+        Walk((feet_x, wall_y), 1.2),
+        Stand(float(rng.uniform(0.8, 1.5)), "front"),
+        Reach(stay_s, (hand, None) if right else (None, hand)),
+        Stand(float(rng.uniform(0.5, 1.0)), "front"),
+        Walk(_offscreen(front, app, lane, side), 1.3),
+    )
+    return Actor(app, _offscreen(front, app, lane, -side), start_s, steps)
+
+
+def still_stander(
+    front: Shopfront, rng: np.random.Generator, start_s: float, surface: str, *, stay_s: float, side: int
+) -> Actor:
+    """Walks up to ``surface`` and stands still in front of it for ``stay_s`` (reading a notice, waiting for the
+    shop to open), touching it once in the middle; leaves nothing."""
+    app = person(rng)
+    x0, _, x1, _ = front.surface(surface).box
+    wall_y = _wall_row(front)
+    height_px = app.height_m * front.view.px_per_m(wall_y)
+    spot = (float(rng.uniform(0.35, 0.65)) * (x1 - x0) + x0, wall_y)
+    touch = (spot[0] + 0.12 * height_px, wall_y - 0.75 * height_px)
+    first = float(rng.uniform(0.35, 0.55)) * stay_s
+    lane = _lane(front, rng)
+    steps: tuple[Step, ...] = (
+        Walk(spot, 1.1),
+        Stand(first),
+        Reach(2.0, (None, touch)),
+        Stand(stay_s - first - 2.0),
+        Walk(_offscreen(front, app, lane, side), 1.2),
+    )
+    return Actor(app, _offscreen(front, app, lane, -side), start_s, steps)
+
+
 def card_positions(
     front: Shopfront, rng: np.random.Generator, surface: str, count: int, app: Appearance
 ) -> list[props.Item]:
@@ -109,10 +168,10 @@ def card_poster(
     return Actor(app, _offscreen(front, app, lane, side), start_s, tuple(steps))
 
 
-def stopper(front: Shopfront, rng: np.random.Generator, start_s: float, *, side: int) -> Actor:
-    """Stops at the door, reaches for the handle, waits, changes their mind, leaves nothing."""
+def stopper(front: Shopfront, rng: np.random.Generator, start_s: float, *, side: int, surface: str = "door") -> Actor:
+    """Stops at the door (or ``surface``), reaches for the handle, waits, changes their mind, leaves nothing."""
     app = person(rng)
-    x0, _, x1, _ = front.surface("door").box
+    x0, _, x1, _ = front.surface(surface).box
     wall_y = _wall_row(front)
     handle = (x1 - (x1 - x0) * 0.2, front.view.wall_base_y - 1.0 * front.view.wall_px_per_m)
     lane = _lane(front, rng)

@@ -5,6 +5,13 @@ Counts per set: 11 card-posting visits (door, shutter and wall; day and night; o
 passers-by, a wide view with small figures), 3 loiterers, 3 after-hours intruders, and negatives: people passing
 by day and night, someone stopping at a door, lights switching on, a poster hung, rain, a parked bicycle, and
 someone in the forecourt by day (inside the zone, outside the hours).
+
+The hard set, where real video differs from a clean rendering: encoded at CRF 25-30 like real substreams
+(blocking, flicker on edges), a low sun throwing each person's soft shadow on the wall as they move, a shadow
+band crossing a door with nobody there, people passing between the camera and the facade during and after a
+visit, someone leaning beside a door and someone standing still at a shutter for a minute (both leave nothing).
+Positives: ``post_low_sun_wall_day``, ``post_passers_between_day``, ``post_coarse_night_shutter``; negatives:
+``lean_beside_door_day``, ``stand_minute_shutter_day``, ``stop_passers_between_day``, ``shadow_after_stop_day``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from shopwatch.sim.scenes import actors, script, shopfront
-from shopwatch.sim.scenes.render import Scene
+from shopwatch.sim.scenes.render import CRF, Scene, Sweep
 from shopwatch.sim.scenes.script import Actor
 from shopwatch.sim.scenes.shopfront import CLOSE, WIDE, Lighting, Shopfront, View
 
@@ -52,6 +59,8 @@ class Extras:
     rules: Rules | None = None  # default: all three; no intrusion rule at night where people go to the facade
     passers: tuple[float, ...] = ()  # start times of people walking past
     hour: int | None = None  # local hour of the first frame; default 14 or 23
+    coarse: bool = False  # encoded at a CRF of 25-30 (drawn from the seed) instead of the simulated cameras' 23
+    low_sun: bool = False  # people near the facade throw a soft shadow on the wall (daylight only)
 
 
 class _Builder:
@@ -61,6 +70,15 @@ class _Builder:
         self.name = name
         self.extras = extras
         self.rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+        # The hard set's draws come from a stream of their own: the older scenes stay byte-identical.
+        look = np.random.default_rng([seed, zlib.crc32(name.encode()), 30])
+        self.crf = int(look.integers(25, 31)) if extras.coarse else CRF
+        self.wall_shadow = (
+            (float(look.choice([-1.0, 1.0]) * look.uniform(0.15, 0.3)), float(-look.uniform(0.0, 0.06)))
+            if extras.low_sun and not night
+            else None
+        )
+        self.sweeps: tuple[Sweep, ...] = ()
         self.front: Shopfront = shopfront.build(view, self.rng)
         self.night = night
         hour = extras.hour if extras.hour is not None else (23 if night else 14)
@@ -90,6 +108,9 @@ class _Builder:
             day=not self.night,
             grain=extras.grain if extras.grain is not None else (5.0 if self.night else 2.0),
             rain_drops=extras.rain_drops,
+            crf=self.crf,
+            wall_shadow=self.wall_shadow,
+            sweeps=self.sweeps,
         )
 
     def side(self) -> int:
@@ -150,6 +171,63 @@ def _intrusion(name: str, seed: int, view: View, extras: Extras) -> Scene:
     return b.scene(20.0, people, ["intrusion"])
 
 
+def _passers_between(name: str, seed: int, post: bool) -> Scene:
+    """A visit to the shutter (posting a card, or stopping and leaving nothing) with one person passing between the
+    camera and the shutter in the middle of it and another one second after it ended, in front of its spot."""
+    tags = ("between", "crf")
+    b = _Builder(name, seed, CLOSE, night=False, extras=Extras(coarse=True, tags=tags))
+    if post:
+        actor = actors.card_poster(b.front, b.rng, 0.5, ("shutter", 1), day=True, side=b.side())
+        start_s, end_s, left = script.visits(script.plan(actor, b.front.view))[0]
+        x = (left[0][1].box[0] + left[0][1].box[2]) / 2
+    else:
+        actor = actors.stopper(b.front, b.rng, 0.5, side=b.side(), surface="shutter")
+        start_s, end_s = _stop_span(script.plan(actor, b.front.view))
+        x0, _, x1, _ = b.front.surface("shutter").box
+        x = (x0 + x1) / 2
+    people = [
+        actor,
+        actors.between(b.front, b.rng, x, (start_s + end_s) / 2, day=True, side=b.side()),
+        actors.between(b.front, b.rng, x, end_s + 1.0, day=True, side=b.side()),
+    ]
+    left_s = max(script.plan(a, b.front.view).end_s for a in people)
+    kind = ["card_posting", "shutter", "cards:1"] if post else ["negative"]
+    return b.scene(max(16.0, left_s + AFTER_LAST_S), people, kind)
+
+
+def _stop_span(p: script.Plan) -> tuple[float, float]:
+    """From arriving at the facade to walking off (a stopper's first and last walks)."""
+    walks = [span for span in p.spans if isinstance(span.step, script.Walk)]
+    return walks[0].t1, walks[-1].t0
+
+
+def _shadow_after_stop(name: str, seed: int) -> Scene:
+    """Someone stops at the door and leaves nothing; two seconds after they walked off, with nobody at the door,
+    a soft shadow band (a lorry passing in the low sun) crosses it."""
+    b = _Builder(name, seed, CLOSE, night=False, extras=Extras(coarse=True, low_sun=True, tags=("shadow", "crf")))
+    stopper = actors.stopper(b.front, b.rng, 0.5, side=b.side())
+    _, left_s = _stop_span(script.plan(stopper, b.front.view))
+    x0, _, x1, _ = b.front.surface("door").box
+    width = float(b.rng.uniform(1.0, 1.6)) * (x1 - x0)
+    d = b.side()
+    start, end = (x0 - width, x1 + width) if d > 0 else (x1 + width, x0 - width)
+    b.sweeps = (Sweep(left_s + 2.0, left_s + 2.0 + float(b.rng.uniform(3.0, 5.0)), start, end, width, 0.35,
+                      b.front.view.wall_base_y, float(b.rng.uniform(-0.4, 0.4))),)  # fmt: skip
+    return b.scene(max(18.0, left_s + 9.0), [stopper], ["negative"])
+
+
+def _lean(name: str, seed: int) -> Scene:
+    b = _Builder(name, seed, CLOSE, night=False, extras=Extras(coarse=True, low_sun=True, tags=("lean", "crf")))
+    people = [actors.leaner(b.front, b.rng, 0.5, "door", stay_s=float(b.rng.uniform(6.0, 9.0)), side=b.side())]
+    return b.scene(max(18.0, script.plan(people[0], b.front.view).end_s + 1.0), people, ["negative"])
+
+
+def _stand_minute(name: str, seed: int) -> Scene:
+    b = _Builder(name, seed, CLOSE, night=False, extras=Extras(coarse=True, low_sun=True, tags=("still", "crf")))
+    people = [actors.still_stander(b.front, b.rng, 0.5, "shutter", stay_s=60.0, side=b.side())]
+    return b.scene(script.plan(people[0], b.front.view).end_s + 1.0, people, ["negative"])
+
+
 SceneBuilder = Callable[[str, int], Scene]
 _WIDE, _NOISE, _RAIN = ("wide",), ("noise",), ("rain",)
 
@@ -200,6 +278,18 @@ SCENES: dict[str, SceneBuilder] = {
     "intrusion_night": lambda n, s: _intrusion(n, s, CLOSE, Extras(hour=23)),
     "intrusion_late_wide": lambda n, s: _intrusion(n, s, WIDE, Extras(hour=3, tags=_WIDE)),
     "intrusion_rain": lambda n, s: _intrusion(n, s, CLOSE, Extras(hour=1, rain_drops=200, tags=_RAIN)),
+    # the hard set (see the module's docstring)
+    "post_low_sun_wall_day": lambda n, s: _posting(
+        n, s, CLOSE, False, [("wall", 1)], Extras(coarse=True, low_sun=True, tags=("low_sun", "crf"))
+    ),
+    "post_passers_between_day": lambda n, s: _passers_between(n, s, post=True),
+    "post_coarse_night_shutter": lambda n, s: _posting(
+        n, s, CLOSE, True, [("shutter", 1)], Extras(coarse=True, grain=6.0, tags=("noise", "crf"))
+    ),
+    "lean_beside_door_day": _lean,
+    "stand_minute_shutter_day": _stand_minute,
+    "stop_passers_between_day": lambda n, s: _passers_between(n, s, post=False),
+    "shadow_after_stop_day": _shadow_after_stop,
 }
 
 

@@ -60,6 +60,7 @@ def ground_truth(scene: Scene, seed: int, tracks: Tracks) -> dict[str, Any]:
         "width": WIDTH,
         "height": HEIGHT,
         "duration_s": scene.seconds,
+        "crf": scene.crf,
         "start_time": scene.start_time.isoformat(timespec="seconds"),
         "tags": list(scene.tags),
         "events": events,

@@ -2,7 +2,8 @@
 ``NAME.json`` (ground truth), each atomically (temporary file, then rename), so a reader never sees half a clip.
 
 The MP4 is encoded with the simulated cameras' x264 settings (``shopwatch.sim.clips.x264_options``: fixed GOP,
-no B-frames, one thread) and muxed with FFmpeg's ``bitexact`` flags, so the same seed gives the same bytes.
+no B-frames, one thread) at the scene's CRF and muxed with FFmpeg's ``bitexact`` flags, so the same seed gives
+the same bytes.
 ``annexb`` remuxes a clip (no re-encode) into the raw H.264 the simulated RTSP server loops.
 """
 
@@ -51,7 +52,7 @@ def _dumps(document: dict[str, Any]) -> str:
 
 def _encode(scene: Scene, seed: int, path: Path, tracks: list[list[Drawn | None]]) -> None:
     with av.open(str(path), mode="w", format="mp4", options={"fflags": "+bitexact"}) as container:
-        stream = container.add_stream("libx264", rate=FPS, options=x264_options(GOP))
+        stream = container.add_stream("libx264", rate=FPS, options={**x264_options(GOP), "crf": str(scene.crf)})
         stream.width, stream.height = 640, 360
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = GOP

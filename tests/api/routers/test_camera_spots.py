@@ -100,7 +100,8 @@ async def test_an_admin_lists_and_clears_spots_within_its_grids(
 async def test_a_cameras_health_says_whether_it_was_calibrated(client: httpx.AsyncClient, fleet: FakeFleet) -> None:
     for camera_id, status in [
         ("cam-0001", DetectionStatus("person", 10, 4, 0)),
-        ("cam-0004", DetectionStatus("motion", 10, 0, 1, "2026-12-01T12:00:00Z", 2, 1)),
+        ("cam-0004", DetectionStatus("motion", 10, 0, 1, calibration="2026-12-01T12:00:00Z", ignored_spots=2,
+                                     suppressed_by_spots=1)),
     ]:
         current = fleet.health(camera_id)
         assert current is not None

@@ -96,6 +96,7 @@ async def test_too_large_and_too_long_uploads_are_refused(env: TalkEnv) -> None:
     env.service.library.max_bytes = 10_000
     too_large = await env.client.post("/api/talkback/clips", params={"name": "x"}, content=bytes(10_001))
     assert too_large.status_code == 413
+    assert too_large.json() == {"detail": "expected at most 10000 bytes", "kind": "too_large"}  # the one handler's
     env.service.library.max_bytes = 10_000_000
     env.service.library.max_seconds = 1.0
     too_long = await env.client.post(

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,9 @@ from sqlalchemy import Engine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from shopwatch.api.deps import get_context
 from shopwatch.api.server import ApiServer
+from shopwatch.core.config import Settings
 from shopwatch.talkback import g711
 from tests.talkback.spectrum import peak_hz
 
@@ -149,3 +152,22 @@ async def test_refusals_say_why_then_close(
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 5)
         assert ws.close_code == close_code
+
+
+async def test_a_caller_holding_all_its_streams_is_refused_429_then_closed(live: LiveEnv) -> None:
+    live.env.auth.headers("op1")  # creates op1
+    user = live.env.auth.auth.accounts.repo.user_named("op1")
+    assert user is not None
+    slots = get_context(SimpleNamespace(app=live.env.app)).stream_slots  # type: ignore[arg-type]
+    cap = Settings().api.limits.streams_per_caller
+    held = [slots.take(f"user:{user.id}", cap) for _ in range(cap)]  # op1's event streams and live views
+    async with live.connect(user="op1") as ws:
+        refused = await message(ws)
+        assert (refused["status"], refused["detail"]) == (429, f"expected at most {cap} open streams per caller; "
+                                                                "close one first")  # fmt: skip
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 4429
+    held[0].release()
+    async with live.connect(user="op1") as ws:  # one given back: op1 talks again
+        assert (await message(ws))["type"] == "session"

@@ -95,7 +95,7 @@ def test_the_scene_set_is_big_enough_to_measure_precision_and_recall() -> None:
         if "negative" in scene.tags:
             negatives += 1
             assert posted == 0, name
-        assert 10 <= scene.seconds <= 40
+        assert 10 <= scene.seconds <= (75 if "still" in scene.tags else 40)  # the minute at a shutter is longer
         assert scene.rules.get("loitering", {}).get("dwell_s", DWELL_S) == DWELL_S
     assert visits >= 10 and loiterers >= 3 and intruders >= 3 and negatives >= 6
     assert set(SAMPLE) <= set(SCENE_NAMES)
