@@ -32,10 +32,10 @@ EXIT_INVALID = 2  # unknown camera, nothing to calibrate, an unreadable file
 
 @contextmanager
 def _database(settings: Settings) -> Iterator[Engine]:
-    from shopwatch.store.db import create_engine_for, database_url, display_url, migrate
+    from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
 
     url = database_url(settings, os.environ)
-    engine = create_engine_for(url)
+    engine = engine_for_settings(settings, os.environ)  # with the key of the stored camera passwords
     try:
         migrate(engine)
         yield engine

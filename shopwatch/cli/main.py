@@ -10,6 +10,7 @@ from shopwatch.cli import (
     cameras_check,
     cameras_onvif,
     cameras_registry,
+    secrets_cmd,
     serve,
     sim_cmd,
     talk,
@@ -37,6 +38,7 @@ def build_cli() -> typer.Typer:
     talk.register(app)
     users.register(app)  # users and keys
     tls_cmd.register(app)
+    secrets_cmd.register(app)  # the key of the camera passwords
     return app
 
 

@@ -53,6 +53,9 @@ class Merchant(Strict):
     phone: str = Field(
         "", max_length=40, pattern=r"^[0-9+() \-]*$", description="Contact phone of the merchant."
     )
+    kind: str = Field(
+        "", max_length=40, description="Kind of business (e.g. 宾馆, 串店, 学校); group-chat rules can match it."
+    )
 
 
 class Location(Strict):
@@ -255,6 +258,11 @@ class Service(Strict):
     data_dir: str = Field("./data", description="Where the SQLite database, snapshots and clips live.")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default SQLite in data_dir. SHOPWATCH_DATABASE_URL overrides."
+    )
+    secret_key_file: str | None = Field(
+        None,
+        description="Key file of the passwords encrypted in the database (default <data_dir>/secret.key, created "
+        "0600); SHOPWATCH_SECRET_KEY overrides. See docs/SECURITY.md.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     library_log_level: Literal["debug", "info", "warning", "error"] = Field(
