@@ -6,6 +6,7 @@
 import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
+import { AlarmTiles, LivePlayer } from "./live.js";
 import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
@@ -22,6 +23,7 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
+const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
 
 // Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
 function say(node, key) {
@@ -288,11 +290,12 @@ function showDetail(event) {
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
 }
 
-// Live view: an <img> on the camera's MJPEG stream (bounded by the server; clearing src closes it).
-const LIVE_SECONDS = 300;
+// Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
+let player = null;
 
 function stopLive() {
-  $("live-view").removeAttribute("src");
+  if (player) player.stop();
+  player = null;
   $("live-view").hidden = true;
   say($("live-view-toggle"), "live.watch");
 }
@@ -300,15 +303,10 @@ function stopLive() {
 $("live-view-toggle").addEventListener("click", () => {
   const event = state.events.get(state.selected);
   if (!event) return;
-  if (!$("live-view").hidden) return stopLive();
-  $("live-view").src = `/api/cameras/${encodeURIComponent(event.camera_id)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
+  if (player) return stopLive();
   $("live-view").hidden = false;
+  player = new LivePlayer(event.camera_id, $("live-view")).start();
   say($("live-view-toggle"), "live.stop");
-});
-
-$("live-view").addEventListener("error", () => {
-  stopLive();
-  $("detail-message").textContent = t("live.none");
 });
 
 async function loadHistory(id) {
@@ -359,6 +357,8 @@ async function switchLanguage(lang) {
   showSummary();
   showTitle();
   wall.retranslate();
+  alarmTiles.retranslate();
+  if (player) player.retranslate();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
     row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
