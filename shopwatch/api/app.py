@@ -54,7 +54,8 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     app.include_router(login.public_router)
     app.include_router(media.router)  # an alert's pictures: the signed URL is the credential (401 without)
     include_api_routers(app, dependencies=[Depends(authenticate)])
-    mount_console(app, settings.api.timezone)  # static files: every piece of data it shows comes from the routes above
+    # static files: every piece of data it shows comes from the routes above
+    mount_console(app, settings.api.timezone, settings.api.console)
     return app
 
 

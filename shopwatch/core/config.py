@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
@@ -245,6 +246,7 @@ class Api(Strict):
     timezone: TimeZoneName = Field(
         "Asia/Shanghai", min_length=1, max_length=64, description="IANA time zone the console shows times in."
     )
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings, description="The operator console's map.")
 
 
 class Service(Strict):

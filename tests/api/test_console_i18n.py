@@ -17,6 +17,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
 from shopwatch.core.health import CameraState
 from shopwatch.core.principal import Role
+from shopwatch.incidents.linking import COMPASS
 from shopwatch.incidents.workflow import Status
 
 LANGUAGES = ("zh-CN", "en")
@@ -32,11 +33,14 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def used_keys() -> set[str]:
-    keys = set(HTML_KEY.findall((STATIC / "index.html").read_text(encoding="utf-8")))
+    keys: set[str] = set()
+    for page in STATIC.glob("*.html"):
+        keys |= set(HTML_KEY.findall(page.read_text(encoding="utf-8")))
     for module in STATIC.glob("*.js"):
         keys |= set(JS_KEY.findall(module.read_text(encoding="utf-8")))
     keys |= {f"type.{t}" for t in EventType} | {f"status.{s}" for s in Status} | {f"move.{s}" for s in Status}
     keys |= {f"health.{s}" for s in CameraState} | {"health.unknown"} | {f"role.{r}" for r in Role}
+    keys |= {f"direction.{d}" for d in COMPASS}  # an incident's direction of travel
     return keys - {"move.new"}  # nothing moves an event back to new
 
 

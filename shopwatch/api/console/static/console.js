@@ -7,6 +7,8 @@ import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
 import { AlarmTiles, LivePlayer } from "./live.js";
+import { CameraMap } from "./map.js";
+import { IncidentView } from "./incident.js";
 import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
@@ -24,6 +26,12 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
 const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
+const map = new CameraMap($("map"), { onPick: openCamera });
+const incidentView = new IncidentView($("incident"), {
+  cameras: () => state.cameras,
+  onEvent: (id) => selectAny(id),
+  onMap: (incident) => showView("map").then(() => map.showPath(incident)),
+});
 
 // Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
 function say(node, key) {
@@ -54,6 +62,8 @@ function signedOut() {
   $("app-view").hidden = true;
   $("views").hidden = true;
   $("wall-view").hidden = true;
+  $("map-view").hidden = true;
+  closeCamera();
   wall.show(false);
   $("detail").hidden = true;
   $("logout").hidden = true;
@@ -70,12 +80,57 @@ function showWho() {
 
 // -- views: the camera wall (landing) and the event work ---------------------------------------------------
 
-function showView(name) {
+async function showView(name) {
   $("wall-view").hidden = name !== "wall";
   $("app-view").hidden = name !== "work";
+  $("map-view").hidden = name !== "map";
   for (const button of $("views").children) button.classList.toggle("on", button.dataset.view === name);
   wall.show(name === "wall");
+  if (name === "map") await map.show();
+  else closeCamera();
 }
+
+// -- the map's camera panel: a pin clicked shows the camera and its live picture ---------------------------
+
+function openCamera(cameraId) {
+  const camera = state.cameras.get(cameraId);
+  if (!camera) return;
+  $("map-camera").dataset.camera = cameraId;
+  $("map-camera").hidden = false;
+  showCamera();
+  $("map-live-none").hidden = true;
+  $("map-live").hidden = false;
+  $("map-live").src = `/api/cameras/${encodeURIComponent(cameraId)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
+  map.map.invalidateSize();
+}
+
+function showCamera() {
+  const camera = state.cameras.get($("map-camera").dataset.camera);
+  if (!camera || $("map-camera").hidden) return;
+  const health = camera.health ? camera.health.state : "unknown";
+  $("map-camera-name").textContent = `${camera.merchant.name} · ${camera.name}`;  // the merchants' words
+  $("map-camera-meta").textContent = [camera.address, t("event.grid", { grid: camera.grid }), healthName(health)]
+    .filter(Boolean).join(" · ");
+}
+
+function closeCamera() {
+  $("map-live").removeAttribute("src");  // closes the MJPEG stream
+  $("map-live").hidden = true;
+  $("map-camera").hidden = true;
+  delete $("map-camera").dataset.camera;
+}
+
+$("map-live").addEventListener("error", () => {
+  if (!$("map-live").getAttribute("src")) return;
+  $("map-live").removeAttribute("src");
+  $("map-live").hidden = true;
+  $("map-live-none").hidden = false;
+});
+$("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
+$("map-camera-events").addEventListener("click", () => {
+  const cameraId = $("map-camera").dataset.camera;
+  if (cameraId) pickCamera(cameraId);
+});
 
 for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
 
@@ -146,6 +201,7 @@ async function loadCameras() {
   $("cameras").tBodies[0].replaceChildren(...rows);
   if (!q) {
     wall.setCameras(list.cameras.map((c) => ({ ...c })));
+    map.setCameras(list.cameras.map((c) => ({ ...c })));
   }
 }
 
@@ -153,6 +209,7 @@ async function loadCameras() {
 function cameraState(message) {
   const change = JSON.parse(message.data);
   wall.update(change.id, change);
+  map.update(change.id, change);
   const camera = state.cameras.get(change.id);
   if (camera) camera.health = { ...(camera.health || {}), state: change.state, mode: change.mode };
   const row = $("cameras").querySelector(`tr[data-camera="${CSS.escape(change.id)}"]`);
@@ -160,6 +217,7 @@ function cameraState(message) {
     row.cells[3].className = "state " + change.state;
     row.cells[3].textContent = healthName(change.state);
   }
+  if ($("map-camera").dataset.camera === change.id) showCamera();
 }
 
 let searchTimer = null;
@@ -214,6 +272,7 @@ function eventRow(event) {
 function upsert(event, live) {
   const known = state.events.has(event.id);
   wall.alarm(event.camera_id, event.id, event.status === "new");
+  map.alarm(event.camera_id, event.id, event.status === "new");
   if (live && !known && event.status === "new") alarm.raise(event.id);
   else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
@@ -224,7 +283,12 @@ function upsert(event, live) {
   else if (live) $("event-list").prepend(row);
   else $("event-list").append(row);
   if (live && !known) row.classList.add("fresh");
-  if (state.selected === event.id) showDetail(event);
+  if (state.selected === event.id) {
+    showDetail(event);
+    if (event.incident_id && (!incidentView.incident || incidentView.incident.id !== event.incident_id)) {
+      incidentView.show(event.incident_id);  // linked since it was selected
+    }
+  }
   showTitle();
 }
 
@@ -253,8 +317,23 @@ async function select(id) {
   alarm.settle(id);
   for (const row of $("event-list").children) row.classList.toggle("selected", row.dataset.event === id);
   $("detail-message").textContent = "";
-  showDetail(state.events.get(id));
-  await Promise.all([loadHistory(id), loadClips()]);
+  const event = state.events.get(id);
+  showDetail(event);
+  await Promise.all([loadHistory(id), loadClips(), incidentView.show(event.incident_id)]);
+}
+
+// An event named by an incident's path, which the list may not hold (older, filtered out).
+async function selectAny(id) {
+  if (!state.events.has(id)) {
+    try {
+      state.events.set(id, await api(`/api/events/${encodeURIComponent(id)}`));
+    } catch (err) {
+      $("detail-message").textContent = errorText(err);
+      return;
+    }
+  }
+  await showView("work");
+  await select(id);
 }
 
 function showDetail(event) {
@@ -291,6 +370,7 @@ function showDetail(event) {
 }
 
 // Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
+const LIVE_SECONDS = 300;  // the map panel's MJPEG stream
 let player = null;
 
 function stopLive() {
@@ -359,6 +439,8 @@ async function switchLanguage(lang) {
   wall.retranslate();
   alarmTiles.retranslate();
   if (player) player.retranslate();
+  incidentView.render();
+  showCamera();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
     row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
