@@ -12,6 +12,14 @@
 5. the whole pipeline per frame on that clip (three surface zones with card-posting, loitering, intrusion): with
    the model, and again on the same detections replayed (motion + tracker + rules alone).
 
+``--node`` measures instead the node's detector process (issue 14) against today's in-worker path, side by side:
+6. throughput (frames/s) and frames per CPU-second at batch 1/8/16, the model in this process (the in-worker path:
+   one worker's detection calling ``YoloDetector``) vs the node's detector process fed by ``--workers`` clients
+   at once (each a worker's ``NodeDetectorClient``, in threads here, sending rounds of ``--round`` frames); CPU
+   counts this process and the detector process;
+7. the transport alone: a round trip of one 640x360 frame (and of a round of 8) to a detector process whose
+   model answers at once, in ms per frame.
+
 ``--before REV`` runs measure 5 also on the code of git revision REV (its ``shopwatch`` package, exported to a
 temporary folder, in a fresh process) and prints both side by side with their ratio: the before/after of a
 change in one run.
@@ -194,6 +202,110 @@ def clip_cost(model: Path) -> dict[str, float]:
     return out
 
 
+class Instant:
+    """A 'model' that answers at once (measure 7: the transport alone)."""
+
+    def detect(self, images: object) -> list[object]:
+        from shopwatch.core.detections import Detections
+
+        return [Detections.empty() for _ in images]  # type: ignore[attr-defined]
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    return time.process_time()
+
+
+def node_cost(model: Path, frames: list[np.ndarray], workers: int, round_size: int) -> list[dict[str, object]]:
+    import asyncio
+    import threading
+
+    from shopwatch.models.detector import DetectorUnavailable
+    from shopwatch.models.detector_service import DetectorNode
+
+    rows: list[dict[str, object]] = []
+    n = len(frames)
+    for batch in (1, 8, 16):
+        settings = DetectSettings(model=str(model), batch_size=batch, queue_frames=256, reply_timeout_s=120)
+        detector = YoloDetector(settings, model)
+        cpu0, t0 = _own_cpu_s(), time.perf_counter()
+        for start in range(0, n, batch):
+            detector.detect(frames[start : start + batch])
+        wall, cpu = time.perf_counter() - t0, _own_cpu_s() - cpu0
+        del detector
+        rows.append({"path": "in-worker", "batch": batch, "frames": n, "fps": n / wall, "fps_per_core": n / cpu})
+
+        async def through_node(settings: DetectSettings = settings) -> dict[str, object]:
+            node = DetectorNode(settings, log_level="warning")
+            await node.start()
+            try:
+                probe = node.client()
+                while True:  # until the model is loaded and listening
+                    try:
+                        await asyncio.to_thread(probe.detect, frames[:1])
+                        break
+                    except DetectorUnavailable:
+                        await asyncio.sleep(0.2)
+                assert node.pid is not None
+                share = [frames[i::workers] for i in range(workers)]
+                dropped = [0]
+
+                def worker(mine: list[np.ndarray]) -> None:
+                    client = node.client()
+                    for start in range(0, len(mine), round_size):
+                        answers = client.detect(mine[start : start + round_size])
+                        dropped[0] += sum(a is None for a in answers)
+
+                threads = [threading.Thread(target=worker, args=(mine,)) for mine in share]
+                cpu_node0, cpu0, t0 = _cpu_s(node.pid), _own_cpu_s(), time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                wall = time.perf_counter() - t0
+                cpu = _own_cpu_s() - cpu0 + _cpu_s(node.pid) - cpu_node0
+                return {"path": f"node ({workers} workers)", "batch": settings.batch_size, "frames": n,
+                        "fps": n / wall, "fps_per_core": n / cpu, "dropped": dropped[0]}  # fmt: skip
+            finally:
+                await node.stop()
+
+        rows.append(asyncio.run(through_node()))
+    return rows
+
+
+def transport_cost(frames: list[np.ndarray]) -> dict[str, float]:
+    import asyncio
+
+    from shopwatch.models.detector import DetectorUnavailable
+    from shopwatch.models.detector_service import DetectorNode
+
+    async def measure() -> dict[str, float]:
+        node = DetectorNode(DetectSettings(batch_size=8), factory=Instant, log_level="warning")
+        await node.start()
+        try:
+            client = node.client()
+            while True:
+                try:
+                    client.detect(frames[:1])
+                    break
+                except DetectorUnavailable:
+                    await asyncio.sleep(0.2)
+            out = {}
+            for size in (1, 8):
+                wall, cpu = timed(lambda size=size: client.detect(frames[:size]), 50)
+                out[f"round_trip_ms_per_frame_round{size}"] = wall / size
+                out[f"round_trip_client_cpu_ms_per_frame_round{size}"] = cpu / size
+            return out
+        finally:
+            await node.stop()
+
+    return asyncio.run(measure())
+
+
 def before_after(model: Path, revision: str) -> None:
     """Measure 5 on ``revision`` and on this tree, each in a fresh process, side by side."""
     rows: dict[str, dict[str, float]] = {}
@@ -225,6 +337,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--before", metavar="REV", help="also measure the clip on git revision REV, side by side")
     parser.add_argument("--clip-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--node", action="store_true", help="node detector process vs in-worker path (6, 7)")
+    parser.add_argument("--workers", type=int, default=4, help="--node: worker clients sending at once")
+    parser.add_argument("--round", type=int, default=2, help="--node: frames per worker round")
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"no person model at {args.model} (--model)")
@@ -236,6 +351,22 @@ def main() -> None:
         before_after(args.model, args.before)
         return
     frames = street_frames(args.frames)
+    if args.node:
+        rows = node_cost(args.model, frames, args.workers, args.round)
+        transport = transport_cost(frames)
+        if args.json:
+            print(json.dumps({"throughput": rows, **transport}))
+            return
+        print(f"load average at start: {os.getloadavg()[0]:.2f}")
+        print("| path | batch | frames | frames/s | frames/s/core | dropped |\n|---|---|---|---|---|---|")
+        for row in rows:
+            print(f"| {row['path']} | {row['batch']} | {row['frames']} | {row['fps']:.1f} | "
+                  f"{row['fps_per_core']:.1f} | {row.get('dropped', '-')} |")  # fmt: skip
+        print("\n| transport (no model) | ms |\n|---|---|")
+        for key, value in transport.items():
+            print(f"| {key} | {value:.3f} |")
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+        return
     results = {
         **motion_cost(frames),
         **detector_cost(args.model, frames),

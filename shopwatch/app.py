@@ -34,6 +34,7 @@ from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.models.detector import check_model_path
+from shopwatch.models.detector_service import DetectorNode
 from shopwatch.onvif.snapshot import OnvifSnapshots
 from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.store.accounts import AccountRepository
@@ -52,6 +53,7 @@ class _Running:
 
     talkback: TalkbackService
     incidents: IncidentService
+    detector: DetectorNode | None
     supervisor: Supervisor
     subscriptions: EventSubscriptions
     fleet: LiveFleet
@@ -119,7 +121,15 @@ async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]
         build_incidents, settings.incidents, engine, directory, talkback, data_dir, clock
     )
     await incidents.start()
+    # One detector process per node holds the person model; workers send it the frames that need a person check.
+    detector: DetectorNode | None = None
     detection = partial(DetectionThread, settings.detect, settings.ingest.activity.detect_fps)
+    if settings.detect.model:
+        detector = DetectorNode(
+            settings.detect, log_level=settings.service.log_level, library_log_level=settings.service.library_log_level
+        )
+        await detector.start()
+        detection = partial(detection, detector=detector.client())
     supervisor = Supervisor(
         settings.ingest,
         log_level=settings.service.log_level,
@@ -134,7 +144,7 @@ async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]
     subscriptions.apply(cameras)
     fleet = LiveFleet(supervisor, directory, events=subscriptions, snapshot_fallback=OnvifSnapshots(settings.onvif))
     services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents)
-    return _Running(talkback, incidents, supervisor, subscriptions, fleet, services)
+    return _Running(talkback, incidents, detector, supervisor, subscriptions, fleet, services)
 
 
 async def _follow_changes(
@@ -159,6 +169,8 @@ async def _follow_changes(
 async def _stop(running: _Running) -> None:
     await running.subscriptions.stop()
     await running.supervisor.stop()  # workers hand over the events still in their post-roll first
+    if running.detector is not None:
+        await running.detector.stop()
     await running.incidents.close()  # queued events stored; deliveries not yet confirmed stay in the outbox
     await running.talkback.close()  # every speaker session torn down, the audit written
 

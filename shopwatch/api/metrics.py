@@ -59,7 +59,20 @@ class FleetCollector:
             active.add_metric([camera_id], 1.0 if h.mode is ActivityMode.ACTIVE else 0.0)
         yield kbit
         yield active
+        yield _detector_dropped(health)
         yield from _onvif_events(health)
+
+
+def _detector_dropped(health: dict[str, CameraHealth]) -> CounterMetricFamily:
+    counter = CounterMetricFamily(
+        "shopwatch_detector_dropped",
+        "Frames sent for a person check that the node's detector dropped (queue full); their rules skipped them.",
+        labels=["camera"],
+    )
+    for camera_id, h in health.items():
+        if h.detection is not None:
+            counter.add_metric([camera_id], float(h.detection.dropped))
+    return counter
 
 
 def _state_counts(health: dict[str, CameraHealth]) -> GaugeMetricFamily:

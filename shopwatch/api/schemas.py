@@ -82,6 +82,12 @@ class DetectionStatusPublic(Public):
     frames: int = Field(description="Frames detection processed.")
     detected: int = Field(description="Frames the person model ran on (only where there was motion).")
     events: int
+    dropped: int = Field(
+        0, description="Frames sent for a person check that the node's detector dropped (its queue was full)."
+    )
+    detector_down: str | None = Field(
+        None, description="Why this person camera runs on motion blobs now (the node's detector is away); null: not."
+    )
 
 
 class HealthPublic(Public):

@@ -53,6 +53,9 @@ class Merchant(Strict):
     phone: str = Field(
         "", max_length=40, pattern=r"^[0-9+() \-]*$", description="Contact phone of the merchant."
     )
+    kind: str = Field(
+        "", max_length=40, description="Kind of business (e.g. 宾馆, 串店, 学校); group-chat rules can match it."
+    )
 
 
 class Location(Strict):
@@ -103,7 +106,9 @@ class Talkback(Strict):
         DEFAULT_DRAIN_MS, ge=0, le=5000, description="Wait after the last frame before closing (playback buffer)."
     )
     backchannel_only: bool = Field(
-        False, description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk)."
+        True,
+        description="RTSP: set up the backchannel alone, not the video too (saves a stream per talk); a camera"
+        " that refuses PLAY then gets every track. false: always every track.",
     )
 
 

@@ -195,6 +195,16 @@ class DetectSettings(_Strict):
     )
     device: str = Field("cpu", max_length=32, description="Inference device: cpu, cuda:0, intel:cpu ...")
     batch_size: int = Field(8, ge=1, le=64, description="Frames of different cameras in one inference call.")
+    queue_frames: int = Field(
+        32, ge=1, le=4096,
+        description="The node's detector process holds at most this many frames waiting for inference (all "
+        "workers together); a frame that finds it full is dropped and counted, never waited for.",
+    )  # fmt: skip
+    reply_timeout_s: float = Field(
+        10.0, gt=0, le=600,
+        description="A worker waits this long for the node detector's answer; then it runs on motion until the "
+        "detector answers again.",
+    )  # fmt: skip
     imgsz: int = Field(640, ge=64, le=1920, multiple_of=32, description="Model input size (pixels).")
     person_class: int = Field(0, ge=0, le=999, description="Class id of 'person' in the model (COCO: 0).")
     conf: float = Field(

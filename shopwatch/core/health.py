@@ -59,6 +59,8 @@ class DetectionStatus:
     frames: int = 0  # frames detection processed
     detected: int = 0  # of those, frames the person model ran on (only where there was motion)
     events: int = 0
+    dropped: int = 0  # frames sent for a person check that the node detector's full queue dropped (rules skip them)
+    detector_down: str | None = None  # why a person camera runs on motion now (the node detector is away)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from shopwatch.core.community_config import Community
 from shopwatch.core.events import EventType
 from shopwatch.core.redact import mask_query
 
@@ -227,6 +228,9 @@ class IncidentsSettings(_Strict):
     deterrence: list[Deterrence] = Field(
         default_factory=list, max_length=100, description="Auto-deterrence rules (clip per event type)."
     )
+    community: Community = Field(
+        default_factory=Community, description="Group-chat robots (WeCom, DingTalk, Feishu) and the group matrix."
+    )
     queue_size: Annotated[int, Field(ge=10, le=100_000)] = Field(
         2000, description="Events waiting to be stored; past it new events are dropped and counted."
     )
@@ -236,6 +240,7 @@ class IncidentsSettings(_Strict):
         hooks = [*self.supervisor.webhooks, *(w for t in self.teams for w in t.channels.webhooks)]
         found = [w.secret.get_secret_value() for w in hooks]
         found += [self.mqtt.password.get_secret_value(), self.delivery.url_secret.get_secret_value()]
+        found += self.community.secrets()
         return [s for s in found if s]
 
     @field_validator("teams")

@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from shopwatch.core.clock import Clock
+from shopwatch.core.community_config import RobotKind
 from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents.alerts import UrlSigner
 from shopwatch.incidents.deterrence import AutoDeterrence
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.media import MediaStore
+from shopwatch.incidents.robots.message import Style
+from shopwatch.incidents.robots.sender import RobotSender
 from shopwatch.incidents.routing import MQTT, WEBHOOK, Router
 from shopwatch.incidents.senders import MqttSender, Sender, WebhookSender
 from shopwatch.incidents.service import IncidentService, Parts
@@ -53,6 +57,14 @@ def build_incidents(
     delivery = settings.delivery
     webhooks = WebhookSender(router.webhook_secret, delivery.timeout_s, clock.wall, max_connections=delivery.parallel)
     senders: dict[str, Sender] = {WEBHOOK: webhooks}
+    community = settings.community
+    robots = RobotSender(
+        router.matrix.robot,
+        Style(ZoneInfo(community.timezone), community.console_url or delivery.public_url),
+        delivery.timeout_s,
+        clock,
+    )
+    senders.update({kind.value: robots for kind in RobotKind})
     if settings.mqtt.enabled:
         senders[MQTT] = MqttSender(settings.mqtt, delivery.timeout_s, max_inflight=delivery.parallel)
     outbox = OutboxRepository(engine)

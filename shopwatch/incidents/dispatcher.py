@@ -228,7 +228,9 @@ class Dispatcher:
             reason = str(exc) if exc.permanent else f"gave up after {age_s:.0f} s: {exc}"
             log.warning("delivery %s to %s failed for good: %s", delivery.id, delivery.target, reason)
             return DeliveryOutcome(delivery.id, DeliveryState.FAILED, now, reason)
-        delay = retry_delay(self._settings, delivery.attempts, self._rng)
+        delay = exc.retry_after_s
+        if delay is None:
+            delay = retry_delay(self._settings, delivery.attempts, self._rng)
         log.info("delivery %s: %s; retry in %.1f s", delivery.id, exc, delay)
         return DeliveryOutcome(delivery.id, DeliveryState.PENDING, now, str(exc), now + timedelta(seconds=delay))
 

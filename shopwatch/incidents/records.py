@@ -67,7 +67,8 @@ def new_event(
     def payload(delivery_id: str, reason: str) -> dict[str, Any]:
         return alert_payload(stored, context, intake.signer, delivery_id=delivery_id, reason=reason)
 
-    return NewEvent(stored, intake.router.alert_deliveries(stored, payload, now), incident)
+    kind = camera.merchant.kind if camera is not None else ""
+    return NewEvent(stored, intake.router.alert_deliveries(stored, payload, now, kind), incident)
 
 
 def utc(wall: float) -> datetime:

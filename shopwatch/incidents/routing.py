@@ -12,6 +12,7 @@ from typing import Any
 from shopwatch.core.incident_records import NewDelivery, StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings, PatrolTeam, Webhook
 from shopwatch.incidents.alerts import topic_for
+from shopwatch.incidents.matrix import GroupMatrix
 
 SUPERVISOR = "supervisor"
 MQTT = "mqtt"
@@ -31,6 +32,7 @@ class Channel:
 class Router:
     def __init__(self, settings: IncidentsSettings) -> None:
         self._settings = settings
+        self.matrix = GroupMatrix(settings.community)
         self._by_grid: dict[str, list[PatrolTeam]] = {}
         for team in settings.teams:
             for grid in team.grids:
@@ -63,9 +65,21 @@ class Router:
             Channel(t.name, t.channels.mqtt_topic, t.channels.webhooks) for t in self._settings.teams if t.name == team
         ]
 
-    def alert_deliveries(self, event: StoredEvent, payload: PayloadFn, now: datetime) -> list[NewDelivery]:
+    def alert_deliveries(
+        self, event: StoredEvent, payload: PayloadFn, now: datetime, merchant_kind: str = ""
+    ) -> list[NewDelivery]:
+        """The grid's teams' channels, and the group-chat robots the matrix names for the event."""
         channels = [c for t in self.teams_for(event.grid) for c in self._channels(t.name)]
-        return self._deliveries(event, channels, "alert", payload, now)
+        out = self._deliveries(event, channels, "alert", payload, now)
+        for robot in self.matrix.robots_for(event.type, event.grid, merchant_kind):
+            delivery_id = uuid.uuid4().hex
+            out.append(
+                NewDelivery(
+                    delivery_id, event.id, "alert", robot.group, robot.robot.kind.value, robot.target,
+                    payload(delivery_id, "alert"), now,
+                )
+            )  # fmt: skip
+        return out
 
     def escalation_deliveries(self, event: StoredEvent, payload: PayloadFn, now: datetime) -> list[NewDelivery]:
         return self._deliveries(event, self._channels(SUPERVISOR), "escalation", payload, now)

@@ -30,11 +30,13 @@ from shopwatch.incidents.alerts import (
 log = logging.getLogger(__name__)
 
 
-
 class DeliveryError(Unavailable):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """``retry_after_s``: the receiver says when to try again (a robot's rate); else the outbox's backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after_s = retry_after_s
 
 
 class Sender(Protocol):

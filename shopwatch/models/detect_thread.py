@@ -1,7 +1,8 @@
 """The detection thread inside a worker process: the live ``FrameConsumer`` (see ``shopwatch.core.consumer``).
 
 One thread per worker takes the frames every camera's reader handed on, runs them through one ``Pipeline`` (one
-detector, so frames of several cameras share an inference call), and submits the events to the sink it was
+detector, so frames of several cameras share an inference call; in the service that detector is the node's
+detector process, shared by every worker), and submits the events to the sink it was
 given. It turns frames into events and nothing more: the worker's sink (``ingest.postroll``) waits for each
 event's post-roll and cuts its clip from the packet ring. The pipeline is touched by this thread only: camera
 changes are picked up at the top of each round.
@@ -35,8 +36,9 @@ class DetectionThread:
         detector: PersonDetector | None = None,
         poll_s: float = 0.05,
     ) -> None:
-        """``detector`` defaults to the configured model (``settings.model``; none: degraded motion mode).
-        A model that cannot load raises ``ModelUnavailable`` here, naming its path."""
+        """``detector``: the service gives the node's (``models.detector_client.NodeDetectorClient``: the model
+        stays out of this process); else the configured model is loaded here (``settings.model``; none: degraded
+        motion mode). A model that cannot load raises ``ModelUnavailable`` here, naming its path."""
         if detector is None and settings.model:
             detector = YoloDetector(settings, settings.model)
         self._clock = clock or SystemClock()
@@ -80,7 +82,7 @@ class DetectionThread:
             for event in self._pipeline.process(frames):
                 self._on_event(event)
             self._status = {
-                h.camera_id: DetectionStatus(h.mode.value, h.frames, h.detected, h.events)
+                h.camera_id: DetectionStatus(h.mode.value, h.frames, h.detected, h.events, h.dropped, h.detector_down)
                 for h in self._pipeline.health()
             }
 

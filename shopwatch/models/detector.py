@@ -15,7 +15,7 @@ import numpy as np
 
 from shopwatch.core.detect_config import DetectSettings
 from shopwatch.core.detections import Detections
-from shopwatch.core.errors import ShopwatchError
+from shopwatch.core.errors import ShopwatchError, Unavailable
 from shopwatch.core.frame import Rgb
 from shopwatch.models.offline import prepare_offline_env
 
@@ -26,9 +26,14 @@ class ModelUnavailable(ShopwatchError):
     """The configured person model is missing or cannot be loaded."""
 
 
+class DetectorUnavailable(Unavailable):
+    """The node's detector process cannot answer now (starting, restarting, hung): run on motion meanwhile."""
+
+
 class PersonDetector(Protocol):
-    def detect(self, images: Sequence[Rgb]) -> list[Detections]:
-        """People in each RGB image (normalized boxes, no track ids), in the order given."""
+    def detect(self, images: Sequence[Rgb]) -> Sequence[Detections | None]:
+        """People in each RGB image (normalized boxes, no track ids), in the order given. ``None`` for an image
+        the detector dropped unseen (a full queue); raises ``DetectorUnavailable`` when it cannot answer at all."""
         ...
 
 

@@ -7,7 +7,10 @@ behaves as it would live; the injected clock stamps ``detected_at`` (latency = d
 
 The detector runs only for cameras with motion, or with people tracked in the last ``active_hold_s``. A camera
 configured without person detection, or a pipeline without a person model, runs its rules on tracked motion
-blobs: a stated, degraded mode, visible in ``health()``."""
+blobs: a stated, degraded mode, visible in ``health()``. So does a person camera while the detector cannot answer
+(``DetectorUnavailable``: the node's detector process is restarting), on a tracker of its own, until it answers
+again. A frame the detector dropped unseen (its queue was full) is counted and skipped by the tracker and rules,
+as if the camera had sent one frame fewer."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from shopwatch.core.detections import Detections
 from shopwatch.core.events import Event
 from shopwatch.core.frame import Frame
 from shopwatch.models.bridge import MotionBridge
-from shopwatch.models.detector import PersonDetector
+from shopwatch.models.detector import DetectorUnavailable, PersonDetector
 from shopwatch.models.motion import MotionDetector, MotionResult, luma_of
 from shopwatch.models.rules.base import Observation, Rule
 from shopwatch.models.rules.card_posting import CardPosting
@@ -48,6 +51,8 @@ class DetectionHealth:
     detected: int = 0  # frames the person detector ran on
     relights: int = 0  # lighting changes absorbed by the motion stage
     events: int = 0
+    dropped: int = 0  # frames the detector dropped unseen (full queue); tracker and rules skipped them
+    detector_down: str | None = None  # a person camera on motion now: why the detector cannot answer
 
 
 class _Camera:
@@ -59,6 +64,7 @@ class _Camera:
         self.tz = ZoneInfo(config.timezone) if config.timezone else None
         self.motion = MotionDetector(settings.motion, config.motion_mask)
         self.tracker = Tracker(fps, settings.track_lost_s, settings.conf, settings.track_conf)
+        self.motion_tracker: Tracker | None = None  # a person camera's blobs while the detector is away
         self.bridge = MotionBridge()  # people the detector lost, carried on their motion
         self.rules = _rules(camera_id, config)
         self.last_busy_t = float("-inf")  # last frame with motion or tracked people
@@ -88,6 +94,7 @@ class Pipeline:
         self._clock = clock
         self._fps = fps
         self._cameras: dict[str, _Camera] = {}
+        self._detector_down: str | None = None  # why the detector could not answer the last call; None: it did
 
     def set_camera(self, camera_id: str, config: CameraDetection) -> None:
         """Add a camera, or restart its detection state when its detection config changed."""
@@ -102,7 +109,13 @@ class Pipeline:
         self._cameras.pop(camera_id, None)
 
     def health(self) -> list[DetectionHealth]:
-        return [camera.health for camera in self._cameras.values()]
+        down = self._detector_down
+        return [
+            replace(camera.health, mode=DetectionMode.MOTION, detector_down=down)
+            if down is not None and camera.mode is DetectionMode.PERSON
+            else camera.health
+            for camera in self._cameras.values()
+        ]
 
     def process(self, frames: Sequence[Frame]) -> list[Event]:
         """Run every stage on these frames (any cameras, each camera's frames in time order)."""
@@ -114,13 +127,14 @@ class Pipeline:
             if camera.mode is DetectionMode.PERSON
             and (motion.moving or frame.wall_time - camera.last_busy_t <= self._settings.active_hold_s)
         ]
-        found: dict[int, Detections] = {}
-        if wanted and self._detector is not None:
-            results = self._detector.detect([frames[i].image for i in wanted])
-            found = dict(zip(wanted, results, strict=True))
+        found, dropped = self._detect(frames, wanted)
         now = self._clock.wall()
         events: list[Event] = []
         for i, (camera, frame, motion) in enumerate(zip(cameras, frames, motions, strict=True)):
+            if i in dropped:
+                h = camera.health
+                camera.health = replace(h, frames=h.frames + 1, dropped=h.dropped + 1)
+                continue
             actors = self._actors(camera, motion, found.get(i), frame.wall_time)
             if motion.moving or len(actors):
                 camera.last_busy_t = frame.wall_time
@@ -132,6 +146,19 @@ class Pipeline:
             )
             events.extend(new)
         return events
+
+    def _detect(self, frames: Sequence[Frame], wanted: list[int]) -> tuple[dict[int, Detections], set[int]]:
+        """People in the wanted frames, and the frames the detector dropped unseen."""
+        if not wanted or self._detector is None:
+            return {}, set()
+        try:
+            results = self._detector.detect([frames[i].image for i in wanted])
+        except DetectorUnavailable as exc:
+            self._detector_down = str(exc)
+            return {}, set()
+        self._detector_down = None
+        found = {i: people for i, people in zip(wanted, results, strict=True) if people is not None}
+        return found, set(wanted) - found.keys()
 
     def _camera_of(self, frame: Frame) -> _Camera:
         camera = self._cameras.get(frame.camera_id)
@@ -150,8 +177,17 @@ class Pipeline:
         self, camera: _Camera, motion: MotionResult, people: Detections | None, frame_t: float
     ) -> Detections:
         if camera.mode is DetectionMode.MOTION:
-            blobs = motion.blobs.select(motion.blobs.heights >= MIN_BLOB_HEIGHT)
-            return camera.tracker.update(blobs)
+            return camera.tracker.update(_actor_blobs(motion))
+        if self._detector_down is not None:  # the detector is away: carry on with motion, on a tracker of its own
+            if camera.motion_tracker is None:
+                s = self._settings
+                camera.motion_tracker = Tracker(self._fps, s.track_lost_s, s.conf, s.track_conf)
+            return camera.motion_tracker.update(_actor_blobs(motion))
+        camera.motion_tracker = None
         if people is None:
             return Detections.empty()  # gated: nothing moved and nobody was tracked lately
         return camera.bridge.update(frame_t, camera.tracker.update(people), motion.blobs)
+
+
+def _actor_blobs(motion: MotionResult) -> Detections:
+    return motion.blobs.select(motion.blobs.heights >= MIN_BLOB_HEIGHT)

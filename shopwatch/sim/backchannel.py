@@ -166,6 +166,7 @@ class BackchannelServer:
         return factory
 
     def _on_media(self, media: GstRtspServer.RTSPMedia, mount: str, codec: str) -> None:
+        media.connect("prepared", self._on_prepared)
         sink = media.get_element().get_by_name("speaker")
         if sink is None:
             return
@@ -173,6 +174,26 @@ class BackchannelServer:
         with self._lock:
             self._receptions.append(reception)
         sink.connect("new-sample", self._on_sample, reception)
+
+    def _on_prepared(self, media: GstRtspServer.RTSPMedia) -> None:
+        """Make the tracks a client leaves out of its session drop their packets instead of failing.
+
+        A camera sends nothing on a track nobody set up. gst-rtsp-server 1.22 does not: at PLAY it unblocks
+        every stream of the media, also one without a transport, whose RTP pad then has no sink. The live
+        video source gets ``not-linked``, stops and posts an ERROR, and ``RTSPMedia`` marks the whole media
+        failed while its pipeline is still going to PLAYING. That happened on every backchannel-only session,
+        and in 1 to 3 sessions of 20 the backchannel then delivered nothing at all (GST_DEBUG=2 shows the error
+        in every such session, and none with this probe: 0 silent of 60). The
+        probe sits on rtpbin's ``send_rtp_src_N``, where gst-rtsp-server holds the prerolled packet, and is
+        added once the media is prepared, so it never starves the preroll it waits for.
+        """
+        for index in range(media.n_streams()):
+            stream = media.get_stream(index)
+            if not stream.is_sender():
+                continue  # the backchannel: the client sends, GStreamer receives
+            rtpbin = stream.get_srcpad().get_peer().get_parent_element()
+            pad = rtpbin.get_static_pad(f"send_rtp_src_{stream.get_index()}")
+            pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, _drop_unless_set_up, stream)
 
     def _on_sample(self, sink: GstApp.AppSink, reception: Reception) -> Gst.FlowReturn:
         sample = sink.emit("pull-sample")
@@ -214,3 +235,7 @@ class BackchannelServer:
             shut_down(client)
         self._server = None
 
+
+
+def _drop_unless_set_up(_pad: Gst.Pad, _info: Gst.PadProbeInfo, stream: GstRtspServer.RTSPStream) -> Gst.PadProbeReturn:
+    return Gst.PadProbeReturn.OK if stream.is_complete() else Gst.PadProbeReturn.DROP

@@ -2,7 +2,8 @@
 (singlepart and multipart), Digest-protected. Upload payloads (multipart parts unwrapped) and their arrival
 times are in ``uploads``; the content type of each part is checked against the upload's. ``early_ok=True``
 answers ``200 OK`` as soon as the upload's head is in and goes on reading, as some Dahua firmware does;
-``nonce_uses`` and ``playback_buffer_s`` as in ``http_device``."""
+``nonce_uses`` and ``playback_buffer_s`` as in ``http_device``: ``nonce_uses=1`` is Dahua's single-use nonce
+(a second request signed with it is answered ``401`` with ``stale=true`` and a new nonce)."""
 
 from __future__ import annotations
 

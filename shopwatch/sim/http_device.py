@@ -126,7 +126,8 @@ class FakeHttpDevice(LoopbackServer):
                     self.stale_answers += bool(stale)
                     challenge = f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", algorithm=MD5{stale}'
                     await self._respond(writer, 401, "Unauthorized", b"", (("WWW-Authenticate", challenge),))
-                    await self._skip_body(reader, request)
+                    if not await self._skip_body(reader, request):
+                        return  # a streamed upload's body (Dahua's 9,999,999 bytes) is not read: hang up
                     continue
                 self._use_nonce()
                 if not await self.route(request, reader, writer):
@@ -156,10 +157,14 @@ class FakeHttpDevice(LoopbackServer):
                 headers[name.strip().lower()] = value.strip()
         return Request(method, target, headers)
 
-    async def _skip_body(self, reader: asyncio.StreamReader, request: Request) -> None:
+    async def _skip_body(self, reader: asyncio.StreamReader, request: Request) -> bool:
+        """Read and drop the request's body; False when it is a stream too long to read (an upload)."""
         length = int(request.headers.get("content-length", "0") or 0)
-        if 0 < length <= 1_000_000:
+        if length > 1_000_000:
+            return False
+        if length > 0:
             await reader.readexactly(length)
+        return True
 
     async def _respond(
         self, writer: asyncio.StreamWriter, status: int, reason: str, body: bytes,

@@ -35,7 +35,7 @@ class TalkTarget:
     transport: TalkTransport = "tcp"
     rtp: RtpProfile = field(default_factory=RtpProfile)  # the RTP shape (rtsp:// only)
     drain_s: float = DEFAULT_DRAIN_MS / 1000  # wait after the last frame before closing: the device's buffer
-    backchannel_only: bool = False  # rtsp://: SETUP the backchannel alone, not every track
+    backchannel_only: bool = True  # rtsp://: SETUP the backchannel alone (every track if PLAY insists)
 
     def __str__(self) -> str:
         return redact_url(self.url) + (" (udp)" if self.transport == "udp" else "")

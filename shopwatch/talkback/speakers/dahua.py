@@ -6,7 +6,9 @@ and the talk ends when the connection closes (Dahua HTTP API "Post Audio Stream"
 ``200 OK`` as soon as it has the head and goes on reading: that answer does not end the upload. ``httptype=multipart``
 wraps each 20 ms frame in its own part of a ``multipart/x-mixed-replace`` body. Digest auth: the device is
 challenged first with ``magicBox.cgi?action=getDeviceType`` (cheap, and it proves the login), so the long
-upload goes out signed and never needs a replay.
+upload goes out signed. Dahua firmware takes each nonce once: the upload signed with the nonce the query used
+is answered ``401`` with a new one (``stale=true``) while audio already flows. The upload then starts again,
+signed with the fresh nonce, and the device gets again what it discarded (up to ``REPLAY_BYTES``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ REQUEST_TIMEOUT_S = 5.0
 # example ("Post Audio Stream"); some firmware rejects longer ones. At 8,000 bytes a second that is ~20 min of
 # G.711: a longer talk continues on a new upload (``send``).
 STREAM_LENGTH = 9_999_999
+# What a device that refused an upload's nonce is sent again on the new upload: 2 s of G.711, far more than
+# the round trip its refusal takes.
+REPLAY_BYTES = 16_000
 PROBE_PATH = "/cgi-bin/magicBox.cgi?action=getDeviceType"
 CONTENT_TYPES: dict[Codec, str] = {"PCMA": "Audio/G.711A", "PCMU": "Audio/G.711Mu"}
 
@@ -51,6 +56,8 @@ class DahuaLink:
         self._boundary = secrets.token_hex(8)
         self._content_type = ""
         self._written = 0  # bytes of body on the current upload
+        self._first = bytearray()  # its first REPLAY_BYTES, for a new upload if the device refuses the nonce
+        self._resigned = False  # the current upload was already started again with a fresh nonce
 
     def _new_upload(self) -> RawUpload:
         return RawUpload(self._host, self._port, self._shown, plain_refusal(self._shown, "audio upload"))
@@ -65,8 +72,9 @@ class DahuaLink:
     async def _start_upload(self) -> None:
         # The device answers when the upload ends, at once when it refuses, or (some firmware) with an early
         # 200 while it goes on reading: watch, don't wait.
-        await self._upload.start(self._head, await_answer=False)
+        await self._upload.start(self._head, await_answer=False, auth=self._auth)
         self._written = 0
+        self._first.clear()
 
     def _head(self) -> bytes:
         path = (f"/cgi-bin/audio.cgi?action=postAudio&httptype={'multipart' if self._multipart else 'singlepart'}"
@@ -113,11 +121,33 @@ class DahuaLink:
             self._upload = self._new_upload()
             await self._probe()  # a fresh challenge for the new request
             await self._start_upload()
+            self._resigned = False
+        await self._resign_if_stale()
+        await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
         await self._upload.write(data)
         self._written += len(data)
+        if len(self._first) + len(data) <= REPLAY_BYTES:  # whole writes only: a multipart part stays whole
+            self._first += data
+
+    async def _resign_if_stale(self) -> None:
+        """The device refused the upload's nonce (see the module doc): once per upload, start it again signed
+        with the fresh nonce and send what the refused one carried. A second refusal is the device's answer."""
+        if not self._upload.stale or self._resigned:
+            return
+        replay = bytes(self._first)
+        await self._upload.close()
+        self._upload = self._new_upload()
+        await self._start_upload()
+        self._resigned = True
+        if replay:
+            await self._write(replay)
 
     async def flush(self) -> None:
-        """Nothing is held back: each frame went out as it came."""
+        """Nothing is held back: each frame went out as it came. A nonce refused after the last frame still
+        gets its new upload."""
+        await self._resign_if_stale()
 
     async def close(self) -> None:
         await self._upload.close()

@@ -80,11 +80,17 @@ class RawUpload:
         self._watch: asyncio.Task[None] | None = None
         self.failure: TalkbackError | None = None
         self.answer: str | None = None  # the status line of an early 2xx the device sent while reading on
+        # The device refused the upload for its nonce alone (used up, or ``stale``), and the signer now holds
+        # the fresh challenge: a new upload may go on (Dahua firmware takes each nonce once).
+        self.stale = False
+        self._auth: DigestSigner | None = None
 
     async def start(self, head: HeadBuilder, *, await_answer: bool, auth: DigestSigner | None = None) -> None:
         """Connect and send the request head. ``await_answer``: read the device's answer first and fail unless
         2xx (a 401 with a new nonce is answered once more, signed afresh through ``auth``); otherwise start
-        watching the connection for an early refusal while audio flows."""
+        watching the connection for an early refusal while audio flows (a 401 with a new nonce sets ``stale``
+        and takes the fresh challenge into ``auth``)."""
+        self._auth = auth
         await self._connect()
         self._send(head())
         if await_answer:
@@ -173,10 +179,14 @@ class RawUpload:
         Dahua firmware answers ``200 OK`` at once and goes on reading (and playing) what follows."""
         try:
             while True:
-                status, _, body = await self._read_answer()
+                status, headers, body = await self._read_answer()
                 if not 200 <= status < 300:
+                    if status == 401 and self._auth is not None:
+                        self.stale = _retry_worth(self._auth, headers.get("www-authenticate", []))
                     self.failure = self._refusal(status, body)
                     return
+        except TalkbackAuthError as exc:  # a challenge shopwatch cannot answer
+            self.failure = exc
         except (asyncio.IncompleteReadError, OSError):
             self.failure = TalkbackUnreachable(f"{self._shown} closed the audio connection")
         except (asyncio.LimitOverrunError, ValueError):

@@ -159,3 +159,23 @@ async def test_a_device_without_the_dahua_cgi_is_not_supported():
         with pytest.raises(NoBackchannel, match="does not take audio over HTTP") as caught:
             await talk(parse_target(url), audio.iter_frames(TONE))
         assert isinstance(caught.value, DeviceNotSupported) and dev.password not in str(caught.value)
+
+
+@pytest.mark.parametrize("httptype", ["singlepart", "multipart"])
+async def test_dahua_single_use_nonce_refusing_the_upload_is_signed_afresh_and_loses_nothing(httptype):
+    # Each nonce is taken once: the device-type query uses it, so the upload signed with it is answered 401
+    # stale=true (with a new nonce) while audio already flows; a second upload signed with the new nonce goes on.
+    with FakeDahua(nonce_uses=1) as dev:
+        result = await talk(parse_target(dev.url(httptype=httptype)), audio.iter_frames(TONE))
+        uploads = await asyncio.to_thread(lambda: [dev.wait_upload_ended(3.0), dev.uploads][1])
+        assert (result.packets, result.error) == (50, None)
+        assert dev.calls == ["GET /cgi-bin/magicBox.cgi", "GET /cgi-bin/magicBox.cgi",
+                             "POST /cgi-bin/audio.cgi", "POST /cgi-bin/audio.cgi"]  # fmt: skip
+        assert dev.stale_answers == 1
+        [upload] = uploads  # the refused request never reached the device's audio handler
+        assert upload.data == g711.encode("PCMA", TONE)  # what went out before the refusal was sent again
+
+
+async def test_dahua_single_use_nonce_still_tells_a_wrong_password():
+    with FakeDahua(nonce_uses=1) as dev, pytest.raises(TalkbackAuthError, match="refused shopwatch's login"):
+        await talk(parse_target(dev.url(password="nope-nope")), audio.iter_frames(TONE))

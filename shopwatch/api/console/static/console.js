@@ -9,6 +9,7 @@ import { Alarm, bindKeys } from "./alarm.js";
 import { AlarmTiles, LivePlayer } from "./live.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
+import { TalkPanel } from "./talk.js";
 import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
@@ -27,6 +28,9 @@ const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
 const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
 const map = new CameraMap($("map"), { onPick: openCamera });
+const talk = new TalkPanel($("talk"), $("talking"), {
+  cameraName: (id) => { const c = state.cameras.get(id); return c ? `${c.merchant.name} · ${c.name}` : id; },  // merchants' words
+});
 const incidentView = new IncidentView($("incident"), {
   cameras: () => state.cameras,
   onEvent: (id) => selectAny(id),
@@ -57,6 +61,7 @@ function signedOut() {
   state.feed = null;
   state.events.clear();
   alarm.stop();
+  talk.stop();
   showTitle();
   $("event-list").replaceChildren();
   $("app-view").hidden = true;
@@ -150,6 +155,7 @@ async function signedIn(me) {
   $("logout").hidden = false;
   await Promise.all([loadCameras(), loadEvents()]);
   follow();
+  talk.start();
 }
 
 $("login-form").addEventListener("submit", async (e) => {
@@ -319,7 +325,7 @@ async function select(id) {
   $("detail-message").textContent = "";
   const event = state.events.get(id);
   showDetail(event);
-  await Promise.all([loadHistory(id), loadClips(), incidentView.show(event.incident_id)]);
+  await Promise.all([loadHistory(id), incidentView.show(event.incident_id)]);
 }
 
 // An event named by an incident's path, which the list may not hold (older, filtered out).
@@ -367,6 +373,7 @@ function showDetail(event) {
        t(`move.${status}`))));
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
+  talk.show($("talk").hidden ? null : event.camera_id);
 }
 
 // Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
@@ -409,25 +416,6 @@ async function move(id, status) {
   }
 }
 
-async function loadClips() {
-  if ($("talk").hidden || $("talk-clip").options.length) return;
-  const clips = await api("/api/talkback/clips");
-  $("talk-clip").replaceChildren(...clips.map((c) => el("option", { value: c.id },
-    t("talk.clip_option", { name: c.name, seconds: c.duration_s.toFixed(1) }))));
-}
-
-$("talk-play").addEventListener("click", async () => {
-  const event = state.events.get(state.selected);
-  const clip = $("talk-clip").value;
-  if (!event || !clip) return;
-  try {
-    const session = await api(`/api/cameras/${encodeURIComponent(event.camera_id)}/talkback`, { json: { clip } });
-    $("detail-message").textContent = t("talk.state", { state: t(`talk.outcome.${session.state}`, {}, session.state) });
-  } catch (err) {
-    $("detail-message").textContent = errorText(err);  // refused by policy, busy (who holds it), unknown clip
-  }
-});
-
 // -- start ---------------------------------------------------------------------------------------------
 
 // A language switch re-translates the page and redraws what came from the API, in place.
@@ -440,6 +428,7 @@ async function switchLanguage(lang) {
   alarmTiles.retranslate();
   if (player) player.retranslate();
   incidentView.render();
+  talk.retranslate();
   showCamera();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);

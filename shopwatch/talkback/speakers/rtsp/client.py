@@ -1,13 +1,13 @@
 """The ONVIF backchannel handshake as a sans-IO state machine: requests out, responses in, no sockets.
 
 Sequence (TALKBACK_PROTOCOLS.md, ONVIF Streaming Spec "Back channel connection"): OPTIONS -> DESCRIBE with
-``Require: www.onvif.org/ver20/backchannel`` -> SETUP every recvonly track (some cameras play nothing when only
-the backchannel is set up; their data is discarded), leaving out one whose SETUP is refused -> SETUP the
-sendonly track, same Session -> PLAY (no seekable Range: GStreamer answers ``npt=0.000-`` with 503 on live
-media) -> send RTP -> keepalive at half the session timeout -> TEARDOWN. ``backchannel_only=True`` (per camera)
-sets up the sendonly track alone, as go2rtc can: no video stream and no extra session slot per talk; a camera
-that then refuses PLAY gets its other tracks set up too, in the same session, and PLAY again. Not the default:
-GStreamer's ONVIF server, the reference peer, now and then plays nothing of a backchannel-only session.
+``Require: www.onvif.org/ver20/backchannel`` -> SETUP the sendonly track -> PLAY (no seekable Range: GStreamer
+answers ``npt=0.000-`` with 503 on live media) -> send RTP -> keepalive at half the session timeout -> TEARDOWN.
+With ``backchannel_only`` (a camera's default, see TalkTarget) the sendonly track is set up alone, as go2rtc
+can: no video stream and no extra session slot per talk. A camera that then refuses PLAY (some play nothing
+with the backchannel alone) gets its recvonly tracks set up too, in the same session, and PLAY again; their
+data is discarded.
+``backchannel_only=False`` sets up every recvonly track first, leaving out one whose SETUP is refused.
 
 Keepalive (GET_PARAMETER where the server lists it, else OPTIONS) tolerates what real servers answer: 451/501
 (parameter or method not supported) switch it to OPTIONS, any other non-2xx is ignored (the request itself

@@ -2,6 +2,8 @@
 
 import asyncio
 import socket
+import time
+from dataclasses import replace
 
 import pytest
 
@@ -35,6 +37,41 @@ async def test_a_tone_arrives_whole_and_at_its_pitch(peer, transport, mount, cod
     assert received.seconds == pytest.approx(2.0, rel=0.02)
     assert peak_hz(received.pcm) == pytest.approx(1000, abs=5)
     assert peer.requests()[-1] == "TEARDOWN"
+
+
+@pytest.mark.slow
+async def test_twenty_backchannel_only_talks_in_a_row_all_arrive_with_their_own_tone(peer):
+    # The default SETUP (the backchannel alone) against the reference peer, which once played nothing in 1 to 3
+    # sessions of 20 (its unused video track failed the media: see shopwatch.sim.backchannel). A distinct pitch
+    # per talk, so one talk's audio cannot stand in for another's. Bounded: 20 talks of 0.4 s.
+    for i in range(20):
+        hz = 500 + 50 * i
+        target = replace(parse_target(peer.url("pcmu")), drain_s=0.2)
+        result = await talk(target, audio.iter_frames(audio.tone(hz, 0.4)))
+        assert (result.packets, result.error) == (20, None)
+        received = await asyncio.to_thread(_nth_reception, peer, i, 0.36)
+        assert received.seconds == pytest.approx(0.4, abs=0.02), f"talk {i}"
+        assert peak_hz(received.pcm) == pytest.approx(hz, abs=10), f"talk {i}"
+    assert peer.requests().count("SETUP") == 20  # one per talk: no video stream was set up
+
+
+async def test_every_track_is_set_up_where_the_camera_is_configured_so(peer):
+    target = replace(parse_target(peer.url("pcma")), backchannel_only=False)
+    await talk(target, audio.iter_frames(audio.tone(1000, 1.0)))
+    received = await asyncio.to_thread(peer.wait_for_audio, "pcma", 0.96, 3.0)
+    assert peak_hz(received.pcm) == pytest.approx(1000, abs=5)
+    assert peer.requests().count("SETUP") == 2  # video, then the backchannel
+
+
+def _nth_reception(peer, index, seconds, timeout_s=3.0):
+    """The ``index``-th session's reception once it holds ``seconds`` of audio (each talk is its own media)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = peer.receptions("pcmu")
+        if len(found) > index and found[index].seconds >= seconds:
+            return found[index]
+        time.sleep(0.02)
+    raise AssertionError(f"talk {index}: {[round(r.seconds, 3) for r in peer.receptions('pcmu')]} s received")
 
 
 @needs_espeak

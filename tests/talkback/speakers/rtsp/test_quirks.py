@@ -26,7 +26,7 @@ async def test_a_talk_outlives_the_session_timeout_with_451_keepalives_and_a_new
     with FakeRtspSpeaker(session_timeout_s=2, get_parameter_status="451 Parameter Not Understood",
                          rechallenge_after_s=1.5, server_options_every_s=0.8) as dev:  # fmt: skip
         result = await talk(replace(parse_target(dev.url()), drain_s=0.0), audio.iter_frames(tone))
-        assert requests(dev, "SETUP") == ["SETUP 200", "SETUP 200"]  # video and backchannel, by default
+        assert requests(dev, "SETUP") == ["SETUP 200"]  # the backchannel alone, by default
         assert result.packets == 200 and dev.log.audio == g711.encode("PCMU", tone)
         assert not dev.log.expired
         assert requests(dev, "GET_PARAMETER") == ["GET_PARAMETER 451"]  # then OPTIONS from the client
@@ -36,25 +36,24 @@ async def test_a_talk_outlives_the_session_timeout_with_451_keepalives_and_a_new
         assert dev.log.requests[-1] == "TEARDOWN 200"
 
 
-async def test_only_the_backchannel_is_set_up_where_the_camera_is_configured_so():
+async def test_only_the_backchannel_is_set_up_by_default():
     with FakeRtspSpeaker(refuse_video_setup=True) as dev:
-        target = replace(parse_target(dev.url()), backchannel_only=True)
-        result = await talk(target, audio.iter_frames(audio.tone(500, 0.5)))
+        result = await talk(parse_target(dev.url()), audio.iter_frames(audio.tone(500, 0.5)))
         assert result.packets == 25 and len(dev.log.packets) == 25
         assert requests(dev, "SETUP") == ["SETUP 200"]  # the backchannel alone
 
 
-async def test_a_refused_video_setup_is_left_out_and_the_backchannel_works():
+async def test_a_refused_video_setup_is_left_out_where_every_track_is_configured():
     with FakeRtspSpeaker(refuse_video_setup=True) as dev:
-        result = await talk(parse_target(dev.url()), audio.iter_frames(audio.tone(500, 0.5)))
+        target = replace(parse_target(dev.url()), backchannel_only=False)
+        result = await talk(target, audio.iter_frames(audio.tone(500, 0.5)))
         assert result.packets == 25 and len(dev.log.packets) == 25
         assert requests(dev, "SETUP") == ["SETUP 461", "SETUP 200"]
 
 
 async def test_a_camera_that_insists_on_every_track_gets_them_after_its_refusal():
     with FakeRtspSpeaker(insist_on_all_tracks=True) as dev:
-        target = replace(parse_target(dev.url()), backchannel_only=True)
-        result = await talk(target, audio.iter_frames(audio.tone(500, 0.5)))
+        result = await talk(parse_target(dev.url()), audio.iter_frames(audio.tone(500, 0.5)))
         assert result.packets == 25 and len(dev.log.packets) == 25
         assert requests(dev, "PLAY") == ["PLAY 455", "PLAY 200"]
         assert requests(dev, "SETUP") == ["SETUP 200", "SETUP 200"]
