@@ -49,9 +49,7 @@ def measure(out: Path, name: str, seed: int) -> None:
     event = next(e for e in truth["events"] if e["type"] == "card_posting")
     patch = event["patches"][0]
     zone = next(
-        ZoneShape.of(z)
-        for z in camera.zones
-        if z.kind is ZoneKind.SURFACE and _inside(patch, ZoneShape.of(z).bbox)
+        ZoneShape.of(z) for z in camera.zones if z.kind is ZoneKind.SURFACE and _inside(patch, ZoneShape.of(z).bbox)
     )
     background = SurfaceBackground(zone)
     before = None
