@@ -9,6 +9,7 @@ import { Alarm, bindKeys } from "./alarm.js";
 import { AlarmTiles, LivePlayer } from "./live.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
+import { Notices } from "./notify.js";
 import { TalkPanel } from "./talk.js";
 import { api, el, whenSignedOut } from "./util.js";
 
@@ -27,6 +28,7 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
 const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
+const notices = new Notices($("notify"), { onOpen: (id) => selectAny(id) });
 const map = new CameraMap($("map"), { onPick: openCamera });
 const talk = new TalkPanel($("talk"), $("talking"), {
   cameraName: (id) => { const c = state.cameras.get(id); return c ? `${c.merchant.name} · ${c.name}` : id; },  // merchants' words
@@ -162,6 +164,7 @@ $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
   $("login-error").textContent = "";
+  notices.ask();  // signing in is a user gesture: the one moment the browser may ask
   try {
     const answer = await api("/api/auth/login", {
       json: { username: form.get("username"), password: form.get("password") },
@@ -279,7 +282,12 @@ function upsert(event, live) {
   const known = state.events.has(event.id);
   wall.alarm(event.camera_id, event.id, event.status === "new");
   map.alarm(event.camera_id, event.id, event.status === "new");
-  if (live && !known && event.status === "new") alarm.raise(event.id);
+  if (live && !known && event.status === "new") {
+    alarm.raise(event.id);
+    const camera = state.cameras.get(event.camera_id);
+    notices.announce(event.id, t("notify.title", { type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id }),
+                     t("notify.body", { place: camera && camera.address ? camera.address : event.grid, time: when(event.start) }));
+  }
   else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
   const row = eventRow(event);
@@ -427,6 +435,7 @@ async function switchLanguage(lang) {
   wall.retranslate();
   alarmTiles.retranslate();
   if (player) player.retranslate();
+  notices.paint();
   incidentView.render();
   talk.retranslate();
   showCamera();
@@ -463,6 +472,9 @@ bindKeys({
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
 
 whenSignedOut(signedOut);
+
+// A phone (a patrol officer's, 390×844) gets the one-column patrol page instead of the command room's.
+if (window.matchMedia("(max-width: 600px)").matches) window.location.replace("phone.html");
 
 startI18n().then(() => {
   $("lang").value = language();
