@@ -376,9 +376,14 @@ function showDetail(event) {
   $("clip").hidden = !event.clip;
   if (event.clip) $("clip").href = event.clip;
   const moves = NEXT[event.status].filter((s) => s === "acknowledged" || WORKERS.has(state.me.role));
-  $("moves").replaceChildren(...moves.map((status) =>
+  const buttons = moves.map((status) =>
     el("button", { type: "button", dataset: { move: status }, onclick: () => move(event.id, status) },
-       t(`move.${status}`))));
+       t(`move.${status}`)));
+  if (moves.includes("false_positive") && (event.detail.patches || []).length) {  // teach it: ignore this spot
+    buttons.push(el("button", { type: "button", dataset: { move: "ignore_spot" },
+                                onclick: () => move(event.id, "false_positive", true) }, t("move.ignore_spot")));
+  }
+  $("moves").replaceChildren(...buttons);
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
   talk.show($("talk").hidden ? null : event.camera_id);
@@ -412,9 +417,10 @@ async function loadHistory(id) {
                                        note: step.note ? t("history.note", { note: step.note }) : "" }))));
 }
 
-async function move(id, status) {
+async function move(id, status, ignoreSpot = false) {
   try {
-    const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json: { status, note: $("note").value } });
+    const json = { status, note: $("note").value, ...(ignoreSpot ? { ignore_spot: true } : {}) };
+    const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json });
     $("note").value = "";
     upsert(event, false);
     $("detail-message").textContent = t("detail.now", { status: statusName(event.status) });
