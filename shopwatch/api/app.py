@@ -26,6 +26,7 @@ from shopwatch.api.routers import (
     live_ws,
     login,
     media,
+    stats,
     system,
     talkback,
     talkback_clips,
@@ -80,6 +81,8 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     sight = [Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))]
     api.include_router(incidents.router, dependencies=sight)
     api.include_router(incidents.teams_router, dependencies=sight)
+    # Case analysis: the command room (operators, viewers, admins), within the caller's grids.
+    api.include_router(stats.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
     api.include_router(login.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
