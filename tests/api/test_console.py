@@ -216,7 +216,9 @@ async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_ou
     offline = page.locator(tile.format("cam-0003"))
     assert await offline.get_attribute("data-state") == "offline"
     why = await offline.locator(".tile-state").text_content() or ""
-    assert why.startswith(ZH["health.offline"]) and "connection refused" in why and password_of(3) not in why
+    assert why.startswith(ZH["health.offline"]) and ZH["why.refused"] in why  # in the page's language
+    sentence = await offline.get_attribute("title") or ""  # the worker's own words on hover
+    assert "connection refused" in sentence and password_of(3) not in why + sentence
 
     cam2 = fleet.camera("cam-0002")
     assert cam2 is not None
