@@ -36,6 +36,7 @@ from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
+from shopwatch.incidents.tips import TipDesk
 from shopwatch.store.events import EventRepository
 from shopwatch.store.outbox import OutboxRepository, as_pending
 
@@ -70,6 +71,7 @@ class Parts:
     signer: UrlSigner
     dispatcher: Dispatcher
     deterrence: AutoDeterrence
+    tips: TipDesk | None = None
 
 
 class IncidentService:
@@ -83,6 +85,7 @@ class IncidentService:
         self.signer = parts.signer
         self.dispatcher = parts.dispatcher
         self._deterrence = parts.deterrence
+        self.tips = parts.tips
         self._clock = clock
         self.linker = Linker(settings.linking)
         self.feed = LiveFeed()

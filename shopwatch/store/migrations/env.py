@@ -12,6 +12,7 @@ from shopwatch.store import (
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
     talkback,  # noqa: F401  (talkback audit and clip tables)
+    tips,  # noqa: F401  (tips from people)
 )
 from shopwatch.store.base import Base
 from shopwatch.store.db import create_engine_for
