@@ -2,7 +2,8 @@
 
     python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--json]
 
-Measures, with the service idle (no person model configured):
+Measures, with the service idle (no person model configured, unless ``--model``: then the node's detector
+process holds it, or every worker on code before issue 14 part 1):
 - ``online_s``: from starting ``shopwatch serve`` until every camera is ``online`` in ``GET /api/cameras``;
 - ``failed_opens``: connection attempts that failed on the way (the cameras' ``reconnects`` once all are online;
   each is an attempt after a failure), with the distinct errors seen;
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=40, help="GET /api/cameras requests timed")
     parser.add_argument("--clips-dir", type=Path, default=ROOT / "data" / "sim")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--model", type=Path, default=None, help="detect.model: a person model to configure")
     return parser.parse_args(argv)
 
 
@@ -94,6 +96,8 @@ def service_config(args: argparse.Namespace, cameras: Path, work: Path, port: in
     data["api"] = {"host": "127.0.0.1", "port": port}
     if args.open_rate is not None:
         data["ingest"] = {"open_rate": args.open_rate}
+    if args.model is not None:
+        data["detect"] = {"model": str(args.model)}
     path = work / "shopwatch.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -220,7 +224,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 times = time_requests(client, args.requests)
                 time.sleep(max(0.0, args.measure_s - (time.monotonic() - t0)))
                 cores = (cpu_s(procs) - cpu0) / (time.monotonic() - t0)
-                rss = rss_mb(tree(serve.pid))
+                procs = tree(serve.pid)
+                rss = rss_mb(procs)
+                largest = max(rss_mb([p]) for p in procs)
                 sim_cores = psutil.Process(sim.pid).cpu_percent(interval=1.0) / 100
     n = args.cameras
     return {
@@ -234,6 +240,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "service_processes": len(procs),
         "rss_mb": round(rss, 1),
         "rss_mb_per_camera": round(rss / n, 2),
+        "rss_mb_largest_process": round(largest, 1),
+        "model": None if args.model is None else str(args.model),
         "cores": round(cores, 3),
         "cores_per_camera": round(cores / n, 5),
         "sim_cores": round(sim_cores, 3),

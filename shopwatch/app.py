@@ -40,7 +40,7 @@ from shopwatch.onvif.subscriptions import EventSubscriptions
 from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditRepository
 from shopwatch.store.cameras import CameraRepository
-from shopwatch.store.db import create_engine_for, database_url, migrate
+from shopwatch.store.db import engine_for_settings, migrate
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.service import TalkbackService
 
@@ -70,7 +70,7 @@ async def run_service(
     """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
     private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
-    engine = create_engine_for(database_url(settings, os.environ))
+    engine = engine_for_settings(settings, os.environ)  # with the key of the camera passwords
     await asyncio.to_thread(migrate, engine)
     source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
     cameras = source.cameras()

@@ -2,9 +2,11 @@
 the one exception handler ``create_app`` installs (and by the WebSocket routes, which refuse before accepting).
 
 Routes raise the family's errors (or let the services' errors through) and never build the answer themselves.
-The body is ``{"detail": <sentence>, "kind": <kind>}``; the sentence is the error's own message with any
-credentials in a URL masked, and every error answer is ``Cache-Control: no-store``. An error that carries
-``retry_after_s`` (a rate limit, a busy pool, a camera reconnecting) answers ``Retry-After`` in whole seconds."""
+The body is ``{"detail": <sentence>, "kind": <kind>}``, plus ``"reasons": [<code>...]`` when the error names
+them (a talkback refusal: ``no_consent``, ``quiet_hours``, ``busy``...); the sentence is the error's own
+message with any credentials in a URL masked, and every error answer is ``Cache-Control: no-store``. An error
+that carries ``retry_after_s`` (a rate limit, a busy pool, a camera reconnecting) answers ``Retry-After`` in
+whole seconds."""
 
 from __future__ import annotations
 
@@ -33,6 +35,13 @@ class Answer:
     kind: str
     detail: str
     headers: dict[str, str]
+    reasons: tuple[str, ...] = ()
+
+    def body(self) -> dict[str, object]:
+        body: dict[str, object] = {"detail": self.detail, "kind": self.kind}
+        if self.reasons:
+            body["reasons"] = list(self.reasons)
+        return body
 
 
 # The first row the error is an instance of decides, so a more specific class comes before its base.
@@ -57,7 +66,7 @@ def answer_for(exc: errors.ShopwatchError) -> Answer | None:
     """The answer for an error of the family; None for one outside every kind (a bug: the caller answers 500)."""
     for cls, status, kind in ANSWERS:
         if isinstance(exc, cls):
-            return Answer(status, kind, redact_text(str(exc)), _headers(exc))
+            return Answer(status, kind, redact_text(str(exc)), _headers(exc), exc.reasons)
     return None
 
 
@@ -84,7 +93,6 @@ def install_family_handler(app: FastAPI) -> None:
         answer = answer_for(exc)
         if answer is None:
             raise exc  # not one of the kinds: the catch-all answers 500 and the server logs the traceback
-        body = {"detail": answer.detail, "kind": answer.kind}
-        return JSONResponse(body, status_code=answer.status, headers=answer.headers)
+        return JSONResponse(answer.body(), status_code=answer.status, headers=answer.headers)
 
     app.add_exception_handler(errors.ShopwatchError, family_error)

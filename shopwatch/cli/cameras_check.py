@@ -23,9 +23,9 @@ console = Console()
 def _registered_cameras(settings: Settings) -> list[CameraConfig]:
     from shopwatch.camera_source import merge_cameras, registry_cameras
     from shopwatch.store.cameras import CameraRepository
-    from shopwatch.store.db import create_engine_for, database_url, migrate
+    from shopwatch.store.db import engine_for_settings, migrate
 
-    engine = create_engine_for(database_url(settings, os.environ))
+    engine = engine_for_settings(settings, os.environ)
     try:
         migrate(engine)
         return merge_cameras(settings.cameras, registry_cameras(CameraRepository(engine), os.environ))

@@ -26,7 +26,8 @@ from shopwatch.core.errors import ConfigError
 from shopwatch.core.redact import redact_text, redact_url
 from shopwatch.registry.csv_import import import_csv
 from shopwatch.store.cameras import CameraRepository
-from shopwatch.store.db import create_engine_for, database_url, display_url, migrate
+from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
+from shopwatch.store.secret_box import SecretKeyError
 
 EXIT_DATABASE = 1
 EXIT_INVALID = 2
@@ -37,7 +38,7 @@ def _registry(settings: Settings) -> Iterator[CameraRepository]:
     """The migrated registry, or a message and exit status 1 when the database cannot be used."""
     url = database_url(settings, os.environ)
     secret = make_url(url).password
-    engine = create_engine_for(url)
+    engine = engine_for_settings(settings, os.environ)
     try:
         migrate(engine)
         yield CameraRepository(engine)
@@ -45,6 +46,9 @@ def _registry(settings: Settings) -> Iterator[CameraRepository]:
         reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
         typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
         raise typer.Exit(EXIT_DATABASE) from None
+    except SecretKeyError as exc:  # one sentence naming the key file or variable, never a key
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     finally:
         engine.dispose()
 

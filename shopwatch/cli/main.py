@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from shopwatch.cli import analyze, cameras_check, cameras_onvif, cameras_registry, serve, sim_cmd, talk, tls_cmd, users
+from shopwatch.cli import (
+    analyze,
+    cameras_check,
+    cameras_onvif,
+    cameras_registry,
+    secrets_cmd,
+    serve,
+    sim_cmd,
+    talk,
+    tls_cmd,
+    users,
+)
 
 
 def build_cli() -> typer.Typer:
@@ -25,6 +36,7 @@ def build_cli() -> typer.Typer:
     talk.register(app)
     users.register(app)  # users and keys
     tls_cmd.register(app)
+    secrets_cmd.register(app)  # the key of the camera passwords
     return app
 
 

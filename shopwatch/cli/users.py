@@ -29,7 +29,8 @@ from shopwatch.core.principal import Role
 from shopwatch.core.redact import redact_text
 from shopwatch.store.accounts import AccountRepository, UsernameTaken
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.db import create_engine_for, database_url, display_url, migrate
+from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
+from shopwatch.store.secret_box import SecretKeyError
 
 EXIT_DATABASE = 1
 EXIT_INVALID = 2
@@ -55,7 +56,7 @@ class _Tools:
 def _tools(settings: Settings) -> Iterator[_Tools]:
     url = database_url(settings, os.environ)
     secret = make_url(url).password
-    engine = create_engine_for(url)
+    engine = engine_for_settings(settings, os.environ)
     clock = SystemClock()
     try:
         migrate(engine)
@@ -65,7 +66,7 @@ def _tools(settings: Settings) -> Iterator[_Tools]:
         reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
         typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
         raise typer.Exit(EXIT_DATABASE) from None
-    except (InvalidAccount, UnknownAccount, UsernameTaken) as exc:
+    except (InvalidAccount, UnknownAccount, UsernameTaken, SecretKeyError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_INVALID) from None
     finally:

@@ -259,6 +259,11 @@ class Service(Strict):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default SQLite in data_dir. SHOPWATCH_DATABASE_URL overrides."
     )
+    secret_key_file: str | None = Field(
+        None,
+        description="Key file of the passwords encrypted in the database (default <data_dir>/secret.key, created "
+        "0600); SHOPWATCH_SECRET_KEY overrides. See docs/SECURITY.md.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
     library_log_level: Literal["debug", "info", "warning", "error"] = Field(
         "warning", description="Log level of third-party libraries (httpx, zeep, uvicorn, ...)."

@@ -10,8 +10,11 @@ class ShopwatchError(Exception):
 
     Every package subclasses one of the kinds below, so that callers (the API's one exception handler, the CLI)
     can answer by kind without knowing the package: a missing thing, a state conflict, a refusal by policy or
-    role, bad input, a dependency that is down, or a device that misbehaved.
+    role, bad input, a dependency that is down, or a device that misbehaved. ``reasons``: short codes of why
+    (``quiet_hours``...), for clients that say it in their own words (the console's message catalogue).
     """
+
+    reasons: tuple[str, ...] = ()
 
 
 # --- what the caller asked for -------------------------------------------------------------------------------

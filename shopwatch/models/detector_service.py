@@ -167,10 +167,12 @@ def _accept(server: DetectorServer, listener: Listener) -> None:
         threading.Thread(target=_serve_peer, args=(server, conn), name="detector-peer", daemon=True).start()
 
 
-def _watch_control(control: Connection, stop: threading.Event) -> None:
+def _watch_control(control: Connection, stop: threading.Event, loading: threading.Event) -> None:
     with contextlib.suppress(EOFError, OSError):
         control.recv()  # anything, or EOF when the service went away
     stop.set()
+    if loading.is_set():
+        os._exit(0)  # still loading the model (seconds): nothing to finish, no one to answer
 
 
 def detector_main(
@@ -185,9 +187,11 @@ def detector_main(
     """Entry point of the node's detector process: load the model, then listen and answer until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's; it stops this process in order
     configure_logging(log_level, process_name="detector", libraries=library_log_level)
-    stop = threading.Event()
-    threading.Thread(target=_watch_control, args=(control, stop), name="control", daemon=True).start()
+    stop, loading = threading.Event(), threading.Event()
+    loading.set()
+    threading.Thread(target=_watch_control, args=(control, stop, loading), name="control", daemon=True).start()
     detector = factory()  # a model that cannot load raises here: the process dies and the node says why
+    loading.clear()
     server = DetectorServer(detector, settings.batch_size, settings.queue_frames)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)  # left by a killed predecessor

@@ -1,50 +1,24 @@
-"""Track ids that stay stable across short occlusions: ultralytics' ByteTrack behind a ``Detections`` door.
+"""Track ids that stay stable across short occlusions: ByteTrack (``models.bytetrack``, ultralytics' algorithm
+without importing ultralytics, so a reader worker stays free of torch) behind a ``Detections`` door.
 
 ByteTrack counts in frames; the camera's nominal fps turns ``track_lost_s`` into its buffer. One tracker per
 camera (ids are per tracker)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-import numpy.typing as npt
 
 from shopwatch.core.detections import Detections
-from shopwatch.models.offline import prepare_offline_env
+from shopwatch.models.bytetrack import ByteTrack
 
 SCALE = 1000.0  # ByteTrack works in pixels; IoU does not care about the scale, the Kalman noise model does a little
 
 
-class _Boxes:
-    """The slice of ultralytics' ``Boxes`` interface ByteTrack reads: conf, cls, xywh and boolean indexing."""
-
-    def __init__(self, xywh: npt.NDArray[np.float32], conf: npt.NDArray[np.float32], cls: npt.NDArray[Any]) -> None:
-        self.xywh, self.conf, self.cls = xywh, conf, cls
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, keep: npt.NDArray[np.bool_]) -> _Boxes:
-        return _Boxes(self.xywh[keep], self.conf[keep], self.cls[keep])
-
-
 class Tracker:
     def __init__(self, fps: float, lost_s: float, low_conf: float, conf: float) -> None:
-        prepare_offline_env()
-        from ultralytics.trackers.byte_tracker import BYTETracker
-        from ultralytics.utils import IterableSimpleNamespace
-
-        args = IterableSimpleNamespace(
-            tracker_type="bytetrack",
-            track_high_thresh=conf,
-            track_low_thresh=min(low_conf, conf),
-            new_track_thresh=conf,
-            track_buffer=max(1, round(fps * lost_s)),
-            match_thresh=0.8,
-            fuse_score=True,
+        self._tracker = ByteTrack(
+            high=conf, low=min(low_conf, conf), new=conf, buffer=max(1, round(fps * lost_s)), match=0.8
         )
-        self._tracker = BYTETracker(args)
         self._best: dict[int, float] = {}  # best detection score of each live track
 
     def update(self, detections: Detections) -> Detections:
@@ -52,7 +26,7 @@ class Tracker:
         best detection score of each track so far (a person half-hidden while reaching is still that person)."""
         b = detections.boxes.astype(np.float32) * SCALE
         xywh = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
-        out = self._tracker.update(_Boxes(xywh.reshape(-1, 4), detections.scores, detections.class_ids))
+        out = self._tracker.update(xywh.reshape(-1, 4), detections.scores, detections.class_ids)
         if len(out) == 0:
             self._best.clear()
             return Detections.empty()

@@ -128,9 +128,8 @@ async def onboard_many(
 
     async def one(request: OnboardRequest) -> HostResult:
         async with gate:
-            report = await onboard(
-                request.target, timeout_s=settings.timeout_s, clock_tolerance_s=settings.clock_tolerance_s
-            )
+            target = replace(request.target, allowed_hosts=tuple(settings.allowed_hosts))
+            report = await onboard(target, timeout_s=settings.timeout_s, clock_tolerance_s=settings.clock_tolerance_s)
         saved = ""
         if report.outcome is OnboardOutcome.OK and report.findings is not None:
             try:

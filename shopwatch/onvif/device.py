@@ -53,6 +53,7 @@ class OnvifTarget:
     port: int = 80
     username: str = ""
     password: str = field(default="", repr=False)
+    allowed_hosts: tuple[str, ...] = ()  # besides ``host``, where its reported URLs may point (onvif.allowed_hosts)
 
     @property
     def device_url(self) -> str:
@@ -301,7 +302,9 @@ class OnvifDevice:
         headers: tuple[etree._Element, ...] = ()
         if self.target.username:
             headers = (security_header(self.target.username, self.target.password, datetime.now(UTC) + offset),)
-        url = check_device_url(self.camera.xaddrs[TR2], self.target.host, what="Media2 address")
+        url = check_device_url(
+            self.camera.xaddrs[TR2], self.target.host, self.target.allowed_hosts, what="Media2 address"
+        )
         content_type = f'application/soap+xml; charset=utf-8; action="{action}"'
         try:
             response = await self.http.post(

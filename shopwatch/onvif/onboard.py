@@ -120,10 +120,10 @@ async def _read(device: OnvifDevice, timeout_s: float) -> tuple[Findings | None,
         if not url.startswith(("rtsp://", "rtsps://")):
             raise PeerProtocolError(f"{device.target}: expected an rtsp:// stream URI, found {url!r}")
         # before the backchannel probe below sends the camera's credentials to it
-        check_device_url(url, device.target.host, what="stream URI")
+        check_device_url(url, device.target.host, device.target.allowed_hosts, what="stream URI")
     snapshot = await device.snapshot_uri(choice.detect.token)
     if snapshot is not None:
-        check_device_url(snapshot, device.target.host, what="snapshot URI")
+        check_device_url(snapshot, device.target.host, device.target.allowed_hosts, what="snapshot URI")
     # The talk target of an ONVIF camera is its record stream (talkback.target): ask that one.
     target = device.target
     backchannel = await probe_backchannel(record_url, target.username, target.password, timeout_s=timeout_s)

@@ -95,7 +95,8 @@ class PullPointSubscription:
             address = created.SubscriptionReference.Address._value_1
             if not address:
                 raise PeerProtocolError(f"{self.target}: CreatePullPointSubscription gave no address")
-            check_device_url(address, self.target.host, what="PullPoint address")  # we log in there: on the camera
+            # we log in there: on the camera (or an allowed host)
+            check_device_url(address, self.target.host, self.target.allowed_hosts, what="PullPoint address")
             device.camera.xaddrs[PULLPOINT_NS] = address
             manager = await device.call(lambda: device.camera.create_subscription_service("PullPointSubscription"))
             puller = await device.call(device.camera.create_pullpoint_service)

@@ -105,7 +105,9 @@ class OnvifSnapshots:
         timeout = min(timeout_s, self._settings.timeout_s)
         try:
             device = await OnvifDevice.open(
-                target_of(camera), timeout_s=timeout, clock_tolerance_s=self._settings.clock_tolerance_s
+                target_of(camera, self._settings.allowed_hosts),
+                timeout_s=timeout,
+                clock_tolerance_s=self._settings.clock_tolerance_s,
             )
             async with device:
                 url = await device.snapshot_uri(camera.onvif.detect_profile)

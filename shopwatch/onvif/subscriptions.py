@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from shopwatch.core.clock import Clock, SystemClock
@@ -26,9 +26,13 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
 
 
-def target_of(camera: CameraConfig) -> OnvifTarget:
+def target_of(camera: CameraConfig, allowed_hosts: Sequence[str] = ()) -> OnvifTarget:
     return OnvifTarget(
-        camera.host, camera.onvif_port, camera.credentials.username, camera.credentials.password.get_secret_value()
+        camera.host,
+        camera.onvif_port,
+        camera.credentials.username,
+        camera.credentials.password.get_secret_value(),
+        tuple(allowed_hosts),
     )
 
 
@@ -67,7 +71,8 @@ class EventSubscriptions:
     def apply(self, cameras: Iterable[CameraConfig]) -> None:
         """Subscribe exactly the cameras that want events (up to the limit, by id); call on the event loop."""
         events = self._settings.events
-        wanted = {c.id: target_of(c) for c in sorted(cameras, key=lambda c: c.id) if wants_events(c)}
+        allowed = self._settings.allowed_hosts
+        wanted = {c.id: target_of(c, allowed) for c in sorted(cameras, key=lambda c: c.id) if wants_events(c)}
         if not events.enabled:
             wanted = {}
         for camera_id in list(self._running):

@@ -18,7 +18,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
 from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.db import create_engine_for, database_url, migrate
+from shopwatch.store.db import engine_for_settings, migrate
 
 USERNAME = "demo"
 
@@ -38,7 +38,7 @@ class DemoLogin:
 def demo_login(settings: Settings) -> DemoLogin:
     """Create the demo admin, or give it a new password: what the next ``demo`` banner prints."""
     password = secrets.token_urlsafe(12)
-    engine = create_engine_for(database_url(settings, os.environ))
+    engine = engine_for_settings(settings, os.environ)
     clock = SystemClock()
     try:
         migrate(engine)

@@ -1,8 +1,11 @@
-"""The camera registry: cameras imported from CSV (later ONVIF onboarding and the API), kept in the database.
+"""The camera registry: cameras imported from CSV, onboarded over ONVIF or changed through the API, kept in the
+database.
 
-Passwords are stored as given, usually a ``${SHOPWATCH_...}`` reference; they are resolved from the environment only
-when a record becomes the ``CameraConfig`` a worker connects with (``get``/``list``). ``records()`` gives the
-stored form, for display, without needing any secret.
+Passwords are stored encrypted (``store.secret_box``: ``fernet:<token>`` under a key outside the database); this
+module is the one place that reads and writes the column, so every caller sees the password as it was given,
+inline or a ``${SHOPWATCH_...}`` reference. A reference is resolved from the environment only when a record
+becomes the ``CameraConfig`` a worker connects with (``get``/``list``); ``records()`` gives the given form, for
+display, without resolving it.
 
 Every write is one transaction and bumps ``registry_state.revision`` once when it changed anything, so the
 running service can poll ``revision()`` cheaply and reload only when needed."""
@@ -26,6 +29,7 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.env_refs import env_reference, outside_prefix
 from shopwatch.core.errors import ConfigError, ConfigProblem
 from shopwatch.store.db import write_transaction
+from shopwatch.store.secret_box import SecretBox, secrets_of
 from shopwatch.store.tables import CameraRow, RegistryState
 
 _IN_CHUNK = 500  # ids per IN (...) list; SQLite limits bound parameters per statement
@@ -99,7 +103,8 @@ _CONFIG_COLUMNS = (
 
 
 def _row_values(camera: CameraConfig) -> dict[str, Any]:
-    """The columns of one camera (everything but source and timestamps)."""
+    """The columns of one camera (everything but source and timestamps), the password in the clear: ``_sealed``
+    encrypts it for the database."""
     doc = camera.model_dump(mode="json", exclude={"credentials"})
     missing = doc.keys() - set(_CONFIG_COLUMNS)
     if missing:  # a field added to CameraConfig needs a column and a migration, not silent loss
@@ -111,7 +116,16 @@ def _row_values(camera: CameraConfig) -> dict[str, Any]:
     }
 
 
-def _camera_from_row(row: RowMapping) -> CameraConfig:
+def _sealed(values: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    return {**values, "password": box.seal(values["password"])}
+
+
+def _opened(row: RowMapping, box: SecretBox) -> dict[str, Any]:
+    """A stored row with its password decrypted (``SecretKeyError`` naming the key when it cannot be)."""
+    return {**row, "password": box.open(row["password"])}
+
+
+def _camera_from_row(row: Mapping[str, Any]) -> CameraConfig:
     doc = {key: row[key] for key in _CONFIG_COLUMNS}
     doc["credentials"] = {"username": row["username"], "password": row["password"]}
     try:
@@ -121,7 +135,7 @@ def _camera_from_row(row: RowMapping) -> CameraConfig:
         raise ConfigError(f"registry camera {row['id']!r}", problems) from None
 
 
-def _record_from_row(row: RowMapping) -> CameraRecord:
+def _record_from_row(row: Mapping[str, Any]) -> CameraRecord:
     return CameraRecord(_camera_from_row(row), Source(row["source"]), row["created_at"], row["updated_at"])
 
 
@@ -144,12 +158,21 @@ def _deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str
 
 
 class CameraRepository:
-    """Reads and writes the camera registry. ``env`` resolves password references (default: os.environ)."""
+    """Reads and writes the camera registry. ``env`` resolves password references (default: os.environ).
+
+    The one place the password column is read and written: passwords are sealed with the engine's key
+    (``store.secret_box``) on the way in and opened on the way out, so no caller ever sees the stored form."""
 
     def __init__(self, engine: Engine, clock: Clock | None = None, env: Mapping[str, str] | None = None) -> None:
         self._engine = engine
         self._clock = clock or SystemClock()
         self._env = env
+        self._box = secrets_of(engine)
+
+    @property
+    def secrets(self) -> SecretBox:
+        """The key of the stored passwords (``shopwatch secrets rotate``)."""
+        return self._box
 
     # -- reads ---------------------------------------------------------------------------------------------
 
@@ -170,12 +193,12 @@ class CameraRepository:
             query = query.where(CameraRow.enabled == enabled)
         with self._engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
-        return [_record_from_row(row) for row in rows]
+        return [_record_from_row(_opened(row, self._box)) for row in rows]
 
     def record(self, camera_id: str) -> CameraRecord | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(CameraRow.__table__).where(CameraRow.id == camera_id)).mappings().first()
-        return None if row is None else _record_from_row(row)
+        return None if row is None else _record_from_row(_opened(row, self._box))
 
     def list(self, grid: str | None = None, enabled: bool | None = None) -> builtins.list[CameraConfig]:
         """Cameras ordered by id, ready to connect with (password references resolved; ``SecretNotSet``)."""
@@ -216,12 +239,13 @@ class CameraRepository:
                 values = {**_row_values(cam), "source": src.value}
                 old = existing.get(cam.id)
                 if old is None:
-                    inserts.append({**values, "created_at": now, "updated_at": now})
+                    inserts.append({**_sealed(values, self._box), "created_at": now, "updated_at": now})
                     created.append(cam.id)
                 elif all(old[k] == v for k, v in values.items()):
                     unchanged.append(cam.id)
                 else:
-                    conn.execute(update(CameraRow).where(CameraRow.id == cam.id).values(**values, updated_at=now))
+                    sealed = _sealed(values, self._box)
+                    conn.execute(update(CameraRow).where(CameraRow.id == cam.id).values(**sealed, updated_at=now))
                     updated.append(cam.id)
             if inserts:
                 conn.execute(insert(CameraRow), inserts)
@@ -229,13 +253,12 @@ class CameraRepository:
                 self._bump(conn)
         return UpsertResult(tuple(created), tuple(updated), tuple(unchanged))
 
-    @staticmethod
-    def _existing(conn: Connection, ids: Sequence[str]) -> dict[str, RowMapping]:
-        found: dict[str, RowMapping] = {}
+    def _existing(self, conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start : start + _IN_CHUNK]
             query = select(CameraRow.__table__).where(CameraRow.id.in_(chunk))
-            found.update({row["id"]: row for row in conn.execute(query).mappings()})
+            found.update({row["id"]: _opened(row, self._box) for row in conn.execute(query).mappings()})
         return found
 
     def merge(self, camera_id: str, changes: Mapping[str, Any], source: str) -> CameraRecord:
@@ -244,9 +267,10 @@ class CameraRepository:
         camera is validated (``ConfigError`` naming the fields) before anything is written."""
         src = _source(source)
         with self._write() as conn:
-            row = conn.execute(select(CameraRow.__table__).where(CameraRow.id == camera_id)).mappings().first()
-            if row is None:
+            stored = conn.execute(select(CameraRow.__table__).where(CameraRow.id == camera_id)).mappings().first()
+            if stored is None:
                 raise KeyError(camera_id)
+            row = _opened(stored, self._box)
             current = _camera_from_row(row)
             doc = _deep_merge(_stored_doc(current), changes)
             try:
@@ -258,12 +282,48 @@ class CameraRepository:
                 raise ValueError(f"a merge cannot rename camera {camera_id!r} (found id {camera.id!r})")
             values = {**_row_values(camera), "source": src.value}
             if any(row[k] != v for k, v in values.items()):
+                sealed = _sealed(values, self._box)
                 conn.execute(
-                    update(CameraRow).where(CameraRow.id == camera_id).values(**values, updated_at=self._now())
+                    update(CameraRow).where(CameraRow.id == camera_id).values(**sealed, updated_at=self._now())
                 )
                 self._bump(conn)
-            row = conn.execute(select(CameraRow.__table__).where(CameraRow.id == camera_id)).mappings().one()
-            return _record_from_row(row)
+            stored = conn.execute(select(CameraRow.__table__).where(CameraRow.id == camera_id)).mappings().one()
+            return _record_from_row(_opened(stored, self._box))
+
+    def reseal_all(self, batch: int = 100) -> int:
+        """Encrypt every stored password again with the first key (``shopwatch secrets rotate``); the number of
+        rows rewritten. Each batch is one transaction and a row is rewritten only if unchanged since it was read,
+        so a crash or a concurrent edit leaves every row whole, under the old key or the new one."""
+        done = 0
+        after = ""
+        while True:
+            with self._write() as conn:
+                query = (
+                    select(CameraRow.id, CameraRow.password)
+                    .where(CameraRow.id > after)
+                    .order_by(CameraRow.id)
+                    .limit(batch)
+                )
+                rows = conn.execute(query).all()
+                for camera_id, stored in rows:
+                    if stored == "" or (self._box.is_sealed(stored) and self._box.sealed_with_first_key(stored)):
+                        continue
+                    fresh = self._box.reseal(stored)
+                    changed = update(CameraRow).where(CameraRow.id == camera_id, CameraRow.password == stored)
+                    done += conn.execute(changed.values(password=fresh)).rowcount
+            if len(rows) < batch:
+                return done
+            after = rows[-1][0]
+
+    def unopened(self) -> builtins.list[str]:
+        """Ids of cameras whose stored password the first key alone does not open (or is stored in clear)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(CameraRow.id, CameraRow.password).order_by(CameraRow.id)).all()
+        return [
+            camera_id
+            for camera_id, stored in rows
+            if stored != "" and not (self._box.is_sealed(stored) and self._box.sealed_with_first_key(stored))
+        ]
 
     def delete(self, camera_id: str) -> bool:
         """Remove a camera; False when there was none with this id."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sqlite3
 import time
@@ -35,6 +36,15 @@ from sqlalchemy.engine import URL
 
 from shopwatch.core.config import Settings
 from shopwatch.core.private_files import DIR_MODE, private_file
+from shopwatch.store.secret_box import (
+    KEY_FILE_NAME,
+    SEALED,
+    KeySource,
+    SecretBox,
+    bind_secrets,
+    default_key_file,
+    secrets_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +75,28 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))  # readable Chinese in the database
 
 
-def create_engine_for(url: str) -> Engine:
-    """An engine for ``url``; for a SQLite file, its directory is created and the connection tuned."""
+def engine_for_settings(settings: Settings, env: Mapping[str, str]) -> Engine:
+    """The service's database (``database_url``) with its secrets' key: ``SHOPWATCH_SECRET_KEY`` in ``env``, else
+    ``service.secret_key_file``, else ``<data_dir>/secret.key`` (``store.secret_box``)."""
+    key_file = default_key_file(settings.service.data_dir, settings.service.secret_key_file)
+    return create_engine_for(database_url(settings, env), SecretBox(KeySource(env, key_file)))
+
+
+def create_engine_for(url: str, secrets: SecretBox | None = None) -> Engine:
+    """An engine for ``url``; for a SQLite file, its directory is created and the connection tuned. ``secrets``
+    seal the camera passwords; by default ``SHOPWATCH_SECRET_KEY``, else (SQLite) ``secret.key`` beside the file."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+        engine = create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+        bind_secrets(engine, secrets or SecretBox(KeySource(os.environ, None)))
+        return engine
     database = None
     if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
         database = Path(parsed.database).expanduser()
         database.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_serializer=_json_dumps)
+    beside = None if database is None else database.resolve().parent / KEY_FILE_NAME
+    bind_secrets(engine, secrets or SecretBox(KeySource(os.environ, beside)))
     _tune_sqlite(engine)
     if database is not None:
         file = database  # camera credentials and the audit log: the file (and so its WAL) is the owner's only
@@ -149,9 +171,20 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+def check_secrets(conn: Connection, box: SecretBox) -> None:
+    """``SecretKeyError`` (one sentence naming the key file or variable) when encrypted passwords are stored and
+    the key is missing or is not theirs: at start, rather than at the first camera that connects."""
+    sample = conn.execute(
+        text("SELECT password FROM cameras WHERE password LIKE :sealed LIMIT 1"), {"sealed": SEALED + "%"}
+    ).scalar()
+    if sample is not None:
+        box.open(str(sample))
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest migration. Idempotent; two processes starting at once are serialised
-    (PostgreSQL: an advisory lock per schema; SQLite: BEGIN IMMEDIATE), and the second finds nothing to do."""
+    """Upgrade the schema to the newest migration, then check that the key opens the stored secrets
+    (``check_secrets``). Idempotent; two processes starting at once are serialised (PostgreSQL: an advisory lock
+    per schema; SQLite: BEGIN IMMEDIATE), and the second finds nothing to do."""
     cfg = alembic_config()
     with engine.connect() as conn:
         conn = conn.execution_options(**write_options())
@@ -162,5 +195,7 @@ def migrate(engine: Engine) -> None:
                     {"key": _MIGRATE_LOCK},
                 )
             cfg.attributes["connection"] = conn
+            cfg.attributes["secrets"] = secrets_of(engine)
             command.upgrade(cfg, "head")
+            check_secrets(conn, secrets_of(engine))
     log.debug("database schema is at the newest migration: %s", display_url(str(engine.url)))

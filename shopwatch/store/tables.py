@@ -3,7 +3,8 @@
 One row per camera. The top-level scalar fields of ``CameraConfig`` are columns (``grid``, ``vendor``, ``host``
 and ``enabled`` are indexed for the operator's filters); the nested parts (merchant, location, streams,
 talkback) are JSON documents shaped exactly like their pydantic models, so a field added inside them needs no
-migration. The password column holds the string as it was given, often a ``${SHOPWATCH_...}`` reference.
+migration. The password column holds ``fernet:<token>``: the password as it was given (inline or a
+``${SHOPWATCH_...}`` reference), encrypted by ``store.cameras`` (``store.secret_box``).
 
 ``registry_state`` holds one row whose ``revision`` grows with every committed change to ``cameras``: the
 running service polls it (one primary-key read) to notice edits made by imports or the API."""
@@ -38,7 +39,7 @@ class CameraRow(Base):
     transport: Mapped[str | None] = mapped_column(String(8))
     enabled: Mapped[bool] = mapped_column(Boolean, index=True)
     username: Mapped[str] = mapped_column(String(128), default="")
-    password: Mapped[str] = mapped_column(Text, default="")  # as given: inline or "${SHOPWATCH_...}"
+    password: Mapped[str] = mapped_column(Text, default="")  # "fernet:<token>" (store.secret_box), "" for none
     merchant: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     location: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     streams: Mapped[dict[str, Any]] = mapped_column(JsonDoc)

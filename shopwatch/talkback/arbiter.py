@@ -47,6 +47,7 @@ class SpeakerConflict(Conflict):
         super().__init__(reason)
         self.holder = holder
         self.reason = reason
+        self.reasons = ("busy_live",) if holder.kind is ClaimKind.LIVE else ("busy",)
 
 
 @dataclass(frozen=True, slots=True)

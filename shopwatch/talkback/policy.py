@@ -19,10 +19,11 @@ from shopwatch.core.errors import Forbidden
 class PolicyRefused(Forbidden):
     """Talkback on this camera is not allowed now. ``overridable``: an admin override would set it aside."""
 
-    def __init__(self, reason: str, *, overridable: bool) -> None:
+    def __init__(self, reason: str, *, overridable: bool, reasons: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
         self.overridable = overridable
+        self.reasons = reasons  # no_speaker, no_consent, quiet_hours
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,14 @@ class SpeakerPolicy:
         talkback = camera.talkback
         if not talkback.capable:
             raise PolicyRefused(
-                f"camera {camera.id!r} has no speaker (talkback.capable is false)", overridable=False
+                f"camera {camera.id!r} has no speaker (talkback.capable is false)", overridable=False,
+                reasons=("no_speaker",),
             )
         refusals: list[str] = []
+        codes: list[str] = []
         if not talkback.allowed:
             refusals.append(f"the merchant has not consented to talkback on camera {camera.id!r}")
+            codes.append("no_consent")
         quiet = talkback.quiet_hours
         if quiet is not None:
             now = self.local_now()
@@ -60,6 +64,7 @@ class SpeakerPolicy:
                     f"quiet hours {quiet.start:%H:%M}-{quiet.end:%H:%M} on camera {camera.id!r}"
                     f" (local time {now:%H:%M} {self._zone.key})"
                 )
+                codes.append("quiet_hours")
         if refusals and not override:
-            raise PolicyRefused("; ".join(refusals), overridable=True)
+            raise PolicyRefused("; ".join(refusals), overridable=True, reasons=tuple(codes))
         return PolicyDecision(overridden=tuple(refusals))

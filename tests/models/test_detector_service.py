@@ -176,7 +176,8 @@ async def _answered(client: NodeDetectorClient, images: list[Rgb], timeout_s: fl
 
 def test_a_worker_with_the_node_detector_imports_no_detection_stack(tmp_path: Path) -> None:
     """The worker's entry point and its detection, built as the service builds them (the node's client instead
-    of a model), in a fresh interpreter: torch, ultralytics and OpenVINO stay out."""
+    of a model), in a fresh interpreter, running a camera's frames through motion, tracker and rules: torch,
+    ultralytics and OpenVINO stay out."""
     model = tmp_path / "model.xml"
     model.write_text("<net/>")  # a configured model path: the worker must not even look at it
     code = f"""
@@ -187,12 +188,25 @@ from shopwatch.ingest.worker import worker_main
 from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.models.detector_client import NodeDetectorClient
 
+import numpy as np
+from shopwatch.core.config import CameraConfig
+from shopwatch.core.consumer import CameraFeed
+from shopwatch.core.frame import Frame
+from shopwatch.ingest.slot import LatestSlot
+
 settings = DetectSettings(model={str(model)!r})
-factory = pickle.loads(pickle.dumps(partial(DetectionThread, settings, 6.0,
+factory = pickle.loads(pickle.dumps(partial(DetectionThread, settings, 6.0, poll_s=60,
                                             detector=NodeDetectorClient("/nonexistent", b"k", 1.0))))
 class Sink:
     def submit(self, event): return True
 detection = factory(Sink())
+camera = CameraConfig.model_validate({{"id": "c", "name": "c", "grid": "g", "host": "127.0.0.1"}})
+slot = LatestSlot(capacity=4)
+detection.set_feeds({{"c": CameraFeed(camera, slot)}})
+for i in range(3):  # a camera's frames through its motion stage, tracker and rules
+    slot.put(Frame("c", np.full((36, 64, 3), 40 * i, np.uint8), pts_s=i, wall_time=1e9 + i, keyframe=False, seq=i))
+    detection.run_once()
+assert detection.health()["c"].frames == 3, detection.health()
 detection.close()
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {{"torch", "ultralytics", "openvino", "torchvision"}})
 print("HEAVY", heavy)

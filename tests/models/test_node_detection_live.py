@@ -1,7 +1,7 @@
 """The node's detector behind live workers, with the real person model: a scenario camera served over RTSP gives
-its card-posting event through the supervisor's worker and the node's detector process, where the model lives;
-the detector killed -> the camera keeps streaming on motion (health says so) and person
-detection comes back with the restarted process."""
+its card-posting event through the supervisor's worker and the node's detector process, where the model lives
+(the worker maps no torch, ultralytics or OpenVINO library); the detector killed -> the camera keeps streaming on
+motion (health says so) and person detection comes back with the restarted process."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from shopwatch.core.events import Event, EventType
 from shopwatch.core.health import CameraHealth
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.models.detect_thread import DetectionThread
+from shopwatch.models.detector import DetectorUnavailable
+from shopwatch.models.detector_client import NodeDetectorClient
 from shopwatch.models.detector_service import DetectorNode
 from shopwatch.sim.clips import x264_options
 from shopwatch.sim.rtsp_server import SimServer
@@ -66,6 +68,14 @@ def heavy_maps(pid: int) -> set[str]:
     return {path for path in paths if any(name in path for name in HEAVY_LIBRARIES)}
 
 
+def _answers(client: NodeDetectorClient) -> bool:
+    try:
+        client.detect([np.zeros((360, 640, 3), np.uint8)])
+    except DetectorUnavailable:
+        return False
+    return True
+
+
 async def until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -90,6 +100,9 @@ async def test_a_scenario_camera_fires_through_the_node_detector_and_survives_it
 
     node = DetectorNode(settings, log_level="warning")
     await node.start()
+    probe = node.client()
+    # Until the model is loaded the camera would run on motion (and may fire on that): start once it answers.
+    await until(lambda: _answers(probe), 120.0, "the node detector answering")
     consumer = partial(DetectionThread, settings, 6.0, detector=node.client())
     with SimServer() as sim:
         url = sim.add_camera("shop-1", clip)
@@ -112,7 +125,9 @@ async def test_a_scenario_camera_fires_through_the_node_detector_and_survives_it
             await until(lambda: bool(published), 120.0, "a card-posting event")
             assert published[0].type is EventType.CARD_POSTING and published[0].camera_id == "shop-1"
             assert detected() > 0  # the node's model looked at this camera's frames
+            [worker_pid] = [pid for pid in sup.worker_pids().values() if pid is not None]
             assert node.pid is not None and heavy_maps(node.pid)  # the model lives in the detector process
+            assert heavy_maps(worker_pid) == set()  # and nowhere near the worker (tracker and rules included)
 
             os.kill(node.pid, signal.SIGKILL)
             await until(

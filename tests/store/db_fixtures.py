@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from shopwatch.store.db import create_engine_for, migrate
+from shopwatch.store.secret_box import KeySource, SecretBox
 
 POSTGRES_URL_ENV = "SHOPWATCH_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "SHOPWATCH_REQUIRE_POSTGRES"
@@ -64,10 +65,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from _postgres_schema_url(request.getfixturevalue("postgres_admin"))
 
 
+def key_file_box(path: Path) -> SecretBox:
+    """The secrets of a test database: sealed under a key file at ``path`` (created at the first password)."""
+    return SecretBox(KeySource({}, path))
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A migrated engine on ``db_url``."""
-    engine = create_engine_for(db_url)
+def engine(db_url: str, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated engine on ``db_url``; camera passwords sealed with the key file ``<tmp_path>/keys/secret.key``."""
+    engine = create_engine_for(db_url, key_file_box(tmp_path / "keys" / "secret.key"))
     migrate(engine)
     yield engine
     engine.dispose()

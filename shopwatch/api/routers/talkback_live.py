@@ -7,8 +7,8 @@ the text ``{"type": "end"}`` to finish while still listening. The server sends J
 - ``{"type": "session", "session": {...}}`` once the speaker is taken (a clip playing there was stopped);
 - ``{"type": "started", "codec": "PCMU", "protocol": "rtsp"}`` when the first packet went to the speaker;
 - ``{"type": "ended", "session": {...}}`` when the session is over (outcome, seconds played), then closes (1000);
-- ``{"type": "error", "status": 403|404|409|422|429, "detail": "..."}`` when refused (429: the caller already
-  holds ``api.limits.streams_per_caller`` streams), then closes with 4000+status
+- ``{"type": "error", "status": 403|404|409|422|429, "detail": "...", "reasons": [...]}`` when refused (429: the
+  caller already holds ``api.limits.streams_per_caller`` streams), then closes with 4000+status
   (404 also for a camera outside the caller's grids, as for one that does not exist).
 
 Closing the socket ends the session cleanly: what is buffered (at most ``talkback.live_buffer_ms``) plays,
@@ -40,8 +40,11 @@ from shopwatch.talkback.records import TalkRequest, UnknownCamera
 router = APIRouter(tags=["talkback"])
 
 
-async def _refuse(websocket: WebSocket, code: int, detail: str) -> None:
-    await websocket.send_json({"type": "error", "status": code, "detail": detail})
+async def _refuse(websocket: WebSocket, code: int, detail: str, reasons: tuple[str, ...] = ()) -> None:
+    message: dict[str, object] = {"type": "error", "status": code, "detail": detail}
+    if reasons:
+        message["reasons"] = list(reasons)
+    await websocket.send_json(message)
     await websocket.close(code=4000 + code, reason=HTTPStatus(code).phrase)
 
 
@@ -83,7 +86,7 @@ async def live_talk(
         lease = guard.take()  # a caller holding too many streams: the handler's 429, as a message
     except ShopwatchError as exc:
         refused = answer_or_internal(exc)
-        await _refuse(websocket, refused.status, refused.detail)
+        await _refuse(websocket, refused.status, refused.detail, refused.reasons)
         return
     try:
         spec = LiveInput(format, rate)
@@ -98,7 +101,7 @@ async def live_talk(
     except ShopwatchError as exc:  # the handler does not reach a WebSocket: the same answer, as a message
         lease.release()
         refused = answer_or_internal(exc)
-        await _refuse(websocket, refused.status, refused.detail)
+        await _refuse(websocket, refused.status, refused.detail, refused.reasons)
         return
     try:
         served = await guard.run(_serve(websocket, service, session, live), lease)

@@ -65,6 +65,8 @@ class DeviceSpec:
     audio_outputs: int = 0
     snapshot_auth: SnapshotAuth = "digest"
     reported_snapshot_url: str | None = None  # a compromised camera: GetSnapshotUri names this instead of itself
+    reported_media2_url: str | None = None  # ... GetServices names this as its Media2 address
+    reported_pullpoint_url: str | None = None  # ... CreatePullPointSubscription names this as the subscription
     endpoint: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
 
 

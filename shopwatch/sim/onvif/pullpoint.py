@@ -45,7 +45,8 @@ def create_pull_point(device: SimDevice, request: etree._Element) -> etree._Elem
     subscription = device.subscribe(_asked_seconds(request, "InitialTerminationTime", device))
     body = element(TEV, "CreatePullPointSubscriptionResponse")
     reference = sub(body, TEV, "SubscriptionReference")
-    sub(reference, WSA, "Address", f"{device.base_url}{SUBSCRIPTION_PATH}{subscription.sid}")
+    own = f"{device.base_url}{SUBSCRIPTION_PATH}{subscription.sid}"
+    sub(reference, WSA, "Address", device.spec.reported_pullpoint_url or own)
     sub(body, WSNT, "CurrentTime", _utc(device.now()))
     sub(body, WSNT, "TerminationTime", _utc(device.termination(subscription)))
     return body

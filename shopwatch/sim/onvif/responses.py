@@ -76,7 +76,8 @@ def services(device: SimDevice) -> etree._Element:
     for ns in _offered(device):
         service = sub(body, TDS, "Service")
         sub(service, TDS, "Namespace", ns)
-        sub(service, TDS, "XAddr", device.base_url + SERVICE_PATHS[ns])
+        own = device.base_url + SERVICE_PATHS[ns]
+        sub(service, TDS, "XAddr", (device.spec.reported_media2_url or own) if ns == TR2 else own)
         _version(service, TDS, 2, 60)
     return body
 

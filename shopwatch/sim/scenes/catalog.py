@@ -293,6 +293,17 @@ SCENES: dict[str, SceneBuilder] = {
 }
 
 
+HARD: tuple[str, ...] = (
+    "post_low_sun_wall_day",
+    "post_passers_between_day",
+    "post_coarse_night_shutter",
+    "lean_beside_door_day",
+    "stand_minute_shutter_day",
+    "stop_passers_between_day",
+    "shadow_after_stop_day",
+)  # the hard set (see the module's docstring)
+
+
 def build(name: str, seed: int) -> Scene:
     try:
         builder = SCENES[name]

@@ -72,6 +72,7 @@ async def test_no_consent_is_refused_with_the_reason_and_audited(env: TalkEnv) -
 
     assert response.status_code == 403
     assert "not consented" in response.json()["detail"]
+    assert response.json()["reasons"] == ["no_consent"]  # for clients that say it in their own words
     assert env.speakers.links == []
     [entry] = (await env.client.get("/api/talkback/audit", params={"outcome": "refused"})).json()
     assert (entry["camera_id"], entry["user"], entry["outcome"]) == (NO_CONSENT, "bob", "refused")
@@ -87,6 +88,7 @@ async def test_quiet_hours_refuse_and_an_admin_override_is_audited(env: TalkEnv)
     assert refused.json()["detail"] == (
         "quiet hours 22:00-07:00 on camera 'cam-0002' (local time 23:30 Asia/Shanghai)"
     )
+    assert refused.json()["reasons"] == ["quiet_hours"]
     not_admin = await env.play_clip(ALLOWED, clip_id, override=True)
     assert not_admin.status_code == 403
     assert "admin" in not_admin.json()["detail"]
@@ -112,6 +114,7 @@ async def test_a_busy_speaker_refuses_naming_the_holder_or_queues_within_the_bou
     assert busy.json()["detail"] == (
         f"speaker of camera 'cam-0002' is in use by a clip started by 'alice' (session {holder['id']})"
     )
+    assert busy.json()["reasons"] == ["busy"]
     queued = [await env.play_clip(ALLOWED, short_clip, user="bob", queue=True) for _ in range(3)]
     assert [(r.status_code, r.json()["state"], r.json()["queue_position"]) for r in queued] == [
         (201, "queued", 1), (201, "queued", 2), (201, "queued", 3)

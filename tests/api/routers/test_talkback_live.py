@@ -116,6 +116,7 @@ async def test_a_second_live_operator_is_refused_naming_the_holder(live: LiveEnv
                 "type": "error",
                 "status": 409,
                 "detail": f"speaker of camera 'cam-0002' is held by live operator 'op1' (session {holder['id']})",
+                "reasons": ["busy_live"],  # the console says it in the operator's language
             }
             with pytest.raises(ConnectionClosed):
                 await asyncio.wait_for(second.recv(), 5)

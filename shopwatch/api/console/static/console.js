@@ -8,6 +8,8 @@ import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
+import { Notices } from "./notify.js";
+import { TalkPanel } from "./talk.js";
 import { api, el, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
@@ -24,7 +26,11 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
+const notices = new Notices($("notify"), { onOpen: (id) => selectAny(id) });
 const map = new CameraMap($("map"), { onPick: openCamera });
+const talk = new TalkPanel($("talk"), $("talking"), {
+  cameraName: (id) => { const c = state.cameras.get(id); return c ? `${c.merchant.name} · ${c.name}` : id; },  // merchants' words
+});
 const incidentView = new IncidentView($("incident"), {
   cameras: () => state.cameras,
   onEvent: (id) => selectAny(id),
@@ -55,6 +61,7 @@ function signedOut() {
   state.feed = null;
   state.events.clear();
   alarm.stop();
+  talk.stop();
   showTitle();
   $("event-list").replaceChildren();
   $("app-view").hidden = true;
@@ -148,12 +155,14 @@ async function signedIn(me) {
   $("logout").hidden = false;
   await Promise.all([loadCameras(), loadEvents()]);
   follow();
+  talk.start();
 }
 
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
   $("login-error").textContent = "";
+  notices.ask();  // signing in is a user gesture: the one moment the browser may ask
   try {
     const answer = await api("/api/auth/login", {
       json: { username: form.get("username"), password: form.get("password") },
@@ -271,7 +280,12 @@ function upsert(event, live) {
   const known = state.events.has(event.id);
   wall.alarm(event.camera_id, event.id, event.status === "new");
   map.alarm(event.camera_id, event.id, event.status === "new");
-  if (live && !known && event.status === "new") alarm.raise(event.id);
+  if (live && !known && event.status === "new") {
+    alarm.raise(event.id);
+    const camera = state.cameras.get(event.camera_id);
+    notices.announce(event.id, t("notify.title", { type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id }),
+                     t("notify.body", { place: camera && camera.address ? camera.address : event.grid, time: when(event.start) }));
+  }
   else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
   const row = eventRow(event);
@@ -317,7 +331,7 @@ async function select(id) {
   $("detail-message").textContent = "";
   const event = state.events.get(id);
   showDetail(event);
-  await Promise.all([loadHistory(id), loadClips(), incidentView.show(event.incident_id)]);
+  await Promise.all([loadHistory(id), incidentView.show(event.incident_id)]);
 }
 
 // An event named by an incident's path, which the list may not hold (older, filtered out).
@@ -365,6 +379,7 @@ function showDetail(event) {
        t(`move.${status}`))));
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
+  talk.show($("talk").hidden ? null : event.camera_id);
 }
 
 // Live view: an <img> on the camera's MJPEG stream (bounded by the server; clearing src closes it).
@@ -410,25 +425,6 @@ async function move(id, status) {
   }
 }
 
-async function loadClips() {
-  if ($("talk").hidden || $("talk-clip").options.length) return;
-  const clips = await api("/api/talkback/clips");
-  $("talk-clip").replaceChildren(...clips.map((c) => el("option", { value: c.id },
-    t("talk.clip_option", { name: c.name, seconds: c.duration_s.toFixed(1) }))));
-}
-
-$("talk-play").addEventListener("click", async () => {
-  const event = state.events.get(state.selected);
-  const clip = $("talk-clip").value;
-  if (!event || !clip) return;
-  try {
-    const session = await api(`/api/cameras/${encodeURIComponent(event.camera_id)}/talkback`, { json: { clip } });
-    $("detail-message").textContent = t("talk.state", { state: t(`talk.outcome.${session.state}`, {}, session.state) });
-  } catch (err) {
-    $("detail-message").textContent = errorText(err);  // refused by policy, busy (who holds it), unknown clip
-  }
-});
-
 // -- start ---------------------------------------------------------------------------------------------
 
 // A language switch re-translates the page and redraws what came from the API, in place.
@@ -438,7 +434,9 @@ async function switchLanguage(lang) {
   showSummary();
   showTitle();
   wall.retranslate();
+  notices.paint();
   incidentView.render();
+  talk.retranslate();
   showCamera();
   for (const row of $("cameras").tBodies[0].rows) {
     const camera = state.cameras.get(row.dataset.camera);
@@ -473,6 +471,9 @@ bindKeys({
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
 
 whenSignedOut(signedOut);
+
+// A phone (a patrol officer's, 390×844) gets the one-column patrol page instead of the command room's.
+if (window.matchMedia("(max-width: 600px)").matches) window.location.replace("phone.html");
 
 startI18n().then(() => {
   $("lang").value = language();

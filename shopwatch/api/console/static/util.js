@@ -19,9 +19,10 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, reasons = []) {
     super(detail);
     this.status = status;
+    this.reasons = reasons;  // the refusal's codes (quiet_hours, busy...), for a sentence in the page's language
   }
 }
 
@@ -40,7 +41,8 @@ export async function api(path, options = {}) {
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body && body.detail;
-    throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`);
+    const reasons = body && Array.isArray(body.reasons) ? body.reasons : [];
+    throw new ApiError(response.status, typeof detail === "string" ? detail : `HTTP ${response.status}`, reasons);
   }
   return body;
 }
