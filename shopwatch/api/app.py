@@ -17,6 +17,7 @@ from shopwatch.api.hardening import harden
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
     audit,
+    camera_spots,
     cameras,
     deliveries,
     events,
@@ -88,6 +89,7 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api.include_router(users.users_router, dependencies=admin)
     api.include_router(users.keys_router, dependencies=admin)
     api.include_router(audit.router, dependencies=admin)
+    api.include_router(camera_spots.router, dependencies=admin)
     app.include_router(api)
     operations = Depends(Access(read=P.VIEW_OPERATIONS, write=P.VIEW_OPERATIONS))
     app.include_router(system.metrics_router, dependencies=[*dependencies, operations])

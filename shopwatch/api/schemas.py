@@ -88,6 +88,12 @@ class DetectionStatusPublic(Public):
     detector_down: str | None = Field(
         None, description="Why this person camera runs on motion blobs now (the node's detector is away); null: not."
     )
+    calibration: str = Field(
+        description="'default': never calibrated (the detector starts from its built-in noise prior); else when "
+        "the camera's newest calibration was measured (ISO 8601 UTC)."
+    )
+    ignored_spots: int = Field(description="Spots operators marked 'ignore' on this camera.")
+    suppressed_by_spots: int = Field(description="Card-posting visits that raised nothing because of those spots.")
 
 
 class HealthPublic(Public):

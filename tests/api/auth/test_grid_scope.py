@@ -149,6 +149,7 @@ async def world(auth_kit: AuthKit, tmp_path: Path) -> AsyncIterator[World]:
 def concrete(path: str, found: Resources, clip_id: str) -> str:
     values = {**found.__dict__, "incident_id": found.incident_id or "none", "clip_id": clip_id}
     values |= {"name": "actor", "ext": "jpg", "username": "nobody", "key_id": "0123456789abcdef"}
+    values |= {"spot_id": "0123456789abcdef"}  # ignored spots: admin only, refused to both scoped callers
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
