@@ -58,7 +58,7 @@ async def test_a_watched_camera_plays_from_its_last_keyframe_without_re_encoding
             got += await subscription.get()
         first_at = first_at or time.monotonic() - opened
     subscription.close()
-    assert first_at is not None and first_at < 0.5, f"the first picture took {first_at:.3f} s"
+    assert first_at is not None and first_at < 1.0, f"the first picture took {first_at:.3f} s"  # from the ring
     template = got[0][0]
     assert template is not None and template.codec == "h264" and got[0][1].keyframe
     assert not any(gap for _, _, gap in got)
