@@ -41,6 +41,7 @@ from shopwatch.store.accounts import AccountRepository
 from shopwatch.store.audit import AuditRepository
 from shopwatch.store.cameras import CameraRepository
 from shopwatch.store.db import engine_for_settings, migrate
+from shopwatch.store.learnt import LearntRepository
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.service import TalkbackService
 
@@ -72,7 +73,9 @@ async def run_service(
     private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = engine_for_settings(settings, os.environ)  # with the key of the camera passwords
     await asyncio.to_thread(migrate, engine)
-    source = await asyncio.to_thread(CameraSource, settings, config_path, CameraRepository(engine))
+    source = await asyncio.to_thread(
+        CameraSource, settings, config_path, CameraRepository(engine), LearntRepository(engine)
+    )
     cameras = source.cameras()
     _mask_secrets(redactor, cameras)
     for secret in settings.incidents.secrets():

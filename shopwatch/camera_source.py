@@ -1,6 +1,9 @@
 """Where the running service gets its cameras: the YAML config file merged with the registry database
 (CSV imports, later ONVIF onboarding). A camera defined in the YAML file wins over a registry record with the
-same id. ``poll()`` notices an edited config file or a changed registry revision and returns the new set."""
+same id. ``poll()`` notices an edited config file or a changed registry revision and returns the new set.
+
+What each camera's detection learnt (calibrations, ignored spots: ``store.learnt``) is attached to its
+``detection.learnt`` here, whichever side the camera came from; those writes bump the registry revision too."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ from pathlib import Path
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.config_loader import load_settings
 from shopwatch.core.errors import ConfigError
+from shopwatch.core.learnt import Learnt
 from shopwatch.store.cameras import CameraRepository, SecretNotSet
+from shopwatch.store.learnt import LearntRepository
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +40,37 @@ def merge_cameras(yaml_cameras: list[CameraConfig], registry: list[CameraConfig]
     return [merged[k] for k in sorted(merged)]
 
 
+def with_learnt(cameras: list[CameraConfig], learnt: Mapping[str, Learnt]) -> list[CameraConfig]:
+    """``cameras`` with each one's ``detection.learnt`` set to what it learnt (nothing: the empty default)."""
+    out = []
+    for camera in cameras:
+        mine = learnt.get(camera.id, Learnt())
+        if camera.detection.learnt != mine:
+            detection = camera.detection.model_copy(update={"learnt": mine})
+            camera = camera.model_copy(update={"detection": detection})
+        out.append(camera)
+    return out
+
+
 class CameraSource:
-    def __init__(self, settings: Settings, config_path: Path | None, repo: CameraRepository) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config_path: Path | None,
+        repo: CameraRepository,
+        learnt: LearntRepository | None = None,
+    ) -> None:
         self.settings = settings
         self._path = config_path
         self._repo = repo
+        self._learnt = learnt
         self._mtime = self._stat()
         self._revision = repo.revision()
-        self._cameras = merge_cameras(settings.cameras, registry_cameras(repo, os.environ))
+        self._cameras = self._merged()
+
+    def _merged(self) -> list[CameraConfig]:
+        cameras = merge_cameras(self.settings.cameras, registry_cameras(self._repo, os.environ))
+        return cameras if self._learnt is None else with_learnt(cameras, self._learnt.all())
 
     def cameras(self) -> list[CameraConfig]:
         return list(self._cameras)
@@ -76,7 +104,7 @@ class CameraSource:
             changed = True
         if not changed:
             return None
-        cameras = merge_cameras(self.settings.cameras, registry_cameras(self._repo, os.environ))
+        cameras = self._merged()
         if cameras == self._cameras:
             return None
         self._cameras = cameras

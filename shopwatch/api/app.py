@@ -17,6 +17,7 @@ from shopwatch.api.hardening import harden
 from shopwatch.api.metrics import build_registry
 from shopwatch.api.routers import (
     audit,
+    camera_spots,
     cameras,
     deliveries,
     events,
@@ -29,6 +30,7 @@ from shopwatch.api.routers import (
     talkback,
     talkback_clips,
     talkback_live,
+    tips,
     users,
 )
 from shopwatch.api.services import Services
@@ -79,12 +81,15 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     sight = [Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))]
     api.include_router(incidents.router, dependencies=sight)
     api.include_router(incidents.teams_router, dependencies=sight)
+    tip_access = [Depends(Access(read=P.FILE_TIPS, write=P.FILE_TIPS)), Depends(AuditWrites("tip"))]
+    api.include_router(tips.router, dependencies=tip_access)  # deciding needs WORK_EVENTS (checked by the route)
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
     api.include_router(login.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]
     api.include_router(users.users_router, dependencies=admin)
     api.include_router(users.keys_router, dependencies=admin)
     api.include_router(audit.router, dependencies=admin)
+    api.include_router(camera_spots.router, dependencies=admin)
     app.include_router(api)
     operations = Depends(Access(read=P.VIEW_OPERATIONS, write=P.VIEW_OPERATIONS))
     app.include_router(system.metrics_router, dependencies=[*dependencies, operations])

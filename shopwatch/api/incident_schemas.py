@@ -60,6 +60,10 @@ class EventPage(BaseModel):
 class TransitionIn(BaseModel):
     status: Status = Field(description="The status to move to.")
     note: str = Field("", max_length=2000, description="Why; shown in the event's history.")
+    ignore_spot: bool = Field(
+        False, description="With false_positive on a card-posting event: later patches mostly inside its patches' "
+        "areas on that camera's surface raise no event (an admin lists and clears them per camera).",
+    )  # fmt: skip
 
 
 class TransitionPublic(BaseModel):

@@ -88,6 +88,12 @@ class DetectionStatusPublic(Public):
     detector_down: str | None = Field(
         None, description="Why this person camera runs on motion blobs now (the node's detector is away); null: not."
     )
+    calibration: str = Field(
+        description="'default': never calibrated (the detector starts from its built-in noise prior); else when "
+        "the camera's newest calibration was measured (ISO 8601 UTC)."
+    )
+    ignored_spots: int = Field(description="Spots operators marked 'ignore' on this camera.")
+    suppressed_by_spots: int = Field(description="Card-posting visits that raised nothing because of those spots.")
 
 
 class HealthPublic(Public):
@@ -100,6 +106,10 @@ class HealthPublic(Public):
     kbit_per_s: float
     reconnects: int
     last_error: str | None = Field(description="Last connection error, credentials masked.")
+    why_kind: str | None = Field(
+        None, description="The kind of that error, for a translated word: login_refused, no_stream, refused, "
+        "no_answer, not_rtsp, unreachable, closed, worker_restart or other.",
+    )  # fmt: skip
     stream: StreamInfoPublic | None
     time_to_first_packet_s: float | None
     next_retry_in_s: float | None

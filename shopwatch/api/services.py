@@ -13,8 +13,10 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth
 from shopwatch.core.incident_records import StoredEvent
 from shopwatch.core.incidents_config import IncidentsSettings
+from shopwatch.core.learnt import IgnoredSpot
 from shopwatch.core.talkback_records import TalkSession
 from shopwatch.incidents.archive import EventArchive
+from shopwatch.incidents.tips import TipDesk
 from shopwatch.incidents.workflow import Status
 from shopwatch.ingest.live_feed import LiveSubscription
 from shopwatch.store.talkback import AuditQuery, ClipRecord
@@ -66,7 +68,17 @@ class Workflow(Protocol):
 
     settings: IncidentsSettings
 
-    async def transition(self, event_id: str, wanted: Status, user: str, note: str) -> StoredEvent: ...
+    async def transition(
+        self, event_id: str, wanted: Status, user: str, note: str, *, ignore_spot: bool = False
+    ) -> StoredEvent: ...
+
+
+class Spots(Protocol):
+    """Ignored spots per camera (taught by false positives), as the admin's routes use them."""
+
+    async def list(self, camera_id: str) -> list[IgnoredSpot]: ...
+
+    async def clear(self, camera_id: str, spot_id: str | None = None) -> int: ...
 
 
 class Talk(Protocol):
@@ -141,3 +153,5 @@ class Services:
         self.audit = audit
         self.incidents: Workflow | None = incidents
         self.archive: EventArchive | None = incidents.archive() if incidents is not None else None
+        self.spots: Spots | None = incidents.spots if incidents is not None else None
+        self.tips: TipDesk | None = incidents.tips if incidents is not None else None

@@ -16,6 +16,7 @@ from rich.text import Text
 from shopwatch.cli.common import ConfigOption, settings_or_exit
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.ingest.probe import ProbeResult, probe_camera
+from shopwatch.store.secret_box import SecretKeyError
 
 console = Console()
 
@@ -46,7 +47,12 @@ def check(
 ) -> None:
     """Probe every enabled camera once and print state, codec, resolution, fps, bitrate, time to first frame."""
     settings = settings_or_exit(config)
-    cameras = [c for c in _registered_cameras(settings) if c.enabled and (grid is None or c.grid == grid)]
+    try:
+        registered = _registered_cameras(settings)
+    except SecretKeyError as exc:  # one sentence naming the key file or variable, never a key
+        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    cameras = [c for c in registered if c.enabled and (grid is None or c.grid == grid)]
     results: dict[str, ProbeResult] = {}
     progress = Progress(
         TextColumn("probing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -6,6 +6,7 @@ import typer
 
 from shopwatch.cli import (
     analyze,
+    cameras_calibrate,
     cameras_check,
     cameras_onvif,
     cameras_registry,
@@ -29,6 +30,7 @@ def build_cli() -> typer.Typer:
     cameras_registry.register(cameras)
     cameras_check.register(cameras)
     cameras_onvif.register(cameras)
+    cameras_calibrate.register(cameras)
     app.add_typer(cameras, name="cameras")
     serve.register(app)
     analyze.register(app)

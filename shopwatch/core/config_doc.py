@@ -71,6 +71,8 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
+        if field.exclude:
+            continue  # filled in by the service, not configuration (``detection.learnt``)
         path = f"{prefix}{name}"
         nested = _nested_model(field.annotation)
         if nested is not None and nested is not CameraConfig:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from shopwatch.core.learnt import Learnt
 from shopwatch.core.time_zone import TimeZoneName
 
 ZONE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -144,6 +145,8 @@ class CameraDetection(_Strict):
     person_detection: bool = Field(
         True, description="false: rules run on tracked motion blobs (degraded mode), not the person model."
     )
+    # Not configuration: filled in from the database by the service (``camera_source``), never dumped.
+    learnt: Learnt = Field(default_factory=Learnt, exclude=True, description="Calibrations and ignored spots.")
 
     @field_validator("rules")
     @classmethod

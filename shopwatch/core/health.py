@@ -61,6 +61,11 @@ class DetectionStatus:
     events: int = 0
     dropped: int = 0  # frames sent for a person check that the node detector's full queue dropped (rules skip them)
     detector_down: str | None = None  # why a person camera runs on motion now (the node detector is away)
+    # "default": never calibrated, the detector starts from its built-in noise prior; else when the camera's
+    # newest calibration (``shopwatch cameras calibrate``) was measured, ISO 8601 UTC
+    calibration: str = "default"
+    ignored_spots: int = 0  # spots operators marked "ignore" on this camera
+    suppressed_by_spots: int = 0  # card-posting visits that raised nothing because of those spots
 
 
 @dataclass(frozen=True, slots=True)

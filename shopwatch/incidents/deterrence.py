@@ -144,8 +144,12 @@ class AutoDeterrence:
     async def dismissed(self, event_id: str, status: str) -> None:
         """The event was closed without an acknowledgement (``false_positive``): its warning never plays."""
         waiting = self._waiting.pop(event_id, None)
-        if waiting is not None:
+        if waiting is None:
+            return
+        try:
             await self._not_played(waiting, f"the event was marked {status}")
+        except Exception:  # a task boundary, as in run()
+            log.exception("auto-deterrence for event %s on %s failed", event_id, waiting.trigger.camera_id)
 
     async def expire_due(self) -> list[str]:
         """Record every warning whose acknowledgement did not come in time as not played; returns their ids."""

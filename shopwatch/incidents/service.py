@@ -36,6 +36,8 @@ from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
+from shopwatch.incidents.teaching import IgnoredSpots, NothingToIgnore
+from shopwatch.incidents.tips import TipDesk
 from shopwatch.store.events import EventRepository
 from shopwatch.store.outbox import OutboxRepository, as_pending
 
@@ -70,6 +72,8 @@ class Parts:
     signer: UrlSigner
     dispatcher: Dispatcher
     deterrence: AutoDeterrence
+    spots: IgnoredSpots | None = None  # "ignore this spot" on a false positive; None: not offered
+    tips: TipDesk | None = None
 
 
 class IncidentService:
@@ -83,6 +87,8 @@ class IncidentService:
         self.signer = parts.signer
         self.dispatcher = parts.dispatcher
         self._deterrence = parts.deterrence
+        self.spots = parts.spots
+        self.tips = parts.tips
         self._clock = clock
         self.linker = Linker(settings.linking)
         self.feed = LiveFeed()
@@ -277,20 +283,33 @@ class IncidentService:
 
     # -- workflow ------------------------------------------------------------------------------------------
 
-    async def transition(self, event_id: str, wanted: workflow.Status, user: str, note: str) -> StoredEvent:
-        """Move an event along the workflow. Raises ``UnknownEvent`` or ``workflow.IllegalTransition``."""
+    async def transition(
+        self, event_id: str, wanted: workflow.Status, user: str, note: str, *, ignore_spot: bool = False
+    ) -> StoredEvent:
+        """Move an event along the workflow. Raises ``UnknownEvent`` or ``workflow.IllegalTransition``.
+
+        ``ignore_spot`` (with ``false_positive`` only): its patches' areas become ignored spots of its camera
+        (``NothingToIgnore`` for an event without patches; checked before anything changes)."""
+        if ignore_spot and wanted is not workflow.Status.FALSE_POSITIVE:
+            raise NothingToIgnore(f"ignore_spot goes with false_positive only, not with {wanted.value}")
+        if ignore_spot and self.spots is None:
+            raise NothingToIgnore("ignored spots are not set up on this service")
         for _ in range(3):  # another operator may move it between our read and our write
             event = await asyncio.to_thread(self.events.get, event_id)
             if event is None:
                 raise UnknownEvent(event_id)
             current = workflow.Status(event.status)
             workflow.check(event_id, current, wanted)
+            if ignore_spot and self.spots is not None:
+                self.spots.check(event)
             change = Transition(event_id, current.value, wanted.value, user, self.now(), note)
             seq = await asyncio.to_thread(self.events.set_status, change)
             if seq is not None:
                 self.feed.publish(seq)
                 if wanted is workflow.Status.FALSE_POSITIVE:
                     self.linker.forget(event_id)
+                    if ignore_spot and self.spots is not None:
+                        await self.spots.teach(event, user)
                     self._spawn(self._deterrence.dismissed(event_id, wanted.value))
                 elif wanted is workflow.Status.ACKNOWLEDGED:
                     self._spawn(self._deterrence.acknowledged(event_id, user))

@@ -231,21 +231,50 @@ class LiveHub:
         self._send_watch = send_watch
         self._max_units = max_units
         self._subs: dict[str, set[LiveSubscription]] = {}
+        # Per watched camera, its stream and the pictures since its newest keyframe (at most ``max_units``).
+        self._gops: dict[str, tuple[StreamTemplate, list[LiveUnit]]] = {}
         self._renewer: asyncio.TimerHandle | None = None
 
     def subscribe(self, camera_id: str) -> LiveSubscription:
+        """A new viewer: a camera already watched starts it at once from the pictures kept since its newest
+        keyframe; else the worker is asked, and sends from its ring's newest keyframe."""
         sub = LiveSubscription(camera_id, self._unsubscribe, self._max_units)
         first = camera_id not in self._subs
         self._subs.setdefault(camera_id, set()).add(sub)
         if first:
             self._send_watch(WatchLive(camera_id, WATCH_S))
+        else:
+            kept = self._gops.get(camera_id)
+            if kept is not None and kept[1]:
+                sub.offer(LivePackets(camera_id, kept[0], tuple(kept[1])))
         if self._renewer is None:
             self._renewer = asyncio.get_running_loop().call_later(RENEW_S, self._renew)
         return sub
 
     def deliver(self, packets: LivePackets) -> None:
-        for sub in self._subs.get(packets.camera_id, ()):
+        subs = self._subs.get(packets.camera_id)
+        if not subs:
+            return
+        self._keep(packets)
+        for sub in subs:
             sub.offer(packets)
+
+    def _keep(self, packets: LivePackets) -> None:
+        if packets.stream is not None:
+            self._gops[packets.camera_id] = (packets.stream, [])
+        kept = self._gops.get(packets.camera_id)
+        if kept is None:
+            return
+        gop = kept[1]
+        if packets.gap:
+            gop.clear()
+        for unit in packets.units:
+            if unit.keyframe:
+                gop.clear()
+            if gop or unit.keyframe:
+                gop.append(unit)
+        if len(gop) > self._max_units:  # a long GOP: a new viewer waits for the next keyframe instead
+            gop.clear()
 
     def watched(self) -> list[str]:
         return list(self._subs)
@@ -257,6 +286,7 @@ class LiveHub:
         subs.discard(sub)
         if not subs:
             del self._subs[sub.camera_id]
+            self._gops.pop(sub.camera_id, None)
             self._send_watch(WatchLive(sub.camera_id, 0.0))
 
     def _renew(self) -> None:

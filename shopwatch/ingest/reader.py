@@ -351,7 +351,7 @@ class CameraReader:
             # Per packet only this: the rest runs once per batch, on warm caches (see IDLE_BATCH_S).
             now = monotonic()
             batch.append((packet, now))
-            if now < flush_at:
+            if now < flush_at and not self.watched:  # a live view just began: hand on what waits at once
                 continue
             if self._stopping.is_set() or self._pending is not None:
                 return None

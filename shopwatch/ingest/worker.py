@@ -104,8 +104,8 @@ class Worker:
                 reader = CameraReader(cam, self._settings, pacer=self._pacer)
                 self._readers[camera_id] = reader
                 reader.start()
-            elif self._configs[camera_id] != cam:
-                reader.update_config(cam)
+            elif self._configs[camera_id].model_copy(update={"detection": cam.detection}) != cam:
+                reader.update_config(cam)  # the stream's part changed: reconnect (detection's alone goes below)
             self._configs[camera_id] = cam
         if self._consumer is not None:
             self._consumer.set_feeds(

@@ -76,25 +76,33 @@ class DetectionThread:
         """One round: follow camera changes, process every pending frame, submit the events."""
         with self._lock:
             feeds = self._feeds
-        self._sync(feeds)
+        changed = self._sync(feeds)
         frames = [frame for feed in feeds.values() for frame in feed.frames.drain()]
         if frames:
             for event in self._pipeline.process(frames):
                 self._on_event(event)
+        if frames or changed:  # a camera's calibration and spots show before its first frame
             self._status = {
-                h.camera_id: DetectionStatus(h.mode.value, h.frames, h.detected, h.events, h.dropped, h.detector_down)
+                h.camera_id: DetectionStatus(
+                    h.mode.value, h.frames, h.detected, h.events, h.dropped, h.detector_down,
+                    calibration=h.calibration, ignored_spots=h.ignored_spots, suppressed_by_spots=h.suppressed_by_spots,
+                )
                 for h in self._pipeline.health()
             }
 
-    def _sync(self, feeds: Mapping[str, CameraFeed]) -> None:
+    def _sync(self, feeds: Mapping[str, CameraFeed]) -> bool:
+        changed = False
         for camera_id in self._configs.keys() - feeds.keys():
             self._pipeline.remove_camera(camera_id)
             del self._configs[camera_id]
+            changed = True
         for camera_id, feed in feeds.items():
             config = feed.camera.detection
             if self._configs.get(camera_id) != config:
                 self._pipeline.set_camera(camera_id, config)
                 self._configs[camera_id] = config
+                changed = True
+        return changed
 
     def _on_event(self, event: Event) -> None:
         log.info(

@@ -53,6 +53,9 @@ class DetectionHealth:
     events: int = 0
     dropped: int = 0  # frames the detector dropped unseen (full queue); tracker and rules skipped them
     detector_down: str | None = None  # a person camera on motion now: why the detector cannot answer
+    calibration: str = "default"  # "default" (never calibrated: built-in noise prior) or when it was measured
+    ignored_spots: int = 0
+    suppressed_by_spots: int = 0  # card-posting visits that raised nothing because of an ignored spot
 
 
 class _Camera:
@@ -68,7 +71,20 @@ class _Camera:
         self.bridge = MotionBridge()  # people the detector lost, carried on their motion
         self.rules = _rules(camera_id, config)
         self.last_busy_t = float("-inf")  # last frame with motion or tracked people
-        self.health = DetectionHealth(camera_id, mode)
+        self.health = DetectionHealth(
+            camera_id, mode, calibration=config.learnt.calibration_label(), ignored_spots=len(config.learnt.spots)
+        )
+
+    def card_posting(self) -> CardPosting | None:
+        return next((r for r in self.rules if isinstance(r, CardPosting)), None)
+
+    def set_spots(self, config: CameraDetection) -> None:
+        """Only the ignored spots changed: hand them to the rule, keeping every surface's learnt state."""
+        self.config = config
+        rule = self.card_posting()
+        if rule is not None:
+            rule.set_spots(config.learnt.spots)
+        self.health = replace(self.health, ignored_spots=len(config.learnt.spots))
 
     def local_time(self, t: float) -> time:
         return datetime.fromtimestamp(t, self.tz).time() if self.tz else datetime.fromtimestamp(t).time()
@@ -79,12 +95,17 @@ def _rules(camera_id: str, config: CameraDetection) -> list[Rule]:
     rules: list[Rule] = []
     r = config.rules
     if r.card_posting is not None:
-        rules.append(CardPosting(camera_id, r.card_posting, [shapes[z] for z in r.card_posting.zones]))
+        zones = [shapes[z] for z in r.card_posting.zones]
+        rules.append(CardPosting(camera_id, r.card_posting, zones, config.learnt))
     if r.loitering is not None:
         rules.append(Loitering(camera_id, r.loitering, [shapes[z] for z in r.loitering.zones]))
     if r.intrusion is not None:
         rules.append(Intrusion(camera_id, r.intrusion, [shapes[z] for z in r.intrusion.zones]))
     return rules
+
+
+def _without_spots(config: CameraDetection) -> CameraDetection:
+    return config.model_copy(update={"learnt": config.learnt.model_copy(update={"spots": ()})})
 
 
 class Pipeline:
@@ -100,6 +121,9 @@ class Pipeline:
         """Add a camera, or restart its detection state when its detection config changed."""
         current = self._cameras.get(camera_id)
         if current is not None and current.config == config:
+            return
+        if current is not None and _without_spots(current.config) == _without_spots(config):
+            current.set_spots(config)
             return
         person = config.person_detection and self._detector is not None
         mode = DetectionMode.PERSON if person else DetectionMode.MOTION
@@ -141,9 +165,11 @@ class Pipeline:
             obs = Observation(frame.wall_time, camera.local_time(frame.wall_time), actors, frame, now, motion.blobs)
             new = [event for rule in camera.rules for event in rule.update(obs)]
             h = camera.health
+            card = camera.card_posting()
             camera.health = replace(
-                h, frames=h.frames + 1, detected=h.detected + (i in found), events=h.events + len(new)
-            )
+                h, frames=h.frames + 1, detected=h.detected + (i in found), events=h.events + len(new),
+                suppressed_by_spots=h.suppressed_by_spots if card is None else card.suppressed_by_spots,
+            )  # fmt: skip
             events.extend(new)
         return events
 

@@ -13,6 +13,7 @@ patch) spoils the visit, and so does a change spread over the surface around the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +22,8 @@ import numpy.typing as npt
 
 from shopwatch.core.events import Box
 from shopwatch.core.frame import Rgb
+from shopwatch.core.learnt import ZoneCalibration
+from shopwatch.models.noise_prior import pick, prior_noise
 from shopwatch.models.zones import ZoneShape
 
 Image = npt.NDArray[np.float32]  # H x W x 3 float RGB
@@ -79,8 +82,10 @@ class SurfaceBackground:
     first frames' noise (rain, grain) is averaged away instead of lingering for seconds. A pixel seen free in
     fewer than ``KNOWN_FRAMES`` frames is not known: nothing is compared there."""
 
-    def __init__(self, zone: ZoneShape) -> None:
+    def __init__(self, zone: ZoneShape, calibrations: Sequence[ZoneCalibration] = ()) -> None:
         self.zone = zone
+        self._calibrations = tuple(calibrations)  # this zone's (day, night): the noise it starts from
+        self.calibration: ZoneCalibration | None = None  # the one started from; None: NOISE_PRIOR
         self._region: PixelBox | None = None
         self._frame_size: tuple[int, int] = (0, 0)
         self._background: Image | None = None
@@ -108,7 +113,7 @@ class SurfaceBackground:
         if self._background is None or self._seen is None or self._last_t is None or self._var is None:
             self._background, self._last_t = region.astype(np.float32), t
             self._seen = np.zeros(region.shape[:2], np.float32)
-            self._var = np.full(region.shape[:2], NOISE_PRIOR**2, np.float32)
+            self._var = self._initial_var(region)
         dt = max(0.0, t - self._last_t)
         self._last_t = t
         alpha = 1.0 - math.exp(-dt / LEARN_S)
@@ -133,6 +138,14 @@ class SurfaceBackground:
             return
         rate = np.where(free, np.maximum(alpha, 1.0 / np.maximum(self._seen, 1.0)), 0.0).astype(np.float32)
         self._background += rate[..., None] * (region.astype(np.float32) - self._background)
+
+    def _initial_var(self, region: Rgb) -> npt.NDArray[np.float32]:
+        """Squared noise to start from: the camera's calibration nearest this picture's luma, else the prior."""
+        luma = float(cv2.cvtColor(np.ascontiguousarray(region), cv2.COLOR_RGB2GRAY).mean())
+        self.calibration = pick(self._calibrations, luma)
+        if self.calibration is None:
+            return np.full(region.shape[:2], NOISE_PRIOR**2, np.float32)
+        return np.square(prior_noise(self.calibration, region.shape[:2]))
 
     def _step(self, region: Rgb) -> npt.NDArray[np.float32]:
         """Change since the last frame, and the count of frames each pixel has stayed still. Measured on luma

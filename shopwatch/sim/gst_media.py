@@ -178,12 +178,15 @@ def launch_line(clip: Path, fps: int) -> str:
         ``pts_from_dts`` on ``parse.src`` copies it to PTS (without it every RTP packet carries the same timestamp
         and clients stall). Whole access units go to the payloader, so the RTP marker bit closes each picture and
     FFmpeg hands out one packet per frame. ``config-interval=-1`` sends SPS/PPS with every keyframe.
+    A clip named ``*.h265`` or ``*.hevc`` is served as H.265 (a camera whose stream browsers cannot play via MSE).
     """
     location = str(clip).replace("\\", "\\\\").replace('"', '\\"')
+    codec = "h265" if clip.suffix.lower() in (".h265", ".hevc") else "h264"
     return (
         f'( multifilesrc location="{location}" loop=true'
-        f' caps="video/x-h264,stream-format=byte-stream,framerate={fps}/1"'
-        " ! h264parse name=parse ! video/x-h264,alignment=au ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        f' caps="video/x-{codec},stream-format=byte-stream,framerate={fps}/1"'
+        f" ! {codec}parse name=parse ! video/x-{codec},alignment=au"
+        f" ! rtp{codec}pay name=pay0 pt=96 config-interval=-1 )"
     )
 
 

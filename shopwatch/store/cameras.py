@@ -185,7 +185,7 @@ class CameraRepository:
         return int(value)
 
     def records(self, grid: str | None = None, enabled: bool | None = None) -> builtins.list[CameraRecord]:
-        """Stored records ordered by id, passwords unresolved (for listing; needs no environment)."""
+        """Stored records ordered by id, passwords decrypted but references unresolved (for listing)."""
         query = select(CameraRow.__table__).order_by(CameraRow.id)
         if grid is not None:
             query = query.where(CameraRow.grid == grid)

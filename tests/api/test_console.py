@@ -63,7 +63,7 @@ async def sign_in(page: Page, url: str, username: str, password: str = PASSWORD)
 
 
 async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
-    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
 ) -> None:
     auth_kit.user("olga", Role.OPERATOR)
     page = await browser.new_page(bypass_csp=True)  # wait_for_function evals; test_headers runs the CSP
@@ -99,11 +99,10 @@ async def test_an_operator_signs_in_sees_an_event_arrive_live_and_works_it(
         timeout=WAIT_MS,
     )  # the actor picture loaded with the login cookie
     assert await page.is_visible("#talk")  # cam-0002 has a speaker its shop allows
-    fleet.snapshots["cam-0002"] = jpeg_bytes(320, 180)
-    await page.click("#live-view-toggle")  # the camera's MJPEG stream in an <img>, with the login cookie
-    await page.wait_for_function("document.querySelector('#live-view').naturalWidth == 320", timeout=WAIT_MS)
+    await page.click("#live-view-toggle")  # MSE over the page's live socket (played: tests/api/test_console_live.py)
+    await page.wait_for_selector("#live-view[data-live] video", timeout=WAIT_MS)
     await page.click("#live-view-toggle")
-    assert await page.is_hidden("#live-view") and await page.get_attribute("#live-view", "src") is None
+    assert await page.is_hidden("#live-view") and await page.locator("#live-view video").count() == 0
     await page.fill("#note", "patrol 3 on the way")
     await page.click("[data-move=acknowledged]")
     await page.wait_for_selector("[data-move=dispatched]", timeout=WAIT_MS)
@@ -211,12 +210,15 @@ async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_ou
     await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
     assert await page.is_hidden("#app-view")
     tile = "#wall [data-camera='{}']"
+    await page.wait_for_selector("#wall .tile >> nth=6", timeout=WAIT_MS)  # the camera list arrives after the view
     assert await page.locator("#wall .tile").count() == 7  # 3×3, one page
     await page.wait_for_function(f"document.querySelector(\"{tile.format('cam-0001')} img\").naturalWidth == 320")
     offline = page.locator(tile.format("cam-0003"))
     assert await offline.get_attribute("data-state") == "offline"
     why = await offline.locator(".tile-state").text_content() or ""
-    assert why.startswith(ZH["health.offline"]) and "connection refused" in why and password_of(3) not in why
+    assert why.startswith(ZH["health.offline"]) and ZH["why.refused"] in why  # in the page's language
+    sentence = await offline.get_attribute("title") or ""  # the worker's own words on hover
+    assert "connection refused" in sentence and password_of(3) not in why + sentence
 
     cam2 = fleet.camera("cam-0002")
     assert cam2 is not None
@@ -281,3 +283,34 @@ async def test_a_new_event_rings_until_selected_shows_in_the_title_and_is_worked
     await page.wait_for_function(f"document.title === {ZH['app.title']!r}", timeout=WAIT_MS)
     stored = [await asyncio.to_thread(incidents.events.get, e.id) for e in (older, newer)]
     assert [e.status for e in stored if e is not None] == ["acknowledged", "false_positive"]
+
+
+async def test_a_card_posting_false_positive_is_taught_with_the_ignore_this_spot_button(
+    server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService
+) -> None:
+    from tests.api.routers.test_camera_spots import card_event
+
+    auth_kit.user("olga", Role.OPERATOR)
+    page = await browser.new_page(bypass_csp=True)
+    await sign_in(page, server, "olga")
+    await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
+    await page.click("#show-work")
+    await page.wait_for_selector("#live.on", timeout=WAIT_MS)
+    loitering = await incidents.ingest(make_event("cam-0001", time.time() - 9, EventType.LOITERING))
+    card = await incidents.ingest(card_event("cam-0001"))
+
+    await page.locator(f"[data-event='{loitering.id}']").click(timeout=WAIT_MS)
+    await page.wait_for_selector("[data-move=false_positive]", timeout=WAIT_MS)
+    assert await page.locator("[data-move=ignore_spot]").count() == 0  # no patches: nothing to ignore
+
+    await page.locator(f"[data-event='{card.id}']").click(timeout=WAIT_MS)
+    button = page.locator("[data-move=ignore_spot]")
+    await button.wait_for(timeout=WAIT_MS)
+    assert await button.text_content() == ZH["move.ignore_spot"]
+    await button.click()
+    await page.wait_for_selector("[data-move=ignore_spot]", state="detached", timeout=WAIT_MS)
+    stored = await asyncio.to_thread(incidents.events.get, card.id)
+    assert stored is not None and stored.status == "false_positive"
+    assert incidents.spots is not None
+    [spot] = await incidents.spots.list("cam-0001")
+    assert (spot.event_id, spot.created_by) == (card.id, "olga")

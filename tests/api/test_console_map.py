@@ -64,8 +64,8 @@ async def browser_fixture() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def server(app: FastAPI) -> AsyncIterator[str]:
+@pytest.fixture(name="server")
+async def server_fixture(app: FastAPI) -> AsyncIterator[str]:
     async for url in serve(app):
         yield url
 

@@ -30,7 +30,7 @@ from shopwatch.talkback.service import SpeakerAccess, TalkbackService
 from tests.api.auth_fixtures import AuthKit
 from tests.api.fakes import FakeFleet
 from tests.api.routers.talkback_env import wav_tone
-from tests.api.test_console import CHROMIUM, WAIT_MS, ZH, sign_in
+from tests.api.test_console import ARTEFACTS, CHROMIUM, WAIT_MS, ZH, sign_in
 from tests.incidents.peers import make_event
 from tests.talkback.harness import DAYTIME_WALL, build_service, speaker_camera
 from tests.talkback.spectrum import peak_hz, voiced_span_s
@@ -118,13 +118,19 @@ async def open_talk(page: Page, server: str, incidents: IncidentService, camera_
     stored = await incidents.ingest(make_event(camera_id, time.time() - 5))
     await page.locator(f"[data-event='{stored.id}']").click(timeout=WAIT_MS)
     await page.wait_for_selector("#talk-hold", state="visible", timeout=WAIT_MS)
+    labels = [await page.text_content(f"#talk-{name}") for name in ("say", "hold")]
+    assert labels == [ZH["talk.say"], ZH["talk.hold"]]  # in the operator's language, not message keys
 
 
-async def hold(page: Page, seconds: float) -> None:
+async def press(page: Page) -> None:
     box = await page.locator("#talk-hold").bounding_box()
     assert box is not None
     await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     await page.mouse.down()
+
+
+async def hold(page: Page, seconds: float) -> None:
+    await press(page)
     await asyncio.sleep(seconds)  # the operator's finger on the button: real time is what is measured
     await page.mouse.up()
 
@@ -159,12 +165,15 @@ async def test_hold_to_talk_reaches_the_speaker_with_its_pitch_and_everyone_sees
     await sign_in(watcher, server, "ben")
     await watcher.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
 
-    pressing = asyncio.create_task(hold(page, 2.0))
+    await press(page)  # held until the other console has seen who talks (it polls every 3 s)
     await page.wait_for_function(f"document.querySelector('#talk-status').textContent === {ZH['talk.live']!r}",
                                  timeout=WAIT_MS)  # fmt: skip
-    await watcher.wait_for_selector("#talking:not([hidden])", timeout=WAIT_MS)  # polled, within 3 s
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-talk-live-zh.png")  # for people (CI artefact), not compared
+    await watcher.wait_for_selector("#talking:not([hidden])", timeout=WAIT_MS)
     assert "olga" in (await watcher.text_content("#talking") or "")
-    await pressing
+    await asyncio.sleep(1.0)  # at least a second of voice after the microphone opened
+    await page.mouse.up()
     assert await page.evaluate("window.__microphone") == 1  # opened once the server took the speaker
 
     received = await asyncio.to_thread(nth_reception, peer, "pcmu", 0, 1.0, 10.0)
@@ -218,6 +227,8 @@ async def test_quiet_hours_are_a_sentence_and_the_microphone_stays_closed(
     await page.wait_for_function(f"document.querySelector('#talk-status').textContent === {sentence!r}",
                                  timeout=WAIT_MS)  # fmt: skip
     assert await page.evaluate("window.__microphone") == 0  # refused first: the microphone was never asked for
+    ARTEFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTEFACTS / "console-talk-refused-zh.png")
     await page.fill("#talk-text", "请勿张贴")
     await page.click("#talk-say")  # typed text is refused the same way, in the same words
     await page.wait_for_function(f"document.querySelector('#talk-status').textContent === {sentence!r}",

@@ -73,11 +73,13 @@ async def test_motion_event_delivered_and_unsubscribed_on_stop(
     subs, motions = manager
     device = onvif_sim.add_device(spec())
     subs.apply([onvif_camera("cam-1", device)])
-    await wait_for(lambda: (h := subs.health("cam-1")) is not None and h.state is EventsState.SUBSCRIBED, 5)
+    await wait_for(lambda: (h := subs.health("cam-1")) is not None and h.state is EventsState.SUBSCRIBED, 15)
     onvif_sim.motion(device, topic="VideoSource/MotionAlarm")
     onvif_sim.motion(device, topic="RuleEngine/TamperDetector/Tamper")
     onvif_sim.motion(device, state=False)  # motion ended: counted, not an activity request
-    await wait_for(lambda: (h := subs.health("cam-1")) is not None and h.tamper_events == 1 and h.motion_events == 2, 3)
+    await wait_for(
+        lambda: (h := subs.health("cam-1")) is not None and h.tamper_events == 1 and h.motion_events == 2, 15
+    )
     assert motions.calls == [("cam-1", "onvif VideoSource/MotionAlarm")]
     health = subs.health("cam-1")
     assert health is not None and health.tampered

@@ -102,8 +102,11 @@ def test_imported_passwords_are_only_ciphertext_on_disk(home: Path) -> None:
     assert [c.credentials.password.get_secret_value() for c in cameras] == [SECRET] * 3
 
 
+@pytest.mark.parametrize("command", [("cameras", "list"), ("cameras", "check"), ("users", "list")])
 @pytest.mark.parametrize("how", ["missing", "another key", "not a key"])
-def test_without_the_right_key_a_command_stops_with_one_sentence_naming_the_key_file(home: Path, how: str) -> None:
+def test_without_the_right_key_a_command_stops_with_one_sentence_naming_the_key_file(
+    home: Path, how: str, command: tuple[str, ...]
+) -> None:
     csv_path = write_csv(home / "merchants.csv", [merchant_row(1)])
     assert shopwatch(home, "cameras", "import", str(csv_path)).exit_code == 0
     key_file = home / "data" / "secret.key"
@@ -113,8 +116,8 @@ def test_without_the_right_key_a_command_stops_with_one_sentence_naming_the_key_
         key_file.write_text(Fernet.generate_key().decode() + "\n")
     else:
         key_file.write_text("not-a-key\n")
-    result = shopwatch(home, "cameras", "list")
-    assert result.exit_code == 2
+    result = shopwatch(home, *command)
+    assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and str(key_file) in result.stderr
     expected = {"missing": "does not exist", "another key": "does not open", "not a key": "not a list of Fernet keys"}
     assert expected[how] in result.stderr

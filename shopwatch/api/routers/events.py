@@ -184,7 +184,8 @@ async def post_transition(
     await _visible(archive, caller, event_id)
     if body.status is not Status.ACKNOWLEDGED and not caller.may_work:
         raise Forbidden("this caller may only acknowledge events")
-    return EventPublic.of(await service.transition(event_id, body.status, caller.name, body.note))
+    changed = await service.transition(event_id, body.status, caller.name, body.note, ignore_spot=body.ignore_spot)
+    return EventPublic.of(changed)
 
 
 @router.get("/{event_id}/deliveries", response_model=list[DeliveryPublic], responses=_NOT_FOUND)

@@ -9,11 +9,15 @@ Per visit (one tracked actor in contact with one surface zone):
    is compared with "before" (``surface.find_patches``). New card-sized patches that stay for ``hold_s`` fire one
    event listing every patch; nothing new, something too large (poster, sign, parked object, light) or patches that
    vanish (a shadow, an object taken away) end the visit without an event.
+4. Patches mostly inside a spot an operator marked "ignore" (``learnt.spots``) are dropped at that point; a visit
+   left with none raises nothing and is counted in ``suppressed_by_spots``.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
+from collections.abc import Sequence
 from types import MappingProxyType
 
 import cv2
@@ -21,6 +25,7 @@ import numpy as np
 
 from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
 from shopwatch.core.events import Box, CardEvidence, Event, EventType
+from shopwatch.core.learnt import SPOT_INSIDE, IgnoredSpot, Learnt, ZoneCalibration, inside_fraction
 from shopwatch.models.evidence import confidence, patch_pictures
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
 from shopwatch.models.rules.posting_visit import AFTER_FRAMES, TOUCH_MARGIN, Visit, grown, handover
@@ -48,6 +53,8 @@ REGIONAL_FRACTION = 0.1  # of those pixels changed: light or shadow over the sur
 FOOT_REACH = 0.2  # of the actor's height: feet this close to a surface's foot line reach it
 HIDDEN_PART = 0.5  # of a patch's pixels hidden by the actor during the visit (put there by a hand in front)
 BEHIND = 0.05  # of the actor's height: feet above the surface's bottom edge by more stand behind it
+
+log = logging.getLogger(__name__)
 
 
 def _reaches(zone: ZoneShape, boxes: np.ndarray) -> np.ndarray:
@@ -92,14 +99,38 @@ def _person_blobs(obs: Observation, actor_height: float) -> np.ndarray:
     return blobs.boxes[blobs.heights >= PERSON_BLOB * actor_height]
 
 
+def _not_ignored(finding: PatchFinding, spots: Sequence[IgnoredSpot]) -> PatchFinding:
+    """The patches that are not mostly inside an ignored spot."""
+    keep = [
+        k for k, box in enumerate(finding.patches) if all(inside_fraction(box, s.box) < SPOT_INSIDE for s in spots)
+    ]
+    return PatchFinding(
+        tuple(finding.patches[k] for k in keep), finding.too_large, tuple(finding.strengths[k] for k in keep)
+    )
+
+
 class CardPosting:
-    def __init__(self, camera_id: str, config: CardPostingConfig, zones: list[ZoneShape]) -> None:
+    def __init__(
+        self, camera_id: str, config: CardPostingConfig, zones: list[ZoneShape], learnt: Learnt | None = None
+    ) -> None:
         self._camera_id = camera_id
         self._config = config
-        self._surfaces = [SurfaceBackground(zone) for zone in zones]
+        learnt = learnt or Learnt()
+        self._surfaces = [SurfaceBackground(zone, learnt.for_zone(zone.name)[0]) for zone in zones]
+        self._spots: dict[str, tuple[IgnoredSpot, ...]] = {}
+        self.set_spots(learnt.spots)
+        self.suppressed_by_spots = 0  # visits that would have fired but every patch was in an ignored spot
         self._visits: list[dict[int, Visit]] = [{} for _ in zones]
         self._quiet_until: dict[str, float] = {}
         self._detached = itertools.count(-1, -1)  # keys of visits checked after their actor moved on (no track)
+
+    def set_spots(self, spots: Sequence[IgnoredSpot]) -> None:
+        """The spots operators marked "ignore" now (taught while the camera runs: no state is lost)."""
+        self._spots = {s.zone.name: tuple(x for x in spots if x.zone == s.zone.name) for s in self._surfaces}
+
+    def calibrations(self) -> list[ZoneCalibration]:
+        """The calibrations the surfaces started from (none: the built-in noise prior)."""
+        return [s.calibration for s in self._surfaces if s.calibration is not None]
 
     def update(self, obs: Observation) -> list[Event]:
         image = obs.frame.image
@@ -212,6 +243,12 @@ class CardPosting:
         if obs.t - visit.patches_since < config.hold_s:
             return None
         zone = surface.zone.name
+        if self._spots.get(zone):
+            finding = _not_ignored(finding, self._spots[zone])
+            if not finding.patches:
+                self.suppressed_by_spots += 1
+                log.info("camera %s: a patch on %s is in an ignored spot: no event", self._camera_id, zone)
+                return False
         if obs.t < self._quiet_until.get(zone, float("-inf")):
             return False
         self._quiet_until[zone] = obs.t + config.cooldown_s

@@ -10,8 +10,10 @@ from shopwatch.store import (
     accounts,  # noqa: F401  (users, login tokens, API keys)
     audit,  # noqa: F401  (audit log)
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
+    learnt_tables,  # noqa: F401  (camera calibrations, ignored spots)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
     talkback,  # noqa: F401  (talkback audit and clip tables)
+    tips,  # noqa: F401  (tips from people)
 )
 from shopwatch.store.base import Base
 from shopwatch.store.db import create_engine_for

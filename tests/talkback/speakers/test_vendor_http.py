@@ -21,12 +21,15 @@ TONE = audio.tone(1000, 1.0)
 
 def assert_real_time(upload, seconds):
     """The device got the audio at the pace it plays: never more than ~100 ms ahead of real time."""
-    start = upload.arrivals[0][0]
+    start, first = upload.arrivals[0]
+    # the fake reads in a thread: on a loaded machine its first read can hold several frames already sent
+    slack = 0.1 + len(first) / 8000
     received = 0
     for at, chunk in upload.arrivals:
         received += len(chunk)
-        assert received / 8000 <= (at - start) + 0.1
-    assert upload.arrivals[-1][0] - start == pytest.approx(seconds - 0.02, abs=0.05)
+        assert received / 8000 <= (at - start) + slack
+    # never early (the loop above); late only by what a loaded machine's scheduler adds, not by a second of silence
+    assert seconds - 0.07 <= upload.arrivals[-1][0] - start <= seconds + 0.3
 
 
 @pytest.mark.parametrize(("codec", "expected"), [("G.711ulaw", "PCMU"), ("G.711alaw", "PCMA")])

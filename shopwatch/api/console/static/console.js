@@ -6,8 +6,10 @@
 import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
+import { AlarmTiles, LivePlayer } from "./live.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
+import { Notices } from "./notify.js";
 import { TalkPanel } from "./talk.js";
 import { api, el, whenSignedOut } from "./util.js";
 
@@ -25,6 +27,8 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
+const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
+const notices = new Notices($("notify"), { onOpen: (id) => selectAny(id) });
 const map = new CameraMap($("map"), { onPick: openCamera });
 const talk = new TalkPanel($("talk"), $("talking"), {
   cameraName: (id) => { const c = state.cameras.get(id); return c ? `${c.merchant.name} · ${c.name}` : id; },  // merchants' words
@@ -160,6 +164,7 @@ $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
   $("login-error").textContent = "";
+  notices.ask();  // signing in is a user gesture: the one moment the browser may ask
   try {
     const answer = await api("/api/auth/login", {
       json: { username: form.get("username"), password: form.get("password") },
@@ -277,7 +282,12 @@ function upsert(event, live) {
   const known = state.events.has(event.id);
   wall.alarm(event.camera_id, event.id, event.status === "new");
   map.alarm(event.camera_id, event.id, event.status === "new");
-  if (live && !known && event.status === "new") alarm.raise(event.id);
+  if (live && !known && event.status === "new") {
+    alarm.raise(event.id);
+    const camera = state.cameras.get(event.camera_id);
+    notices.announce(event.id, t("notify.title", { type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id }),
+                     t("notify.body", { place: camera && camera.address ? camera.address : event.grid, time: when(event.start) }));
+  }
   else if (event.status !== "new") alarm.settle(event.id);
   state.events.set(event.id, event);
   const row = eventRow(event);
@@ -366,19 +376,26 @@ function showDetail(event) {
   $("clip").hidden = !event.clip;
   if (event.clip) $("clip").href = event.clip;
   const moves = NEXT[event.status].filter((s) => s === "acknowledged" || WORKERS.has(state.me.role));
-  $("moves").replaceChildren(...moves.map((status) =>
+  const buttons = moves.map((status) =>
     el("button", { type: "button", dataset: { move: status }, onclick: () => move(event.id, status) },
-       t(`move.${status}`))));
+       t(`move.${status}`)));
+  if (moves.includes("false_positive") && (event.detail.patches || []).length) {  // teach it: ignore this spot
+    buttons.push(el("button", { type: "button", dataset: { move: "ignore_spot" },
+                                onclick: () => move(event.id, "false_positive", true) }, t("move.ignore_spot")));
+  }
+  $("moves").replaceChildren(...buttons);
   const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
   $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
   talk.show($("talk").hidden ? null : event.camera_id);
 }
 
-// Live view: an <img> on the camera's MJPEG stream (bounded by the server; clearing src closes it).
-const LIVE_SECONDS = 300;
+// Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
+const LIVE_SECONDS = 300;  // the map panel's MJPEG stream
+let player = null;
 
 function stopLive() {
-  $("live-view").removeAttribute("src");
+  if (player) player.stop();
+  player = null;
   $("live-view").hidden = true;
   say($("live-view-toggle"), "live.watch");
 }
@@ -386,15 +403,10 @@ function stopLive() {
 $("live-view-toggle").addEventListener("click", () => {
   const event = state.events.get(state.selected);
   if (!event) return;
-  if (!$("live-view").hidden) return stopLive();
-  $("live-view").src = `/api/cameras/${encodeURIComponent(event.camera_id)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
+  if (player) return stopLive();
   $("live-view").hidden = false;
+  player = new LivePlayer(event.camera_id, $("live-view")).start();
   say($("live-view-toggle"), "live.stop");
-});
-
-$("live-view").addEventListener("error", () => {
-  stopLive();
-  $("detail-message").textContent = t("live.none");
 });
 
 async function loadHistory(id) {
@@ -405,9 +417,10 @@ async function loadHistory(id) {
                                        note: step.note ? t("history.note", { note: step.note }) : "" }))));
 }
 
-async function move(id, status) {
+async function move(id, status, ignoreSpot = false) {
   try {
-    const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json: { status, note: $("note").value } });
+    const json = { status, note: $("note").value, ...(ignoreSpot ? { ignore_spot: true } : {}) };
+    const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json });
     $("note").value = "";
     upsert(event, false);
     $("detail-message").textContent = t("detail.now", { status: statusName(event.status) });
@@ -426,6 +439,9 @@ async function switchLanguage(lang) {
   showSummary();
   showTitle();
   wall.retranslate();
+  alarmTiles.retranslate();
+  if (player) player.retranslate();
+  notices.paint();
   incidentView.render();
   talk.retranslate();
   showCamera();
@@ -462,6 +478,9 @@ bindKeys({
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
 
 whenSignedOut(signedOut);
+
+// A phone (a patrol officer's, 390×844) gets the one-column patrol page instead of the command room's.
+if (window.matchMedia("(max-width: 600px)").matches) window.location.replace("phone.html");
 
 startI18n().then(() => {
   $("lang").value = language();

@@ -59,15 +59,17 @@ function makeFormat() {
   const options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
                     second: "2-digit", hourCycle: "h23" };
   try {
-    return new Intl.DateTimeFormat(state.lang, { ...options, timeZone: state.zone });
+    return new Intl.DateTimeFormat("en-US", { ...options, timeZone: state.zone });
   } catch {
-    return new Intl.DateTimeFormat(state.lang, options);  // an unknown zone: the browser's
+    return new Intl.DateTimeFormat("en-US", options);  // an unknown zone: the browser's
   }
 }
 
-// An ISO time as the station reads it: 2026-12-07 23:05:09 in zh-CN, 12/07/2026, 23:05:09 in en.
+// An ISO time as the station reads it, the same in every language: 2026-12-07 23:05:09 (year first, 24-hour,
+// the station's zone), never 12/07/2026 (month first reads as 12 July to a Chinese or European reader).
 export function when(iso) {
-  return state.format.format(new Date(iso));
+  const parts = Object.fromEntries(state.format.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
 export async function setLanguage(lang) {

@@ -72,6 +72,7 @@ export class TalkPanel {
   async show(cameraId) {
     if (cameraId !== this.cameraId) this.setStatus("");
     this.cameraId = cameraId;
+    this.retranslate();
     if (!cameraId || this.clipSelect.options.length) return;
     let clips;
     try {
@@ -177,6 +178,7 @@ export class TalkPanel {
 
   start() {
     this.stop();
+    this.retranslate();  // built before the catalogue was loaded
     this.poll();
     this.timer = setInterval(() => this.poll(), POLL_MS);
   }
