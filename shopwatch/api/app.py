@@ -30,6 +30,7 @@ from shopwatch.api.routers import (
     talkback,
     talkback_clips,
     talkback_live,
+    tips,
     users,
 )
 from shopwatch.api.services import Services
@@ -80,6 +81,8 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     sight = [Depends(Access(read=P.VIEW_CAMERAS, write=P.ADMIN))]
     api.include_router(incidents.router, dependencies=sight)
     api.include_router(incidents.teams_router, dependencies=sight)
+    tip_access = [Depends(Access(read=P.FILE_TIPS, write=P.FILE_TIPS)), Depends(AuditWrites("tip"))]
+    api.include_router(tips.router, dependencies=tip_access)  # deciding needs WORK_EVENTS (checked by the route)
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
     api.include_router(login.router)  # logout and "who am I": any signed-in caller
     admin = [Depends(Access(read=P.ADMIN, write=P.ADMIN))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from shopwatch.api.health_reason import why_kind
 from shopwatch.api.services import Fleet
 from shopwatch.core.redact import redact_text
 
@@ -38,6 +39,6 @@ class CameraStates:
                 now = (health.state.value, health.mode.value, why)  # a worker's words, its camera's secrets out
             if self._told.get(camera.id) != now:
                 self._told[camera.id] = now
-                data = {"id": camera.id, "state": now[0], "mode": now[1], "why": now[2]}
+                data = {"id": camera.id, "state": now[0], "mode": now[1], "why": now[2], "why_kind": why_kind(now[2])}
                 out.append(f"event: camera\ndata: {json.dumps(data, ensure_ascii=False)}\n\n")
         return "".join(out)

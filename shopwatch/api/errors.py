@@ -52,6 +52,7 @@ ANSWERS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.Conflict, 409, "conflict"),
     (errors.Forbidden, 403, "forbidden"),
     (errors.TooLarge, 413, "too_large"),
+    (errors.UnsupportedMedia, 415, "unsupported_media"),
     (errors.Invalid, 422, "invalid"),
     (errors.Unavailable, 503, "unavailable"),
     (errors.DeviceBusy, 409, "device_busy"),

@@ -14,10 +14,14 @@ from shopwatch.api.origins import OriginCheck
 from shopwatch.core.config import Settings
 
 CLIP_UPLOAD = "/api/talkback/clips"
+TIP_UPLOAD = "/api/tips"
 
 
 def harden(app: FastAPI, settings: Settings) -> None:
-    uploads = {CLIP_UPLOAD: int(settings.talkback.clip_max_mb * 1024 * 1024)}
+    tips = settings.incidents.tips
+    # a tip's photos travel base64 in its JSON (4/3 of their size), plus the text
+    tip_bytes = tips.max_photos * tips.max_photo_kib * 1024 * 4 // 3 + settings.api.limits.body_bytes
+    uploads = {CLIP_UPLOAD: int(settings.talkback.clip_max_mb * 1024 * 1024), TIP_UPLOAD: tip_bytes}
     app.add_middleware(BoundedRequests, limits=settings.api.limits, uploads=uploads)
     security = settings.api.security
     app.add_middleware(OriginCheck, cookie_name=settings.auth.cookie_name, allowed_origins=security.allowed_origins)

@@ -106,6 +106,10 @@ class HealthPublic(Public):
     kbit_per_s: float
     reconnects: int
     last_error: str | None = Field(description="Last connection error, credentials masked.")
+    why_kind: str | None = Field(
+        None, description="The kind of that error, for a translated word: login_refused, no_stream, refused, "
+        "no_answer, not_rtsp, unreachable, closed, worker_restart or other.",
+    )  # fmt: skip
     stream: StreamInfoPublic | None
     time_to_first_packet_s: float | None
     next_retry_in_s: float | None

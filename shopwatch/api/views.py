@@ -15,6 +15,7 @@ from typing import Any
 from fastapi.responses import Response
 from pydantic_core import to_json
 
+from shopwatch.api.health_reason import why_kind
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
 from shopwatch.core.redact import redact_text, strip_credentials
@@ -43,6 +44,7 @@ def health_view(health: CameraHealth, secrets: tuple[str, ...] = ()) -> dict[str
         "reconnects": health.reconnects,
         # Workers redact already; masking again here keeps the API safe on its own.
         "last_error": None if health.last_error is None else _redacted(health.last_error, secrets),
+        "why_kind": why_kind(health.last_error),
         "stream": None
         if stream is None
         else {"codec": stream.codec, "width": stream.width, "height": stream.height, "fps": stream.fps},

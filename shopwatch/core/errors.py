@@ -48,6 +48,10 @@ class TooLarge(Invalid):
     """The input is bigger than the limit (a body, a file); refused before it is held whole."""
 
 
+class UnsupportedMedia(Invalid):
+    """The input is not of a kind accepted here (a photo that is not a JPEG, PNG or WebP picture)."""
+
+
 class Unavailable(ShopwatchError):
     """A dependency needed to answer is down or saturated right now; trying again later may work."""
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.community_config import Community
 from shopwatch.core.events import EventType
 from shopwatch.core.redact import mask_query
+from shopwatch.core.tips_config import TipsSettings
 
 ALERT_TOPIC = "shopwatch/alerts/{grid}/{type}"
 ESCALATION_TOPIC = "shopwatch/escalations/{grid}/{type}"
@@ -230,6 +231,9 @@ class IncidentsSettings(_Strict):
     )
     community: Community = Field(
         default_factory=Community, description="Group-chat robots (WeCom, DingTalk, Feishu) and the group matrix."
+    )
+    tips: TipsSettings = Field(
+        default_factory=TipsSettings, description="Tips from people: photo limits, nearby cameras and events."
     )
     queue_size: Annotated[int, Field(ge=10, le=100_000)] = Field(
         2000, description="Events waiting to be stored; past it new events are dropped and counted."

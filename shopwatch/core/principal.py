@@ -14,6 +14,7 @@ class Role(StrEnum):
     OPERATOR = "operator"  # command room: reads, works events, talks through speakers
     PATROL = "patrol"  # a grid's patrol: sees and acknowledges its grids' cameras and events only
     VIEWER = "viewer"  # reads
+    TIPSTER = "tipster"  # a volunteer or grid worker (or a chat bridge's key): files tips, sees its own
 
 
 class Permission(StrEnum):
@@ -23,14 +24,16 @@ class Permission(StrEnum):
     WORK_EVENTS = "work_events"  # dispatch, resolve, mark false positive
     TALK = "talk"  # speak through a shop's speaker
     ADMIN = "admin"  # manage cameras, users, keys, teams, clips, config; read the audit log
+    FILE_TIPS = "file_tips"  # report something seen (POST /api/tips); a tipster reads its own tips only
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.VIEW_CAMERAS, Permission.VIEW_OPERATIONS}),
-    Role.PATROL: frozenset({Permission.VIEW_CAMERAS, Permission.ACK_EVENTS}),
+    Role.TIPSTER: frozenset({Permission.FILE_TIPS}),
+    Role.PATROL: frozenset({Permission.VIEW_CAMERAS, Permission.ACK_EVENTS, Permission.FILE_TIPS}),
     Role.OPERATOR: frozenset(
         {Permission.VIEW_CAMERAS, Permission.VIEW_OPERATIONS, Permission.ACK_EVENTS, Permission.WORK_EVENTS,
-         Permission.TALK}
+         Permission.TALK, Permission.FILE_TIPS}
     ),  # fmt: skip
     Role.ADMIN: frozenset(Permission),
 }

@@ -24,9 +24,11 @@ from shopwatch.incidents.routing import MQTT, WEBHOOK, Router
 from shopwatch.incidents.senders import MqttSender, Sender, WebhookSender
 from shopwatch.incidents.service import IncidentService, Parts
 from shopwatch.incidents.teaching import IgnoredSpots
+from shopwatch.incidents.tips import TipDesk
 from shopwatch.store.events import EventRepository
 from shopwatch.store.learnt import LearntRepository
 from shopwatch.store.outbox import OutboxRepository
+from shopwatch.store.tips import TipRepository
 from shopwatch.talkback.service import TalkbackService
 
 URL_SECRET_FILE = "url_secret"
@@ -80,5 +82,9 @@ def build_incidents(
         dispatcher=Dispatcher(outbox, senders, delivery, clock),
         deterrence=AutoDeterrence(settings.deterrence, talkback, clock),
         spots=IgnoredSpots(LearntRepository(engine), lambda: datetime.fromtimestamp(clock.wall(), UTC)),
+        tips=TipDesk(
+            settings.tips, TipRepository(engine), EventRepository(engine), fleet, data_dir,
+            lambda: datetime.fromtimestamp(clock.wall(), UTC),
+        ),
     )
     return IncidentService(settings, fleet, parts, clock)

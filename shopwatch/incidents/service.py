@@ -37,6 +37,7 @@ from shopwatch.incidents.media import MediaStore, StoredMedia
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
 from shopwatch.incidents.teaching import IgnoredSpots, NothingToIgnore
+from shopwatch.incidents.tips import TipDesk
 from shopwatch.store.events import EventRepository
 from shopwatch.store.outbox import OutboxRepository, as_pending
 
@@ -72,6 +73,7 @@ class Parts:
     dispatcher: Dispatcher
     deterrence: AutoDeterrence
     spots: IgnoredSpots | None = None  # "ignore this spot" on a false positive; None: not offered
+    tips: TipDesk | None = None
 
 
 class IncidentService:
@@ -86,6 +88,7 @@ class IncidentService:
         self.dispatcher = parts.dispatcher
         self._deterrence = parts.deterrence
         self.spots = parts.spots
+        self.tips = parts.tips
         self._clock = clock
         self.linker = Linker(settings.linking)
         self.feed = LiveFeed()

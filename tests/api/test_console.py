@@ -210,12 +210,15 @@ async def test_the_wall_is_the_landing_page_with_pictures_states_pages_and_an_ou
     await page.wait_for_selector("#wall-view", state="visible", timeout=WAIT_MS)
     assert await page.is_hidden("#app-view")
     tile = "#wall [data-camera='{}']"
+    await page.wait_for_selector("#wall .tile >> nth=6", timeout=WAIT_MS)  # the camera list arrives after the view
     assert await page.locator("#wall .tile").count() == 7  # 3×3, one page
     await page.wait_for_function(f"document.querySelector(\"{tile.format('cam-0001')} img\").naturalWidth == 320")
     offline = page.locator(tile.format("cam-0003"))
     assert await offline.get_attribute("data-state") == "offline"
     why = await offline.locator(".tile-state").text_content() or ""
-    assert why.startswith(ZH["health.offline"]) and "connection refused" in why and password_of(3) not in why
+    assert why.startswith(ZH["health.offline"]) and ZH["why.refused"] in why  # in the page's language
+    sentence = await offline.get_attribute("title") or ""  # the worker's own words on hover
+    assert "connection refused" in sentence and password_of(3) not in why + sentence
 
     cam2 = fleet.camera("cam-0002")
     assert cam2 is not None

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from shopwatch.api.console import MESSAGES, STATIC
+from shopwatch.api.health_reason import WHY_KINDS
 from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
 from shopwatch.core.health import CameraState
@@ -41,6 +42,7 @@ def used_keys() -> set[str]:
     keys |= {f"type.{t}" for t in EventType} | {f"status.{s}" for s in Status} | {f"move.{s}" for s in Status}
     keys |= {f"health.{s}" for s in CameraState} | {"health.unknown"} | {f"role.{r}" for r in Role}
     keys |= {f"direction.{d}" for d in COMPASS}  # an incident's direction of travel
+    keys |= {f"why.{k}" for k in WHY_KINDS if k != "other"}  # why a camera is offline (other: the sentence)
     return keys - {"move.new"}  # nothing moves an event back to new
 
 

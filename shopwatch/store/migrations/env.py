@@ -13,6 +13,7 @@ from shopwatch.store import (
     learnt_tables,  # noqa: F401  (camera calibrations, ignored spots)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
     talkback,  # noqa: F401  (talkback audit and clip tables)
+    tips,  # noqa: F401  (tips from people)
 )
 from shopwatch.store.base import Base
 from shopwatch.store.db import create_engine_for

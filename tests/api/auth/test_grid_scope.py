@@ -31,6 +31,7 @@ from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.principal import Role
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
+from shopwatch.incidents.tips import TipIn
 from shopwatch.store.outbox import DeliveryQuery
 from shopwatch.talkback.records import Operator, Sound, TalkRequest
 from shopwatch.talkback.service import TalkbackService
@@ -61,9 +62,11 @@ class Resources:
     incident_id: str | None
     delivery_id: str
     session_id: str
+    tip_id: str
 
     def ids(self) -> set[str]:
-        return {v for v in (self.camera_id, self.event_id, self.incident_id, self.delivery_id, self.session_id) if v}
+        found = (self.camera_id, self.event_id, self.incident_id, self.delivery_id, self.session_id, self.tip_id)
+        return {v for v in found if v}
 
 
 @dataclass
@@ -101,12 +104,17 @@ def settings() -> IncidentsSettings:
 async def resources(
     incidents: IncidentService, talkback: TalkbackService, clip_id: str, events: list[StoredEvent]
 ) -> Resources:
-    """The grid's last event, its incident and first delivery, and a talk session on its camera."""
+    """The grid's last event, its incident and first delivery, a talk session on its camera and a tip filed at
+    its camera (the tip's nearby cameras reach into the other grid: 11 m away)."""
     event = events[-1]
     [delivery, *_] = incidents.outbox.find(DeliveryQuery(event_id=event.id))
     session = await talkback.play(event.camera_id, Sound.clip(clip_id), TalkRequest(Operator("command-room")))
     await asyncio.wait_for(talkback.wait_ended(session.id), 10)
-    return Resources(event.camera_id, event.id, event.incident_id, delivery.id, session.id)
+    assert incidents.tips is not None
+    tip = await incidents.tips.file(
+        TipIn("card_posting", "贴卡", incidents.now(), camera_id=event.camera_id), "vol", "vol"
+    )
+    return Resources(event.camera_id, event.id, event.incident_id, delivery.id, session.id, tip.id)
 
 
 @pytest.fixture

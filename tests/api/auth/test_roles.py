@@ -10,23 +10,26 @@ from shopwatch.core.principal import Role
 
 from ..auth_fixtures import AuthKit
 
-V, P, OP, A = Role.VIEWER, Role.PATROL, Role.OPERATOR, Role.ADMIN
+V, P, OP, A, T = Role.VIEWER, Role.PATROL, Role.OPERATOR, Role.ADMIN, Role.TIPSTER
 TALK = {"clip": "0123456789abcdef"}
 
 # (method, path, body, {role: status}). Talkback is not set up in this app: a caller let through gets 503.
 MATRIX: list[tuple[str, str, object, dict[Role, int]]] = [
-    ("GET", "/api/cameras", None, {V: 200, P: 200, OP: 200, A: 200}),
-    ("GET", "/api/cameras/cam-0001", None, {V: 200, P: 200, OP: 200, A: 200}),
-    ("GET", "/api/auth/me", None, {V: 200, P: 200, OP: 200, A: 200}),
-    ("GET", "/metrics", None, {V: 200, P: 403, OP: 200, A: 200}),
-    ("GET", "/api/talkback/clips", None, {V: 503, P: 403, OP: 503, A: 503}),
-    ("GET", "/api/talkback/sessions", None, {V: 503, P: 403, OP: 503, A: 503}),
-    ("POST", "/api/cameras/cam-0001/talkback", TALK, {V: 403, P: 403, OP: 503, A: 503}),
-    ("POST", "/api/talkback/broadcast", {**TALK, "grid": "north"}, {V: 403, P: 403, OP: 503, A: 503}),
-    ("DELETE", "/api/talkback/clips/0123456789abcdef", None, {V: 403, P: 403, OP: 403, A: 503}),
-    ("GET", "/api/users", None, {V: 403, P: 403, OP: 403, A: 200}),
-    ("POST", "/api/keys", {"name": "k", "role": "viewer"}, {V: 403, P: 403, OP: 403, A: 201}),
-    ("GET", "/api/audit", None, {V: 403, P: 403, OP: 403, A: 200}),
+    ("GET", "/api/cameras", None, {V: 200, P: 200, OP: 200, A: 200, T: 403}),
+    ("GET", "/api/cameras/cam-0001", None, {V: 200, P: 200, OP: 200, A: 200, T: 403}),
+    ("GET", "/api/auth/me", None, {V: 200, P: 200, OP: 200, A: 200, T: 200}),
+    ("GET", "/metrics", None, {V: 200, P: 403, OP: 200, A: 200, T: 403}),
+    ("GET", "/api/talkback/clips", None, {V: 503, P: 403, OP: 503, A: 503, T: 403}),
+    ("GET", "/api/talkback/sessions", None, {V: 503, P: 403, OP: 503, A: 503, T: 403}),
+    ("POST", "/api/cameras/cam-0001/talkback", TALK, {V: 403, P: 403, OP: 503, A: 503, T: 403}),
+    ("POST", "/api/talkback/broadcast", {**TALK, "grid": "north"}, {V: 403, P: 403, OP: 503, A: 503, T: 403}),
+    ("DELETE", "/api/talkback/clips/0123456789abcdef", None, {V: 403, P: 403, OP: 403, A: 503, T: 403}),
+    ("GET", "/api/users", None, {V: 403, P: 403, OP: 403, A: 200, T: 403}),
+    ("POST", "/api/keys", {"name": "k", "role": "viewer"}, {V: 403, P: 403, OP: 403, A: 201, T: 403}),
+    ("GET", "/api/audit", None, {V: 403, P: 403, OP: 403, A: 200, T: 403}),
+    ("GET", "/api/tips", None, {V: 403, P: 200, OP: 200, A: 200, T: 200}),
+    ("GET", "/api/tips/stats", None, {V: 403, P: 200, OP: 200, A: 200, T: 200}),
+    ("POST", "/api/tips/none/decision", {"decision": "close"}, {V: 403, P: 403, OP: 404, A: 404, T: 403}),
 ]
 
 

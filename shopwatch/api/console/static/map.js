@@ -137,7 +137,8 @@ export class CameraMap {
   update(cameraId, health) {
     const camera = this.cameras.get(cameraId);
     if (!camera) return;
-    camera.health = { ...(camera.health || {}), state: health.state, mode: health.mode, last_error: health.why };
+    camera.health = { ...(camera.health || {}), state: health.state, mode: health.mode, last_error: health.why,
+                      why_kind: health.why_kind };
     this.repaint(cameraId);
   }
 

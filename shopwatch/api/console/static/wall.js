@@ -113,7 +113,8 @@ export class Wall {
   update(cameraId, health) {
     const camera = this.cameras.find((c) => c.id === cameraId);
     if (!camera) return;
-    camera.health = { ...(camera.health || {}), state: health.state, mode: health.mode, last_error: health.why };
+    camera.health = { ...(camera.health || {}), state: health.state, mode: health.mode, last_error: health.why,
+                      why_kind: health.why_kind };
     const tile = this.tileOf(cameraId);
     if (tile) this.paint(tile, camera);
   }
@@ -134,7 +135,12 @@ export class Wall {
     tile.dataset.state = health.state;
     tile.dataset.mode = health.mode || "idle";
     const bad = health.state !== "online";
-    const why = bad && health.last_error ? t("wall.why", { why: health.last_error }) : "";
+    // The reason in the page's language (its kind, from the API); the worker's own sentence on hover.
+    const kind = health.why_kind && health.why_kind !== "other" ? health.why_kind : null;
+    const reason = kind ? t(`why.${kind}`, {}, health.last_error) : health.last_error;
+    const why = bad && health.last_error ? t("wall.why", { why: reason }) : "";
+    if (bad && health.last_error) tile.title = health.last_error;
+    else tile.removeAttribute("title");
     tile.querySelector(".tile-state").textContent = bad ? t(`health.${health.state}`, {}, health.state) + why
       : (health.mode === "active" ? t("wall.motion") : "");
     const alarms = this.alarms.get(camera.id);
