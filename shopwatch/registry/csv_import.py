@@ -29,7 +29,7 @@ REQUIRED_COLUMNS = ("id", "name", "grid", "host")
 OPTIONAL_COLUMNS = (
     "merchant_name", "merchant_phone", "address", "lat", "lon", "vendor", "port", "onvif_port", "username",
     "password", "detect_url", "record_url", "transport", "talkback_capable", "talkback_allowed", "quiet_hours",
-    "enabled",
+    "enabled", "merchant_kind",
 )  # fmt: skip
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _BOOL_COLUMNS = ("talkback_capable", "talkback_allowed", "enabled")
@@ -42,6 +42,7 @@ _QUIET_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _FIELD_COLUMN: dict[tuple[str, ...], str] = {
     ("merchant", "name"): "merchant_name",
     ("merchant", "phone"): "merchant_phone",
+    ("merchant", "kind"): "merchant_kind",
     ("location", "lat"): "lat",
     ("location", "lon"): "lon",
     ("location",): "lat/lon",
@@ -114,7 +115,7 @@ def _row_to_doc(cells: dict[str, str]) -> dict[str, Any]:
     for key in ("vendor", "transport"):
         if key in got:
             doc[key] = got[key].lower()
-    doc["merchant"] = {k: got[f"merchant_{k}"] for k in ("name", "phone") if f"merchant_{k}" in got}
+    doc["merchant"] = {k: got[f"merchant_{k}"] for k in ("name", "phone", "kind") if f"merchant_{k}" in got}
     if ("lat" in got) != ("lon" in got):
         given, empty = ("lat", "lon") if "lat" in got else ("lon", "lat")
         raise _RowError("lat/lon", f"lat and lon go together: {given} is given but {empty} is empty")

@@ -146,10 +146,10 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     await page.click(PIN.format("cam-0001"))  # a pin: the camera and its live picture
     await page.wait_for_selector("#map-camera", state="visible", timeout=WAIT_MS)
     assert "Merchant 1" in (await page.text_content("#map-camera-name") or "")
-    assert "live.mjpeg" in (await page.get_attribute("#map-live", "src") or "")
-    assert await loaded(page, "#map-live")
+    await page.wait_for_selector("#map-live[data-live] video", state="attached", timeout=WAIT_MS)  # MSE player
     await page.click("#map-camera-close")
-    assert await page.get_attribute("#map-live", "src") is None  # the stream is closed
+    assert await page.locator("#map-live video").count() == 0  # the player is stopped
+    assert await page.get_attribute("#map-live", "data-live") is None
     assert errors == []
 
 

@@ -17,6 +17,7 @@ def merchant_row(n: int, **overrides: str) -> dict[str, str]:
         "name": f"门口 {n}",
         "merchant_name": f"老王烟酒店 {n}号",
         "merchant_phone": "0571-8888 0000",
+        "merchant_kind": "宾馆" if n % 3 == 0 else "",
         "address": f"解放路 {n} 号",
         "grid": "西湖-3" if n % 2 else "上城-1",
         "lat": "30.27",

@@ -17,9 +17,10 @@ from tests.registry.csv_rows import SECRET, csv_text, merchant_row, ten_rows_two
 
 
 def test_bom_and_chinese_text_parse(tmp_path: Path) -> None:
-    parsed = parse_csv(write_csv(tmp_path / "merchants.csv", [merchant_row(1)], bom=True))
+    parsed = parse_csv(write_csv(tmp_path / "merchants.csv", [merchant_row(1), merchant_row(3)], bom=True))
     assert parsed.problems == []
-    (cam,) = parsed.cameras
+    cam, hotel = parsed.cameras
+    assert (cam.merchant.kind, hotel.merchant.kind) == ("", "宾馆")  # what group-chat rules match
     assert cam.id == "cam-001"  # not "\ufeffid"
     assert (cam.name, cam.merchant.name, cam.grid) == ("门口 1", "老王烟酒店 1号", "西湖-3")
     assert cam.location is not None and (cam.location.lat, cam.location.lon) == (30.27, 120.15)

@@ -99,15 +99,16 @@ async function showView(name) {
 
 // -- the map's camera panel: a pin clicked shows the camera and its live picture ---------------------------
 
+let mapPlayer = null;
+
 function openCamera(cameraId) {
   const camera = state.cameras.get(cameraId);
   if (!camera) return;
   $("map-camera").dataset.camera = cameraId;
   $("map-camera").hidden = false;
   showCamera();
-  $("map-live-none").hidden = true;
-  $("map-live").hidden = false;
-  $("map-live").src = `/api/cameras/${encodeURIComponent(cameraId)}/live.mjpeg?seconds=${LIVE_SECONDS}`;
+  if (mapPlayer) mapPlayer.stop();
+  mapPlayer = new LivePlayer(cameraId, $("map-live")).start();  // MSE over the page's one live socket
   map.map.invalidateSize();
 }
 
@@ -121,18 +122,12 @@ function showCamera() {
 }
 
 function closeCamera() {
-  $("map-live").removeAttribute("src");  // closes the MJPEG stream
-  $("map-live").hidden = true;
+  if (mapPlayer) mapPlayer.stop();  // leaves the camera on the live socket
+  mapPlayer = null;
   $("map-camera").hidden = true;
   delete $("map-camera").dataset.camera;
 }
 
-$("map-live").addEventListener("error", () => {
-  if (!$("map-live").getAttribute("src")) return;
-  $("map-live").removeAttribute("src");
-  $("map-live").hidden = true;
-  $("map-live-none").hidden = false;
-});
 $("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
 $("map-camera-events").addEventListener("click", () => {
   const cameraId = $("map-camera").dataset.camera;
@@ -390,7 +385,6 @@ function showDetail(event) {
 }
 
 // Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
-const LIVE_SECONDS = 300;  // the map panel's MJPEG stream
 let player = null;
 
 function stopLive() {
