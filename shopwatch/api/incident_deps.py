@@ -40,6 +40,12 @@ class Caller:
     def sees(self, grid: str) -> bool:
         return self.grids is None or grid in self.grids
 
+    def scope(self, asked: list[str] | None) -> frozenset[str] | None:
+        """The grids a query may count: those asked for within the caller's (None: every grid)."""
+        if self.grids is None:
+            return frozenset(asked) if asked else None
+        return self.grids & frozenset(asked) if asked else self.grids
+
 
 def current_caller(principal: PrincipalDep) -> Caller:
     return Caller(name=principal.name, grids=principal.grids, may_work=principal.has(Permission.WORK_EVENTS))

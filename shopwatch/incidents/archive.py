@@ -15,6 +15,7 @@ from shopwatch.core.incident_records import Delivery, FeedEntry, Incident, Store
 from shopwatch.incidents.alerts import UrlSigner
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.media import MediaStore
+from shopwatch.store.event_stats import EventStats, StatsQuery
 from shopwatch.store.events import EventQuery, EventRepository
 from shopwatch.store.outbox import DeliveryQuery, OutboxRepository
 
@@ -44,6 +45,9 @@ class EventArchive:
     async def events(self, query: EventQuery) -> StoredEventPage:
         """One page; ``BadCursor`` (invalid) for a cursor of another query."""
         return await asyncio.to_thread(self._events.query, query)
+
+    async def stats(self, query: StatsQuery) -> EventStats:
+        return await asyncio.to_thread(self._events.stats, query)
 
     async def transitions(self, event_id: str) -> list[Transition]:
         return await asyncio.to_thread(self._events.transitions, event_id)

@@ -28,6 +28,7 @@ from shopwatch.core.incident_records import (
     Transition,
 )
 from shopwatch.store.db import write_transaction
+from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
 
@@ -205,6 +206,10 @@ class EventRepository:
         more = len(events) > q.limit
         events = events[: q.limit]
         return StoredEventPage(events, encode_cursor(events[-1]) if more and events else None)
+
+    def stats(self, q: StatsQuery) -> EventStats:
+        """Counts for a period and the one before it (see ``event_stats``)."""
+        return event_stats(self._engine, q)
 
     def transitions(self, event_id: str) -> list[Transition]:
         cols = [TransitionRow.__table__.c[f.name] for f in fields(Transition)]

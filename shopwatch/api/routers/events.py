@@ -39,12 +39,6 @@ FEED_BATCH = 500
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such event (or not in the caller's grids)."}}
 
 
-def _grids(caller: Caller, asked: list[str] | None) -> frozenset[str] | None:
-    if caller.grids is None:
-        return frozenset(asked) if asked else None
-    return caller.grids & frozenset(asked) if asked else caller.grids
-
-
 @router.get("", response_model=EventPage, summary="Stored events, newest first")
 async def list_events(
     archive: ArchiveDep,
@@ -64,7 +58,7 @@ async def list_events(
             raise Invalid("expected times with a zone (Z or +08:00)")
     query = EventQuery(
         camera_ids=frozenset(camera or ()),
-        grids=_grids(caller, grid),
+        grids=caller.scope(grid),
         types=frozenset(type or ()),
         statuses=frozenset(s.value for s in status_ or ()),
         incident_id=incident,

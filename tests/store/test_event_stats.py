@@ -1,0 +1,76 @@
+"""Case-analysis counts against the hand-counted fixture (tests/store/stats_fixture.py), on SQLite and
+PostgreSQL: totals, per grid, type, local hour and local weekday for the week and the week before, hot spots
+and per-camera verdicts; scoped to grids and types."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from shopwatch.store.event_stats import CameraVerdicts, Counts, HotSpot, StatsQuery
+from shopwatch.store.events import EventRepository
+from tests.store.stats_fixture import SINCE, UNTIL, store_fixture
+
+
+def _query(**more: object) -> StatsQuery:
+    return StatsQuery(since=SINCE, until=UNTIL, zone="Asia/Shanghai", **more)  # type: ignore[arg-type]
+
+
+def _table(rows: list) -> dict:  # type: ignore[type-arg]
+    return {r.key: (r.current, r.previous) for r in rows}
+
+
+def test_counts_match_the_hand_counted_week(engine: Engine) -> None:
+    events = EventRepository(engine)
+    store_fixture(events)
+    stats = events.stats(_query())
+    assert (stats.total.current, stats.total.previous) == (Counts(8, 3, 2, 2), Counts(3, 1, 1, 1))
+    assert _table(stats.by_grid) == {
+        "north": (Counts(5, 3, 1, 1), Counts(1, 1, 0, 0)),
+        "south": (Counts(3, 0, 1, 1), Counts(2, 0, 1, 1)),
+    }
+    assert _table(stats.by_type) == {
+        "card_posting": (Counts(6, 2, 2, 1), Counts(2, 1, 1, 0)),
+        "intrusion": (Counts(1, 0, 0, 1), Counts(1, 0, 0, 1)),
+        "loitering": (Counts(1, 1, 0, 0), Counts()),
+    }
+    hours = _table(stats.by_hour)
+    assert list(hours) == list(range(24))
+    assert {h: v for h, v in hours.items() if v != (Counts(), Counts())} == {
+        0: (Counts(), Counts(1, 0, 0, 1)),
+        2: (Counts(1, 0, 0, 0), Counts()),
+        3: (Counts(1, 0, 0, 1), Counts()),
+        7: (Counts(1, 0, 0, 0), Counts()),  # 23:59 UTC: the station's morning
+        8: (Counts(), Counts(1, 0, 1, 0)),
+        14: (Counts(1, 1, 0, 0), Counts()),
+        22: (Counts(2, 2, 0, 1), Counts(1, 1, 0, 0)),
+        23: (Counts(2, 0, 2, 0), Counts()),
+    }
+    assert _table(stats.by_weekday) == {
+        1: (Counts(2, 2, 0, 1), Counts(1, 0, 0, 1)),
+        2: (Counts(), Counts(1, 1, 0, 0)),
+        3: (Counts(2, 0, 1, 0), Counts()),
+        4: (Counts(), Counts()),
+        5: (Counts(1, 1, 0, 0), Counts()),
+        6: (Counts(1, 0, 0, 0), Counts(1, 0, 1, 0)),  # Saturday in the station, Friday in UTC
+        7: (Counts(2, 0, 1, 1), Counts()),
+    }
+    assert stats.hot_spots == [HotSpot("cam-a", "north", "wall", 3), HotSpot("cam-c", "south", "wall", 2)]
+    assert stats.cameras == [
+        CameraVerdicts("cam-a", "north", 4, 2, 1),
+        CameraVerdicts("cam-b", "north", 1, 1, 0),
+        CameraVerdicts("cam-c", "south", 2, 0, 1),
+        CameraVerdicts("cam-d", "south", 1, 0, 0),
+    ]
+
+
+def test_grid_and_type_scoping(engine: Engine) -> None:
+    events = EventRepository(engine)
+    store_fixture(events)
+    south = events.stats(_query(grids=frozenset({"south"})))
+    assert [r.key for r in south.by_grid] == ["south"]
+    assert (south.total.current, south.total.previous) == (Counts(3, 0, 1, 1), Counts(2, 0, 1, 1))
+    assert [c.camera_id for c in south.cameras] == ["cam-c", "cam-d"]
+    nothing = events.stats(_query(grids=frozenset()))
+    assert nothing.total.current == Counts() and nothing.by_grid == [] and nothing.hot_spots == []
+    cards = events.stats(_query(types=frozenset({"card_posting"})))
+    assert (cards.total.current, cards.total.previous) == (Counts(6, 2, 2, 1), Counts(2, 1, 1, 0))
