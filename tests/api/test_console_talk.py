@@ -234,6 +234,16 @@ async def test_quiet_hours_are_a_sentence_and_the_microphone_stays_closed(
     await page.wait_for_function(f"document.querySelector('#talk-status').textContent === {sentence!r}",
                                  timeout=WAIT_MS)  # fmt: skip
 
+    await page.evaluate("document.querySelector('#talk-status').textContent = ''")
+    await page.evaluate("document.activeElement.blur()")  # the keys work anywhere but in a field
+    await page.keyboard.press("t")  # the talk key: hold-to-talk takes the keyboard, Space holds it
+    assert await page.evaluate("document.activeElement.id") == "talk-hold"
+    await page.keyboard.down(" ")
+    await page.wait_for_function(f"document.querySelector('#talk-status').textContent === {sentence!r}",
+                                 timeout=WAIT_MS)  # fmt: skip
+    await page.keyboard.up(" ")
+    assert await page.evaluate("window.__microphone") == 0
+
     await page.select_option("#lang", "en")  # the operator's language, not the server's
     await page.click("#talk-say")
     english = "It is the shop's quiet hours: no talking now."

@@ -59,14 +59,15 @@ export class Alarm {
   }
 }
 
-// j/k: next/previous event in the list; a: acknowledge; f: false positive (not while typing).
-export function bindKeys({ step, move }) {
+// j/k: next/previous event in the list; a: acknowledge; f: false positive; t: talk (not while typing).
+export function bindKeys({ step, move, talk }) {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest("input, select, textarea")) return;
     if (e.key === "j") step(1);
     else if (e.key === "k") step(-1);
     else if (e.key === "a") move("acknowledged");
     else if (e.key === "f") move("false_positive");
+    else if (e.key === "t") talk();
     else return;
     e.preventDefault();
   });

@@ -467,6 +467,10 @@ bindKeys({
     const button = document.querySelector(`#moves [data-move="${status}"]`);
     if (button && !$("detail").hidden) button.click();
   },
+  talk() {
+    // the hold-to-talk button of the open event's shop takes the keyboard: holding Space then talks
+    if (!$("detail").hidden && !$("talk").hidden) $("talk-hold").focus();
+  },
 });
 
 $("lang").addEventListener("change", (e) => switchLanguage(e.target.value));
