@@ -6,7 +6,7 @@
 // Leaflet and leaflet.markercluster are vendored (vendor/VERSIONS) and loaded as classic scripts: window.L.
 
 import { t } from "./i18n.js";
-import { el } from "./util.js";
+import { cameraLabel, el } from "./util.js";
 
 const L = window.L;
 const GRID_PAD = 0.00012;  // degrees round a grid's cameras (~13 m)
@@ -111,7 +111,7 @@ export class CameraMap {
 
   label(camera) {
     const state = camera.health ? camera.health.state : "unknown";
-    return el("span", {}, `${camera.merchant.name} · ${camera.name}`, el("br"), t(`health.${state}`, {}, state));
+    return el("span", {}, cameraLabel(camera, camera.id), el("br"), t(`health.${state}`, {}, state));
   }
 
   marker(camera) {
