@@ -71,7 +71,8 @@ export class CameraMap {
     else if (points.length) this.map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 19 });
   }
 
-  // The station's image, or each grid's outline (the box round its cameras) with its name.
+  // The station's image, or each grid's outline with its name: its drawn boundary (api.console.map.grids) or
+  // the box round its cameras.
   drawBackground() {
     this.backLayer.clearLayers();
     if (this.background && this.background.image) {
@@ -85,10 +86,17 @@ export class CameraMap {
       box.extend([camera.location.lat, camera.location.lon]);
       grids.set(camera.grid, box);
     }
+    const drawn = (this.background && this.background.grids) || {};
+    for (const grid of Object.keys(drawn)) if (!grids.has(grid)) grids.set(grid, null);
     for (const [grid, box] of grids) {
-      const sw = box.getSouthWest(), ne = box.getNorthEast();
-      const outline = L.rectangle([[sw.lat - GRID_PAD, sw.lng - GRID_PAD], [ne.lat + GRID_PAD, ne.lng + GRID_PAD]],
-                                  { className: "grid-outline", interactive: false });
+      let outline;
+      if (drawn[grid]) {
+        outline = L.polygon(drawn[grid], { className: "grid-outline drawn", interactive: false });
+      } else {
+        const sw = box.getSouthWest(), ne = box.getNorthEast();
+        outline = L.rectangle([[sw.lat - GRID_PAD, sw.lng - GRID_PAD], [ne.lat + GRID_PAD, ne.lng + GRID_PAD]],
+                              { className: "grid-outline", interactive: false });
+      }
       outline.bindTooltip(el("span", {}, grid), { permanent: true, direction: "top", className: "grid-label" });
       outline.addTo(this.backLayer);
     }
