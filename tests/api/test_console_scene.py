@@ -134,6 +134,11 @@ async def test_a_card_posting_scene_rings_on_the_wall_blinks_on_the_map_and_is_s
             break
         await asyncio.sleep(0.1)
     assert widths and all(widths), "the evidence crops did not load"
+    title = await page.text_content("#detail-title") or ""
+    assert title.startswith("好邻居便利店"), title  # the camera's own name where the merchant's is empty
+    captions = [c.strip() for c in await page.locator("#pictures figcaption").all_text_contents()]
+    assert all(captions) and not any(c.startswith("patch") for c in captions), captions  # all in Chinese
+    assert any(c.startswith("局部放大") for c in captions), captions  # the magnified spots, named
     ARTEFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTEFACTS / "console-scene-event-zh.png")
     await asyncio.sleep(2.5)  # one alarm period (alarm.js RING_MS): a ringing alarm would have beeped again
