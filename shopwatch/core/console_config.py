@@ -2,7 +2,8 @@
 
 The station's network is offline, so the map has no tile layer: either the station's own drawing of its streets
 (``map.image``, a PNG, JPEG or SVG file, placed on the map by the latitudes and longitudes of its corners), or,
-without one, each grid's outline drawn round its cameras' locations."""
+without one, each grid's outline: its drawn boundary (``map.grids``) or, for a grid not drawn, the box round its
+cameras' locations."""
 
 from __future__ import annotations
 
@@ -26,9 +27,17 @@ class ConsoleMap(BaseModel):
     )  # fmt: skip
     south_west: MapCorner | None = Field(None, description="Where the image's bottom-left corner lies.")
     north_east: MapCorner | None = Field(None, description="Where the image's top-right corner lies.")
+    grids: dict[str, list[MapCorner]] = Field(
+        default_factory=dict,
+        description="Each grid's boundary as drawn by the station (at least 3 corners, in order), by grid name; "
+        "shown when there is no image. A grid not named here is outlined by the box round its cameras.",
+    )
 
     @model_validator(mode="after")
     def _corners_with_an_image(self) -> ConsoleMap:
+        for grid, corners in self.grids.items():
+            if len(corners) < 3:
+                raise ValueError(f"map.grids.{grid}: a boundary needs at least 3 corners, found {len(corners)}")
         if self.image is None:
             return self
         if self.south_west is None or self.north_east is None:

@@ -33,6 +33,7 @@ KNOWN_FRAMES = 6  # a pixel seen free in this many frames is part of the "before
 SEEN_CAP = 1_000.0
 NOISE_PRIOR = 3.0  # grey levels: a pixel's noise before it was measured
 MIN_STRENGTH = 1.6  # a patch's difference over its pixels' thresholds (75th percentile) below this is noise
+HOLD_STRENGTH = 1.5  # once a visit's patches passed MIN_STRENGTH, they are held while above this (hysteresis)
 NOISE_CAP = 3.0  # a deviation beyond this many sigmas updates the noise as if it were this large
 NOISE_SIGMAS = 4.0  # a pixel changed when its difference exceeds this many times its (neighbourhood's) noise
 LUMA_TO_RGB = 2.0  # largest-channel noise over luma noise (H.264 4:2:0, measured on the real clip's table: 1.75-2.2)
@@ -193,6 +194,7 @@ class PatchSpec:
     min_side: float
     max_side: float
     diff_threshold: int
+    min_strength: float = MIN_STRENGTH  # HOLD_STRENGTH while a hold is under way: noise makes strengths waver
 
 
 def difference(before: Image, after: Image, valid: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
@@ -253,7 +255,7 @@ def find_patches(
         window = (slice(y, y + h), slice(x, x + w))
         gone = (now[window] / limit[window]).mean() < 0.5  # taken away: only the mean remembers it
         strength = float(np.percentile(diff[window] / limit[window], 75))
-        if side >= spec.min_side and not gone and strength >= MIN_STRENGTH:
+        if side >= spec.min_side and not gone and strength >= spec.min_strength:
             patches.append(((ox + x) / fw, (oy + y) / fh, (ox + x + w) / fw, (oy + y + h) / fh))
             strengths.append(strength)
     order = sorted(range(len(patches)), key=lambda k: patches[k])

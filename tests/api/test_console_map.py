@@ -177,6 +177,33 @@ async def test_the_station_image_is_the_background_for_signed_in_callers_only(
         assert errors == []
 
 
+async def test_a_grid_drawn_by_the_station_is_its_outline_and_the_others_are_boxes(
+    browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
+) -> None:
+    pentagon = [{"lat": 39.8990, "lon": 116.3990}, {"lat": 39.8990, "lon": 116.4010}, {"lat": 39.9005, "lon": 116.4015},
+                {"lat": 39.9012, "lon": 116.4000}, {"lat": 39.9005, "lon": 116.3985}]  # fmt: skip
+    settings = Settings.model_validate({"api": {"console": {"map": {"grids": {"north": pentagon}}}}})
+    app = create_app(settings, Services(fleet, auth=auth_kit.auth, audit=auth_kit.audit, incidents=incidents))
+    auth_kit.user("olga", Role.OPERATOR)
+    async for url in serve(app):
+        page = await browser.new_page(viewport={"width": 1200, "height": 800})
+        errors = csp_watch(page)
+        await sign_in(page, url, "olga")
+        await page.click("#show-map")
+        await page.wait_for_selector("#map[data-background=grids][data-pins='7']", timeout=WAIT_MS)
+        assert await page.locator(".grid-outline").count() == 2  # north drawn, south the box round its cameras
+        path = await page.get_attribute(".grid-outline.drawn", "d") or ""
+        assert path.count("L") == len(pentagon) - 1  # the station's five corners, not a box's four
+        assert await page.locator(".grid-outline:not(.drawn)").count() == 1
+        assert errors == []
+
+
+def test_a_drawn_grid_needs_three_corners() -> None:
+    with pytest.raises(ValueError, match="map.grids.north: a boundary needs at least 3 corners, found 2"):
+        two = [{"lat": 1, "lon": 1}, {"lat": 2, "lon": 2}]
+        Settings.model_validate({"api": {"console": {"map": {"grids": {"north": two}}}}})
+
+
 def test_a_map_image_without_its_corners_is_refused() -> None:
     with pytest.raises(ValueError, match="needs south_west and north_east"):
         Settings.model_validate({"api": {"console": {"map": {"image": "plan.png"}}}})

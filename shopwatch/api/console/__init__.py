@@ -38,7 +38,7 @@ def mount_console(app: FastAPI, timezone: str = "Asia/Shanghai", console: Consol
     async def map_background() -> dict[str, Any]:
         image = settings.map
         if image.image is None or image.south_west is None or image.north_east is None:
-            return {"image": None}
+            return {"image": None, "grids": {g: [[c.lat, c.lon] for c in cs] for g, cs in image.grids.items()}}
         corners = [[c.lat, c.lon] for c in (image.south_west, image.north_east)]
         return {"image": f"{PATH}/map-image", "bounds": corners}
 

@@ -32,6 +32,8 @@ from shopwatch.models.rules.posting_visit import AFTER_FRAMES, TOUCH_MARGIN, Vis
 from shopwatch.models.surface import (
     ACTOR_MARGIN,
     GHOST_MOVED,
+    HOLD_STRENGTH,
+    MIN_STRENGTH,
     PatchFinding,
     PatchSpec,
     Pictures,
@@ -298,8 +300,13 @@ class CardPosting:
         if outside.sum() >= REGIONAL_MIN_PX and changed[outside].mean() > REGIONAL_FRACTION:
             return PatchFinding((), True)  # the surface around the touched part changed too: light, shadow
         actor_px = float(np.median(visit.heights)) * h
+        # hysteresis: a hold starts at MIN_STRENGTH and goes on while the patches stay above HOLD_STRENGTH
+        held = visit.patches_since is not None
         spec = PatchSpec(
-            self._config.card_min * actor_px, self._config.card_max * actor_px, self._config.diff_threshold
+            self._config.card_min * actor_px,
+            self._config.card_max * actor_px,
+            self._config.diff_threshold,
+            HOLD_STRENGTH if held else MIN_STRENGTH,
         )
         current, visible = zone_now[crop], free[crop]
         if visit.after is None or visit.seen is None or visit.after.shape != current.shape:

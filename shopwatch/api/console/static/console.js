@@ -3,7 +3,7 @@
 // (camera and shop names come from merchants), never parsed as HTML. Every word of ours comes from the message
 // catalogue (i18n.js); times are the station's, 24-hour.
 
-import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { language, pictureName, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
 import { AlarmTiles, LivePlayer } from "./live.js";
@@ -11,7 +11,7 @@ import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
 import { Notices } from "./notify.js";
 import { TalkPanel } from "./talk.js";
-import { api, el, whenSignedOut } from "./util.js";
+import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
 
 const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
   new: ["acknowledged", "false_positive"],
@@ -31,7 +31,7 @@ const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
 const notices = new Notices($("notify"), { onOpen: (id) => selectAny(id) });
 const map = new CameraMap($("map"), { onPick: openCamera });
 const talk = new TalkPanel($("talk"), $("talking"), {
-  cameraName: (id) => { const c = state.cameras.get(id); return c ? `${c.merchant.name} · ${c.name}` : id; },  // merchants' words
+  cameraName: (id) => { const c = state.cameras.get(id); return cameraLabel(c, id); },  // merchants' words
 });
 const incidentView = new IncidentView($("incident"), {
   cameras: () => state.cameras,
@@ -116,7 +116,7 @@ function showCamera() {
   const camera = state.cameras.get($("map-camera").dataset.camera);
   if (!camera || $("map-camera").hidden) return;
   const health = camera.health ? camera.health.state : "unknown";
-  $("map-camera-name").textContent = `${camera.merchant.name} · ${camera.name}`;  // the merchants' words
+  $("map-camera-name").textContent = cameraLabel(camera, camera.id);  // the merchants' words
   $("map-camera-meta").textContent = [camera.address, t("event.grid", { grid: camera.grid }), healthName(health)]
     .filter(Boolean).join(" · ");
 }
@@ -262,7 +262,7 @@ $("more").addEventListener("click", () => loadEvents(true));
 
 function eventRow(event) {
   const camera = state.cameras.get(event.camera_id);
-  const where = camera ? `${camera.merchant.name} · ${camera.name}` : event.camera_id;  // the merchants' words
+  const where = cameraLabel(camera, event.camera_id);  // the merchants' words
   return el("li", { class: "event " + event.status, dataset: { event: event.id }, tabindex: "0",
                     onclick: () => select(event.id), onkeydown: (k) => k.key === "Enter" && select(event.id) },
     el("span", { class: "type" }, typeName(event.type)),
@@ -280,7 +280,7 @@ function upsert(event, live) {
   if (live && !known && event.status === "new") {
     alarm.raise(event.id);
     const camera = state.cameras.get(event.camera_id);
-    notices.announce(event.id, t("notify.title", { type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id }),
+    notices.announce(event.id, t("notify.title", { type: typeName(event.type), shop: shopName(camera, event.camera_id) }),
                      t("notify.body", { place: camera && camera.address ? camera.address : event.grid, time: when(event.start) }));
   }
   else if (event.status !== "new") alarm.settle(event.id);
@@ -350,7 +350,7 @@ function showDetail(event) {
   stopLive();
   $("detail").hidden = false;
   $("detail-title").textContent = t("detail.title", {
-    type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id });
+    type: typeName(event.type), shop: shopName(camera, event.camera_id) });
   const meta = [t("meta.camera", { id: event.camera_id }), t("event.grid", { grid: event.grid }),
                 t("meta.zone", { zone: event.zone }), when(event.start),
                 t("meta.confidence", { value: event.confidence.toFixed(2) }),
@@ -364,7 +364,7 @@ function showDetail(event) {
   $("detail-meta").textContent = meta.join(" · ");
   $("pictures").classList.toggle("evidence", event.type === "card_posting");  // crops large enough to judge
   $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
-    const label = t(`picture.${name}`, {}, name);
+    const label = pictureName(name);
     return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }), loading: "lazy" }),
               el("figcaption", {}, label));
   }));

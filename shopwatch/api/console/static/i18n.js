@@ -93,3 +93,9 @@ export async function start() {
   }
   await setLanguage(stored());
 }
+
+// An event picture's caption: actor, before, after ... and "patch1".."patch4", the magnified spots.
+export function pictureName(name) {
+  const patch = /^patch(\d+)$/.exec(name);
+  return patch ? t("picture.patch", { n: patch[1] }) : t(`picture.${name}`, {}, name);
+}

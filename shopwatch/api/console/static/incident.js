@@ -4,7 +4,7 @@
 // server's English summary sentence is not shown.
 
 import { t, when } from "./i18n.js";
-import { api, el } from "./util.js";
+import { api, cameraLabel, el } from "./util.js";
 
 export class IncidentView {
   constructor(root, { cameras, onEvent, onMap }) {
@@ -17,7 +17,7 @@ export class IncidentView {
 
   where(cameraId) {
     const camera = this.cameras().get(cameraId);
-    return camera ? `${camera.merchant.name} · ${camera.name}` : cameraId;  // the merchants' words
+    return cameraLabel(camera, cameraId);  // the merchants' words
   }
 
   hide() {

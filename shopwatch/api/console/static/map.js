@@ -6,7 +6,7 @@
 // Leaflet and leaflet.markercluster are vendored (vendor/VERSIONS) and loaded as classic scripts: window.L.
 
 import { t } from "./i18n.js";
-import { el } from "./util.js";
+import { cameraLabel, el } from "./util.js";
 
 const L = window.L;
 const GRID_PAD = 0.00012;  // degrees round a grid's cameras (~13 m)
@@ -71,7 +71,8 @@ export class CameraMap {
     else if (points.length) this.map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 19 });
   }
 
-  // The station's image, or each grid's outline (the box round its cameras) with its name.
+  // The station's image, or each grid's outline with its name: its drawn boundary (api.console.map.grids) or
+  // the box round its cameras.
   drawBackground() {
     this.backLayer.clearLayers();
     if (this.background && this.background.image) {
@@ -85,10 +86,17 @@ export class CameraMap {
       box.extend([camera.location.lat, camera.location.lon]);
       grids.set(camera.grid, box);
     }
+    const drawn = (this.background && this.background.grids) || {};
+    for (const grid of Object.keys(drawn)) if (!grids.has(grid)) grids.set(grid, null);
     for (const [grid, box] of grids) {
-      const sw = box.getSouthWest(), ne = box.getNorthEast();
-      const outline = L.rectangle([[sw.lat - GRID_PAD, sw.lng - GRID_PAD], [ne.lat + GRID_PAD, ne.lng + GRID_PAD]],
-                                  { className: "grid-outline", interactive: false });
+      let outline;
+      if (drawn[grid]) {
+        outline = L.polygon(drawn[grid], { className: "grid-outline drawn", interactive: false });
+      } else {
+        const sw = box.getSouthWest(), ne = box.getNorthEast();
+        outline = L.rectangle([[sw.lat - GRID_PAD, sw.lng - GRID_PAD], [ne.lat + GRID_PAD, ne.lng + GRID_PAD]],
+                              { className: "grid-outline", interactive: false });
+      }
       outline.bindTooltip(el("span", {}, grid), { permanent: true, direction: "top", className: "grid-label" });
       outline.addTo(this.backLayer);
     }
@@ -111,7 +119,7 @@ export class CameraMap {
 
   label(camera) {
     const state = camera.health ? camera.health.state : "unknown";
-    return el("span", {}, `${camera.merchant.name} · ${camera.name}`, el("br"), t(`health.${state}`, {}, state));
+    return el("span", {}, cameraLabel(camera, camera.id), el("br"), t(`health.${state}`, {}, state));
   }
 
   marker(camera) {

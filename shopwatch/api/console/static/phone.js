@@ -3,8 +3,8 @@
 // place (the address and a map snippet with the camera's pin on the station's plan), and acknowledge with a note.
 // The same message catalogue, login cookie and API as the command-room console (console.js).
 
-import { language, setLanguage, start as startI18n, t, when } from "./i18n.js";
-import { api, el, whenSignedOut } from "./util.js";
+import { language, pictureName, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, background: null,
@@ -78,7 +78,7 @@ $("logout").addEventListener("click", async () => {
 
 function where(event) {
   const camera = state.cameras.get(event.camera_id);
-  return camera ? `${camera.merchant.name} · ${camera.name}` : event.camera_id;  // the merchants' words
+  return cameraLabel(camera, event.camera_id);  // the merchants' words
 }
 
 function row(event) {
@@ -133,12 +133,12 @@ $("back").addEventListener("click", () => {
 
 function showDetail(event) {
   const camera = state.cameras.get(event.camera_id);
-  $("detail-title").textContent = t("detail.title", { type: typeName(event.type), shop: camera ? camera.merchant.name : event.camera_id });
+  $("detail-title").textContent = t("detail.title", { type: typeName(event.type), shop: shopName(camera, event.camera_id) });
   $("detail-when").textContent = [when(event.start), t("event.grid", { grid: event.grid }),
                                   t("meta.status", { status: statusName(event.status) })].join(" · ");
   $("detail-place").textContent = [camera && camera.address, camera ? camera.name : event.camera_id].filter(Boolean).join(" · ");
   $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
-    const label = t(`picture.${name}`, {}, name);
+    const label = pictureName(name);
     return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }) }), el("figcaption", {}, label));
   }));
   $("ack-form").hidden = event.status !== "new";

@@ -47,3 +47,13 @@ export async function api(path, options = {}) {
   return body;
 }
 
+
+// What a camera is called on screen, in the merchants' own words: "shop · camera", whichever of the two is set.
+export function cameraLabel(camera, id) {
+  return camera ? [camera.merchant.name, camera.name].filter(Boolean).join(" · ") || id : id;
+}
+
+// The shop a camera belongs to (its own name where the merchant left the shop's name empty).
+export function shopName(camera, id) {
+  return (camera && (camera.merchant.name || camera.name)) || id;
+}
