@@ -14,9 +14,10 @@ from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.store.talkback import TalkbackRepository
 from shopwatch.talkback import tts
+from shopwatch.talkback.access import SpeakerAccess
 from shopwatch.talkback.audit import TalkAudit
 from shopwatch.talkback.clips import ClipLibrary
-from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.service import TalkbackService
 from shopwatch.talkback.tts_cache import Synthesizer, TtsCache
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,9 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Protocol
 
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
@@ -24,8 +23,7 @@ from shopwatch.core.redact import redact_text
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.core.talkback_records import Outcome, SourceKind, TalkResult, TalkSession
 from shopwatch.store.talkback import AuditQuery
-from shopwatch.talkback import player
-from shopwatch.talkback import target as talk_target
+from shopwatch.talkback.access import SpeakerAccess
 from shopwatch.talkback.arbiter import Claim, ClaimKind, Granted, Preempting, Queued, SpeakerArbiter, SpeakerConflict
 from shopwatch.talkback.audio import AudioSource, duration_s, iter_frames
 from shopwatch.talkback.audit import TalkAudit
@@ -50,25 +48,6 @@ log = logging.getLogger(__name__)
 
 HANDOVER_TIMEOUT_S = 10.0  # a preempted clip must have torn down by then (links close within bounded time)
 CONNECT_ALLOWANCE_S = 30.0  # on top of max_session_s: connecting and the last frame's play-out
-
-
-class TalkFn(Protocol):
-    def __call__(
-        self,
-        target: TalkTarget,
-        source: AudioSource,
-        *,
-        max_s: float | None = None,
-        on_started: Callable[[str], None] | None = None,
-    ) -> Awaitable[TalkResult]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SpeakerAccess:
-    """The protocol layer the service drives (``session.talk`` and ``target.target_for_camera`` by default)."""
-
-    talk: TalkFn = player.talk
-    target_for_camera: Callable[[CameraConfig], TalkTarget | None] = talk_target.target_for_camera
 
 
 class TalkbackService:

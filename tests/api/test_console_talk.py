@@ -26,7 +26,8 @@ from shopwatch.core.principal import Role
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
 from shopwatch.sim.backchannel import BackchannelServer, Reception
-from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.access import SpeakerAccess
+from shopwatch.talkback.service import TalkbackService
 from tests.api.auth_fixtures import AuthKit
 from tests.api.fakes import FakeFleet
 from tests.api.routers.talkback_env import wav_tone

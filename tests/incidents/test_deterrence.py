@@ -32,9 +32,10 @@ from shopwatch.incidents.workflow import Status
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.store.talkback import AuditQuery
+from shopwatch.talkback.access import SpeakerAccess
 from shopwatch.talkback.live import LiveAudio, LiveInput
 from shopwatch.talkback.records import Operator, TalkRequest
-from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.service import TalkbackService
 from tests.api.fakes import FakeFleet
 from tests.api.routers.talkback_env import played_about, wav_tone
 from tests.incidents.peers import make_event

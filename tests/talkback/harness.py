@@ -21,11 +21,12 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.talkback_config import TalkbackSettings
 from shopwatch.core.talkback_records import TalkResult
 from shopwatch.talkback import player
+from shopwatch.talkback.access import SpeakerAccess
 from shopwatch.talkback.audio import AudioSource
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.errors import TalkbackUnreachable
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.service import SpeakerAccess, TalkbackService
+from shopwatch.talkback.service import TalkbackService
 from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget
 
