@@ -300,16 +300,14 @@ class IncidentService:
                 raise UnknownEvent(event_id)
             current = workflow.Status(event.status)
             workflow.check(event_id, current, wanted)
-            if ignore_spot and self.spots is not None:
-                self.spots.check(event)
+            # the spots are written in the transaction of the status change: both or neither
+            spots = self.spots.lesson(event, user)[1] if ignore_spot and self.spots is not None else None
             change = Transition(event_id, current.value, wanted.value, user, self.now(), note)
-            seq = await asyncio.to_thread(self.events.set_status, change)
+            seq = await asyncio.to_thread(self.events.set_status, change, spots)
             if seq is not None:
                 self.feed.publish(seq)
                 if wanted is workflow.Status.FALSE_POSITIVE:
                     self.linker.forget(event_id)
-                    if ignore_spot and self.spots is not None:
-                        await self.spots.teach(event, user)
                     self._spawn(self._deterrence.dismissed(event_id, wanted.value))
                 elif wanted is workflow.Status.ACKNOWLEDGED:
                     self._spawn(self._deterrence.acknowledged(event_id, user))

@@ -135,9 +135,10 @@ class EventRepository:
         seq = conn.execute(insert(FeedRow).values(event_id=event_id, kind=kind, at=at).returning(FeedRow.seq))
         return int(seq.scalar_one())
 
-    def set_status(self, change: Transition) -> int | None:
+    def set_status(self, change: Transition, also: Callable[[Connection], object] | None = None) -> int | None:
         """Apply a transition the workflow allowed, if the event is still in ``change.from_status``. Returns
-        the feed number, or None when the event is gone or its status changed meanwhile."""
+        the feed number, or None when the event is gone or its status changed meanwhile. ``also`` writes what
+        goes with the transition (the spots of a false positive) in the same transaction: both or neither."""
         with self._write() as conn:
             done = conn.execute(
                 update(EventRow)
@@ -147,6 +148,8 @@ class EventRepository:
             if done.rowcount == 0:
                 return None
             conn.execute(insert(TransitionRow).values(**asdict(change)))
+            if also is not None:
+                also(conn)
             return self._feed(conn, change.event_id, "transition", change.at)
 
     def set_deterrence(self, event_id: str, outcome: dict[str, Any], at: datetime) -> int | None:
