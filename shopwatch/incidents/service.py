@@ -29,7 +29,7 @@ from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
 from shopwatch.incidents.archive import EventArchive
-from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
+from shopwatch.incidents.deterrence import MAX_WAITING, AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.linking import Link, Linker, Place, Sighting
@@ -104,12 +104,20 @@ class IncidentService:
     async def start(self) -> None:
         self.feed.last_seq = await asyncio.to_thread(self.events.last_seq)
         await self.restore_links()
+        await self.resume_confirmations()
         self.dispatcher.start()
         self._tasks = [
             asyncio.create_task(self._store_loop(), name="incidents-store"),
             asyncio.create_task(self._commit_loop(), name="incidents-commit"),
             asyncio.create_task(self._housekeeping_loop(), name="incidents-housekeeping"),
         ]
+
+    async def resume_confirmations(self) -> None:
+        """Warnings that waited for an operator's acknowledgement when the service stopped wait again for the
+        time they had left (or are recorded not played): an acknowledgement after a restart still plays."""
+        for event in await asyncio.to_thread(self.events.awaiting_confirmation, MAX_WAITING):
+            trigger = Trigger(event.id, event.camera_id, event.type, event.confidence)
+            await self._deterrence.resume(trigger, event.deterrence or {}, self._record_deterrence)
 
     async def close(self) -> None:
         """Stop taking events (those still queued are stored first), then stop sending."""

@@ -260,6 +260,19 @@ class EventRepository:
         with self._engine.connect() as conn:
             return [FeedEntry(r["seq"], r["kind"], _event(r)) for r in conn.execute(stmt).mappings()]
 
+    def awaiting_confirmation(self, limit: int) -> list[StoredEvent]:
+        """Events still ``new`` whose warning waits for an operator's acknowledgement (``confirm`` mode): what an
+        incidents service that starts must wait for again (the wait itself is kept in memory)."""
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(EventRow.status == "new", EventRow.deterrence.is_not(None))
+            .order_by(EventRow.stored_at, EventRow.id)
+        )
+        with self._engine.connect() as conn:
+            events = (_event(r) for r in conn.execute(stmt).mappings())
+            waiting = [e for e in events if (e.deterrence or {}).get("outcome") == "awaiting_confirmation"]
+        return waiting[:limit]
+
     def last_seq(self) -> int:
         with self._engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(FeedRow.seq), 0))).scalar_one())
