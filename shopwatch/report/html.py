@@ -5,6 +5,7 @@ fetched. Every table has an ``id`` (``summary``, ``case-rate``, ``by-grid``, ``b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from html import escape
 
 from shopwatch.report.labels import ADVICE, MONTHS_EN, TYPES, WEEKDAYS, Lang, words
@@ -42,7 +43,8 @@ def render_html(report: MonthlyReport, lang: Lang = "zh") -> str:
                               month_name=MONTHS_EN[report.month.month - 1])  # fmt: skip
     heading = f"{report.station} {title}" if report.station else title
     start, end = report.month.start(report.zone), report.month.end(report.zone)
-    period = w["period"].format(start=start.date().isoformat(), end=end.date().isoformat(), zone=report.zone,
+    last_day = end.date() - timedelta(days=1)  # the end is the next month's first instant, excluded
+    period = w["period"].format(start=start.date().isoformat(), end=last_day.isoformat(), zone=report.zone,
                                 previous=str(report.month.previous()))  # fmt: skip
     body = [
         f"<header><h1>{escape(heading)}</h1><p class='meta'>{escape(period)}</p>"
@@ -159,8 +161,13 @@ def _camera_cells(camera_id: str, label: CameraLabel | None) -> list[Cell]:
 
 def _hot_spots(report: MonthlyReport, lang: Lang) -> list[str]:
     w, advice = words(lang), ADVICE[lang]
+    hours = ""
+    if report.card_hours:
+        named = [w["card_hour"].format(hour=h, count=n) for h, n in report.card_hours]
+        text = w["card_hours"].format(hours=("、" if lang == "zh" else ", ").join(named))
+        hours = f"<p id='card-hours'>{escape(text)}</p>"
     if not report.hot_spots:
-        return [f"<section><h2>{escape(w['hot_spots'])}</h2><p class='note' id='hot-spots-none'>"
+        return [f"<section><h2>{escape(w['hot_spots'])}</h2>{hours}<p class='note' id='hot-spots-none'>"
                 f"{escape(w['hot_spots_none'])}</p></section>"]  # fmt: skip
     head = [w["camera"], w["shop"], w["address"], w["grid"], w["zone"], w["card_postings"], w["advice"]]
     rows: list[list[Cell]] = [
@@ -168,7 +175,7 @@ def _hot_spots(report: MonthlyReport, lang: Lang) -> list[str]:
          "、".join(advice[a.value] for a in s.advice) if lang == "zh" else ", ".join(advice[a.value] for a in s.advice)]
         for s in report.hot_spots
     ]  # fmt: skip
-    return [f"<section><h2>{escape(w['hot_spots'])}</h2>", _table("hot-spots", head, rows), "</section>"]
+    return [f"<section><h2>{escape(w['hot_spots'])}</h2>", hours, _table("hot-spots", head, rows), "</section>"]
 
 
 def _precision(report: MonthlyReport, lang: Lang) -> list[str]:

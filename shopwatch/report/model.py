@@ -19,6 +19,7 @@ from shopwatch.report.month import Month
 from shopwatch.store.event_stats import CameraVerdicts, Compared, Counts, EventStats, HotSpot, StatsQuery
 
 StatsFn = Callable[[StatsQuery], EventStats]
+CARD_HOURS = 3  # the busiest card-posting hours named for the patrol
 
 
 class Advice(StrEnum):
@@ -71,6 +72,7 @@ class MonthlyReport:
     by_hour: list[Compared]  # 0..23
     by_weekday: list[Compared]  # 1 (Monday) .. 7
     hot_spots: list[Spot]
+    card_hours: list[tuple[int, int]]  # (local hour, card postings) of the busiest hours, most first
     cameras: list[Precision]
 
     @property
@@ -99,10 +101,11 @@ def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Co
 
 
 def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: datetime) -> MonthlyReport:
-    def of(m: Month) -> EventStats:
-        return stats(StatsQuery(m.start(inputs.zone), m.end(inputs.zone), inputs.zone, grids=inputs.grids))
+    def of(m: Month, types: frozenset[str] = frozenset()) -> EventStats:
+        return stats(StatsQuery(m.start(inputs.zone), m.end(inputs.zone), inputs.zone, inputs.grids, types))
 
     now, before, year_ago = of(month), of(month.previous()), of(month.year_ago())
+    cards = of(month, frozenset({EventType.CARD_POSTING.value}))  # when cards go up: when to patrol
     labels = {cam_id: _label(cam) for cam_id, cam in inputs.cameras.items()}
     return MonthlyReport(
         month=month,
@@ -117,8 +120,15 @@ def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: da
         by_hour=paired(now.by_hour, before.by_hour),
         by_weekday=paired(now.by_weekday, before.by_weekday),
         hot_spots=[Spot(s, labels.get(s.camera_id), advice(s, inputs)) for s in now.hot_spots],
+        card_hours=busiest_hours(cards.by_hour),
         cameras=[Precision(c, labels.get(c.camera_id)) for c in now.cameras],
     )
+
+
+def busiest_hours(by_hour: Sequence[Compared], most: int = CARD_HOURS) -> list[tuple[int, int]]:
+    """Up to ``most`` (hour, events) of this period with events, most first (the earlier hour on a tie)."""
+    found = [(int(row.key), row.current.events) for row in by_hour if row.current.events]
+    return sorted(found, key=lambda hour_count: (-hour_count[1], hour_count[0]))[:most]
 
 
 def advice(spot: HotSpot, inputs: ReportInputs) -> tuple[Advice, ...]:

@@ -145,6 +145,7 @@ def test_the_tables_hold_the_hand_counted_november(stored: Path, tmp_path: Path)
     found = Tables(page)
     assert "长街派出所 2026年11月 案情分析月报" in page
     assert "no-data" not in found.ids
+    assert "统计周期：2026-11-01 至 2026-11-30（Asia/Shanghai），环比对象：2026-10" in page
     assert found.tables["summary"][1:] == [
         ["事件数", "9", "3", "+6 (+200.0%)"],
         ["确认案事件", "3", "1", "+2 (+200.0%)"],
@@ -173,6 +174,7 @@ def test_the_tables_hold_the_hand_counted_november(stored: Path, tmp_path: Path)
         "周一": ["1", "1"], "周二": ["5", "0"], "周三": ["0", "0"], "周四": ["0", "1"], "周五": ["0", "0"],
         "周六": ["1", "1"], "周日": ["2", "0"],
     }  # fmt: skip
+    assert found.ids["card-hours"] == "贴卡高发时段（建议巡逻时间）：22时（4起）、23时（2起）、00时（1起）"
     assert found.tables["hot-spots"][1:] == [
         ["如家大堂 (cam-a)", "如家酒店", "长街1号", "north", "wall", "5", "建议巡逻、建议自动劝阻"],
         ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "wall", "2", "建议巡逻"],
@@ -192,6 +194,7 @@ def test_one_grid_and_english(stored: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     found = Tables(out.read_text(encoding="utf-8"))
     assert found.ids["grids"] == "Grids: south"
+    assert found.ids["card-hours"] == "Busiest card-posting hours (when to patrol): 00:00 (1), 23:00 (1)"
     assert found.tables["summary"][1] == ["Events", "3", "2", "+1 (+50.0%)"]
     assert [row[0] for row in found.tables["by-grid"][1:]] == ["south", "Total"]
     assert [row[0] for row in found.tables["precision"][1:]] == ["串店门口 (cam-c)", "cam-d"]
@@ -206,6 +209,7 @@ def test_a_month_without_data_is_an_empty_report(stored: Path, tmp_path: Path) -
     assert found.tables["summary"][1:] == [[name, "0", "0", "0"] for name in ("事件数", "确认案事件", "误报", "警情数")]
     assert all(row[1:3] == ["0", "0"] for row in found.tables["by-hour"][1:])
     assert "by-grid" not in found.tables and "hot-spots-none" in found.ids and "precision-none" in found.ids
+    assert "card-hours" not in found.ids
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from shopwatch.core.config import CameraConfig, Talkback
 from shopwatch.core.incidents_config import Deterrence
-from shopwatch.report.model import Advice, ReportInputs, advice, paired
+from shopwatch.report.model import Advice, ReportInputs, advice, busiest_hours, paired
 from shopwatch.store.event_stats import Compared, Counts, HotSpot
 
 SPEAKER = Talkback(capable=True, allowed=True)
@@ -50,3 +50,10 @@ def test_paired_takes_each_months_own_counts() -> None:
         Compared("north", Counts(5, 1, 0, 1), Counts()),
         Compared("south", Counts(), Counts(2, 0, 1, 0)),
     ]
+
+
+def test_busiest_hours_most_first_earlier_on_a_tie_only_hours_with_events() -> None:
+    counts = {0: 1, 3: 2, 22: 4, 23: 2}
+    by_hour = [Compared(h, Counts(counts.get(h, 0)), Counts(9)) for h in range(24)]
+    assert busiest_hours(by_hour) == [(22, 4), (3, 2), (23, 2)]
+    assert busiest_hours([Compared(h, Counts(), Counts(5)) for h in range(24)]) == []
