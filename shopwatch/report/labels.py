@@ -53,6 +53,15 @@ ZH: dict[str, str] = {
     "legend_now": "本月",
     "legend_before": "上月",
     "new": "新增",
+    "tips": "群众线索",
+    "tips_none": "本月无群众线索。",
+    "tips_filed": "线索数",
+    "tips_confirmed": "已确认",
+    "tips_led_to_case": "促成破案",
+    "tips_by_grid": "分网格",
+    "tips_by_type": "分类型",
+    "tips_note": "线索为义警、网格员等群众报送（按发现时间统计）；已确认指立为或并入警情；未定位指地点未能匹配。",
+    "unresolved": "未定位",
 }
 
 EN: dict[str, str] = {
@@ -103,12 +112,24 @@ EN: dict[str, str] = {
     "legend_now": "This month",
     "legend_before": "Last month",
     "new": "new",
+    "tips": "Tips from people",
+    "tips_none": "No tips this month.",
+    "tips_filed": "Tips",
+    "tips_confirmed": "Confirmed",
+    "tips_led_to_case": "Led to a case",
+    "tips_by_grid": "By grid",
+    "tips_by_type": "By type",
+    "tips_note": "Tips filed by volunteers, grid workers and others (counted by when they saw it); confirmed: became "
+    "or joined an incident; unresolved: the place matched nothing.",
+    "unresolved": "unresolved",
 }
 
 TYPES = {
-    "zh": {"card_posting": "贴卡", "loitering": "徘徊", "intrusion": "闯入"},
-    "en": {"card_posting": "Card posting", "loitering": "Loitering", "intrusion": "Intrusion"},
-}
+    "zh": {"card_posting": "贴卡", "loitering": "徘徊", "intrusion": "闯入", "suspicious_person": "可疑人员",
+           "hazard": "安全隐患", "other": "其他"},
+    "en": {"card_posting": "Card posting", "loitering": "Loitering", "intrusion": "Intrusion",
+           "suspicious_person": "Suspicious person", "hazard": "Hazard", "other": "Other"},
+}  # fmt: skip
 WEEKDAYS = {
     "zh": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],

@@ -17,6 +17,7 @@ from shopwatch.core.events import EventType
 from shopwatch.core.incidents_config import Deterrence
 from shopwatch.report.month import Month
 from shopwatch.store.event_stats import CameraVerdicts, Compared, Counts, EventStats, HotSpot, StatsQuery
+from shopwatch.store.tip_stats import TipCompared, TipCounts
 
 StatsFn = Callable[[StatsQuery], EventStats]
 CARD_HOURS = 3  # the busiest card-posting hours named for the patrol
@@ -74,10 +75,13 @@ class MonthlyReport:
     hot_spots: list[Spot]
     card_hours: list[tuple[int, int]]  # (local hour, card postings) of the busiest hours, most first
     cameras: list[Precision]
+    tips: TipCompared  # tips from people: this month against the month before
+    tips_by_grid: list[TipCompared]  # key None: tips whose place was not resolved
+    tips_by_type: list[TipCompared]
 
     @property
     def empty(self) -> bool:
-        return self.total.current.events == 0
+        return self.total.current.events == 0 and self.tips.current.filed == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,14 @@ def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Co
     before = {row.key: row.current for row in previous}
     keys = sorted(set(now) | set(before), key=lambda k: (isinstance(k, str), k))
     return [Compared(k, now.get(k, Counts()), before.get(k, Counts())) for k in keys]
+
+
+def paired_tips(current: Sequence[TipCompared], previous: Sequence[TipCompared]) -> list[TipCompared]:
+    """As ``paired``, for tips; the tips without a resolved place (key None) last."""
+    now = {row.key: row.current for row in current}
+    before = {row.key: row.current for row in previous}
+    keys = sorted(set(now) | set(before), key=lambda k: (k is None, str(k)))
+    return [TipCompared(k, now.get(k, TipCounts()), before.get(k, TipCounts())) for k in keys]
 
 
 def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: datetime) -> MonthlyReport:
@@ -122,6 +134,9 @@ def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: da
         hot_spots=[Spot(s, labels.get(s.camera_id), advice(s, inputs)) for s in now.hot_spots],
         card_hours=busiest_hours(cards.by_hour),
         cameras=[Precision(c, labels.get(c.camera_id)) for c in now.cameras],
+        tips=TipCompared("all", now.tips.total.current, before.tips.total.current),
+        tips_by_grid=paired_tips(now.tips.by_grid, before.tips.by_grid),
+        tips_by_type=paired_tips(now.tips.by_type, before.tips.by_type),
     )
 
 
