@@ -203,10 +203,21 @@ def _precision(report: MonthlyReport, lang: Lang) -> list[str]:
          p.verdicts.false_positives, "—" if p.ratio is None else f"{p.ratio * 100:.1f}%"]
         for p in report.cameras
     ]  # fmt: skip
+    total = report.total.current
+    judged = total.confirmed + total.false_positives
+    ratio = "—" if not judged else f"{total.confirmed * 100 / judged:.1f}%"
+    notes = [
+        w["precision_overall"].format(ratio=ratio, confirmed=total.confirmed, false_positives=total.false_positives)
+    ]
+    if report.cameras_with_events > len(report.cameras):
+        notes.append(w["precision_cut"].format(total=report.cameras_with_events, shown=len(report.cameras)))
+    notes.append(w["precision_note"])
     return [
         f"<section><h2>{escape(w['precision'])}</h2>",
+        f"<p id='precision-overall'>{escape(notes[0])}</p>",
         _table("precision", head, rows),
-        f"<p class='note'>{escape(w['precision_note'])}</p></section>",
+        *(f"<p class='note'>{escape(note)}</p>" for note in notes[1:]),
+        "</section>",
     ]
 
 

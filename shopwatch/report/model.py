@@ -74,7 +74,8 @@ class MonthlyReport:
     by_weekday: list[Compared]  # 1 (Monday) .. 7
     hot_spots: list[Spot]
     card_hours: list[tuple[int, int]]  # (local hour, card postings) of the busiest hours, most first
-    cameras: list[Precision]
+    cameras: list[Precision]  # the least precise first, at most ``precision_rows``
+    cameras_with_events: int  # all of them, listed or not
     tips: TipCompared  # tips from people: this month against the month before
     tips_by_grid: list[TipCompared]  # key None: tips whose place was not resolved
     tips_by_type: list[TipCompared]
@@ -94,6 +95,7 @@ class ReportInputs:
     deterrence: Sequence[Deterrence]
     deterrence_from: int  # card postings on one spot in the month from which warnings are suggested
     grids: frozenset[str] | None = None  # None: every grid
+    precision_rows: int = 50  # cameras in the precision table, the least precise first
 
 
 def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Compared]:
@@ -102,6 +104,11 @@ def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Co
     before = {row.key: row.current for row in previous}
     keys = sorted(set(now) | set(before), key=lambda k: (isinstance(k, str), k))
     return [Compared(k, now.get(k, Counts()), before.get(k, Counts())) for k in keys]
+
+
+def least_precise(cameras: Sequence[Precision]) -> list[Precision]:
+    """The least precise first; on a tie the one with more verdicts; cameras without verdicts last; then by id."""
+    return sorted(cameras, key=lambda p: (p.ratio is None, p.ratio or 0.0, -p.judged, p.verdicts.camera_id))
 
 
 def paired_tips(current: Sequence[TipCompared], previous: Sequence[TipCompared]) -> list[TipCompared]:
@@ -133,7 +140,8 @@ def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: da
         by_weekday=paired(now.by_weekday, before.by_weekday),
         hot_spots=[Spot(s, labels.get(s.camera_id), advice(s, inputs)) for s in now.hot_spots],
         card_hours=busiest_hours(cards.by_hour),
-        cameras=[Precision(c, labels.get(c.camera_id)) for c in now.cameras],
+        cameras=least_precise([Precision(c, labels.get(c.camera_id)) for c in now.cameras])[: inputs.precision_rows],
+        cameras_with_events=len(now.cameras),
         tips=TipCompared("all", now.tips.total.current, before.tips.total.current),
         tips_by_grid=paired_tips(now.tips.by_grid, before.tips.by_grid),
         tips_by_type=paired_tips(now.tips.by_type, before.tips.by_type),

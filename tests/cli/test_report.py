@@ -198,12 +198,13 @@ def test_the_tables_hold_the_hand_counted_november(stored: Path, tmp_path: Path)
         ["如家大堂 (cam-a)", "如家酒店", "长街1号", "north", "wall", "5", "建议巡逻、建议自动劝阻"],
         ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "wall", "2", "建议巡逻"],
     ]
-    assert found.tables["precision"][1:] == [
+    assert found.tables["precision"][1:] == [  # the least precise first, no verdict last
+        ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "2", "0", "1", "0.0%"],
         ["如家大堂 (cam-a)", "如家酒店", "长街1号", "north", "5", "2", "1", "66.7%"],
         ["cam-b", "", "", "north", "1", "1", "0", "100.0%"],
-        ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "2", "0", "1", "0.0%"],
         ["cam-d", "", "", "south", "1", "0", "0", "—"],
     ]
+    assert found.ids["precision-overall"] == "本月总体准确率：60.0%（确认 3，误报 2）。"
     assert found.tables["tips"][1:] == [
         ["线索数", "4", "1", "+3 (+300.0%)"],
         ["已确认", "2", "1", "+1 (+100.0%)"],
@@ -232,7 +233,18 @@ def test_one_grid_and_english(stored: Path, tmp_path: Path) -> None:
     assert found.tables["summary"][1] == ["Events", "3", "2", "+1 (+50.0%)"]
     assert [row[0] for row in found.tables["by-grid"][1:]] == ["south", "Total"]
     assert [row[0] for row in found.tables["precision"][1:]] == ["串店门口 (cam-c)", "cam-d"]
+    assert found.ids["precision-overall"] == "Precision this month: 0.0% (0 confirmed, 1 false positives)."
     assert found.tables["tips-by-grid"][1:] == [["south", "1", "0", "+1 (new)", "0", "0"]]
+
+
+def test_the_precision_table_lists_the_least_precise_cameras_only(stored: Path, tmp_path: Path) -> None:
+    cfg = stored.read_text(encoding="utf-8").replace("station_name: 长街派出所", "precision_rows: 2")
+    stored.write_text(cfg, encoding="utf-8")
+    out = tmp_path / "cut.html"
+    assert run(stored, "--month", "2026-11", "--out", str(out)).exit_code == 0
+    page = out.read_text(encoding="utf-8")
+    assert [row[0] for row in Tables(page).tables["precision"][1:]] == ["串店门口 (cam-c)", "如家大堂 (cam-a)"]
+    assert "本月共 4 路摄像头有事件，此处列出准确率最低的 2 路；完整列表见统计导出（XLSX/CSV）。" in page
 
 
 def test_a_month_without_data_is_an_empty_report(stored: Path, tmp_path: Path) -> None:
