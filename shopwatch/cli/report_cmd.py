@@ -86,6 +86,7 @@ def _report(settings: Settings, month: Month, grids: frozenset[str] | None) -> M
             deterrence=settings.incidents.deterrence,
             deterrence_from=settings.report.deterrence_from,
             grids=grids,
+            precision_rows=settings.report.precision_rows,
         )
         now = datetime.now(ZoneInfo(settings.api.timezone))
         return build_report(EventRepository(engine).stats, month, inputs, now)

@@ -22,3 +22,7 @@ class ReportSettings(BaseModel):
         4, ge=2, le=1000, description="Card postings in a month on one camera's surface from which the report "
         "suggests automatic warnings there (if its speaker may play and no rule warns there yet).",
     )  # fmt: skip
+    precision_rows: int = Field(
+        50, ge=1, le=5000, description="Cameras listed in the report's precision table, the least precise first "
+        "(the full list is in GET /api/stats/export).",
+    )  # fmt: skip

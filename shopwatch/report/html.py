@@ -4,6 +4,7 @@ fetched. Every table has an ``id`` (``summary``, ``case-rate``, ``by-grid``, ``b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from html import escape
@@ -12,6 +13,7 @@ from shopwatch.report.labels import ADVICE, MONTHS_EN, TYPES, WEEKDAYS, Lang, wo
 from shopwatch.report.model import CameraLabel, MonthlyReport
 from shopwatch.report.svg import Series, bar_chart
 from shopwatch.store.event_stats import Compared, Counts
+from shopwatch.store.tip_stats import TipCompared
 
 CSS = """
 @page { size: A4; margin: 14mm 12mm; }
@@ -28,6 +30,9 @@ tr.sum td { font-weight: bold; background: #fafafa; } .up { color: #c0392b; } .d
 svg.chart { display: block; max-width: 100%; height: auto; margin: 4px 0; }
 svg .grid { stroke: #e3e6ea; } svg text { font-size: 11px; fill: #444; }
 """
+
+
+_NUMBER_RE = re.compile(r"^[-+\d.%—]*$")
 
 
 class Td(str):
@@ -64,6 +69,7 @@ def render_html(report: MonthlyReport, lang: Lang = "zh") -> str:
     body += _dimension("by-weekday", w["by_weekday"], w["weekday"], report.by_weekday,
                        lambda k: day[int(k) - 1], lang, total=False)  # fmt: skip
     body += _hot_spots(report, lang)
+    body += _tips(report, lang)
     body += _precision(report, lang)
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (
@@ -91,15 +97,22 @@ def _change_cell(now: int, before: int, lang: Lang) -> Td:
 def _table(table_id: str, head: Sequence[str], rows: Sequence[Sequence[Cell]], sum_row: bool = False) -> str:
     """Cells are escaped text, except a ``Td`` (already HTML)."""
     out = [f"<table id='{table_id}'><thead><tr>"]
-    out += [f"<th class='{'key' if i == 0 else ''}'>{escape(h)}</th>" for i, h in enumerate(head)]
+    first = rows[0] if rows else []
+    aligned = [_align(i, first[i]) if i < len(first) and not isinstance(first[i], Td) else "" for i in range(len(head))]
+    out += [f"<th class='{'key' if i == 0 else aligned[i]}'>{escape(h)}</th>" for i, h in enumerate(head)]
     out.append("</tr></thead><tbody>")
     for n, row in enumerate(rows):
         css = " class='sum'" if sum_row and n == len(rows) - 1 else ""
-        cells = [c if isinstance(c, Td) else f"<td class='{'key' if i == 0 else ''}'>{escape(str(c))}</td>"
+        cells = [c if isinstance(c, Td) else f"<td class='{_align(i, c)}'>{escape(str(c))}</td>"
                  for i, c in enumerate(row)]  # fmt: skip
         out.append(f"<tr{css}>{''.join(cells)}</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _align(column: int, cell: Cell) -> str:
+    """Numbers (and percentages) right-aligned, words (names, shops, addresses, suggestions) left."""
+    return "" if column > 0 and (isinstance(cell, int) or _NUMBER_RE.match(cell)) else "key"
 
 
 def _summary(report: MonthlyReport, lang: Lang) -> list[str]:
@@ -190,8 +203,50 @@ def _precision(report: MonthlyReport, lang: Lang) -> list[str]:
          p.verdicts.false_positives, "—" if p.ratio is None else f"{p.ratio * 100:.1f}%"]
         for p in report.cameras
     ]  # fmt: skip
+    total = report.total.current
+    judged = total.confirmed + total.false_positives
+    ratio = "—" if not judged else f"{total.confirmed * 100 / judged:.1f}%"
+    notes = [
+        w["precision_overall"].format(ratio=ratio, confirmed=total.confirmed, false_positives=total.false_positives)
+    ]
+    if report.cameras_with_events > len(report.cameras):
+        notes.append(w["precision_cut"].format(total=report.cameras_with_events, shown=len(report.cameras)))
+    notes.append(w["precision_note"])
     return [
         f"<section><h2>{escape(w['precision'])}</h2>",
+        f"<p id='precision-overall'>{escape(notes[0])}</p>",
         _table("precision", head, rows),
-        f"<p class='note'>{escape(w['precision_note'])}</p></section>",
+        *(f"<p class='note'>{escape(note)}</p>" for note in notes[1:]),
+        "</section>",
     ]
+
+
+def _tips(report: MonthlyReport, lang: Lang) -> list[str]:
+    w, types = words(lang), TYPES[lang]
+    now, before = report.tips.current, report.tips.previous
+    rows: list[list[Cell]] = []
+    for name in ("filed", "confirmed", "led_to_case"):
+        a, b = getattr(now, name), getattr(before, name)
+        rows.append([w[f"tips_{name}"], a, b, _change_cell(a, b, lang)])
+    out = [
+        f"<section><h2>{escape(w['tips'])}</h2>",
+        _table("tips", [w["metric"], w["this_month"], w["last_month"], w["mom"]], rows),
+    ]
+    if now.filed == 0 and before.filed == 0:
+        return [*out, f"<p class='note' id='tips-none'>{escape(w['tips_none'])}</p></section>"]
+    head = [w["tips_filed"] + "·" + w["this_month"], w["tips_filed"] + "·" + w["last_month"], w["mom"],
+            w["tips_confirmed"], w["tips_led_to_case"]]  # fmt: skip
+    by_type = [(types.get(str(r.key), str(r.key)), r) for r in report.tips_by_type]
+    by_grid = [(w["unresolved"] if r.key is None else str(r.key), r) for r in report.tips_by_grid]
+    series = Series([name for name, _ in by_type], [r.current.filed for _, r in by_type],
+                    [r.previous.filed for _, r in by_type], (w["legend_now"], w["legend_before"]))  # fmt: skip
+    out.append(bar_chart(series, f"{w['tips']} · {w['tips_by_type']}"))
+    for table_id, key_name, named in (("tips-by-type", w["type"], by_type), ("tips-by-grid", w["grid"], by_grid)):
+        out.append(_table(table_id, [key_name, *head], [_tip_row(name, r, lang) for name, r in named]))
+    return [*out, f"<p class='note'>{escape(w['tips_note'])}</p></section>"]
+
+
+def _tip_row(name: str, row: TipCompared, lang: Lang) -> list[Cell]:
+    now, before = row.current, row.previous
+    return [name, now.filed, before.filed, _change_cell(now.filed, before.filed, lang), now.confirmed,
+            now.led_to_case]  # fmt: skip

@@ -44,15 +44,26 @@ ZH: dict[str, str] = {
     "zone": "位置",
     "card_postings": "贴卡次数",
     "advice": "建议",
-    "precision": "各摄像头检测准确率",
+    "precision": "各摄像头检测准确率（由低到高）",
     "precision_note": "准确率 = 确认 ÷（确认 + 误报），按值班员的处置结论计算；无结论的事件不计入。",
     "precision_none": "本月无事件。",
+    "precision_overall": "本月总体准确率：{ratio}（确认 {confirmed}，误报 {false_positives}）。",
+    "precision_cut": "本月共 {total} 路摄像头有事件，此处列出准确率最低的 {shown} 路；完整列表见统计导出（XLSX/CSV）。",
     "judged": "已研判",
     "ratio": "准确率",
     "total": "合计",
     "legend_now": "本月",
     "legend_before": "上月",
     "new": "新增",
+    "tips": "群众线索",
+    "tips_none": "本月无群众线索。",
+    "tips_filed": "线索数",
+    "tips_confirmed": "已确认",
+    "tips_led_to_case": "促成破案",
+    "tips_by_grid": "分网格",
+    "tips_by_type": "分类型",
+    "tips_note": "线索为义警、网格员等群众报送（按发现时间统计）；已确认指立为或并入警情；未定位指地点未能匹配。",
+    "unresolved": "未定位",
 }
 
 EN: dict[str, str] = {
@@ -93,22 +104,37 @@ EN: dict[str, str] = {
     "zone": "Surface",
     "card_postings": "Postings",
     "advice": "Suggested",
-    "precision": "Detection precision per camera",
+    "precision": "Detection precision per camera (least precise first)",
     "precision_note": "Precision = confirmed / (confirmed + false positives), from operators' verdicts; events "
     "without a verdict do not count.",
     "precision_none": "No events this month.",
+    "precision_overall": "Precision this month: {ratio} ({confirmed} confirmed, {false_positives} false positives).",
+    "precision_cut": "{total} cameras had events this month; the {shown} least precise are listed; the whole list "
+    "is in the stats export (XLSX/CSV).",
     "judged": "Judged",
     "ratio": "Precision",
     "total": "Total",
     "legend_now": "This month",
     "legend_before": "Last month",
     "new": "new",
+    "tips": "Tips from people",
+    "tips_none": "No tips this month.",
+    "tips_filed": "Tips",
+    "tips_confirmed": "Confirmed",
+    "tips_led_to_case": "Led to a case",
+    "tips_by_grid": "By grid",
+    "tips_by_type": "By type",
+    "tips_note": "Tips filed by volunteers, grid workers and others (counted by when they saw it); confirmed: became "
+    "or joined an incident; unresolved: the place matched nothing.",
+    "unresolved": "unresolved",
 }
 
 TYPES = {
-    "zh": {"card_posting": "贴卡", "loitering": "徘徊", "intrusion": "闯入"},
-    "en": {"card_posting": "Card posting", "loitering": "Loitering", "intrusion": "Intrusion"},
-}
+    "zh": {"card_posting": "贴卡", "loitering": "徘徊", "intrusion": "闯入", "suspicious_person": "可疑人员",
+           "hazard": "安全隐患", "other": "其他"},
+    "en": {"card_posting": "Card posting", "loitering": "Loitering", "intrusion": "Intrusion",
+           "suspicious_person": "Suspicious person", "hazard": "Hazard", "other": "Other"},
+}  # fmt: skip
 WEEKDAYS = {
     "zh": ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],

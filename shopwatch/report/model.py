@@ -17,6 +17,7 @@ from shopwatch.core.events import EventType
 from shopwatch.core.incidents_config import Deterrence
 from shopwatch.report.month import Month
 from shopwatch.store.event_stats import CameraVerdicts, Compared, Counts, EventStats, HotSpot, StatsQuery
+from shopwatch.store.tip_stats import TipCompared, TipCounts
 
 StatsFn = Callable[[StatsQuery], EventStats]
 CARD_HOURS = 3  # the busiest card-posting hours named for the patrol
@@ -73,11 +74,15 @@ class MonthlyReport:
     by_weekday: list[Compared]  # 1 (Monday) .. 7
     hot_spots: list[Spot]
     card_hours: list[tuple[int, int]]  # (local hour, card postings) of the busiest hours, most first
-    cameras: list[Precision]
+    cameras: list[Precision]  # the least precise first, at most ``precision_rows``
+    cameras_with_events: int  # all of them, listed or not
+    tips: TipCompared  # tips from people: this month against the month before
+    tips_by_grid: list[TipCompared]  # key None: tips whose place was not resolved
+    tips_by_type: list[TipCompared]
 
     @property
     def empty(self) -> bool:
-        return self.total.current.events == 0
+        return self.total.current.events == 0 and self.tips.current.filed == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class ReportInputs:
     deterrence: Sequence[Deterrence]
     deterrence_from: int  # card postings on one spot in the month from which warnings are suggested
     grids: frozenset[str] | None = None  # None: every grid
+    precision_rows: int = 50  # cameras in the precision table, the least precise first
 
 
 def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Compared]:
@@ -98,6 +104,19 @@ def paired(current: Sequence[Compared], previous: Sequence[Compared]) -> list[Co
     before = {row.key: row.current for row in previous}
     keys = sorted(set(now) | set(before), key=lambda k: (isinstance(k, str), k))
     return [Compared(k, now.get(k, Counts()), before.get(k, Counts())) for k in keys]
+
+
+def least_precise(cameras: Sequence[Precision]) -> list[Precision]:
+    """The least precise first; on a tie the one with more verdicts; cameras without verdicts last; then by id."""
+    return sorted(cameras, key=lambda p: (p.ratio is None, p.ratio or 0.0, -p.judged, p.verdicts.camera_id))
+
+
+def paired_tips(current: Sequence[TipCompared], previous: Sequence[TipCompared]) -> list[TipCompared]:
+    """As ``paired``, for tips; the tips without a resolved place (key None) last."""
+    now = {row.key: row.current for row in current}
+    before = {row.key: row.current for row in previous}
+    keys = sorted(set(now) | set(before), key=lambda k: (k is None, str(k)))
+    return [TipCompared(k, now.get(k, TipCounts()), before.get(k, TipCounts())) for k in keys]
 
 
 def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: datetime) -> MonthlyReport:
@@ -121,7 +140,11 @@ def build_report(stats: StatsFn, month: Month, inputs: ReportInputs, made_at: da
         by_weekday=paired(now.by_weekday, before.by_weekday),
         hot_spots=[Spot(s, labels.get(s.camera_id), advice(s, inputs)) for s in now.hot_spots],
         card_hours=busiest_hours(cards.by_hour),
-        cameras=[Precision(c, labels.get(c.camera_id)) for c in now.cameras],
+        cameras=least_precise([Precision(c, labels.get(c.camera_id)) for c in now.cameras])[: inputs.precision_rows],
+        cameras_with_events=len(now.cameras),
+        tips=TipCompared("all", now.tips.total.current, before.tips.total.current),
+        tips_by_grid=paired_tips(now.tips.by_grid, before.tips.by_grid),
+        tips_by_type=paired_tips(now.tips.by_type, before.tips.by_type),
     )
 
 

@@ -21,7 +21,9 @@ from shopwatch.cli.report_cmd import register
 from shopwatch.core.incident_records import Incident
 from shopwatch.store.db import create_engine_for, migrate
 from shopwatch.store.events import EventRepository
+from shopwatch.store.tips import TipRepository
 from tests.store.test_events import make_event
+from tests.store.test_tips import tip
 
 CST = timezone(timedelta(hours=8))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -51,6 +53,16 @@ ROWS = [
     # in none of them
     ("o1", "cam-a", "north", "card_posting", (2026, 12, 1, 0, 0), "resolved", "wall", None),  # the end is excluded
     ("o2", "cam-b", "north", "card_posting", (2026, 9, 30, 23, 59), "resolved", "wall", None),
+]
+
+# tips: id, grid (None: place unresolved), type, local time seen (year, month, day, hour, minute), status, led to case
+TIPS = [
+    ("t1", "north", "card_posting", (2026, 11, 3, 22, 30), "confirmed", True),
+    ("t2", "north", "card_posting", (2026, 11, 20, 21, 0), "merged", False),
+    ("t3", "south", "suspicious_person", (2026, 11, 14, 10, 0), "closed", False),
+    ("t4", None, "other", (2026, 11, 25, 10, 0), "candidate", False),
+    ("q1", "north", "card_posting", (2026, 10, 10, 22, 0), "confirmed", True),  # October
+    ("x1", "north", "card_posting", (2026, 12, 1, 0, 0), "confirmed", True),  # December: in none
 ]
 
 
@@ -123,6 +135,13 @@ def stored(config: Path, db_url: str) -> Path:
             event = make_event(n, camera=camera, grid=grid, type_=type_)
             event = replace(event, id=event_id, start=start, status=status, zone=zone, incident_id=incident)
             events.add(event, [], None if incident is None else Incident(incident, type_, start, start, {}))
+        tips = TipRepository(engine)
+        for n, (tip_id, grid, type_, (y, mo, d, h, mi), status, led_to_case) in enumerate(TIPS):
+            seen = datetime(y, mo, d, h, mi, tzinfo=CST)
+            tips.add(
+                tip(n, "vol-li", id=tip_id, grid=grid, type=type_, seen_at=seen, filed_at=seen + timedelta(hours=1),
+                    status=status, led_to_case=led_to_case, place_from="unresolved" if grid is None else "camera")
+            )  # fmt: skip
     finally:
         engine.dispose()
     return config
@@ -179,13 +198,29 @@ def test_the_tables_hold_the_hand_counted_november(stored: Path, tmp_path: Path)
         ["如家大堂 (cam-a)", "如家酒店", "长街1号", "north", "wall", "5", "建议巡逻、建议自动劝阻"],
         ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "wall", "2", "建议巡逻"],
     ]
-    assert found.tables["precision"][1:] == [
+    assert found.tables["precision"][1:] == [  # the least precise first, no verdict last
+        ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "2", "0", "1", "0.0%"],
         ["如家大堂 (cam-a)", "如家酒店", "长街1号", "north", "5", "2", "1", "66.7%"],
         ["cam-b", "", "", "north", "1", "1", "0", "100.0%"],
-        ["串店门口 (cam-c)", "老王串店", "长街9号", "south", "2", "0", "1", "0.0%"],
         ["cam-d", "", "", "south", "1", "0", "0", "—"],
     ]
-    assert page.count("<svg") == 4  # a chart per grid, type, hour and weekday
+    assert found.ids["precision-overall"] == "本月总体准确率：60.0%（确认 3，误报 2）。"
+    assert found.tables["tips"][1:] == [
+        ["线索数", "4", "1", "+3 (+300.0%)"],
+        ["已确认", "2", "1", "+1 (+100.0%)"],
+        ["促成破案", "1", "1", "0"],
+    ]
+    assert found.tables["tips-by-type"][1:] == [
+        ["贴卡", "2", "1", "+1 (+100.0%)", "2", "1"],
+        ["其他", "1", "0", "+1 (新增)", "0", "0"],
+        ["可疑人员", "1", "0", "+1 (新增)", "0", "0"],
+    ]
+    assert found.tables["tips-by-grid"][1:] == [
+        ["north", "2", "1", "+1 (+100.0%)", "2", "1"],
+        ["south", "1", "0", "+1 (新增)", "0", "0"],
+        ["未定位", "1", "0", "+1 (新增)", "0", "0"],
+    ]
+    assert page.count("<svg") == 5  # a chart per grid, type, hour and weekday, and the tips' types
 
 
 def test_one_grid_and_english(stored: Path, tmp_path: Path) -> None:
@@ -198,6 +233,18 @@ def test_one_grid_and_english(stored: Path, tmp_path: Path) -> None:
     assert found.tables["summary"][1] == ["Events", "3", "2", "+1 (+50.0%)"]
     assert [row[0] for row in found.tables["by-grid"][1:]] == ["south", "Total"]
     assert [row[0] for row in found.tables["precision"][1:]] == ["串店门口 (cam-c)", "cam-d"]
+    assert found.ids["precision-overall"] == "Precision this month: 0.0% (0 confirmed, 1 false positives)."
+    assert found.tables["tips-by-grid"][1:] == [["south", "1", "0", "+1 (new)", "0", "0"]]
+
+
+def test_the_precision_table_lists_the_least_precise_cameras_only(stored: Path, tmp_path: Path) -> None:
+    cfg = stored.read_text(encoding="utf-8").replace("station_name: 长街派出所", "precision_rows: 2")
+    stored.write_text(cfg, encoding="utf-8")
+    out = tmp_path / "cut.html"
+    assert run(stored, "--month", "2026-11", "--out", str(out)).exit_code == 0
+    page = out.read_text(encoding="utf-8")
+    assert [row[0] for row in Tables(page).tables["precision"][1:]] == ["串店门口 (cam-c)", "如家大堂 (cam-a)"]
+    assert "本月共 4 路摄像头有事件，此处列出准确率最低的 2 路；完整列表见统计导出（XLSX/CSV）。" in page
 
 
 def test_a_month_without_data_is_an_empty_report(stored: Path, tmp_path: Path) -> None:
@@ -210,6 +257,8 @@ def test_a_month_without_data_is_an_empty_report(stored: Path, tmp_path: Path) -
     assert all(row[1:3] == ["0", "0"] for row in found.tables["by-hour"][1:])
     assert "by-grid" not in found.tables and "hot-spots-none" in found.ids and "precision-none" in found.ids
     assert "card-hours" not in found.ids
+    assert found.tables["tips"][1:] == [[name, "0", "0", "0"] for name in ("线索数", "已确认", "促成破案")]
+    assert found.ids["tips-none"] == "本月无群众线索。"
 
 
 @pytest.mark.parametrize(

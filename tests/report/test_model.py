@@ -6,8 +6,8 @@ import pytest
 
 from shopwatch.core.config import CameraConfig, Talkback
 from shopwatch.core.incidents_config import Deterrence
-from shopwatch.report.model import Advice, ReportInputs, advice, busiest_hours, paired
-from shopwatch.store.event_stats import Compared, Counts, HotSpot
+from shopwatch.report.model import Advice, Precision, ReportInputs, advice, busiest_hours, least_precise, paired
+from shopwatch.store.event_stats import CameraVerdicts, Compared, Counts, HotSpot
 
 SPEAKER = Talkback(capable=True, allowed=True)
 
@@ -57,3 +57,14 @@ def test_busiest_hours_most_first_earlier_on_a_tie_only_hours_with_events() -> N
     by_hour = [Compared(h, Counts(counts.get(h, 0)), Counts(9)) for h in range(24)]
     assert busiest_hours(by_hour) == [(22, 4), (3, 2), (23, 2)]
     assert busiest_hours([Compared(h, Counts(), Counts(5)) for h in range(24)]) == []
+
+
+def test_least_precise_first_more_verdicts_first_on_a_tie_no_verdicts_last() -> None:
+    cameras = [
+        Precision(CameraVerdicts("a", "g", 9, 0, 0), None),  # no verdict
+        Precision(CameraVerdicts("b", "g", 4, 1, 1), None),  # 50 %, 2 verdicts
+        Precision(CameraVerdicts("c", "g", 9, 4, 4), None),  # 50 %, 8 verdicts
+        Precision(CameraVerdicts("d", "g", 3, 3, 0), None),  # 100 %
+        Precision(CameraVerdicts("e", "g", 2, 0, 2), None),  # 0 %
+    ]
+    assert [p.verdicts.camera_id for p in least_precise(cameras)] == ["e", "c", "b", "d", "a"]
