@@ -192,7 +192,7 @@ async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_fi
     await page.select_option("#stats-period", "month")  # 1 December up to now: nothing yet
     await page.wait_for_selector("#stats-view[data-shown^='2026-11-30T16:00:00+00:00/2026-12-05T01:30:00']")
     assert await texts(page, "#stats-totals .total-value") == ["0", "0", "0", "0"]
-    assert (await texts(page, "#stats-totals .total-change"))[0] == ZH["stats.change.same"]  # none 26-30 November either
+    assert (await texts(page, "#stats-totals .total-change"))[0] == ZH["stats.change.same"]  # none 26-30 Nov either
     assert await table(page, "#hot-spots") == [[ZH["stats.no_hot_spots"]]]
 
     await page.select_option("#stats-period", "custom")
