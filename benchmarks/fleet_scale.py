@@ -11,7 +11,8 @@ process holds it, or every worker on code before issue 14 part 1):
   ``pss_mb_per_camera``: the same with each shared page (libraries mapped by every worker) counted once, split
   between the processes that map it (PSS, ``/proc/PID/smaps_rollup``); ``processes`` lists each process (role
   from its name: main, detector, worker-N) with RSS, PSS, USS (pages only it maps) and anonymous memory;
-- ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online;
+- ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online
+  (each process's share in ``processes``);
 - ``cameras_p50_ms`` / ``cameras_p95_ms``: ``GET /api/cameras`` (every camera) with the fleet running.
 
 Bounded: gives up after ``--timeout-s`` waiting for the fleet, and stops (SIGTERM, then SIGKILL) everything it
@@ -257,12 +258,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 by_state = {k: v for k, v in body.get("summary", {}).get("by_state", {}).items() if v}
                 online = by_state.get("online", 0)
                 procs = tree(serve.pid)
-                cpu0, t0 = cpu_s(procs), time.monotonic()
+                cpu0, t0 = {p.pid: cpu_s([p]) for p in procs}, time.monotonic()
                 times = time_requests(client, args.requests)
                 time.sleep(max(0.0, args.measure_s - (time.monotonic() - t0)))
-                cores = (cpu_s(procs) - cpu0) / (time.monotonic() - t0)
-                procs = tree(serve.pid)
+                elapsed = time.monotonic() - t0
+                busy = {p.pid: (cpu_s([p]) - cpu0[p.pid]) / elapsed for p in procs}
+                cores = sum(busy.values())
                 memory = process_memory(procs, serve.pid)
+                for row in memory:
+                    row["cores"] = round(busy.get(row["pid"], 0.0), 3)
                 sim_cores = psutil.Process(sim.pid).cpu_percent(interval=1.0) / 100
     n = args.cameras
     rss = sum(r["rss_mb"] for r in memory)
@@ -302,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
-    print(f"\n{'process':<18} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8} {'anon MB':>8}")
-    for row in processes:
-        print(f"{row['role']:<18} {row['rss_mb']:>8} {row['pss_mb']:>8} {row['uss_mb']:>8} {row['anon_mb']:>8}")
+    print(f"\n{'process':<18} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8} {'anon MB':>8} {'cores':>6}")
+    for r in processes:
+        print(f"{r['role']:<18} {r['rss_mb']:>8} {r['pss_mb']:>8} {r['uss_mb']:>8} {r['anon_mb']:>8} {r['cores']:>6}")
     return 0
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from shopwatch.core.frame import Frame
-from shopwatch.ingest.activity import downscale_luma
 from shopwatch.ingest.access_unit import AccessUnit
+from shopwatch.ingest.activity import downscale_luma
 from shopwatch.ingest.decode import AvDecoder, AvPicture
 
 
