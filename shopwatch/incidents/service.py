@@ -35,6 +35,7 @@ from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
+from shopwatch.incidents.search import EventSearch
 from shopwatch.incidents.teaching import IgnoredSpots, NothingToIgnore
 from shopwatch.incidents.tips import TipDesk
 from shopwatch.store.events import EventRepository
@@ -80,6 +81,7 @@ class Parts:
     deterrence: AutoDeterrence
     spots: IgnoredSpots | None = None  # "ignore this spot" on a false positive; None: not offered
     tips: TipDesk | None = None
+    search: EventSearch | None = None
 
 
 class IncidentService:
@@ -95,6 +97,7 @@ class IncidentService:
         self._deterrence = parts.deterrence
         self.spots = parts.spots
         self.tips = parts.tips
+        self.search = parts.search
         self._clock = clock
         self.linker = Linker(settings.linking)
         self.feed = LiveFeed()

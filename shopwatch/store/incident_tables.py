@@ -34,6 +34,7 @@ class EventRow(Base):
     __table_args__ = (
         Index("ix_events_time_id", "start", "id"),
         Index("ix_events_status_escalate", "status", "escalate_at"),
+        Index("ix_events_camera_start", "camera_id", "start", "id"),  # search: these cameras in a window
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
