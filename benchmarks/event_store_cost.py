@@ -1,6 +1,6 @@
 """What storing each event once costs: events per second into SQLite and PostgreSQL, before and after, one table.
 
-- before: the bulk insert ``EventRepository.add_many`` did until migration 0011 (one multi-row INSERT of the
+- before: the bulk insert ``EventRepository.add_many`` did until migration 0012 (one multi-row INSERT of the
   events, their feed entries and deliveries; no duplicate check), reproduced here on today's schema;
 - after: ``add_many`` through ``store.event_once`` (per event: the lock on PostgreSQL, the look in three key
   buckets, ``INSERT ... ON CONFLICT DO NOTHING``, its feed entry and deliveries);
@@ -60,7 +60,7 @@ def events(count: int, first: int) -> list[NewEvent]:
 
 
 def bulk_add(engine: Engine, items: Sequence[NewEvent]) -> None:
-    """``add_many`` before 0011 (no incidents in this workload), with the key the schema now requires."""
+    """``add_many`` before 0012 (no incidents in this workload), with the key the schema now requires."""
     with write_transaction(engine) as conn:
         rows = [{**{f: getattr(i.event, f) for f in i.event.__slots__}, "event_key": key_of(i.event)} for i in items]
         conn.execute(insert(EventRow), rows)

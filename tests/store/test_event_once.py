@@ -135,7 +135,7 @@ def test_two_writers_racing_store_each_visit_once(engine: Engine) -> None:
 
 
 def _insert_old_event(engine: Engine, event: StoredEvent) -> None:
-    """A row as revision 0010 wrote it (no key)."""
+    """A row as revision 0011 wrote it (no key)."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -162,7 +162,7 @@ def test_the_migration_keys_existing_events_and_goes_down_and_up(engine: Engine)
             cfg.attributes["connection"] = conn
             (command.upgrade if up else command.downgrade)(cfg, revision)
 
-    to("0010", up=False)
+    to("0011", up=False)
     assert "shard_assignments" not in inspect(engine).get_table_names()
     assert "event_key" not in {c["name"] for c in inspect(engine).get_columns("events")}
     # Stored before: two events of one camera, type and zone in one bucket (kept, each with its own key), another.
@@ -178,7 +178,7 @@ def test_the_migration_keys_existing_events_and_goes_down_and_up(engine: Engine)
     # The key works for what comes next: a late second report of e3 is a duplicate.
     events = EventRepository(engine)
     assert events.add(report("e3-again", EDGE + timedelta(seconds=31)), []).duplicates == ["e3-again"]
-    to("0010", up=False)
+    to("0011", up=False)
     assert "event_key" not in {c["name"] for c in inspect(engine).get_columns("events")}
     migrate(engine)
     assert "shard_assignments" in inspect(engine).get_table_names()
