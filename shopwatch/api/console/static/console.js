@@ -202,6 +202,7 @@ function listed(cameras, searched) {
   if (searched) return;
   wall.setCameras(cameras.map((c) => ({ ...c })));
   map.setCameras(cameras.map((c) => ({ ...c })));
+  stats.camerasChanged();
 }
 
 // A camera's state from the stream: the wall's tile and the fleet table's row.
