@@ -1,6 +1,8 @@
 """The monthly report as one self-contained HTML page: inline CSS, charts as inline SVG, no script, nothing
 fetched. Every table has an ``id`` (``summary``, ``case-rate``, ``by-grid``, ``by-type``, ``by-hour``,
-``by-weekday``, ``hot-spots``, ``precision``) so a reader's tools (and the tests) can find its numbers."""
+``by-weekday``, ``hot-spots``, ``tips``, ``tips-by-type``, ``tips-by-grid``, ``precision``), and so do the lines
+with numbers (``card-hours``, ``precision-overall``; ``no-data`` on an empty month), so a reader's tools (and the
+tests) can find them."""
 
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def render_html(report: MonthlyReport, lang: Lang = "zh") -> str:
         f"<p class='meta'>{escape(w['made'].format(made=report.made_at.strftime('%Y-%m-%d %H:%M')))}</p></header>"
     ]
     if report.grids is not None:
-        grids = "、".join(sorted(report.grids)) if lang == "zh" else ", ".join(sorted(report.grids))
+        grids = w["sep"].join(sorted(report.grids))
         body.append(f"<p class='meta' id='grids'>{escape(w['grids'].format(grids=grids))}</p>")
     if report.empty:
         body.append(f"<p class='empty' id='no-data'>{escape(w['no_data'])}</p>")
@@ -177,7 +179,7 @@ def _hot_spots(report: MonthlyReport, lang: Lang) -> list[str]:
     hours = ""
     if report.card_hours:
         named = [w["card_hour"].format(hour=h, count=n) for h, n in report.card_hours]
-        text = w["card_hours"].format(hours=("、" if lang == "zh" else ", ").join(named))
+        text = w["card_hours"].format(hours=w["sep"].join(named))
         hours = f"<p id='card-hours'>{escape(text)}</p>"
     if not report.hot_spots:
         return [f"<section><h2>{escape(w['hot_spots'])}</h2>{hours}<p class='note' id='hot-spots-none'>"
@@ -185,7 +187,7 @@ def _hot_spots(report: MonthlyReport, lang: Lang) -> list[str]:
     head = [w["camera"], w["shop"], w["address"], w["grid"], w["zone"], w["card_postings"], w["advice"]]
     rows: list[list[Cell]] = [
         [*_camera_cells(s.spot.camera_id, s.camera), s.spot.grid, s.spot.zone, s.spot.card_postings,
-         "、".join(advice[a.value] for a in s.advice) if lang == "zh" else ", ".join(advice[a.value] for a in s.advice)]
+         w["sep"].join(advice[a.value] for a in s.advice)]
         for s in report.hot_spots
     ]  # fmt: skip
     return [f"<section><h2>{escape(w['hot_spots'])}</h2>", hours, _table("hot-spots", head, rows), "</section>"]

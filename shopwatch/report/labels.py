@@ -55,6 +55,7 @@ ZH: dict[str, str] = {
     "legend_now": "本月",
     "legend_before": "上月",
     "new": "新增",
+    "sep": "、",  # between the items of a list
     "tips": "群众线索",
     "tips_none": "本月无群众线索。",
     "tips_filed": "线索数",
@@ -117,6 +118,7 @@ EN: dict[str, str] = {
     "legend_now": "This month",
     "legend_before": "Last month",
     "new": "new",
+    "sep": ", ",
     "tips": "Tips from people",
     "tips_none": "No tips this month.",
     "tips_filed": "Tips",

@@ -9,20 +9,25 @@ column of a shop left unnamed, and one spelling of an event type in English."""
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from playwright.async_api import Browser, Page
 
 from shopwatch.api.console import STATIC
 from shopwatch.core.health import CameraState
 from shopwatch.core.principal import Role
 from shopwatch.store.events import EventRepository
+from shopwatch.store.tips import TipRepository
 from tests.api.auth_fixtures import AuthKit
 from tests.api.fakes import FakeFleet, make_camera, make_health
 from tests.api.test_console import ARTEFACTS, CHROMIUM, EN, WAIT_MS, ZH, sign_in
 from tests.api.test_console_map import browser_fixture, csp_watch, server_fixture  # noqa: F401
-from tests.store.stats_fixture import CST, store_fixture
+from tests.store.stats_fixture import CST, store_fixture, store_tips
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (make deps installs Debian's)"),
@@ -52,6 +57,7 @@ async def open_stats(page: Page, url: str, user: str, now: datetime = WEEK_END) 
     await sign_in(page, url, user)
     await page.click("#show-stats", timeout=WAIT_MS)
     await page.wait_for_selector("#stats-view[data-shown]", timeout=WAIT_MS)
+    await page.wait_for_selector("#cameras tbody tr", state="attached", timeout=WAIT_MS)  # the names in the tables
 
 
 async def texts(page: Page, selector: str) -> list[str]:
@@ -92,6 +98,7 @@ async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_pr
     server: str, browser: Browser, auth_kit: AuthKit
 ) -> None:
     store_fixture(EventRepository(auth_kit.engine))
+    store_tips(TipRepository(auth_kit.engine))
     auth_kit.user("olga", Role.OPERATOR)
     page = await browser.new_page(viewport={"width": 1920, "height": 1080})  # the real CSP: no bypass
     errors = csp_watch(page)
@@ -101,14 +108,25 @@ async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_pr
     assert all(d in range_text for d in ("2026-11-09 00:00", "2026-11-16 00:00", "2026-11-02 00:00")), range_text
 
     # The totals, hand-counted: 8 events (3 the week before), 3 confirmed (1), 2 false positives (1), 2 incidents (1).
-    assert await texts(page, ".total .total-value") == ["8", "3", "2", "2"]
-    assert await texts(page, ".total .total-change") == ["▲ 5（+166.7%）", "▲ 2（+200.0%）", "▲ 1（+100.0%）",
+    assert await texts(page, "#stats-totals .total-value") == ["8", "3", "2", "2"]
+    assert await texts(page, "#stats-totals .total-change") == ["▲ 5（+166.7%）", "▲ 2（+200.0%）", "▲ 1（+100.0%）",
                                                            "▲ 1（+100.0%）"]  # fmt: skip
-    assert await texts(page, ".total .total-before") == ["上期 3", "上期 1", "上期 1", "上期 1"]
-    assert await page.locator(".total-change.up").count() == 4  # more than before: drawn red
+    assert await texts(page, "#stats-totals .total-before") == ["上期 3", "上期 1", "上期 1", "上期 1"]
+    assert await page.locator("#stats-totals .total-change.up").count() == 4  # more than before: drawn red
     colour = "e => getComputedStyle(e).color"
     up, down = [await page.eval_on_selector(f".stats-legend .{kind}", colour) for kind in ("up", "down")]
     assert await page.eval_on_selector(".total-change.up", colour) == up != down  # the legend says what red means
+
+    # Tips from people, hand-counted: t1-t4 filed (q1, q2 before), t1 and t2 confirmed or merged (q1), t1 led to a
+    # case (q1). Their change is blue, not red: more tips are welcome.
+    assert await texts(page, ".total.tip .total-value") == ["4", "2", "1"]
+    assert await texts(page, ".total.tip .total-change") == [
+        "▲ 2（+100.0%）",
+        "▲ 1（+100.0%）",
+        ZH["stats.change.same"],
+    ]
+    tip_up = await page.eval_on_selector(".total.tip .total-change.up", colour)
+    assert tip_up not in (up, down)
 
     by_type = await chart(page, "#chart-type")
     assert by_type["datasets"][0][0] == "上期" and by_type["datasets"][1][0] == "本期"  # type: ignore[index]
@@ -123,6 +141,11 @@ async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_pr
                                 "周日": (0, 2)}  # fmt: skip
     for drawn in (by_type, by_hour, by_weekday):
         assert drawn["accent_pixels"] > 200  # the bars are on the canvas, not only in its data  # type: ignore[operator]
+    await page.select_option("#stats-metric", "tips")  # the charts of the tips filed, by the tips' own types
+    assert bars(await chart(page, "#chart-type")) == {"张贴小广告": (1, 2), "可疑人员": (0, 1), "安全隐患": (1, 0),
+                                                      "其他": (0, 1)}  # fmt: skip
+    assert bars(await chart(page, "#chart-grid")) == {"north": (1, 2), "south": (1, 1), "位置未确定": (0, 1)}
+    await page.select_option("#stats-metric", "events")
 
     assert await table(page, "#hot-spots") == [
         ["Merchant 1 · Shop 1 entrance", "north", "wall", "3", "地图事件"],
@@ -139,8 +162,8 @@ async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_pr
 
     await page.select_option("#lang", "en")
     await page.wait_for_selector("#show-stats >> text=" + EN["view.stats"], timeout=WAIT_MS)
-    assert await texts(page, ".total .total-label") == ["Events", "Confirmed", "False positives", "Incidents"]
-    assert (await texts(page, ".total .total-change"))[0] == "▲ 5 (+166.7%)"
+    assert await texts(page, "#stats-totals .total-label") == ["Events", "Confirmed", "False positives", "Incidents"]
+    assert (await texts(page, "#stats-totals .total-change"))[0] == "▲ 5 (+166.7%)"
     assert "compared with 2026-11-02 00:00" in (await page.text_content("#stats-range") or "")
     assert bars(await chart(page, "#chart-type")) == {"Card posting": (2, 6), "Loitering": (0, 1),
                                                       "Intrusion": (1, 1)}  # fmt: skip
@@ -163,13 +186,13 @@ async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_fi
     await open_stats(page, server, "olga", now=datetime(2026, 12, 5, 9, 30, tzinfo=CST))
     await page.select_option("#stats-period", "last_month")  # November in the station: every row of the fixture
     await page.wait_for_selector("#stats-view[data-shown^='2026-10-31T16:00:00+00:00/2026-11-30T16:00:00']")
-    assert (await texts(page, ".total .total-value"))[0] == "13"
-    assert (await texts(page, ".total .total-change"))[0] == "▲ 13（上期为 0）"  # October had none: no percent
+    assert (await texts(page, "#stats-totals .total-value"))[0] == "13"
+    assert (await texts(page, "#stats-totals .total-change"))[0] == "▲ 13（上期为 0）"  # October had none: no percent
 
     await page.select_option("#stats-period", "month")  # 1 December up to now: nothing yet
     await page.wait_for_selector("#stats-view[data-shown^='2026-11-30T16:00:00+00:00/2026-12-05T01:30:00']")
-    assert await texts(page, ".total .total-value") == ["0", "0", "0", "0"]
-    assert (await texts(page, ".total .total-change"))[0] == ZH["stats.change.same"]  # none 26-30 November either
+    assert await texts(page, "#stats-totals .total-value") == ["0", "0", "0", "0"]
+    assert (await texts(page, "#stats-totals .total-change"))[0] == ZH["stats.change.same"]  # none 26-30 Nov either
     assert await table(page, "#hot-spots") == [[ZH["stats.no_hot_spots"]]]
 
     await page.select_option("#stats-period", "custom")
@@ -185,7 +208,7 @@ async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_fi
     await page.click("#stats-apply")
     await page.wait_for_selector(f"#stats-view[data-shown='{SHOWN_WEEK}']", timeout=WAIT_MS)
     assert await page.text_content("#stats-message") == ""
-    assert (await texts(page, ".total .total-value"))[0] == "8"
+    assert (await texts(page, "#stats-totals .total-value"))[0] == "8"
     assert errors == []
 
 
@@ -195,12 +218,53 @@ async def test_a_grid_scoped_operator_sees_its_grid_only(server: str, browser: B
     page = await browser.new_page(viewport={"width": 1600, "height": 1000})
     await open_stats(page, server, "south-desk")
     assert await page.get_attribute("#stats-view", "data-shown") == SHOWN_WEEK
-    assert await texts(page, ".total .total-value") == ["3", "0", "1", "1"]  # e6, e7, e8
-    assert (await texts(page, ".total .total-change"))[0] == "▲ 1（+50.0%）"  # against p2, p3
+    assert await texts(page, "#stats-totals .total-value") == ["3", "0", "1", "1"]  # e6, e7, e8
+    assert (await texts(page, "#stats-totals .total-change"))[0] == "▲ 1（+50.0%）"  # against p2, p3
     assert bars(await chart(page, "#chart-grid")) == {"south": (2, 3)}
     assert [row[0] for row in await table(page, "#hot-spots")] == ["Merchant 4 · Shop 4 entrance"]
     assert {row[1] for row in await table(page, "#precision")} == {"south"}
     assert await page.locator("#stats-grid option").all_inner_texts() == [ZH["stats.all_grids"], "south"]
+
+
+async def download(page: Page, link: str, folder: Path) -> tuple[str, bytes]:
+    """Clicks an export link as an operator would: the file the browser saves, and its suggested name."""
+    async with page.expect_download(timeout=WAIT_MS) as started:
+        await page.click(link)
+    got = await started.value
+    assert await got.failure() is None
+    path = folder / got.suggested_filename
+    await got.save_as(path)
+    return got.suggested_filename, path.read_bytes()
+
+
+async def test_the_export_buttons_download_the_numbers_shown(
+    server: str, browser: Browser, auth_kit: AuthKit, tmp_path: Path
+) -> None:
+    store_fixture(EventRepository(auth_kit.engine))
+    auth_kit.user("south-desk", Role.OPERATOR, ("south",))
+    page = await browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    errors = csp_watch(page)
+    await open_stats(page, server, "south-desk")
+    name, body = await download(page, "#stats-xlsx", tmp_path)
+    assert name == "shopwatch-stats-20261108-20261115.xlsx"  # the period's days in UTC, as the API names it
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    assert {"按网格", "按类型", "热点"} <= set(book.sheetnames)  # the page's language: Chinese headings
+    grids = [row for row in book["按网格"].iter_rows(min_row=2, values_only=True) if any(row)]
+    assert [row[0] for row in grids] == ["south"]  # the grid-scoped operator's own grid only
+    spots = [row for row in book["热点"].iter_rows(min_row=2, values_only=True) if any(row)]
+    assert [(r[0], r[2], r[3]) for r in spots] == [("cam-c", "wall", 2)]  # as in the page's hot-spot table
+
+    await page.select_option("#lang", "en")
+    await page.wait_for_selector("#show-stats >> text=" + EN["view.stats"], timeout=WAIT_MS)
+    name, body = await download(page, "#stats-csv", tmp_path)
+    assert name.endswith(".csv.zip")
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        names = archive.namelist()
+        assert any(n.endswith("By grid.csv") for n in names), names
+        hot = next(n for n in names if n.endswith("Hot spots.csv"))
+        text = archive.read(hot).decode("utf-8-sig")
+    assert "cam-c" in text and "cam-a" not in text
+    assert errors == []
 
 
 async def test_a_patrol_has_no_case_analysis(server: str, browser: Browser, auth_kit: AuthKit) -> None:
@@ -211,7 +275,7 @@ async def test_a_patrol_has_no_case_analysis(server: str, browser: Browser, auth
     assert await page.is_hidden("#show-stats")
 
 
-async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_card_postings(
+async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(
     server: str, browser: Browser, auth_kit: AuthKit
 ) -> None:
     store_fixture(EventRepository(auth_kit.engine))
@@ -224,6 +288,12 @@ async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_card_postings(
     await page.wait_for_selector("#map-camera", state="visible", timeout=WAIT_MS)
     assert await page.text_content("#map-camera-name") == "Merchant 1 · Shop 1 entrance"
     await page.wait_for_selector(".pin-dot[data-camera='cam-a']", state="visible", timeout=WAIT_MS)
+    await page.click("#map-camera-events")  # the panel's "its events": the list of this camera's, every type
+    await page.wait_for_selector("#camera-filter", state="visible", timeout=WAIT_MS)
+    assert await page.input_value("#filters select[name=type]") == ""
+    await page.wait_for_selector("#event-list li >> nth=5", timeout=WAIT_MS)
+    assert await page.locator("#event-list li").count() == 6  # e1-e4, p1, o1: all of cam-a's
+    await page.click("#camera-filter-clear")
 
     await page.click("#show-stats")
     await page.click("#hot-spots tr[data-camera='cam-a'] .to-events")

@@ -145,7 +145,7 @@ function closeCamera() {
 $("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
 $("map-camera-events").addEventListener("click", () => {
   const cameraId = $("map-camera").dataset.camera;
-  if (cameraId) pickCamera(cameraId);
+  if (cameraId) filterCamera(cameraId);  // the event list narrowed to this camera, every type
 });
 
 for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
@@ -202,6 +202,7 @@ function listed(cameras, searched) {
   if (searched) return;
   wall.setCameras(cameras.map((c) => ({ ...c })));
   map.setCameras(cameras.map((c) => ({ ...c })));
+  stats.camerasChanged();
 }
 
 // A camera's state from the stream: the wall's tile and the fleet table's row.

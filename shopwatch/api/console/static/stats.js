@@ -2,7 +2,8 @@
 // (the server counts, scoped to the caller's grids): the totals with their change, bar charts per event type,
 // grid, local hour and weekday, the card-posting hot spots (each opens its camera on the map or its events),
 // each camera's precision from the operators' verdicts, and the export (CSV, XLSX) of the same numbers.
-// A count going up is drawn red and going down green: the station wants fewer cases (案发率 down).
+// A count going up is drawn red and going down green: the station wants fewer cases (案发率 down). Tips from people
+// (filed, confirmed, led to a case) have their own row, their change drawn blue: more tips are welcome.
 
 import { language, t, when, zone } from "./i18n.js";
 import { api, cameraLabel, el } from "./util.js";
@@ -10,11 +11,17 @@ import { dateText, parseDate, period, today } from "./period.js";
 import { BarChart } from "./charts.js";
 
 const METRICS = ["events", "confirmed", "false_positives", "incidents"];
+const TIP_METRICS = ["filed", "confirmed", "led_to_case"];
 const $ = (id) => document.getElementById(id);
 
 function metricName(metric) {
   return { events: t("stats.metric.events"), confirmed: t("stats.metric.confirmed"),
            false_positives: t("stats.metric.false_positives"), incidents: t("stats.metric.incidents") }[metric];
+}
+
+function tipMetricName(metric) {
+  return { filed: t("stats.tips.filed"), confirmed: t("stats.tips.confirmed"),
+           led_to_case: t("stats.tips.led_to_case") }[metric];
 }
 
 function weekdayName(n) {  // ISO: 1 Monday ... 7 Sunday
@@ -80,6 +87,12 @@ export class StatsView {
     await this.load();
   }
 
+  // The camera list arrived or changed: the grid menu and the cameras' names in the tables follow.
+  camerasChanged() {
+    this.fillGrids();
+    if (this.stats) this.render();
+  }
+
   query() {
     const kind = $("stats-period").value;
     const custom = { first: parseDate($("stats-first").value), last: parseDate($("stats-last").value) };
@@ -121,32 +134,46 @@ export class StatsView {
     this.drawHotSpots();
     this.drawPrecision();
     this.exportLinks();
+    $("stats-metric").querySelector("[value=tips]").hidden = !stats.tips;
     this.root.dataset.shown = `${stats.from}/${stats.to}`;  // what the page shows now (for people and tests)
   }
 
   drawTotals() {
-    const total = this.stats.total;
-    $("stats-totals").replaceChildren(...METRICS.map((metric) => {
-      const change = changeOf(total.change[metric]);
-      return el("div", { class: "total", dataset: { metric } },
-        el("span", { class: "total-label" }, metricName(metric)),
-        el("span", { class: "total-value" }, String(total.current[metric])),
+    const card = (row, metric, label, tip) => {
+      const change = changeOf(row.change[metric]);
+      return el("div", { class: "total" + (tip ? " tip" : ""), dataset: { metric: (tip ? "tips." : "") + metric } },
+        el("span", { class: "total-label" }, label),
+        el("span", { class: "total-value" }, String(row.current[metric])),
         el("span", { class: `total-change ${change.kind}`, dataset: { change: change.kind } }, change.text),
-        el("span", { class: "total-before" }, t("stats.before", { n: total.previous[metric] })));
-    }));
+        el("span", { class: "total-before" }, t("stats.before", { n: row.previous[metric] })));
+    };
+    const total = this.stats.total;
+    $("stats-totals").replaceChildren(...METRICS.map((metric) => card(total, metric, metricName(metric), false)));
+    const tips = this.stats.tips;  // GET /api/stats counts tips from people too
+    $("stats-tips").hidden = !tips;
+    if (tips) {
+      $("stats-tip-totals").replaceChildren(
+        ...TIP_METRICS.map((metric) => card(tips.total, metric, tipMetricName(metric), true)));
+    }
   }
 
+  // The charts of the metric chosen: an event count, or the tips filed (their own table, their own types).
   drawCharts() {
     if (!this.stats) return;
     const metric = $("stats-metric").value;
+    const tips = metric === "tips";
+    if (tips && !this.stats.tips) return;
+    const table = tips ? this.stats.tips : this.stats;
+    const count = tips ? "filed" : metric;
     const legend = { currentLabel: t("stats.current"), previousLabel: t("stats.previous") };
     const draw = (chart, rows, label) => chart.draw({
       ...legend, labels: rows.map((r) => label(r.key)),
-      current: rows.map((r) => r.current[metric]), previous: rows.map((r) => r.previous[metric]) });
-    draw(this.charts.type, this.stats.by_type, (type) => t(`type.${type}`, {}, type));
-    draw(this.charts.grid, this.stats.by_grid, (grid) => grid);  // the station's own names
-    draw(this.charts.hour, this.stats.by_hour, (hour) => t("stats.hour", { h: String(hour).padStart(2, "0") }));
-    draw(this.charts.weekday, this.stats.by_weekday, weekdayName);
+      current: rows.map((r) => r.current[count]), previous: rows.map((r) => r.previous[count]) });
+    const typeName = (type) => (tips ? t(`tip.type.${type}`, {}, type) : t(`type.${type}`, {}, type));
+    draw(this.charts.type, table.by_type, typeName);
+    draw(this.charts.grid, table.by_grid, (grid) => (grid === null ? t("stats.tips.no_grid") : grid));  // station's words
+    draw(this.charts.hour, table.by_hour, (hour) => t("stats.hour", { h: String(hour).padStart(2, "0") }));
+    draw(this.charts.weekday, table.by_weekday, weekdayName);
     for (const id of ["chart-type", "chart-grid", "chart-hour", "chart-weekday"]) $(id).dataset.metric = metric;
   }
 
