@@ -68,11 +68,14 @@ class Scene:
     talkback: TalkbackService
     clock: ManualClock
     peer: BackchannelServer
+    visits: int = 0
 
     async def submit(
         self, camera_id: str, type_: EventType = EventType.CARD_POSTING, confidence: float = STRONG
     ) -> Event:
-        event = make_event(camera_id, self.clock.wall(), type_, confidence)
+        # Each call is another visit: starts 10 s apart (reports of one visit are stored once).
+        event = make_event(camera_id, self.clock.wall() + 10.0 * self.visits, type_, confidence)
+        self.visits += 1
         assert self.incidents.submit(event)
         return event
 
