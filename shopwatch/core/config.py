@@ -20,6 +20,7 @@ from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
+from shopwatch.core.report_config import ReportSettings
 from shopwatch.core.talkback_config import DEFAULT_DRAIN_MS, RtpProfile, TalkbackSettings
 from shopwatch.core.time_zone import TimeZoneName
 
@@ -288,6 +289,9 @@ class Settings(Strict):
     incidents: IncidentsSettings = Field(
         default_factory=IncidentsSettings,
         description="Incidents: patrol teams, alert delivery (MQTT, webhooks), retention, linking, deterrence.",
+    )
+    report: ReportSettings = Field(
+        default_factory=ReportSettings, description="The monthly report: station name, Chromium for the PDF."
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 

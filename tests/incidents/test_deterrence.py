@@ -69,11 +69,14 @@ class Scene:
     clock: ManualClock
     peer: BackchannelServer
     restart: Callable[[], Awaitable[IncidentService]]  # a new incidents service on the same database and clock
+    visits: int = 0
 
     async def submit(
         self, camera_id: str, type_: EventType = EventType.CARD_POSTING, confidence: float = STRONG
     ) -> Event:
-        event = make_event(camera_id, self.clock.wall(), type_, confidence)
+        # Each call is another visit: starts 10 s apart (reports of one visit are stored once).
+        event = make_event(camera_id, self.clock.wall() + 10.0 * self.visits, type_, confidence)
+        self.visits += 1
         assert self.incidents.submit(event)
         return event
 
