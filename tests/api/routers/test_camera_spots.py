@@ -28,8 +28,10 @@ from tests.incidents.peers import make_event
 PATCH = (0.30, 0.40, 0.32, 0.43)
 
 
-def card_event(camera_id: str) -> Event:
-    event = make_event(camera_id, time.time() - 60)
+def card_event(camera_id: str, ago_s: float = 60.0) -> Event:
+    """A card-posting event that started ``ago_s`` ago (events are stored once per visit: another visit starts at
+    another time)."""
+    event = make_event(camera_id, time.time() - ago_s)
     return Event(**{
         **{f: getattr(event, f) for f in ("camera_id", "start", "end", "confidence", "track_id", "box", "detected_at")},
         "type": EventType.CARD_POSTING, "zone": "door", "snapshots": event.snapshots,
@@ -78,8 +80,8 @@ async def test_an_event_without_patches_has_no_spot_to_ignore(
 async def test_an_admin_lists_and_clears_spots_within_its_grids(
     client: httpx.AsyncClient, incidents: IncidentService, auth_kit: AuthKit
 ) -> None:
-    for _ in range(3):
-        event = await incidents.ingest(card_event("cam-0001"))
+    for visit in range(3):
+        event = await incidents.ingest(card_event("cam-0001", 60.0 + 20 * visit))
         body = {"status": "false_positive", "ignore_spot": True}
         assert (await client.post(f"/api/events/{event.id}/transitions", json=body)).status_code == 200
     url = "/api/cameras/cam-0001/ignored-spots"
