@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.cluster_config import ClusterSettings
 from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
@@ -288,6 +289,9 @@ class Settings(Strict):
     incidents: IncidentsSettings = Field(
         default_factory=IncidentsSettings,
         description="Incidents: patrol teams, alert delivery (MQTT, webhooks), retention, linking, deterrence.",
+    )
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings, description="Scale-out on Ray (serve --ray): shards, health pulls, spool."
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 
