@@ -6,12 +6,13 @@ stored twice meanwhile. Both health-check settings side by side in one run: Ray'
 
 Each run: a head (no ``ingest_slot``) and three nodes with three slots each (``ray.cluster_utils.Cluster``, this
 machine), ``--cameras`` simulated static cameras plus a scenario camera whose (test) detection reports one
-card-posting visit every 4 s, all read by six shard actors (two per node; the six slots left after a node loss hold them all); a PostgreSQL schema of its own
-(``SHOPWATCH_TEST_POSTGRES_URL``, default the local test server). Once every camera is online, the node holding
-the most shards and not the scenario camera is SIGKILLed; recovery_s is the time until every camera it read is
-online on a shard that runs on another node. lost: visits missing between the first and last stored (the
-scenario camera is read throughout); duplicated: visits stored more than once. With --json, one object (the
-fast settings' run at the top level, every run under "runs")."""
+card-posting visit every 4 s, all read by six shard actors (two per node; the six slots left after a node loss
+hold them all); a PostgreSQL schema of its own (``SHOPWATCH_TEST_POSTGRES_URL``, default the local test
+server). Once every camera is online, the node holding the most shards and not the scenario camera is
+SIGKILLed; recovery_s is the time until every camera it read is online on a shard that runs on another node.
+lost: visits missing between the first and last stored (the scenario camera is read throughout); duplicated:
+visits stored more than once. With --json, one object (the fast settings' run at the top level, every run
+under "runs")."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def run(kind: str, cameras: int, pg_url: str, work: Path) -> dict[str, Any]:
         ray.init(address=cluster.address, namespace=f"failover-{kind}", log_to_driver=False)
         settings = Settings.model_validate({
             "service": {"data_dir": str(data_dir), "database_url": url, "log_level": "warning"},
-            "ingest": {"cameras_per_worker": -(-(cameras + 1) // 6), "open_timeout_s": 3, "read_timeout_s": 2, "stall_after_s": 1,
+            "ingest": {"cameras_per_worker": -(-(cameras + 1) // 6), "open_timeout_s": 3, "read_timeout_s": 2,
+                       "stall_after_s": 1,
                        "health_interval_s": 0.5, "backoff": {"initial_s": 0.2, "max_s": 1.0},
                        "activity": {"postroll_s": 0.5, "quiet_s": 60}},
             "cluster": {"namespace": f"failover-{kind}", "health_interval_s": 0.5, "call_timeout_s": 2,

@@ -7,8 +7,12 @@ process holds it, or every worker on code before issue 14 part 1):
 - ``online_s``: from starting ``shopwatch serve`` until every camera is ``online`` in ``GET /api/cameras``;
 - ``failed_opens``: connection attempts that failed on the way (the cameras' ``reconnects`` once all are online;
   each is an attempt after a failure), with the distinct errors seen;
-- ``rss_mb_per_camera``: resident memory of the service and every process it started, per camera;
-- ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online;
+- ``rss_mb_per_camera``: resident memory (RSS) of the service and every process it started, per camera, and
+  ``pss_mb_per_camera``: the same with each shared page (libraries mapped by every worker) counted once, split
+  between the processes that map it (PSS, ``/proc/PID/smaps_rollup``); ``processes`` lists each process (role
+  from its name: main, detector, worker-N) with RSS, PSS, USS (pages only it maps) and anonymous memory;
+- ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online
+  (each process's share in ``processes``);
 - ``cameras_p50_ms`` / ``cameras_p95_ms``: ``GET /api/cameras`` (every camera) with the fleet running.
 
 Bounded: gives up after ``--timeout-s`` waiting for the fleet, and stops (SIGTERM, then SIGKILL) everything it
@@ -47,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cameras", type=int, default=400)
     parser.add_argument("--fps", type=int, default=None, help="frame rate the simulator serves (default: its own)")
     parser.add_argument("--open-rate", type=float, default=None, help="ingest.open_rate (opens/s), default: its own")
+    parser.add_argument(
+        "--cameras-per-worker", type=int, default=None, help="ingest.cameras_per_worker (default: its own)"
+    )
     parser.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting for all online after this")
     parser.add_argument("--measure-s", type=float, default=20.0, help="CPU measuring window, fleet online")
     parser.add_argument("--requests", type=int, default=40, help="GET /api/cameras requests timed")
@@ -94,8 +101,13 @@ def service_config(args: argparse.Namespace, cameras: Path, work: Path, port: in
     data = yaml.safe_load(cameras.read_text())
     data["service"] = {"data_dir": str(work / "data")}
     data["api"] = {"host": "127.0.0.1", "port": port}
+    ingest: dict[str, Any] = {}
     if args.open_rate is not None:
-        data["ingest"] = {"open_rate": args.open_rate}
+        ingest["open_rate"] = args.open_rate
+    if args.cameras_per_worker is not None:
+        ingest["cameras_per_worker"] = args.cameras_per_worker
+    if ingest:
+        data["ingest"] = ingest
     if args.model is not None:
         data["detect"] = {"model": str(args.model)}
     path = work / "shopwatch.yaml"
@@ -140,14 +152,40 @@ def cpu_s(procs: list[psutil.Process]) -> float:
     return total
 
 
-def rss_mb(procs: list[psutil.Process]) -> float:
-    total = 0
+def role(proc: psutil.Process, root_pid: int) -> str:
+    """main (the ``serve`` process), worker-N / detector (they name themselves), or what else it is."""
+    if proc.pid == root_pid:
+        return "main"
+    name = proc.name()
+    if name.startswith("sw-"):
+        return name[3:]
+    cmdline = " ".join(proc.cmdline())
+    return "resource_tracker" if "resource_tracker" in cmdline else name
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """RSS, PSS, USS (private pages) and anonymous memory of one process, MB, from ``/proc/PID/smaps_rollup``."""
+    fields: dict[str, int] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1])
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    values = {"rss": fields["Rss"], "pss": fields["Pss"], "uss": uss, "anon": fields.get("Anonymous", 0)}
+    return {k: round(v / 1024, 1) for k, v in values.items()}
+
+
+def process_memory(procs: list[psutil.Process], root_pid: int) -> list[dict[str, Any]]:
+    rows = []
     for p in procs:
         try:
-            total += p.memory_info().rss
-        except psutil.NoSuchProcess:
+            rows.append(
+                {"role": role(p, root_pid), "pid": p.pid, **{f"{k}_mb": v for k, v in memory_mb(p.pid).items()}}
+            )
+        except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
             pass
-    return total / 2**20
+    return sorted(rows, key=lambda r: (r["role"] != "main", r["role"] != "detector", r["role"]))
 
 
 def wait_all_online(
@@ -220,15 +258,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 by_state = {k: v for k, v in body.get("summary", {}).get("by_state", {}).items() if v}
                 online = by_state.get("online", 0)
                 procs = tree(serve.pid)
-                cpu0, t0 = cpu_s(procs), time.monotonic()
+                cpu0, t0 = {p.pid: cpu_s([p]) for p in procs}, time.monotonic()
                 times = time_requests(client, args.requests)
                 time.sleep(max(0.0, args.measure_s - (time.monotonic() - t0)))
-                cores = (cpu_s(procs) - cpu0) / (time.monotonic() - t0)
-                procs = tree(serve.pid)
-                rss = rss_mb(procs)
-                largest = max(rss_mb([p]) for p in procs)
+                elapsed = time.monotonic() - t0
+                busy = {p.pid: (cpu_s([p]) - cpu0[p.pid]) / elapsed for p in procs}
+                cores = sum(busy.values())
+                memory = process_memory(procs, serve.pid)
+                for row in memory:
+                    row["cores"] = round(busy.get(row["pid"], 0.0), 3)
                 sim_cores = psutil.Process(sim.pid).cpu_percent(interval=1.0) / 100
     n = args.cameras
+    rss = sum(r["rss_mb"] for r in memory)
+    pss = sum(r["pss_mb"] for r in memory)
     return {
         "cameras": n,
         "fps": args.fps,
@@ -237,10 +279,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "online_s": None if online_s is None else round(online_s, 1),
         "failed_opens": reconnects,
         "errors": dict(errors.most_common(5)),
-        "service_processes": len(procs),
+        "service_processes": len(memory),
         "rss_mb": round(rss, 1),
         "rss_mb_per_camera": round(rss / n, 2),
-        "rss_mb_largest_process": round(largest, 1),
+        "pss_mb": round(pss, 1),
+        "pss_mb_per_camera": round(pss / n, 2),
+        "rss_mb_largest_process": max(r["rss_mb"] for r in memory),
+        "processes": memory,
         "model": None if args.model is None else str(args.model),
         "cores": round(cores, 3),
         "cores_per_camera": round(cores / n, 5),
@@ -257,9 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
+    processes = result.pop("processes")
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
+    print(f"\n{'process':<18} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8} {'anon MB':>8} {'cores':>6}")
+    for r in processes:
+        print(f"{r['role']:<18} {r['rss_mb']:>8} {r['pss_mb']:>8} {r['uss_mb']:>8} {r['anon_mb']:>8} {r['cores']:>6}")
     return 0
 
 

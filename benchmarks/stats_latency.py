@@ -50,8 +50,8 @@ CAMERAS = 1204
 GRIDS = 40
 TYPES = [("card_posting", 0.6), ("loitering", 0.25), ("intrusion", 0.15)]
 STATUSES = [("new", 0.3), ("acknowledged", 0.2), ("resolved", 0.3), ("dispatched", 0.05), ("false_positive", 0.15)]
-COLUMNS = (
-    'id, camera_id, grid, type, status, start, "end", detected_at, stored_at, confidence, zone, detail, '
+COLUMNS = (  # event_key: a bulk-loaded event's own (no duplicate check; see store/event_once.py)
+    'id, event_key, camera_id, grid, type, status, start, "end", detected_at, stored_at, confidence, zone, detail, '
     "snapshots, clip, media_bytes, teams, escalate_at, escalated_at, incident_id, deterrence, updated_at"
 )
 
@@ -71,7 +71,7 @@ def fill(engine: Engine, count: int, now: datetime) -> float:
                 start = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
                 end = start + timedelta(seconds=5)
                 copy.write_row((
-                    f"bench{n:09d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}",
+                    f"bench{n:09d}", f"bench{n:027d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}",
                     rng.choices(types, type_w)[0], rng.choices(statuses, status_w)[0],
                     start, end, end, end, 0.8, rng.choice(("wall", "door", "pole")), "{}", "{}", None, 0, "[]",
                     None, None, None, None, end,

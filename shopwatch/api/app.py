@@ -26,6 +26,7 @@ from shopwatch.api.routers import (
     live_ws,
     login,
     media,
+    search,
     stats,
     system,
     talkback,
@@ -84,6 +85,8 @@ def include_api_routers(app: FastAPI, dependencies: Sequence[params.Depends]) ->
     api.include_router(incidents.teams_router, dependencies=sight)
     # Case analysis: the command room (operators, viewers, admins), within the caller's grids.
     api.include_router(stats.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])
+    # Search: whoever sees cameras and events (not tipsters), within the caller's grids.
+    api.include_router(search.router, dependencies=sight)
     tip_access = [Depends(Access(read=P.FILE_TIPS, write=P.FILE_TIPS)), Depends(AuditWrites("tip"))]
     api.include_router(tips.router, dependencies=tip_access)  # deciding needs WORK_EVENTS (checked by the route)
     api.include_router(deliveries.router, dependencies=[Depends(Access(read=P.VIEW_OPERATIONS, write=P.ADMIN))])

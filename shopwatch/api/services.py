@@ -16,6 +16,7 @@ from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.learnt import IgnoredSpot
 from shopwatch.core.talkback_records import TalkSession
 from shopwatch.incidents.archive import EventArchive
+from shopwatch.incidents.search import EventSearch
 from shopwatch.incidents.tips import TipDesk
 from shopwatch.incidents.workflow import Status
 from shopwatch.ingest.live_feed import LiveSubscription
@@ -155,3 +156,4 @@ class Services:
         self.archive: EventArchive | None = incidents.archive() if incidents is not None else None
         self.spots: Spots | None = incidents.spots if incidents is not None else None
         self.tips: TipDesk | None = incidents.tips if incidents is not None else None
+        self.search: EventSearch | None = incidents.search if incidents is not None else None

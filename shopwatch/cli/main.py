@@ -10,6 +10,7 @@ from shopwatch.cli import (
     cameras_check,
     cameras_onvif,
     cameras_registry,
+    report_cmd,
     secrets_cmd,
     serve,
     sim_cmd,
@@ -39,6 +40,7 @@ def build_cli() -> typer.Typer:
     users.register(app)  # users and keys
     tls_cmd.register(app)
     secrets_cmd.register(app)  # the key of the camera passwords
+    report_cmd.register(app)  # the monthly case-analysis report
     return app
 
 

@@ -21,6 +21,7 @@ from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.core.onvif_config import OnvifCamera, OnvifSettings
+from shopwatch.core.report_config import ReportSettings
 from shopwatch.core.talkback_config import DEFAULT_DRAIN_MS, RtpProfile, TalkbackSettings
 from shopwatch.core.time_zone import TimeZoneName
 
@@ -289,6 +290,9 @@ class Settings(Strict):
     incidents: IncidentsSettings = Field(
         default_factory=IncidentsSettings,
         description="Incidents: patrol teams, alert delivery (MQTT, webhooks), retention, linking, deterrence.",
+    )
+    report: ReportSettings = Field(
+        default_factory=ReportSettings, description="The monthly report: station name, Chromium for the PDF."
     )
     cluster: ClusterSettings = Field(
         default_factory=ClusterSettings, description="Scale-out on Ray (serve --ray): shards, health pulls, spool."

@@ -21,6 +21,7 @@ from shopwatch.incidents.media import MediaStore
 from shopwatch.incidents.robots.message import Style
 from shopwatch.incidents.robots.sender import RobotSender
 from shopwatch.incidents.routing import MQTT, WEBHOOK, Router
+from shopwatch.incidents.search import EventSearch
 from shopwatch.incidents.senders import MqttSender, Sender, WebhookSender
 from shopwatch.incidents.service import IncidentService, Parts
 from shopwatch.incidents.teaching import IgnoredSpots
@@ -86,5 +87,6 @@ def build_incidents(
             settings.tips, TipRepository(engine), EventRepository(engine), fleet, data_dir,
             lambda: datetime.fromtimestamp(clock.wall(), UTC),
         ),
+        search=EventSearch(engine, fleet),
     )
     return IncidentService(settings, fleet, parts, clock)

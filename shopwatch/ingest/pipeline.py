@@ -52,11 +52,15 @@ _RISE_LOOKBACK = 128
 class Decoder(Protocol):
     def decode(self, unit: AccessUnit[Any]) -> list[Any]: ...
 
+    def decode_alone(self, unit: AccessUnit[Any]) -> list[Any]: ...  # a keyframe, by a fresh decoder, then release
+
     def luma(self, frame: Any, scale: int) -> npt.NDArray[np.uint8]: ...  # Y plane, block means of scale x scale
 
     def picture(self, frame: Any) -> RgbSource: ...
 
     def pts_s(self, frame: Any) -> float | None: ...
+
+    def release(self) -> None: ...  # free the decoder's state; the next unit decoded is a keyframe
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,7 @@ class StreamPipeline:
                 self._key_motion.update(self._decoder.luma(self._last_keyframe, _MOTION_SCALE))
                 self._key_sizes.decoded(self._last_keyframe_size, now)
                 self._last_keyframe = None
+            self._decoder.release()  # back to keyframes only, each decoded by a fresh decoder
             self._ctx.ring.set_preroll(self._ctx.activity.preroll_s)
             self._ctx.health.set_mode(gate.mode, gate.activations)
 
@@ -189,7 +194,7 @@ class StreamPipeline:
 
     def _decode_idle_keyframe(self, entry: RingEntry[AccessUnit[Any]], now: float) -> None:
         self._last_idle_decode = now
-        frames = self._decoder.decode(entry.packet)
+        frames = self._decoder.decode_alone(entry.packet)  # idle keeps no decoder between keyframes (~1 MB)
         self._last_decoded_seq = entry.seq
         if not frames:
             return

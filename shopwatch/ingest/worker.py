@@ -21,6 +21,7 @@ from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import Event
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
+from shopwatch.core.process_tuning import set_process_name, tune_malloc
 from shopwatch.core.redact import RedactingFilter, redact_text
 from shopwatch.ingest.live_feed import LivePackets, LiveTap, WatchLive
 from shopwatch.ingest.messages import (
@@ -219,6 +220,8 @@ def worker_main(
 ) -> None:
     """Entry point of a worker process (spawned, so nothing is inherited but these arguments)."""
     leave_sigint_to_the_supervisor()
+    set_process_name(f"sw-worker-{index}")  # for ps/top: every spawned process's command line is the same
+    tune_malloc()  # before the reader threads: decoders' buffers go back to the system (core/process_tuning.py)
     redactor = configure_logging(log_level, process_name=f"worker-{index}", libraries=library_log_level)
     try:
         worker = Worker(index, conn, settings, redactor, consumer, clips_dir)

@@ -39,6 +39,7 @@ from shopwatch.core.detect_config import DetectSettings
 from shopwatch.core.detections import Detections
 from shopwatch.core.frame import Rgb
 from shopwatch.core.logging import LIBRARY_LOG_LEVEL, configure_logging
+from shopwatch.core.process_tuning import set_process_name
 from shopwatch.models.detector import PersonDetector, YoloDetector
 from shopwatch.models.detector_client import DetectReply, DetectRequest, NodeDetectorClient
 
@@ -186,6 +187,7 @@ def detector_main(
 ) -> None:
     """Entry point of the node's detector process: load the model, then listen and answer until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the service's; it stops this process in order
+    set_process_name("sw-detector")
     configure_logging(log_level, process_name="detector", libraries=library_log_level)
     stop, loading = threading.Event(), threading.Event()
     loading.set()

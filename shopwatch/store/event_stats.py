@@ -4,31 +4,23 @@ Every count is taken for a period and for the period of the same length just bef
 and the work scales with the number of groups, not of events. On PostgreSQL one query scans the two periods once
 (GROUPING SETS over grid, type, local hour, local weekday, camera and the total; see ``_one_pass``); SQLite has no
 GROUPING SETS and takes one query per dimension. "Confirmed" means an operator acted on the event as real
-(dispatched or resolved); "false positive" is the operator's verdict that it was not.
-
-Hours and days are the station's local ones: PostgreSQL converts with the IANA zone itself; SQLite has no
-zones, so the zone's UTC offsets over the two periods (sampled hourly, which catches every whole-hour change)
-become one CASE expression."""
+(dispatched or resolved); "false positive" is the operator's verdict that it was not. Hours and days are the
+station's local ones (store/stats_query.py). The tips seen in the same periods come along (store/tip_stats.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Integer,
     and_,
     case,
-    cast,
     distinct,
     func,
-    literal,
     select,
     text,
     tuple_,
@@ -36,6 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shopwatch.store.incident_tables import EventRow
+from shopwatch.store.stats_query import StatsQuery, local_parts
+from shopwatch.store.tip_stats import TipStats, no_tips, tip_stats
+
+__all__ = ["CameraVerdicts", "Compared", "Counts", "EventStats", "HotSpot", "StatsQuery", "event_stats"]
 
 CONFIRMED = ("dispatched", "resolved")
 FALSE_POSITIVE = "false_positive"
@@ -43,19 +39,6 @@ CARD_POSTING = "card_posting"
 HOT_SPOT_MIN = 2  # card postings in the period that make a hot spot
 HOT_SPOTS_MAX = 50
 WORK_MEM = "64MB"  # for the one-pass query on PostgreSQL
-
-
-@dataclass(frozen=True, slots=True)
-class StatsQuery:
-    since: datetime  # start >= since
-    until: datetime  # start < until; the previous period is [since - (until - since), since)
-    zone: str  # IANA zone of the station, for hours and days
-    grids: frozenset[str] | None = None  # None: every grid; empty: none
-    types: frozenset[str] = frozenset()
-
-    @property
-    def previous_since(self) -> datetime:
-        return self.since - (self.until - self.since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,36 +82,7 @@ class EventStats:
     by_weekday: list[Compared]  # 1 (Monday) .. 7 (Sunday), every day present
     hot_spots: list[HotSpot]
     cameras: list[CameraVerdicts]
-
-
-def _offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
-    """(from when, UTC offset in seconds) for every offset the zone has between ``since`` and ``until``."""
-    at = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    found: list[tuple[datetime, int]] = []
-    while at <= until:
-        offset = at.astimezone(zone).utcoffset()
-        seconds = int(offset.total_seconds()) if offset is not None else 0
-        if not found or found[-1][1] != seconds:
-            found.append((at, seconds))
-        at += timedelta(hours=1)
-    return found
-
-
-def _local_parts(dialect: str, q: StatsQuery) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """(local hour 0..23, ISO weekday 1..7) of an event's start, as SQL."""
-    if dialect == "postgresql":
-        local = func.timezone(q.zone, EventRow.start)
-        return cast(func.extract("hour", local), Integer), cast(func.extract("isodow", local), Integer)
-    offsets = _offsets(ZoneInfo(q.zone), q.previous_since, q.until)
-    modifier: ColumnElement[Any] = literal(f"{offsets[-1][1]:+d} seconds")
-    if len(offsets) > 1:
-        ends = [at for at, _ in offsets[1:]]
-        pairs = zip(ends, offsets, strict=False)
-        whens = [(EventRow.start < end, f"{seconds:+d} seconds") for end, (_, seconds) in pairs]
-        modifier = case(*whens, else_=f"{offsets[-1][1]:+d} seconds")
-    hour = cast(func.strftime("%H", EventRow.start, modifier), Integer)
-    sunday_first = cast(func.strftime("%w", EventRow.start, modifier), Integer)
-    return hour, (sunday_first + 6) % 7 + 1
+    tips: TipStats = field(default_factory=no_tips)  # the tips seen in the two periods (store/tip_stats.py)
 
 
 def _where(q: StatsQuery) -> list[ColumnElement[bool]]:
@@ -265,11 +219,12 @@ def _one_pass(conn: Connection, q: StatsQuery, hour: ColumnElement[Any], weekday
 
 
 def event_stats(engine: Engine, q: StatsQuery) -> EventStats:
-    hour, weekday = _local_parts(engine.dialect.name, q)
+    hour, weekday = local_parts(engine.dialect.name, q, EventRow.start)
     current = EventRow.start >= q.since
     with engine.connect() as conn:
+        tips = tip_stats(conn, q)
         if engine.dialect.name == "postgresql":
-            return _one_pass(conn, q, hour, weekday)
+            return replace(_one_pass(conn, q, hour, weekday), tips=tips)
         total = _compared("all", conn.execute(select(*_count_columns(q)).where(*_where(q))).one())
         by_grid = _grouped(conn, q, EventRow.grid)
         by_type = _grouped(conn, q, EventRow.type)
@@ -304,4 +259,5 @@ def event_stats(engine: Engine, q: StatsQuery) -> EventStats:
         by_weekday=by_weekday,
         hot_spots=[HotSpot(r[0], r[1], r[2], int(r[3])) for r in hot],
         cameras=[CameraVerdicts(r[0], r[1], int(r[2]), int(r[3] or 0), int(r[4] or 0)) for r in verdicts],
+        tips=tips,
     )

@@ -1,6 +1,7 @@
 """Incident tables: stored events, their workflow transitions, linked incidents, the live feed, the outbox.
 
-- ``events``: one row per detection event. Pictures and clips are files under the data dir; the row holds
+- ``events``: one row per detection event, once: ``event_key`` (unique) is the same for every report of one
+  visit (``store.event_once``). Pictures and clips are files under the data dir; the row holds
   their paths relative to it and their total size (``media_bytes``) so retention by disk budget is one query.
   ``escalate_at`` is when an unacknowledged event goes to the supervisor (null: nobody to wait for).
 - ``event_transitions``: who moved an event from which status to which, when, with a note.
@@ -33,9 +34,12 @@ class EventRow(Base):
     __table_args__ = (
         Index("ix_events_time_id", "start", "id"),
         Index("ix_events_status_escalate", "status", "escalate_at"),
+        Index("ix_events_camera_start", "camera_id", "start", "id"),  # search: these cameras in a window
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # camera, type, zone and start bucket hashed: one report of a visit per key (store.event_once)
+    event_key: Mapped[str] = mapped_column(String(32), index=True, unique=True)
     camera_id: Mapped[str] = mapped_column(String(63), index=True)
     grid: Mapped[str] = mapped_column(String(64), index=True)
     type: Mapped[str] = mapped_column(String(32), index=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Engine, Float, String, Text, func, insert, select, update
+from sqlalchemy import Boolean, Engine, Float, Index, String, Text, func, insert, select, update
 from sqlalchemy import Integer as Integer_
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +20,11 @@ from shopwatch.store.incident_tables import EventRow, IncidentRow, JsonDoc
 
 class TipRow(Base):
     __tablename__ = "tips"
+    __table_args__ = (  # search: a window of time, a camera, a bounding box (store/search.py)
+        Index("ix_tips_seen_at", "seen_at", "id"),
+        Index("ix_tips_camera", "camera_id"),
+        Index("ix_tips_place", "lat", "lon"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     type: Mapped[str] = mapped_column(String(32))

@@ -18,6 +18,7 @@ from shopwatch.core.config import Settings
 from shopwatch.core.events import EventType
 from shopwatch.core.health import CameraState
 from shopwatch.core.principal import Role
+from shopwatch.core.tip_records import TipType
 from shopwatch.incidents.linking import COMPASS
 from shopwatch.incidents.workflow import Status
 
@@ -42,6 +43,7 @@ def used_keys() -> set[str]:
     keys |= {f"type.{t}" for t in EventType} | {f"status.{s}" for s in Status} | {f"move.{s}" for s in Status}
     keys |= {f"health.{s}" for s in CameraState} | {"health.unknown"} | {f"role.{r}" for r in Role}
     keys |= {f"direction.{d}" for d in COMPASS}  # an incident's direction of travel
+    keys |= {f"tip.type.{t}" for t in TipType}  # a tip's type (the case analysis counts tips by type)
     keys |= {f"why.{k}" for k in WHY_KINDS if k != "other"}  # why a camera is offline (other: the sentence)
     return keys - {"move.new"}  # nothing moves an event back to new
 

@@ -1,12 +1,14 @@
 """Decoded pictures handed on as ``Frame``s: converted to RGB only when asked, at the size asked, in any thread."""
 
 import threading
+from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 
 from shopwatch.core.frame import Frame
+from shopwatch.ingest.access_unit import AccessUnit
 from shopwatch.ingest.activity import downscale_luma
 from shopwatch.ingest.decode import AvDecoder, AvPicture
 
@@ -87,3 +89,37 @@ def test_luma_downscaled_by_the_decoder_is_the_block_mean_within_one_grey_level(
     small = AvDecoder.luma(frame, 4)
     assert small.shape == (24, 40)
     assert np.abs(small.astype(int) - downscale_luma(full, 4)).max() <= 1
+
+
+def encoded(b_frames: int, count: int = 8) -> list[av.Packet]:
+    """H.264 packets of a short moving picture, IDR first; with B-frames the decoder holds pictures back."""
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = 64, 48, "yuv420p"
+    codec.time_base = Fraction(1, 12)
+    codec.max_b_frames = b_frames
+    codec.options = {"bf": str(b_frames), "g": "4"}
+    packets: list[av.Packet] = []
+    for i in range(count):
+        frame = yuv_frame(rgb=(20 * i, 40, 90))
+        frame.pts = i
+        packets += codec.encode(frame)
+    packets += codec.encode(None)
+    return packets
+
+
+@pytest.mark.parametrize("b_frames", [0, 2])
+def test_a_keyframe_decoded_alone_gives_its_picture_with_no_decoder_kept(b_frames: int) -> None:
+    packets = encoded(b_frames)
+    source = av.CodecContext.create("h264", "r")  # what the stream's context gives: codec name and extradata
+    source.extradata = None
+    decoder = AvDecoder(source)
+    key = AccessUnit.of((packets[0],), 0.0)
+    assert packets[0].is_keyframe
+    frames = decoder.decode_alone(key)
+    assert [(f.width, f.height) for f in frames] == [(64, 48)]  # drained: held back no more with B-frames
+    assert decoder._codec is None  # released: its buffers are gone, the frame keeps its own
+    assert np.abs(AvPicture(frames[0]).to_rgb(64, 48)[24, 8].astype(int) - [0, 40, 90]).max() <= 8
+    # Then, e.g. once active, a fresh decoder goes on from a keyframe through the rest of the GOP.
+    decoded = [f for p in packets for f in decoder.decode(AccessUnit.of((p,), 0.0))]
+    decoder.release()
+    assert len(decoded) >= len(packets) - b_frames and decoder.errors == 0

@@ -50,10 +50,26 @@ class FakeDecoder:
     decoded: list[FakePacket] = field(default_factory=list)
     pictures: list["FakePicture"] = field(default_factory=list)
 
+    fresh: bool = True  # new or released: like a real one, it cannot decode a P-frame before a keyframe
+    releases: int = 0
+
     def decode(self, unit: AccessUnit[Any]) -> list[Any]:
         packet = unit.packets[0]
+        if self.fresh and not packet.is_keyframe:
+            raise AssertionError(f"a fresh decoder was given a P-frame (pts {packet.pts})")
+        self.fresh = False
         self.decoded.append(packet)
         return [FakeFrame(packet.pts, packet.figure)]
+
+    def decode_alone(self, unit: AccessUnit[Any]) -> list[Any]:
+        self.release()
+        frames = self.decode(unit)
+        self.release()
+        return frames
+
+    def release(self) -> None:
+        self.fresh = True
+        self.releases += 1
 
     def luma(self, frame: Any, scale: int = 1) -> Luma:
         image = np.full((H, W), 120, dtype=np.uint8)
@@ -141,6 +157,8 @@ def test_idle_decodes_an_unchanged_scene_only_at_the_max_interval() -> None:
     assert cam.handed() == []
     assert cam.gate.mode is ActivityMode.IDLE
     assert cam.health.health().frames_total == 3
+    # Between idle keyframes no decoder is kept (its buffers are ~1 MB per camera): each one had a fresh one.
+    assert cam.decoder.fresh and cam.decoder.releases == 2 * 3
 
 
 def test_idle_decodes_keyframes_whose_size_changed_at_most_once_per_interval() -> None:
@@ -219,8 +237,10 @@ def test_back_to_idle_after_quiet_s_without_a_signal() -> None:
     assert cam.gate.active
     cam.run(4.0)
     assert cam.gate.active  # not yet 5 s since the last signal
+    assert not cam.decoder.fresh  # active: one decoder goes on from frame to frame
     cam.run(3.0)
     assert cam.gate.mode is ActivityMode.IDLE
+    assert cam.decoder.fresh  # back to idle: the active decoder is let go at once
     decoded_before = len(cam.decoder.decoded)
     cam.run(10.0)
     assert all(p.is_keyframe for p in cam.decoder.decoded[decoded_before:])

@@ -1,5 +1,5 @@
-"""A hand-counted week of events (and the week before it) for the case-analysis numbers, shared by the store
-and the API tests. Times are the station's (Asia/Shanghai, UTC+8); the expected numbers in the tests were
+"""A hand-counted week of events and tips (and the week before it) for the case-analysis numbers, shared by the
+store and the API tests. Times are the station's (Asia/Shanghai, UTC+8); the expected numbers in the tests were
 counted by hand from the table below, not computed."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 from shopwatch.core.incident_records import Incident
 from shopwatch.store.events import EventRepository
+from shopwatch.store.tips import TipRepository
 from tests.store.test_events import make_event
+from tests.store.test_tips import tip
 
 CST = timezone(timedelta(hours=8))
 SINCE = datetime(2026, 11, 9, tzinfo=CST)  # a Monday
@@ -49,3 +51,30 @@ def store_fixture(events: EventRepository) -> None:
         )
         linked = None if incident is None else Incident(incident, type_, start, start, {})
         events.add(event, [], linked)
+
+
+# id, grid (None: place unresolved), type, local time seen (day, hour, minute), status, led to a case
+TIPS = [
+    # this week
+    ("t1", "north", "card_posting", (9, 22, 30), "confirmed", True),
+    ("t2", "north", "card_posting", (10, 21, 0), "merged", False),
+    ("t3", "south", "suspicious_person", (14, 7, 30), "closed", False),  # Friday 23:30 in UTC
+    ("t4", None, "other", (12, 10, 0), "candidate", False),
+    # the week before
+    ("q1", "north", "card_posting", (3, 22, 0), "confirmed", True),
+    ("q2", "south", "hazard", (5, 9, 0), "closed", False),
+    # outside both
+    ("x1", "north", "card_posting", (16, 0, 0), "confirmed", True),  # the end is excluded
+    ("x2", "south", "card_posting", (1, 23, 59), "candidate", False),
+]
+
+
+def store_tips(tips: TipRepository) -> None:
+    for n, (tip_id, grid, type_, (day, hour, minute), status, led_to_case) in enumerate(TIPS):
+        seen = datetime(2026, 11, day, hour, minute, tzinfo=CST)
+        tips.add(
+            replace(
+                tip(n, "vol-li"), id=tip_id, grid=grid, type=type_, seen_at=seen, filed_at=seen + timedelta(hours=1),
+                status=status, led_to_case=led_to_case, place_from="unresolved" if grid is None else "camera",
+            )
+        )  # fmt: skip

@@ -1,6 +1,6 @@
 """Case-analysis counts against the hand-counted fixture (tests/store/stats_fixture.py), on SQLite and
 PostgreSQL: totals, per grid, type, local hour and local weekday for the week and the week before, hot spots
-and per-camera verdicts; scoped to grids and types."""
+and per-camera verdicts; the tips of those weeks counted the same way; scoped to grids and types."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 
 from shopwatch.store.event_stats import CameraVerdicts, Counts, HotSpot, StatsQuery
 from shopwatch.store.events import EventRepository
-from tests.store.stats_fixture import SINCE, UNTIL, store_fixture
+from shopwatch.store.tip_stats import TipCounts
+from shopwatch.store.tips import TipRepository
+from tests.store.stats_fixture import SINCE, UNTIL, store_fixture, store_tips
 
 
 def _query(**more: object) -> StatsQuery:
@@ -74,3 +76,51 @@ def test_grid_and_type_scoping(engine: Engine) -> None:
     assert nothing.total.current == Counts() and nothing.by_grid == [] and nothing.hot_spots == []
     cards = events.stats(_query(types=frozenset({"card_posting"})))
     assert (cards.total.current, cards.total.previous) == (Counts(6, 2, 2, 1), Counts(2, 1, 1, 0))
+
+
+def test_tips_match_the_hand_counted_week(engine: Engine) -> None:
+    events = EventRepository(engine)
+    store_tips(TipRepository(engine))
+    tips = events.stats(_query()).tips
+    assert (tips.total.current, tips.total.previous) == (TipCounts(4, 2, 1), TipCounts(2, 1, 1))
+    assert _table(tips.by_grid) == {
+        "north": (TipCounts(2, 2, 1), TipCounts(1, 1, 1)),
+        "south": (TipCounts(1, 0, 0), TipCounts(1, 0, 0)),
+        None: (TipCounts(1, 0, 0), TipCounts()),  # place unresolved
+    }
+    assert [r.key for r in tips.by_grid] == ["north", "south", None]
+    assert _table(tips.by_type) == {
+        "card_posting": (TipCounts(2, 2, 1), TipCounts(1, 1, 1)),
+        "hazard": (TipCounts(), TipCounts(1, 0, 0)),
+        "other": (TipCounts(1, 0, 0), TipCounts()),
+        "suspicious_person": (TipCounts(1, 0, 0), TipCounts()),
+    }
+    hours = _table(tips.by_hour)
+    assert list(hours) == list(range(24))
+    assert {h: v for h, v in hours.items() if v != (TipCounts(), TipCounts())} == {
+        7: (TipCounts(1, 0, 0), TipCounts()),  # 23:30 UTC: the station's morning
+        9: (TipCounts(), TipCounts(1, 0, 0)),
+        10: (TipCounts(1, 0, 0), TipCounts()),
+        21: (TipCounts(1, 1, 0), TipCounts()),
+        22: (TipCounts(1, 1, 1), TipCounts(1, 1, 1)),
+    }
+    assert _table(tips.by_weekday) == {
+        1: (TipCounts(1, 1, 1), TipCounts()),
+        2: (TipCounts(1, 1, 0), TipCounts(1, 1, 1)),
+        3: (TipCounts(), TipCounts()),
+        4: (TipCounts(1, 0, 0), TipCounts(1, 0, 0)),
+        5: (TipCounts(), TipCounts()),
+        6: (TipCounts(1, 0, 0), TipCounts()),  # Saturday in the station, Friday in UTC
+        7: (TipCounts(), TipCounts()),
+    }
+
+
+def test_tips_scoped_to_grids_and_types(engine: Engine) -> None:
+    events = EventRepository(engine)
+    store_tips(TipRepository(engine))
+    south = events.stats(_query(grids=frozenset({"south"}))).tips
+    assert [r.key for r in south.by_grid] == ["south"]  # never the unresolved tip
+    assert (south.total.current, south.total.previous) == (TipCounts(1, 0, 0), TipCounts(1, 0, 0))
+    cards = events.stats(_query(types=frozenset({"card_posting"}))).tips
+    assert (cards.total.current, cards.total.previous) == (TipCounts(2, 2, 1), TipCounts(1, 1, 1))
+    assert events.stats(_query(grids=frozenset())).tips.total.current == TipCounts()

@@ -102,7 +102,15 @@ def test_imported_passwords_are_only_ciphertext_on_disk(home: Path) -> None:
     assert [c.credentials.password.get_secret_value() for c in cameras] == [SECRET] * 3
 
 
-@pytest.mark.parametrize("command", [("cameras", "list"), ("cameras", "check"), ("users", "list")])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("cameras", "list"),
+        ("cameras", "check"),
+        ("users", "list"),
+        ("report", "--month", "2026-11", "--out", "/nonexistent/report.html"),
+    ],
+)
 @pytest.mark.parametrize("how", ["missing", "another key", "not a key"])
 def test_without_the_right_key_a_command_stops_with_one_sentence_naming_the_key_file(
     home: Path, how: str, command: tuple[str, ...]
@@ -193,9 +201,7 @@ def stored_passwords(data: Path) -> list[str]:
     return values
 
 
-def test_rows_are_sealed_in_the_database_and_the_migration_encrypts_and_decrypts(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_rows_are_sealed_in_the_database_and_the_migration_encrypts_and_decrypts(db_url: str, tmp_path: Path) -> None:
     """SQLite and PostgreSQL: the column holds ``fernet:`` tokens; down to 0007 holds the passwords in clear
     again (what the version before read), and up again encrypts them."""
     box = key_file_box(tmp_path / "keys" / "secret.key")

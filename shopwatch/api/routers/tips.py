@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from shopwatch.api.access.deps import PrincipalDep, require
 from shopwatch.api.deps import ContextDep, FleetDep, present
 from shopwatch.api.services import Fleet
-from shopwatch.api.tip_schemas import TipCase, TipCreate, TipDecision, TipPublic, TipsterStats
+from shopwatch.api.tip_schemas import MAX_TEXT, TipCase, TipCreate, TipDecision, TipLimits, TipPublic, TipsterStats
 from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.principal import Permission, Principal, PrincipalKind
 from shopwatch.core.tip_records import Tip, TipStatus
@@ -50,7 +50,7 @@ def _visible(tip: Tip, principal: Principal) -> bool:
     return tip.filed_by == principal.name
 
 
-def _public(tip: Tip, principal: Principal, fleet: Fleet) -> TipPublic:
+def public_tip(tip: Tip, principal: Principal, fleet: Fleet) -> TipPublic:
     """The tip as this caller may see it: who filed it for operators and admins only; for a caller scoped to
     grids, only the nearby cameras and events of its grids (a tip near a grid's edge reaches into the next)."""
     public = TipPublic.of(tip, identity=_works(principal))
@@ -90,7 +90,7 @@ async def file_tip(body: TipCreate, tips: TipsDep, principal: PrincipalDep, flee
         filed_by=principal.name,
         tipster=tipster,
     )
-    return _public(tip, principal, fleet)
+    return public_tip(tip, principal, fleet)
 
 
 @router.get("", response_model=list[TipPublic], summary="Tips, newest first (a tipster: its own)")
@@ -102,7 +102,13 @@ async def list_tips(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TipPublic]:
     found = await tips.find(None, status_.value if status_ else None, limit if _works(principal) else 500)
-    return [_public(t, principal, fleet) for t in found if _visible(t, principal)][:limit]
+    return [public_tip(t, principal, fleet) for t in found if _visible(t, principal)][:limit]
+
+
+@router.get("/limits", response_model=TipLimits, summary="What one tip may carry (the phone page sizes photos by it)")
+async def tip_limits(tips: TipsDep) -> TipLimits:
+    settings = tips.settings
+    return TipLimits(max_photos=settings.max_photos, max_photo_bytes=settings.max_photo_kib * 1024, max_text=MAX_TEXT)
 
 
 @router.get("/stats", response_model=list[TipsterStats], summary="Per tipster: filed, confirmed, led to a case")
@@ -122,7 +128,7 @@ async def _tip(tips: TipDesk, tip_id: str, principal: Principal) -> Tip:
 
 @router.get("/{tip_id}", response_model=TipPublic, responses={404: {"description": "No such tip (or not yours)."}})
 async def get_tip(tip_id: str, tips: TipsDep, principal: PrincipalDep, fleet: FleetDep) -> TipPublic:
-    return _public(await _tip(tips, tip_id, principal), principal, fleet)
+    return public_tip(await _tip(tips, tip_id, principal), principal, fleet)
 
 
 @router.get("/{tip_id}/photos/{name}", response_class=FileResponse, summary="A tip's photo (no metadata)")
@@ -138,10 +144,10 @@ async def decide_tip(
 ) -> TipPublic:
     await _tip(tips, tip_id, principal)
     tip = await tips.decide(tip_id, body.decision, principal.name, body.note, body.incident_id)
-    return _public(tip, principal, fleet)
+    return public_tip(tip, principal, fleet)
 
 
 @router.post("/{tip_id}/case", response_model=TipPublic, dependencies=_WORK, summary="Mark: it led to a case")
 async def mark_case(tip_id: str, body: TipCase, tips: TipsDep, principal: PrincipalDep, fleet: FleetDep) -> TipPublic:
     await _tip(tips, tip_id, principal)
-    return _public(await tips.mark_case(tip_id, body.led_to_case), principal, fleet)
+    return public_tip(await tips.mark_case(tip_id, body.led_to_case), principal, fleet)

@@ -1,6 +1,6 @@
 """``GET /api/stats`` over the hand-counted week (tests/store/stats_fixture.py): changes in count and percent
-(null against 0), precision per camera from verdicts, hot spots, the station's hours; a grid-scoped operator
-counts only its grids and a patrol may not ask; bad dates answer 422 naming the field."""
+(null against 0), precision per camera from verdicts, hot spots, the station's hours, the tips of the week; a
+grid-scoped operator counts only its grids and a patrol may not ask; bad dates answer 422 naming the field."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import httpx
 
 from shopwatch.core.principal import Role
 from shopwatch.store.events import EventRepository
+from shopwatch.store.tips import TipRepository
 from tests.api.auth_fixtures import AuthKit
-from tests.store.stats_fixture import SINCE, UNTIL, store_fixture
+from tests.store.stats_fixture import SINCE, UNTIL, store_fixture, store_tips
 
 WEEK = {"from": SINCE.isoformat(), "to": UNTIL.isoformat()}
 
@@ -42,6 +43,20 @@ async def test_stats_of_the_week_against_the_week_before(client: httpx.AsyncClie
     ]
     precision = {c["camera_id"]: c["precision"] for c in stats["cameras"]}
     assert precision == {"cam-a": 0.6667, "cam-b": 1.0, "cam-c": 0.0, "cam-d": None}
+
+
+async def test_tips_of_the_week(client: httpx.AsyncClient, auth_kit: AuthKit) -> None:
+    store_tips(TipRepository(auth_kit.engine))
+    tips = (await client.get("/api/stats", params=WEEK)).json()["tips"]
+    assert tips["total"]["current"] == {"filed": 4, "confirmed": 2, "led_to_case": 1}
+    assert tips["total"]["change"]["filed"] == {"count": 2, "percent": 100.0}  # 4 against 2
+    assert [r["key"] for r in tips["by_grid"]] == ["north", "south", None]
+    assert _row(tips["by_type"], "hazard")["change"]["filed"] == {"count": -1, "percent": -100.0}
+    assert _row(tips["by_hour"], 21)["change"]["confirmed"] == {"count": 1, "percent": None}
+    assert _row(tips["by_weekday"], 6)["current"]["filed"] == 1  # Saturday 07:30 in the station
+    south_desk = auth_kit.headers("south-desk", Role.OPERATOR, ("south",))
+    scoped = (await client.get("/api/stats", params=WEEK, headers=south_desk)).json()["tips"]
+    assert [r["key"] for r in scoped["by_grid"]] == ["south"] and scoped["total"]["current"]["filed"] == 1
 
 
 async def test_grid_scoped_callers(client: httpx.AsyncClient, auth_kit: AuthKit) -> None:

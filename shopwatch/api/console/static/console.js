@@ -7,9 +7,11 @@ import { language, pictureName, setLanguage, start as startI18n, t, when } from 
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
 import { AlarmTiles, LivePlayer } from "./live.js";
+import { FleetPane } from "./fleet.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
 import { Notices } from "./notify.js";
+import { StatsView } from "./stats.js";
 import { TalkPanel } from "./talk.js";
 import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
 
@@ -21,10 +23,14 @@ const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the se
   false_positive: [],
 };
 const WORKERS = new Set(["admin", "operator"]);  // may move events past "acknowledged" and talk
+const ANALYSTS = new Set(["admin", "operator", "viewer"]);  // may read the case analysis (view_operations)
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null, summary: null };
+const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null,
+                camera: null };  // camera: the event list shows only this camera's events
 
+const fleet = new FleetPane({ table: $("cameras"), summary: $("fleet-summary"), search: $("camera-search") },
+                            { onList: listed });
 const wall = new Wall($("wall"), { onPick: pickCamera });
 const alarm = new Alarm();
 const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
@@ -37,6 +43,11 @@ const incidentView = new IncidentView($("incident"), {
   cameras: () => state.cameras,
   onEvent: (id) => selectAny(id),
   onMap: (incident) => showView("map").then(() => map.showPath(incident)),
+});
+const stats = new StatsView($("stats-view"), {
+  cameras: () => state.cameras,
+  onMap: (id) => showView("map").then(() => { map.reveal(id); openCamera(id); }),
+  onEvents: (id, type) => filterCamera(id, type),
 });
 
 // Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
@@ -70,6 +81,7 @@ function signedOut() {
   $("views").hidden = true;
   $("wall-view").hidden = true;
   $("map-view").hidden = true;
+  $("stats-view").hidden = true;
   closeCamera();
   wall.show(false);
   $("detail").hidden = true;
@@ -91,10 +103,12 @@ async function showView(name) {
   $("wall-view").hidden = name !== "wall";
   $("app-view").hidden = name !== "work";
   $("map-view").hidden = name !== "map";
+  $("stats-view").hidden = name !== "stats";
   for (const button of $("views").children) button.classList.toggle("on", button.dataset.view === name);
   wall.show(name === "wall");
   if (name === "map") await map.show();
   else closeCamera();
+  if (name === "stats") await stats.show();
 }
 
 // -- the map's camera panel: a pin clicked shows the camera and its live picture ---------------------------
@@ -131,7 +145,7 @@ function closeCamera() {
 $("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
 $("map-camera-events").addEventListener("click", () => {
   const cameraId = $("map-camera").dataset.camera;
-  if (cameraId) pickCamera(cameraId);
+  if (cameraId) filterCamera(cameraId);  // the event list narrowed to this camera, every type
 });
 
 for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
@@ -144,13 +158,15 @@ function pickCamera(cameraId) {
 }
 
 async function signedIn(me) {
+  if (me.role === "tipster") return window.location.replace("phone.html");  // files tips only: the phone's form
   state.me = me;
   showWho();
   $("login-view").hidden = true;
   $("views").hidden = false;
+  $("show-stats").hidden = !ANALYSTS.has(me.role);
   showView("wall");  // the landing page
   $("logout").hidden = false;
-  await Promise.all([loadCameras(), loadEvents()]);
+  await Promise.all([fleet.load(), loadEvents()]);
   follow();
   talk.start();
 }
@@ -181,32 +197,13 @@ $("logout").addEventListener("click", async () => {
 
 // -- cameras -----------------------------------------------------------------------------------------
 
-function showSummary() {
-  const summary = state.summary;
-  if (!summary) return;
-  const counts = Object.entries(summary.by_state).filter(([, n]) => n > 0)
-    .map(([s, n]) => t("cameras.count", { n, state: healthName(s) }));
-  $("fleet-summary").textContent = t("cameras.summary", {
-    total: summary.total, counts: counts.join(t("list.separator")) || t("cameras.no_health") });
-}
-
-async function loadCameras() {
-  const q = $("camera-search").value.trim();
-  const list = await api("/api/cameras" + (q ? "?q=" + encodeURIComponent(q) : ""));
-  state.summary = list.summary;
-  showSummary();
-  const rows = list.cameras.map((camera) => {
-    state.cameras.set(camera.id, camera);
-    const health = camera.health ? camera.health.state : "unknown";
-    return el("tr", { dataset: { camera: camera.id } },
-      el("td", {}, camera.name), el("td", {}, camera.merchant.name), el("td", {}, camera.grid),
-      el("td", { class: "state " + health }, healthName(health)));
-  });
-  $("cameras").tBodies[0].replaceChildren(...rows);
-  if (!q) {
-    wall.setCameras(list.cameras.map((c) => ({ ...c })));
-    map.setCameras(list.cameras.map((c) => ({ ...c })));
-  }
+// The camera pane lists what the caller sees; without a search, the wall and the map get the same cameras.
+function listed(cameras, searched) {
+  for (const camera of cameras) state.cameras.set(camera.id, camera);
+  if (searched) return;
+  wall.setCameras(cameras.map((c) => ({ ...c })));
+  map.setCameras(cameras.map((c) => ({ ...c })));
+  stats.camerasChanged();
 }
 
 // A camera's state from the stream: the wall's tile and the fleet table's row.
@@ -216,19 +213,9 @@ function cameraState(message) {
   map.update(change.id, change);
   const camera = state.cameras.get(change.id);
   if (camera) camera.health = { ...(camera.health || {}), state: change.state, mode: change.mode };
-  const row = $("cameras").querySelector(`tr[data-camera="${CSS.escape(change.id)}"]`);
-  if (row) {
-    row.cells[3].className = "state " + change.state;
-    row.cells[3].textContent = healthName(change.state);
-  }
+  fleet.update(change.id, change.state);
   if ($("map-camera").dataset.camera === change.id) showCamera();
 }
-
-let searchTimer = null;
-$("camera-search").addEventListener("input", () => {
-  clearTimeout(searchTimer);
-  searchTimer = setTimeout(loadCameras, 250);
-});
 
 // -- events ------------------------------------------------------------------------------------------
 
@@ -236,13 +223,35 @@ function eventQuery() {
   const form = new FormData($("filters"));
   const params = new URLSearchParams({ limit: "50" });
   for (const key of ["type", "status"]) if (form.get(key)) params.append(key, form.get(key));
+  if (state.camera) params.append("camera", state.camera);
   return params;
 }
 
 function matchesFilters(event) {
   const form = new FormData($("filters"));
-  return (!form.get("type") || form.get("type") === event.type) && (!form.get("status") || form.get("status") === event.status);
+  return (!form.get("type") || form.get("type") === event.type) && (!form.get("status") || form.get("status") === event.status)
+    && (!state.camera || state.camera === event.camera_id);
 }
+
+// One camera's events (a hot spot's "its events"), of one type if given; the chip's button shows all again.
+function filterCamera(cameraId, type = "") {
+  state.camera = cameraId;
+  $("filters").elements.type.value = type;
+  showCameraFilter();
+  showView("work");
+  return loadEvents();
+}
+
+function showCameraFilter() {
+  $("camera-filter").hidden = !state.camera;
+  $("camera-filter-name").textContent = state.camera ? cameraLabel(state.cameras.get(state.camera), state.camera) : "";
+}
+
+$("camera-filter-clear").addEventListener("click", () => {
+  state.camera = null;
+  showCameraFilter();
+  loadEvents();
+});
 
 async function loadEvents(more = false) {
   const params = eventQuery();
@@ -430,19 +439,16 @@ async function move(id, status, ignoreSpot = false) {
 async function switchLanguage(lang) {
   await setLanguage(lang);
   showWho();
-  showSummary();
   showTitle();
   wall.retranslate();
   alarmTiles.retranslate();
   if (player) player.retranslate();
   notices.paint();
   incidentView.render();
+  stats.retranslate();
   talk.retranslate();
   showCamera();
-  for (const row of $("cameras").tBodies[0].rows) {
-    const camera = state.cameras.get(row.dataset.camera);
-    row.cells[3].textContent = healthName(camera && camera.health ? camera.health.state : "unknown");
-  }
+  fleet.retranslate((id) => { const c = state.cameras.get(id); return c && c.health ? c.health.state : "unknown"; });
   for (const row of [...$("event-list").children]) {
     const event = state.events.get(row.dataset.event);
     if (event) row.replaceWith(Object.assign(eventRow(event), { className: row.className }));

@@ -27,6 +27,11 @@ export function language() {
   return state.lang;
 }
 
+// The station's zone (api.timezone) the page shows times in; undefined when the page could not learn it.
+export function zone() {
+  return state.zone;
+}
+
 // t(key, {name: "x"}): the message with {name} replaced; `fallback` for open-ended values (a device's word).
 export function t(key, vars = {}, fallback = undefined) {
   let text = state.messages[key];

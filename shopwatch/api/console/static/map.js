@@ -196,6 +196,14 @@ export class CameraMap {
     if (points.length) this.map.fitBounds(L.latLngBounds(points), { padding: [90, 90], maxZoom: 20 });
   }
 
+  // Brings a camera's pin into view, out of its cluster (a hot spot's "on the map"); `data-revealed` names it.
+  reveal(cameraId) {
+    const marker = this.markers.get(cameraId);
+    if (!marker || !this.map) return;
+    this.root.dataset.revealed = cameraId;
+    this.cluster.zoomToShowLayer(marker, () => this.map.setView(marker.getLatLng(), Math.max(this.map.getZoom(), 18)));
+  }
+
   clearPath() {
     if (this.pathLayer) this.pathLayer.clearLayers();
     delete this.root.dataset.path;

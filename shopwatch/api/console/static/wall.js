@@ -5,6 +5,7 @@
 // event stream's `camera` messages and the event feed; they are data attributes the style sheet draws.
 
 import { t } from "./i18n.js";
+import { cameraLabel } from "./util.js";
 
 const REFRESH_MS = 2000;
 const byId = (id) => document.getElementById(id);
@@ -89,7 +90,7 @@ export class Wall {
     const img = document.createElement("img");
     img.alt = t("wall.picture_alt", { name: camera.name });
     const caption = document.createElement("figcaption");
-    caption.textContent = `${camera.merchant.name} · ${camera.name}`;  // the merchants' words
+    caption.textContent = cameraLabel(camera, camera.id);  // the merchants' words (a shop left unnamed: the camera's)
     const state = document.createElement("span");
     state.className = "tile-state";
     const alarm = document.createElement("span");
