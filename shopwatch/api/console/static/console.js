@@ -158,6 +158,7 @@ function pickCamera(cameraId) {
 }
 
 async function signedIn(me) {
+  if (me.role === "tipster") return window.location.replace("phone.html");  // files tips only: the phone's form
   state.me = me;
   showWho();
   $("login-view").hidden = true;
