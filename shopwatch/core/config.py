@@ -224,9 +224,10 @@ class Ingest(Strict):
     )
     opens_in_flight: int = Field(4, ge=1, le=100, description="Opens awaiting an answer at once, per worker process.")
     worker_nice: int = Field(
-        5, ge=0, le=19,
-        description="Worker processes run this much nicer than the main process, so the API, the supervisor and "
-        "alerts keep their CPU when the readers saturate the machine (docs/FLEET.md); 0: the same priority.",
+        0, ge=0, le=19,
+        description="Worker processes run this much nicer than the main process (os.nice), so the API, the "
+        "supervisor and alerts would keep their CPU when readers saturate the machine; not shown to help yet "
+        "(docs/FLEET.md). 0: the same priority.",
     )  # fmt: skip
     backoff: Backoff = Field(default_factory=Backoff, description="Reconnect backoff.")
     activity: Activity = Field(default_factory=Activity, description="Activity gating (idle/active).")
