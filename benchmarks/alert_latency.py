@@ -123,12 +123,15 @@ async def alert_rows(events: int, burst_s: float) -> list[Row]:
         migrate(engine)
         service = build(conf, engine, FakeFleet([make_camera(1, "north")]), Path(tmp), SystemClock())
         await service.start()
+        visit = 0  # each event another visit: starts 10 s apart (reports of one visit are stored once)
+        first_start = time.time() - 3 * 3600
         for label, n, rate in (("one at a time", events, 5.0), ("100 events/s burst", int(100 * burst_s), 100.0)):
             await _ask(conn, "clear")
             sent: dict[str, float] = {}
             start = time.monotonic()
             for i in range(n):
-                event = make_event("cam-0001", time.time())
+                event = make_event("cam-0001", first_start + 10 * visit)
+                visit += 1
                 sent[event.id] = time.monotonic()
                 service.submit(event)
                 await asyncio.sleep(max(0.0, start + (i + 1) / rate - time.monotonic()))  # the rate, not drifting

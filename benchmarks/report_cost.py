@@ -2,7 +2,7 @@
 
 Fills a schema of its own on the test PostgreSQL server with ~500k events for 1,204 cameras over the year before
 now (``stats_latency.fill``: bulk COPY, ANALYZEd; dropped afterwards), then makes the report of the last whole
-month (in the station's zone) ``--runs`` times: the numbers (``build_report``: five calls of the stats function
+month (in the station's zone) ``--runs`` times: the numbers (``build_report``: four calls of the stats function
 behind ``GET /api/stats``: the month, the month before, a year earlier, the month's card postings), the HTML,
 and the PDF by headless Chromium. Heavy: run it under ``flock /tmp/shopwatch-bench.lock nice -n 5``.
 

@@ -8,7 +8,7 @@ that no vacuum has seen yet: a day of new events and operators' verdicts on 2 % 
 serves the real app on a loopback uvicorn port (admin API key, the real authenticator) and times N calls of
 ``GET /api/stats`` for a 30-day and a 182-day period (each also reads the period before it: the 182-day one
 reads the whole year): "before" without the index ``ix_events_stats`` and the table's autovacuum settings
-(main before migration 0012), "after" with them, built on the same data as the migration builds them on an
+(main before migration 0013), "after" with them, built on the same data as the migration builds them on an
 existing database. Heavy: run it under ``flock /tmp/shopwatch-bench.lock nice -n 5``.
 
     python benchmarks/stats_latency.py [--events 500000] [--requests 30]
@@ -52,7 +52,7 @@ from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera  # noqa: E402
 
-MIGRATION = importlib.import_module("shopwatch.store.migrations.versions.v0012_event_stats_index")
+MIGRATION = importlib.import_module("shopwatch.store.migrations.versions.v0013_event_stats_index")
 AUTOVACUUM: dict[str, str] = MIGRATION.AUTOVACUUM
 INDEX_COLUMNS: list[str] = MIGRATION.COLUMNS
 INCIDENT_SHARE = 0.2  # about this share of the events belong to an incident
@@ -60,8 +60,8 @@ CAMERAS = 1204
 GRIDS = 40
 TYPES = [("card_posting", 0.6), ("loitering", 0.25), ("intrusion", 0.15)]
 STATUSES = [("new", 0.3), ("acknowledged", 0.2), ("resolved", 0.3), ("dispatched", 0.05), ("false_positive", 0.15)]
-COLUMNS = (
-    'id, camera_id, grid, type, status, start, "end", detected_at, stored_at, confidence, zone, detail, '
+COLUMNS = (  # event_key: a bulk-loaded event's own (no duplicate check; see store/event_once.py)
+    'id, event_key, camera_id, grid, type, status, start, "end", detected_at, stored_at, confidence, zone, detail, '
     "snapshots, clip, media_bytes, teams, escalate_at, escalated_at, incident_id, deterrence, updated_at"
 )
 
@@ -85,7 +85,7 @@ def _events(count: int, now: datetime) -> tuple[list[tuple[object, ...]], list[t
         joining = max(0, joining - 1)
         end = start + timedelta(seconds=5)
         events.append((
-            f"bench{n:09d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}", type_,
+            f"bench{n:09d}", f"bench{n:027d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}", type_,
             rng.choices(statuses, status_w)[0], start, end, end, end, 0.8, rng.choice(("wall", "door", "pole")),
             "{}", "{}", None, 0, "[]", None, None, incident, None, end,
         ))  # fmt: skip
@@ -117,12 +117,11 @@ def fresh_writes(engine: Engine, now: datetime) -> tuple[int, int]:
     """A working day no vacuum has seen: a day of new events (after the last one stored) and operators' verdicts
     on 2 % of the last 30 days' events. Returns (events added, verdicts)."""
     rng = random.Random(16)
-    per_day = 0
     with engine.begin() as conn:
-        per_day = conn.execute(text("SELECT count(*) / 364 FROM events")).scalar_one()
-        conn.execute(
+        added = conn.execute(
             text(
-                f"INSERT INTO events ({COLUMNS}) SELECT 'fresh' || substr(id, 6), camera_id, grid, type, 'new', "
+                f"INSERT INTO events ({COLUMNS}) SELECT 'fresh' || substr(id, 6), "
+                "'fresh' || substr(event_key, 6), camera_id, grid, type, 'new', "
                 "start + interval '1 day', \"end\" + interval '1 day', detected_at, stored_at, confidence, zone, "
                 "detail, snapshots, clip, media_bytes, teams, escalate_at, escalated_at, NULL, deterrence, "
                 "updated_at FROM events WHERE start >= :day_ago - interval '1 day' AND start < :day_ago"
@@ -136,7 +135,7 @@ def fresh_writes(engine: Engine, now: datetime) -> tuple[int, int]:
         for n, event_id in enumerate(judged):
             verdict = "false_positive" if n % 3 == 0 else "resolved"
             conn.execute(text("UPDATE events SET status = :s WHERE id = :id"), {"s": verdict, "id": event_id})
-    return per_day, len(judged)
+    return added.rowcount, len(judged)
 
 
 def table_state(engine: Engine) -> str:
@@ -153,14 +152,14 @@ def table_state(engine: Engine) -> str:
 
 
 def without_index(engine: Engine) -> None:
-    """Back to main before migration 0012: no ``ix_events_stats``, PostgreSQL's default autovacuum."""
+    """Back to main before migration 0013: no ``ix_events_stats``, PostgreSQL's default autovacuum."""
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_events_stats"))
         conn.execute(text(f"ALTER TABLE events RESET ({', '.join(AUTOVACUUM)})"))
 
 
 def with_index(engine: Engine) -> float:
-    """What migration 0012 does on an existing database; returns the seconds it took."""
+    """What migration 0013 does on an existing database; returns the seconds it took."""
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text(f"CREATE INDEX ix_events_stats ON events ({', '.join(INDEX_COLUMNS)})"))

@@ -12,28 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from shopwatch.core.clock import Clock
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraDirectory
-from shopwatch.core.errors import NotFound
+from shopwatch.core.errors import Conflict, NotFound
 from shopwatch.core.events import Event
-from shopwatch.core.incident_records import Lease, NewDelivery, NewEvent, StoredEvent, Transition
+from shopwatch.core.incident_records import NewDelivery, NewEvent, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
 from shopwatch.incidents.archive import EventArchive
-from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
+from shopwatch.incidents.committing import commit_batch, remove_unstored_media, save_media
+from shopwatch.incidents.deterrence import MAX_WAITING, AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.linking import Link, Linker, Place, Sighting
-from shopwatch.incidents.media import MediaStore, StoredMedia
+from shopwatch.incidents.media import MediaStore
 from shopwatch.incidents.records import Intake, new_event
 from shopwatch.incidents.routing import Router
 from shopwatch.incidents.search import EventSearch
@@ -55,6 +54,13 @@ class _Prepared:
     events: list[Event]  # as they were queued
     records: list[NewEvent]  # those whose files were written
     failed: list[tuple[Event, Exception]]
+
+
+class DuplicateEvent(Conflict):
+    """Another report of a visit stored already (``store.event_once``): nothing was stored for it."""
+
+    def __str__(self) -> str:
+        return f"event {self.args[0]} on {self.args[1]} is another report of a visit stored already"
 
 
 class UnknownEvent(NotFound, KeyError):
@@ -101,18 +107,27 @@ class IncidentService:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.stored = 0
         self.dropped = 0
+        self.duplicates = 0  # events another reader of the camera had reported already
 
     # -- life ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.feed.last_seq = await asyncio.to_thread(self.events.last_seq)
         await self.restore_links()
+        await self.resume_confirmations()
         self.dispatcher.start()
         self._tasks = [
             asyncio.create_task(self._store_loop(), name="incidents-store"),
             asyncio.create_task(self._commit_loop(), name="incidents-commit"),
             asyncio.create_task(self._housekeeping_loop(), name="incidents-housekeeping"),
         ]
+
+    async def resume_confirmations(self) -> None:
+        """Warnings that waited for an operator's acknowledgement when the service stopped wait again for the
+        time they had left (or are recorded not played): an acknowledgement after a restart still plays."""
+        for event in await asyncio.to_thread(self.events.awaiting_confirmation, MAX_WAITING):
+            trigger = Trigger(event.id, event.camera_id, event.type, event.confidence)
+            await self._deterrence.resume(trigger, event.deterrence or {}, self._record_deterrence)
 
     async def close(self) -> None:
         """Stop taking events (those still queued are stored first), then stop sending."""
@@ -191,16 +206,19 @@ class IncidentService:
                     self._queue.task_done()
 
     async def ingest(self, event: Event) -> StoredEvent:
-        """Store one event with its media, link it, queue its alerts; returns it as stored."""
+        """Store one event with its media, link it, queue its alerts; returns it as stored. ``DuplicateEvent``
+        when it is another report of a visit stored already (nothing of it is kept)."""
         stored, failed = await self._finish(await self._prepare([event]))
         if failed:
             raise failed[0][1]
+        if not stored:
+            raise DuplicateEvent(event.id, event.camera_id)
         return stored[0]
 
     async def _prepare(self, events: list[Event]) -> _Prepared:
         """Events that arrived together: their files (one thread hop for all; a disk error costs that event
         only), their links and their records."""
-        saved = await asyncio.to_thread(_save_media, self.media, events)
+        saved = await asyncio.to_thread(save_media, self.media, events)
         failed: list[tuple[Event, Exception]] = [
             (e, m) for e, m in zip(events, saved, strict=True) if isinstance(m, Exception)
         ]
@@ -216,22 +234,26 @@ class IncidentService:
 
     async def _finish(self, prepared: _Prepared) -> tuple[list[StoredEvent], list[tuple[Event, Exception]]]:
         """Commit a prepared batch in one transaction and hand its alerts to the dispatcher. Returns the events
-        stored and those that failed, with why."""
+        stored and those that failed, with why; duplicates of stored events are in neither (nothing of them is
+        kept: no row, no alert, no files)."""
         # Rows committed already leased to our dispatcher, then handed to it: sent without being read back.
         lease = self.dispatcher.lease()
-        done, seqs, refused = await self._commit(prepared.records, lease)
+        outcome = await commit_batch(self.events, prepared.records, lease)
         failed = list(prepared.failed)
         by_id = {e.id: e for e in prepared.events}
-        for item, exc in refused:
+        for item, exc in outcome.refused:
             self.linker.forget(item.event.id)
             failed.append((by_id[item.event.id], exc))
+        if outcome.duplicates:
+            await self._drop_duplicates(outcome.duplicates)
+        done = outcome.done
         self.stored += len(done)
         if done and lease is not None:
             self.dispatcher.hand([as_pending(d, lease) for item in done for d in item.deliveries])
         elif done:
             self.dispatcher.wake()
         if done:
-            self.feed.publish(max(seqs))
+            self.feed.publish(max(outcome.seqs))
         for item in done:
             stored = item.event
             if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
@@ -242,28 +264,14 @@ class IncidentService:
                 )
         return [item.event for item in done], failed
 
-    async def _commit(
-        self, batch: list[NewEvent], lease: Lease | None
-    ) -> tuple[list[NewEvent], list[int], list[tuple[NewEvent, Exception]]]:
-        """One transaction for the batch; if it fails (an id stored before), each event alone, so one bad event
-        does not cost the others. Returns those stored, their feed numbers, and those refused."""
-        if not batch:
-            return [], [], []
-        try:
-            return batch, await asyncio.to_thread(self.events.add_many, batch, lease), []
-        except SQLAlchemyError as exc:
-            if len(batch) == 1:
-                return [], [], [(batch[0], exc)]
-        done: list[NewEvent] = []
-        seqs: list[int] = []
-        refused: list[tuple[NewEvent, Exception]] = []
-        for item in batch:
-            try:
-                seqs += await asyncio.to_thread(self.events.add_many, [item], lease)
-                done.append(item)
-            except SQLAlchemyError as exc:
-                refused.append((item, exc))
-        return done, seqs, refused
+    async def _drop_duplicates(self, duplicates: list[NewEvent]) -> None:
+        """Another report of a visit already stored (another reader of the camera): forget its link, remove the
+        files written for it, count it."""
+        self.duplicates += len(duplicates)
+        for item in duplicates:
+            self.linker.forget(item.event.id)
+            log.info("event %s on %s is a duplicate of one stored: dropped", item.event.id, item.event.camera_id)
+        await asyncio.to_thread(remove_unstored_media, self.events, self.media, [item.event for item in duplicates])
 
     def _places(self) -> dict[str, Place]:
         return {c.id: Place(c.location.lat, c.location.lon) for c in self._fleet.cameras() if c.location is not None}
@@ -303,16 +311,14 @@ class IncidentService:
                 raise UnknownEvent(event_id)
             current = workflow.Status(event.status)
             workflow.check(event_id, current, wanted)
-            if ignore_spot and self.spots is not None:
-                self.spots.check(event)
+            # the spots are written in the transaction of the status change: both or neither
+            spots = self.spots.lesson(event, user)[1] if ignore_spot and self.spots is not None else None
             change = Transition(event_id, current.value, wanted.value, user, self.now(), note)
-            seq = await asyncio.to_thread(self.events.set_status, change)
+            seq = await asyncio.to_thread(self.events.set_status, change, spots)
             if seq is not None:
                 self.feed.publish(seq)
                 if wanted is workflow.Status.FALSE_POSITIVE:
                     self.linker.forget(event_id)
-                    if ignore_spot and self.spots is not None:
-                        await self.spots.teach(event, user)
                     self._spawn(self._deterrence.dismissed(event_id, wanted.value))
                 elif wanted is workflow.Status.ACKNOWLEDGED:
                     self._spawn(self._deterrence.acknowledged(event_id, user))
@@ -383,14 +389,3 @@ class IncidentService:
             except Exception:  # a task boundary: a database hiccup must not end escalations for good
                 log.exception("incident housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_S)
-
-
-def _save_media(media: MediaStore, events: Sequence[Event]) -> list[StoredMedia | OSError]:
-    """Blocking: write each event's files; a disk error costs that event only."""
-    saved: list[StoredMedia | OSError] = []
-    for event in events:
-        try:
-            saved.append(media.save(event))
-        except OSError as exc:
-            saved.append(exc)
-    return saved

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -57,13 +58,27 @@ def print_pdf(chromium: str, html: str, out: Path, timeout_s: float) -> None:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to start as root with its sandbox on
-        try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            raise PrintFailed(f"Chromium ({chromium}) did not print the PDF within {timeout_s:g} s") from None
+        returncode, stderr = _run(args, timeout_s)
+        if returncode is None:
+            raise PrintFailed(f"Chromium ({chromium}) did not print the PDF within {timeout_s:g} s")
         if not pdf.is_file() or pdf.read_bytes()[:5] != b"%PDF-":
-            tail = (done.stderr or "").strip().splitlines()[-3:]
+            tail = stderr.strip().splitlines()[-3:]
             raise PrintFailed(
-                f"Chromium ({chromium}) wrote no PDF (exit status {done.returncode}): {' / '.join(tail) or 'no output'}"
+                f"Chromium ({chromium}) wrote no PDF (exit status {returncode}): {' / '.join(tail) or 'no output'}"
             )
         shutil.copyfile(pdf, out)
+
+
+def _run(args: list[str], timeout_s: float) -> tuple[int | None, str]:
+    """(exit status, standard error) of ``args``; (None, ...) when it ran past ``timeout_s``: then the whole
+    process group is killed, Chromium's renderer and GPU processes with it, not the browser process alone."""
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None, ""
+    return process.returncode, stderr or ""

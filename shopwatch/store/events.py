@@ -28,9 +28,12 @@ from shopwatch.core.incident_records import (
     Transition,
 )
 from shopwatch.store.db import write_transaction
+from shopwatch.store.event_once import feed_entry, insert_event_once, lock_keys, store_event_once
 from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
+
+__all__ = ["Added", "EventQuery", "EventRepository", "insert_event_once"]
 
 # Builds an escalated event's supervisor deliveries (the incidents service supplies it).
 EscalationBuilder = Callable[[StoredEvent], list[NewDelivery]]
@@ -49,6 +52,17 @@ class EventQuery:
     cursor: str | None = None  # from a previous page's ``next_cursor``
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    seqs: list[int]  # feed numbers written: "created" per stored event, "linked" per event that joined its incident
+    duplicates: list[str]  # ids of the events that were duplicates of stored ones: nothing written for them
+
+    def stored(self, items: Sequence[NewEvent]) -> list[NewEvent]:
+        """Those of ``items`` that were stored."""
+        skipped = set(self.duplicates)
+        return [item for item in items if item.event.id not in skipped]
+
+
 class BadCursor(Invalid):
     pass
 
@@ -59,11 +73,6 @@ _EVENT_COLUMNS = [EventRow.__table__.c[name] for name in _EVENT_FIELDS]
 
 def _event(row: RowMapping) -> StoredEvent:
     return StoredEvent(**{name: row[name] for name in _EVENT_FIELDS})
-
-
-def _values(event: StoredEvent) -> dict[str, Any]:
-    """The row's values (``asdict`` would deep-copy every JSON document first)."""
-    return {name: getattr(event, name) for name in _EVENT_FIELDS}
 
 
 def encode_cursor(event: StoredEvent) -> str:
@@ -88,56 +97,33 @@ class EventRepository:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def add(self, event: StoredEvent, deliveries: Sequence[NewDelivery], incident: Incident | None = None) -> list[int]:
-        """Store a new event with its outbox deliveries (and its incident, created or updated). Returns the
-        feed numbers written: "created", and "linked" for every earlier event that joined the incident."""
+    def add(self, event: StoredEvent, deliveries: Sequence[NewDelivery], incident: Incident | None = None) -> Added:
+        """Store a new event with its outbox deliveries (and its incident, created or updated), unless it is a
+        duplicate (``store.event_once``)."""
         return self.add_many([NewEvent(event, deliveries, incident)])
 
-    def add_many(self, items: Sequence[NewEvent], lease: Lease | None = None) -> list[int]:
-        """Store events in arrival order in one transaction (one commit for a burst instead of one per event);
-        a failing one (an id stored before) fails them all. Their deliveries are held by ``lease`` when given
-        (the dispatcher that will send them at once). Returns the feed numbers written."""
+    def add_many(self, items: Sequence[NewEvent], lease: Lease | None = None) -> Added:
+        """Store events in arrival order in one transaction (one commit for a burst instead of one per event),
+        each once: a duplicate of a stored event (or of one earlier in the batch) writes nothing. Their
+        deliveries are held by ``lease`` when given (the dispatcher that will send them at once)."""
         if not items:
-            return []
+            return Added([], [])
+        seqs: list[int] = []
+        duplicates: list[str] = []
         with self._write() as conn:
-            for item in items:  # first: the events refer to their incidents
-                if item.incident is not None:
-                    self._upsert_incident(conn, item.incident)
-            conn.execute(insert(EventRow), [_values(item.event) for item in items])
-            created = [{"event_id": i.event.id, "kind": "created", "at": i.event.stored_at} for i in items]
-            seqs = list(
-                conn.execute(insert(FeedRow).returning(FeedRow.seq, sort_by_parameter_order=True), created).scalars()
-            )
+            lock_keys(conn, [item.event for item in items])  # all of them first, in one order
             for item in items:
-                if item.incident is not None:
-                    seqs += self._join(conn, item.incident, item.event.stored_at)
-            insert_deliveries(conn, [d for item in items for d in item.deliveries], lease)
-            return seqs
+                written = store_event_once(conn, item, lease, locked=True)
+                if written is None:
+                    duplicates.append(item.event.id)
+                else:
+                    seqs += written
+        return Added(seqs, duplicates)
 
-    def _join(self, conn: Connection, incident: Incident, at: datetime) -> list[int]:
-        """Earlier events of ``incident`` that were not in it yet join it; returns their "linked" feed numbers."""
-        joined = conn.execute(
-            update(EventRow)
-            .where(EventRow.incident_id.is_(None), EventRow.id.in_(incident.summary.get("events", [])))
-            .values(incident_id=incident.id, updated_at=at)
-            .returning(EventRow.id)
-        ).scalars()
-        return [self._feed(conn, joined_id, "linked", at) for joined_id in list(joined)]
-
-    def _upsert_incident(self, conn: Connection, incident: Incident) -> None:
-        values = asdict(incident)
-        done = conn.execute(update(IncidentRow).where(IncidentRow.id == incident.id).values(**values))
-        if done.rowcount == 0:
-            conn.execute(insert(IncidentRow).values(**values))
-
-    @staticmethod
-    def _feed(conn: Connection, event_id: str, kind: str, at: datetime) -> int:
-        seq = conn.execute(insert(FeedRow).values(event_id=event_id, kind=kind, at=at).returning(FeedRow.seq))
-        return int(seq.scalar_one())
-
-    def set_status(self, change: Transition) -> int | None:
+    def set_status(self, change: Transition, also: Callable[[Connection], object] | None = None) -> int | None:
         """Apply a transition the workflow allowed, if the event is still in ``change.from_status``. Returns
-        the feed number, or None when the event is gone or its status changed meanwhile."""
+        the feed number, or None when the event is gone or its status changed meanwhile. ``also`` writes what
+        goes with the transition (the spots of a false positive) in the same transaction: both or neither."""
         with self._write() as conn:
             done = conn.execute(
                 update(EventRow)
@@ -147,14 +133,16 @@ class EventRepository:
             if done.rowcount == 0:
                 return None
             conn.execute(insert(TransitionRow).values(**asdict(change)))
-            return self._feed(conn, change.event_id, "transition", change.at)
+            if also is not None:
+                also(conn)
+            return feed_entry(conn, change.event_id, "transition", change.at)
 
     def set_deterrence(self, event_id: str, outcome: dict[str, Any], at: datetime) -> int | None:
         with self._write() as conn:
             done = conn.execute(
                 update(EventRow).where(EventRow.id == event_id).values(deterrence=outcome, updated_at=at)
             )
-            return self._feed(conn, event_id, "deterrence", at) if done.rowcount else None
+            return feed_entry(conn, event_id, "deterrence", at) if done.rowcount else None
 
     def escalate_due(self, now: datetime, build: EscalationBuilder, limit: int = 200) -> list[str]:
         """Events still ``new`` whose escalation time has come: their supervisor deliveries are queued and
@@ -256,6 +244,19 @@ class EventRepository:
         )
         with self._engine.connect() as conn:
             return [FeedEntry(r["seq"], r["kind"], _event(r)) for r in conn.execute(stmt).mappings()]
+
+    def awaiting_confirmation(self, limit: int) -> list[StoredEvent]:
+        """Events still ``new`` whose warning waits for an operator's acknowledgement (``confirm`` mode): what an
+        incidents service that starts must wait for again (the wait itself is kept in memory)."""
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(EventRow.status == "new", EventRow.deterrence.is_not(None))
+            .order_by(EventRow.stored_at, EventRow.id)
+        )
+        with self._engine.connect() as conn:
+            events = (_event(r) for r in conn.execute(stmt).mappings())
+            waiting = [e for e in events if (e.deterrence or {}).get("outcome") == "awaiting_confirmation"]
+        return waiting[:limit]
 
     def last_seq(self) -> int:
         with self._engine.connect() as conn:

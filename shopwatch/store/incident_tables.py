@@ -1,6 +1,7 @@
 """Incident tables: stored events, their workflow transitions, linked incidents, the live feed, the outbox.
 
-- ``events``: one row per detection event. Pictures and clips are files under the data dir; the row holds
+- ``events``: one row per detection event, once: ``event_key`` (unique) is the same for every report of one
+  visit (``store.event_once``). Pictures and clips are files under the data dir; the row holds
   their paths relative to it and their total size (``media_bytes``) so retention by disk budget is one query.
   ``escalate_at`` is when an unacknowledged event goes to the supervisor (null: nobody to wait for).
 - ``event_transitions``: who moved an event from which status to which, when, with a note.
@@ -36,11 +37,13 @@ class EventRow(Base):
         Index("ix_events_camera_start", "camera_id", "start", "id"),  # search: these cameras in a window
         # Every column the case-analysis numbers read (store/event_stats.py), led by the time: they are counted
         # from the index alone (PostgreSQL: an index-only scan, kept cheap by the table's autovacuum settings in
-        # migration 0012; SQLite: a covering index), never from the wide rows with their JSON documents.
+        # migration 0013; SQLite: a covering index), never from the wide rows with their JSON documents.
         Index("ix_events_stats", "start", "grid", "type", "camera_id", "zone", "status", "incident_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # camera, type, zone and start bucket hashed: one report of a visit per key (store.event_once)
+    event_key: Mapped[str] = mapped_column(String(32), index=True, unique=True)
     camera_id: Mapped[str] = mapped_column(String(63), index=True)
     grid: Mapped[str] = mapped_column(String(64), index=True)
     type: Mapped[str] = mapped_column(String(32), index=True)

@@ -275,7 +275,7 @@ async def test_a_patrol_has_no_case_analysis(server: str, browser: Browser, auth
     assert await page.is_hidden("#show-stats")
 
 
-async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_card_postings(
+async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(
     server: str, browser: Browser, auth_kit: AuthKit
 ) -> None:
     store_fixture(EventRepository(auth_kit.engine))
@@ -288,6 +288,12 @@ async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_card_postings(
     await page.wait_for_selector("#map-camera", state="visible", timeout=WAIT_MS)
     assert await page.text_content("#map-camera-name") == "Merchant 1 · Shop 1 entrance"
     await page.wait_for_selector(".pin-dot[data-camera='cam-a']", state="visible", timeout=WAIT_MS)
+    await page.click("#map-camera-events")  # the panel's "its events": the list of this camera's, every type
+    await page.wait_for_selector("#camera-filter", state="visible", timeout=WAIT_MS)
+    assert await page.input_value("#filters select[name=type]") == ""
+    await page.wait_for_selector("#event-list li >> nth=5", timeout=WAIT_MS)
+    assert await page.locator("#event-list li").count() == 6  # e1-e4, p1, o1: all of cam-a's
+    await page.click("#camera-filter-clear")
 
     await page.click("#show-stats")
     await page.click("#hot-spots tr[data-camera='cam-a'] .to-events")

@@ -89,7 +89,7 @@ async def test_broker_outage_during_a_burst_loses_nothing(engine: Engine, tmp_pa
         await broker.stop()
         burst = 30
         for i in range(burst):
-            service.submit(make_event(f"cam-000{1 + i % 3}", time.time() + i))
+            service.submit(make_event(f"cam-000{1 + i % 3}", time.time() + 10 * (i + 1)))  # 30 visits
         pending = lambda: service.outbox.find(DeliveryQuery(state=None, limit=1000))  # noqa: E731
         await wait_for(
             lambda: sum(d.attempts > 0 and d.state == "pending" for d in pending()) == burst, what="failed attempts"

@@ -33,7 +33,7 @@ async def test_deliveries_and_counts_of_a_grid(engine: Engine, tmp_path: Path) -
     service = build(IncidentsSettings.model_validate(TEAMS), engine, fleet, tmp_path, clock)
     mine = await service.ingest(make_event("cam-0003", clock.wall()))
     for i in range(5):
-        await service.ingest(make_event("cam-0004", clock.wall() + 1 + i))
+        await service.ingest(make_event("cam-0004", clock.wall() + 10 * (i + 1)))  # visits 10 s apart
 
     g3 = frozenset({"g3"})
     assert [d.event_id for d in service.outbox.find(DeliveryQuery(limit=1, grids=g3))] == [mine.id]

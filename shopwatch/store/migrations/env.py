@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 
 from shopwatch.store import (
     accounts,  # noqa: F401  (users, login tokens, API keys)
+    assignments,  # noqa: F401  (shard assignments of a scale-out fleet)
     audit,  # noqa: F401  (audit log)
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
     learnt_tables,  # noqa: F401  (camera calibrations, ignored spots)

@@ -44,7 +44,7 @@ async def stored(service: IncidentService, n: int = 5) -> list[str]:
     ids = []
     for i in range(n):
         camera = "cam-0001" if i % 2 == 0 else "cam-0004"  # north, south
-        ids.append((await service.ingest(make_event(camera, t0 + i))).id)
+        ids.append((await service.ingest(make_event(camera, t0 + 10 * i))).id)  # visits 20 s apart per camera
     return ids
 
 

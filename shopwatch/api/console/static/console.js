@@ -145,7 +145,7 @@ function closeCamera() {
 $("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
 $("map-camera-events").addEventListener("click", () => {
   const cameraId = $("map-camera").dataset.camera;
-  if (cameraId) pickCamera(cameraId);
+  if (cameraId) filterCamera(cameraId);  // the event list narrowed to this camera, every type
 });
 
 for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
@@ -158,6 +158,7 @@ function pickCamera(cameraId) {
 }
 
 async function signedIn(me) {
+  if (me.role === "tipster") return window.location.replace("phone.html");  // files tips only: the phone's form
   state.me = me;
   showWho();
   $("login-view").hidden = true;

@@ -5,8 +5,8 @@ current; PostgreSQL's default autovacuum waits for 20 % of the table to change (
 rows) before it vacuums, which on a year of events leaves weeks of pages that the scan must still visit. The
 events table's own settings vacuum and analyze it after about 1 % of its rows change or arrive.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 00:00:00
 
 """
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
