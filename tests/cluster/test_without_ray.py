@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from shopwatch.cli.main import build_cli
 from shopwatch.cluster.census import census
-from shopwatch.cluster.connect import ClusterUnreachable, connect, split_address
+from shopwatch.cluster.connect import ClusterUnreachable, split_address
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,14 +48,24 @@ def test_serve_with_an_unreachable_ray_address_fails_within_ten_seconds_with_a_s
 
 
 def test_an_address_that_accepts_tcp_but_is_no_ray_gcs_times_out_with_a_sentence() -> None:
+    """In a process of its own: the ``ray.init`` given up on is still trying when the process exits."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         address = f"127.0.0.1:{server.getsockname()[1]}"
-        start = time.monotonic()
-        with pytest.raises(ClusterUnreachable, match=r"did not accept this driver within 2 s|cannot join"):
-            connect(address, "t", timeout_s=2.0)
-        assert time.monotonic() - start < 5
+        code = (
+            "import sys, time\n"
+            "from shopwatch.cluster.connect import ClusterUnreachable, connect\n"
+            "start = time.monotonic()\n"
+            "try:\n"
+            f"    connect({address!r}, 't', timeout_s=2.0)\n"
+            "except ClusterUnreachable as exc:\n"
+            "    print(f'{time.monotonic() - start:.1f}', exc, flush=True)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    seconds, _, message = out.stdout.strip().partition(" ")
+    assert float(seconds) < 5, out.stdout
+    assert f"the Ray cluster at {address} did not accept this driver within 2 s" in message or "cannot join" in message
 
 
 @pytest.mark.parametrize(
