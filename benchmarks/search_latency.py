@@ -5,10 +5,11 @@ Generates ~500k events for 1,204 cameras over the year before now (the same COPY
 seed) and 20k tips, in a schema of its own on the test PostgreSQL server (dropped afterwards); serves the real app
 on a loopback port (admin API key) and times N calls of each search. "before": the four indexes of 0011 dropped
 (events then have only their single-column camera index and the (start, id) one); "after": created again and
-ANALYZEd. The small fleet's cameras stand 11 m apart along one street ("N Long Street"), so "along Long Street"
-covers all 1,204 cameras. Heavy: run it under ``flock /tmp/shopwatch-bench.lock nice -n 5``.
+ANALYZEd; the two alternate in rounds against one server, so both see the same load. The small fleet's cameras
+stand 11 m apart along one street ("N Long Street"), so "along Long Street" covers all 1,204 cameras.
+Heavy: run it under ``flock /tmp/shopwatch-bench.lock nice -n 5``.
 
-    python benchmarks/search_latency.py [--events 500000] [--requests 30]
+    python benchmarks/search_latency.py [--events 500000] [--requests 30] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -47,6 +49,7 @@ from shopwatch.incidents.build import build_incidents  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
+from shopwatch.store.search import Filters, events_query  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera  # noqa: E402
 
 TIPS = 20_000
@@ -100,13 +103,15 @@ def searches(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-async def time_searches(engine: Engine, requests: int, now: datetime) -> dict[str, list[float]]:
+async def time_searches(engine: Engine, requests: int, rounds: int, now: datetime) -> dict[str, dict[str, list[float]]]:
+    """Rounds of "before" (indexes dropped) then "after" (created again) against one server, so both see the
+    same load over the run; ``requests`` calls of each search in each state, spread over the rounds."""
     fleet = FakeFleet([make_camera(i, f"grid-{i % GRIDS:02d}") for i in range(1, CAMERAS + 1)], [])
     settings = IncidentsSettings.model_validate({"mqtt": {"enabled": False}, "linking": {"enabled": False}})
     auth = LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
     key = auth.accounts.create_key(f"bench-{uuid.uuid4().hex[:6]}", Role.ADMIN, None, "benchmark").plaintext
     audit = AuditTrail(AuditRepository(engine), SystemClock())
-    results: dict[str, list[float]] = {}
+    results: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     with tempfile.TemporaryDirectory() as tmp:
         incidents = build_incidents(settings, engine, fleet, None, Path(tmp), SystemClock())
         app = create_app(Settings(), Services(fleet, auth=auth, audit=audit, incidents=incidents))
@@ -115,17 +120,24 @@ async def time_searches(engine: Engine, requests: int, now: datetime) -> dict[st
         try:
             headers = {"Authorization": f"Bearer {key}"}
             async with httpx.AsyncClient(base_url=server.url, timeout=60, headers=headers) as client:
-                for name, params in searches(now):
-                    took = []
-                    for i in range(requests + 3):  # the first few warm up; not timed
-                        started = time.perf_counter()
-                        response = await client.get("/api/search", params={**params, "limit": 100})
-                        elapsed = (time.perf_counter() - started) * 1000
-                        response.raise_for_status()
-                        if i >= 3:
-                            took.append(elapsed)
-                    print(f"# {name}: {len(response.json()['results'])} results on the page", flush=True)
-                    results[name] = took
+                for round_ in range(rounds):
+                    for state, present in (("before", False), ("after", True)):
+                        set_indexes(engine, present)
+                        for name, params in searches(now):
+                            took = results[state].setdefault(name, [])
+                            for i in range(requests // rounds + 2):  # the first two of a round warm up
+                                started = time.perf_counter()
+                                response = await client.get("/api/search", params={**params, "limit": 100})
+                                elapsed = (time.perf_counter() - started) * 1000
+                                response.raise_for_status()
+                                if i >= 2:
+                                    took.append(elapsed)
+                            if round_ == 0:
+                                answer = response.json()
+                                used = plan(engine, [c["id"] for c in answer["cameras"]], params)
+                                print(
+                                    f"# {state}, {name}: {len(answer['results'])} on the page; plan: {used}", flush=True
+                                )
         finally:
             server.stop()
             await serving
@@ -133,10 +145,22 @@ async def time_searches(engine: Engine, requests: int, now: datetime) -> dict[st
     return results
 
 
+def plan(engine: Engine, camera_ids: list[str], params: dict[str, Any]) -> str:
+    """The indexes PostgreSQL's plan for the events query of this search reads."""
+    f = Filters(since=datetime.fromisoformat(params["from"]), until=datetime.fromisoformat(params["to"]), limit=101)
+    compiled = events_query(frozenset(camera_ids), f).compile(engine, compile_kwargs={"render_postcompile": True})
+    with engine.connect() as conn:
+        lines = [row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)]
+    used = sorted(set(re.findall(r"(?:Scan using|Bitmap Index Scan on) (\w+)", "\n".join(lines))))
+    return ", ".join(used) or "no index"
+
+
 def set_indexes(engine: Engine, present: bool) -> None:
     with engine.begin() as conn:
         for name, where in INDEXES.items():
-            conn.execute(text(f"CREATE INDEX {name} ON {where}" if present else f"DROP INDEX {name}"))
+            conn.execute(
+                text(f"CREATE INDEX IF NOT EXISTS {name} ON {where}" if present else f"DROP INDEX IF EXISTS {name}")
+            )
         conn.execute(text("ANALYZE events"))
         conn.execute(text("ANALYZE tips"))
 
@@ -145,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3, help="before/after rounds, alternating")
     args = parser.parse_args()
     url = os.environ.get("SHOPWATCH_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     admin = create_engine(url, poolclass=NullPool)
@@ -159,10 +184,8 @@ def main() -> None:
         fill_s = fill(engine, args.events, now)
         fill_tips(engine, TIPS, now)
         print(f"# {args.events} events, {TIPS} tips, {CAMERAS} cameras: fill {fill_s:.1f} s; load {os.getloadavg()}")
-        set_indexes(engine, False)
-        before = asyncio.run(time_searches(engine, args.requests, now))
-        set_indexes(engine, True)
-        after = asyncio.run(time_searches(engine, args.requests, now))
+        timed = asyncio.run(time_searches(engine, args.requests, args.rounds, now))
+        before, after = timed["before"], timed["after"]
         engine.dispose()
     finally:
         with admin.begin() as conn:

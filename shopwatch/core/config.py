@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.cluster_config import ClusterSettings
 from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
@@ -223,6 +224,12 @@ class Ingest(Strict):
         10.0, gt=0, le=1000, description="Stream opens per second per worker process, reconnects included (jittered)."
     )
     opens_in_flight: int = Field(4, ge=1, le=100, description="Opens awaiting an answer at once, per worker process.")
+    worker_nice: int = Field(
+        0, ge=0, le=19,
+        description="Worker processes run this much nicer than the main process (os.nice), so the API, the "
+        "supervisor and alerts would keep their CPU when readers saturate the machine; not shown to help yet "
+        "(docs/FLEET.md). 0: the same priority.",
+    )  # fmt: skip
     backoff: Backoff = Field(default_factory=Backoff, description="Reconnect backoff.")
     activity: Activity = Field(default_factory=Activity, description="Activity gating (idle/active).")
 
@@ -292,6 +299,9 @@ class Settings(Strict):
     )
     report: ReportSettings = Field(
         default_factory=ReportSettings, description="The monthly report: station name, Chromium for the PDF."
+    )
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings, description="Scale-out on Ray (serve --ray): shards, health pulls, spool."
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 

@@ -7,6 +7,7 @@ when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Protocol
 
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
@@ -42,11 +44,22 @@ log = logging.getLogger(__name__)
 SNAPSHOT_THREADS = 4
 
 
+class WorkerLink(Protocol):
+    """The worker's way to its supervisor: a ``multiprocessing`` pipe here; a Ray shard (``cluster/shard.py``)
+    hosts a worker behind an object that only takes what it sends (it calls ``handle`` itself)."""
+
+    def send(self, obj: object) -> None: ...
+
+    def poll(self, timeout: float | None = ...) -> bool: ...
+
+    def recv(self) -> object: ...
+
+
 class Worker:
     def __init__(
         self,
         index: int,
-        conn: Connection,
+        conn: WorkerLink,
         settings: Ingest,
         redactor: RedactingFilter | None = None,
         consumer: ConsumerFactory | None = None,
@@ -210,6 +223,8 @@ def worker_main(
     leave_sigint_to_the_supervisor()
     set_process_name(f"sw-worker-{index}")  # for ps/top: every spawned process's command line is the same
     tune_malloc()  # before the reader threads: decoders' buffers go back to the system (core/process_tuning.py)
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)  # ingest.worker_nice: the main process (API, alerts) first
     redactor = configure_logging(log_level, process_name=f"worker-{index}", libraries=library_log_level)
     try:
         worker = Worker(index, conn, settings, redactor, consumer, clips_dir)
