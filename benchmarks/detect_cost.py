@@ -20,6 +20,11 @@
 7. the transport alone: a round trip of one 640x360 frame (and of a round of 8) to a detector process whose
    model answers at once, in ms per frame.
 
+``--model-batch`` measures instead ``detect.model_batch`` (the batch-1 OpenVINO export re-shaped at load, see
+``shopwatch/models/rebatch.py``) against the export as it is, side by side, at batch 1/8/16:
+8. frames/s and frames per CPU-second of ``YoloDetector.detect`` on calls of that many frames, the model run once
+   per frame (as exported) vs once per call (re-shaped).
+
 ``--before REV`` runs measure 5 also on the code of git revision REV (its ``shopwatch`` package, exported to a
 temporary folder, in a fresh process) and prints both side by side with their ratio: the before/after of a
 change in one run.
@@ -330,6 +335,25 @@ def before_after(model: Path, revision: str) -> None:
         print(f"| {key} | {b[key]:.2f} | {a[key]:.2f} | {a[key] / b[key]:.2f} |")
 
 
+def model_batch_cost(model: Path, frames: list[np.ndarray]) -> list[dict[str, float]]:
+    rows = []
+    for batch in (1, 8, 16):
+        n = len(frames) // batch * batch
+        row: dict[str, float] = {"batch": batch}
+        for label, model_batch in (("split", 1), ("reshaped", batch)):
+            detector = YoloDetector(DetectSettings(batch_size=batch, model_batch=model_batch), model)
+
+            def run(detector: YoloDetector = detector, n: int = n, batch: int = batch) -> None:
+                for start in range(0, n, batch):
+                    detector.detect(frames[start : start + batch])
+
+            wall, cpu = timed(run, 2)
+            row[f"{label}_fps"] = n / wall * 1000
+            row[f"{label}_fps_per_core"] = n / cpu * 1000
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -340,6 +364,7 @@ def main() -> None:
     parser.add_argument("--node", action="store_true", help="node detector process vs in-worker path (6, 7)")
     parser.add_argument("--workers", type=int, default=4, help="--node: worker clients sending at once")
     parser.add_argument("--round", type=int, default=2, help="--node: frames per worker round")
+    parser.add_argument("--model-batch", action="store_true", help="detect.model_batch re-shaped vs as exported (8)")
     args = parser.parse_args()
     if not args.model.exists():
         sys.exit(f"no person model at {args.model} (--model)")
@@ -351,6 +376,20 @@ def main() -> None:
         before_after(args.model, args.before)
         return
     frames = street_frames(args.frames)
+    if args.model_batch:
+        load = os.getloadavg()[0]
+        batch_rows = model_batch_cost(args.model, frames)
+        if args.json:
+            print(json.dumps({"model_batch": batch_rows}))
+            return
+        print(f"load average at start: {load:.2f}, at end: {os.getloadavg()[0]:.2f}")
+        print("| batch | as exported: frames/s | frames/s/core | re-shaped: frames/s | frames/s/core | per core, after"
+              " / before |\n|---|---|---|---|---|---|")  # fmt: skip
+        for r in batch_rows:
+            ratio = r["reshaped_fps_per_core"] / r["split_fps_per_core"]
+            print(f"| {r['batch']:.0f} | {r['split_fps']:.1f} | {r['split_fps_per_core']:.1f} | {r['reshaped_fps']:.1f}"
+                  f" | {r['reshaped_fps_per_core']:.1f} | {ratio:.2f} |")  # fmt: skip
+        return
     if args.node:
         rows = node_cost(args.model, frames, args.workers, args.round)
         transport = transport_cost(frames)

@@ -54,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cameras-per-worker", type=int, default=None, help="ingest.cameras_per_worker (default: its own)"
     )
+    parser.add_argument("--worker-nice", type=int, default=None, help="ingest.worker_nice (default: its own)")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting for all online after this")
     parser.add_argument("--measure-s", type=float, default=20.0, help="CPU measuring window, fleet online")
     parser.add_argument("--requests", type=int, default=40, help="GET /api/cameras requests timed")
@@ -106,6 +107,8 @@ def service_config(args: argparse.Namespace, cameras: Path, work: Path, port: in
         ingest["open_rate"] = args.open_rate
     if args.cameras_per_worker is not None:
         ingest["cameras_per_worker"] = args.cameras_per_worker
+    if args.worker_nice is not None:
+        ingest["worker_nice"] = args.worker_nice
     if ingest:
         data["ingest"] = ingest
     if args.model is not None:
@@ -180,9 +183,8 @@ def process_memory(procs: list[psutil.Process], root_pid: int) -> list[dict[str,
     rows = []
     for p in procs:
         try:
-            rows.append(
-                {"role": role(p, root_pid), "pid": p.pid, **{f"{k}_mb": v for k, v in memory_mb(p.pid).items()}}
-            )
+            memory = {f"{k}_mb": v for k, v in memory_mb(p.pid).items()}
+            rows.append({"role": role(p, root_pid), "pid": p.pid, "nice": p.nice(), **memory})
         except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
             pass
     return sorted(rows, key=lambda r: (r["role"] != "main", r["role"] != "detector", r["role"]))
@@ -306,9 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(k) for k in result)
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
-    print(f"\n{'process':<18} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8} {'anon MB':>8} {'cores':>6}")
+    print(f"\n{'process':<18} {'nice':>4} {'RSS MB':>8} {'PSS MB':>8} {'USS MB':>8} {'anon MB':>8} {'cores':>6}")
     for r in processes:
-        print(f"{r['role']:<18} {r['rss_mb']:>8} {r['pss_mb']:>8} {r['uss_mb']:>8} {r['anon_mb']:>8} {r['cores']:>6}")
+        print(
+            f"{r['role']:<18} {r['nice']:>4} {r['rss_mb']:>8} {r['pss_mb']:>8} {r['uss_mb']:>8} {r['anon_mb']:>8}"
+            f" {r['cores']:>6}"
+        )
     return 0
 
 

@@ -1,10 +1,15 @@
-"""``GET /api/stats`` latency over a year of events on PostgreSQL, printed as one table.
+"""``GET /api/stats`` latency over a year of events on PostgreSQL, before and after the case-analysis index,
+printed side by side in one table.
 
-Generates ~500k events for 1,204 cameras in 40 grids over the year before now (bulk COPY into a schema of its own
-on the test PostgreSQL server, ANALYZEd, dropped afterwards), then serves the real app on a loopback uvicorn port
-(admin API key, the real authenticator) and times N calls of ``GET /api/stats`` for a 30-day and a 182-day
-period (each also reads the period before it: the 182-day one reads the whole year). Heavy: run it under
-``flock /tmp/shopwatch-bench.lock nice -n 5``.
+Generates ~500k events for 1,204 cameras in 40 grids over the year before now, in time order as a running
+service stores them, a fifth of them joined in incidents of one to three events (bulk COPY into a schema of its
+own on the test PostgreSQL server, VACUUM ANALYZEd, dropped afterwards). Then the fresh writes of a working day
+that no vacuum has seen yet: a day of new events and operators' verdicts on 2 % of the last month's. Then it
+serves the real app on a loopback uvicorn port (admin API key, the real authenticator) and times N calls of
+``GET /api/stats`` for a 30-day and a 182-day period (each also reads the period before it: the 182-day one
+reads the whole year): "before" without the index ``ix_events_stats`` and the table's autovacuum settings
+(main before migration 0013), "after" with them, built on the same data as the migration builds them on an
+existing database. Heavy: run it under ``flock /tmp/shopwatch-bench.lock nice -n 5``.
 
     python benchmarks/stats_latency.py [--events 500000] [--requests 30]
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import random
@@ -46,6 +52,10 @@ from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera  # noqa: E402
 
+MIGRATION = importlib.import_module("shopwatch.store.migrations.versions.v0013_event_stats_index")
+AUTOVACUUM: dict[str, str] = MIGRATION.AUTOVACUUM
+INDEX_COLUMNS: list[str] = MIGRATION.COLUMNS
+INCIDENT_SHARE = 0.2  # about this share of the events belong to an incident
 CAMERAS = 1204
 GRIDS = 40
 TYPES = [("card_posting", 0.6), ("loitering", 0.25), ("intrusion", 0.15)]
@@ -56,31 +66,105 @@ COLUMNS = (  # event_key: a bulk-loaded event's own (no duplicate check; see sto
 )
 
 
-def fill(engine: Engine, count: int, now: datetime) -> float:
-    """``count`` events over the year before ``now``, by COPY; returns the seconds it took."""
+def _events(count: int, now: datetime) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """(events, incidents) over the year before ``now`` less a day, oldest first; seeded, so every run is alike."""
     rng = random.Random(15)
     types, type_w = zip(*TYPES, strict=True)
     statuses, status_w = zip(*STATUSES, strict=True)
+    starts = sorted(now - timedelta(days=1, seconds=rng.uniform(0, 364 * 86400)) for _ in range(count))
+    events: list[tuple[object, ...]] = []
+    incidents: list[tuple[object, ...]] = []
+    joining = 0  # events still to join the last incident
+    for n, start in enumerate(starts):
+        camera = rng.randrange(1, CAMERAS + 1)
+        type_ = rng.choices(types, type_w)[0]
+        if joining == 0 and rng.random() < INCIDENT_SHARE / 2:
+            incidents.append((f"inc{n:09d}", type_, start, start + timedelta(minutes=5), "{}"))
+            joining = rng.randrange(1, 4)
+        incident = incidents[-1][0] if joining else None
+        joining = max(0, joining - 1)
+        end = start + timedelta(seconds=5)
+        events.append((
+            f"bench{n:09d}", f"bench{n:027d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}", type_,
+            rng.choices(statuses, status_w)[0], start, end, end, end, 0.8, rng.choice(("wall", "door", "pole")),
+            "{}", "{}", None, 0, "[]", None, None, incident, None, end,
+        ))  # fmt: skip
+    return events, incidents
+
+
+def fill(engine: Engine, count: int, now: datetime) -> float:
+    """``count`` events (and their incidents) by COPY, then VACUUM ANALYZE; returns the seconds it took."""
+    events, incidents = _events(count, now)
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        with cursor.copy("COPY incidents (id, type, first_at, last_at, summary) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row in incidents:
+                copy.write_row(row)
         with cursor.copy(f"COPY events ({COLUMNS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for n in range(count):
-                camera = rng.randrange(1, CAMERAS + 1)
-                start = now - timedelta(seconds=rng.uniform(0, 365 * 86400))
-                end = start + timedelta(seconds=5)
-                copy.write_row((
-                    f"bench{n:09d}", f"bench{n:027d}", f"cam-{camera:04d}", f"grid-{camera % GRIDS:02d}",
-                    rng.choices(types, type_w)[0], rng.choices(statuses, status_w)[0],
-                    start, end, end, end, 0.8, rng.choice(("wall", "door", "pole")), "{}", "{}", None, 0, "[]",
-                    None, None, None, None, end,
-                ))  # fmt: skip
-        raw.commit()
-        cursor.execute("ANALYZE events")
+            for row in events:
+                copy.write_row(row)
         raw.commit()
     finally:
         raw.close()
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE events"))
+    return time.perf_counter() - started
+
+
+def fresh_writes(engine: Engine, now: datetime) -> tuple[int, int]:
+    """A working day no vacuum has seen: a day of new events (after the last one stored) and operators' verdicts
+    on 2 % of the last 30 days' events. Returns (events added, verdicts)."""
+    rng = random.Random(16)
+    with engine.begin() as conn:
+        added = conn.execute(
+            text(
+                f"INSERT INTO events ({COLUMNS}) SELECT 'fresh' || substr(id, 6), "
+                "'fresh' || substr(event_key, 6), camera_id, grid, type, 'new', "
+                "start + interval '1 day', \"end\" + interval '1 day', detected_at, stored_at, confidence, zone, "
+                "detail, snapshots, clip, media_bytes, teams, escalate_at, escalated_at, NULL, deterrence, "
+                "updated_at FROM events WHERE start >= :day_ago - interval '1 day' AND start < :day_ago"
+            ),
+            {"day_ago": now - timedelta(days=1)},
+        )
+        month = conn.execute(
+            text("SELECT id FROM events WHERE start >= :since ORDER BY id"), {"since": now - timedelta(days=30)}
+        ).scalars().all()  # fmt: skip
+        judged = rng.sample(list(month), len(month) // 50)
+        for n, event_id in enumerate(judged):
+            verdict = "false_positive" if n % 3 == 0 else "resolved"
+            conn.execute(text("UPDATE events SET status = :s WHERE id = :id"), {"s": verdict, "id": event_id})
+    return added.rowcount, len(judged)
+
+
+def table_state(engine: Engine) -> str:
+    with engine.connect() as conn:
+        pages, visible = conn.execute(
+            text("SELECT relpages, relallvisible FROM pg_class WHERE relname = 'events' AND relkind = 'r' "
+                 "AND relnamespace = current_schema()::regnamespace")
+        ).one()  # fmt: skip
+        vacuumed = conn.execute(
+            text("SELECT last_autovacuum FROM pg_stat_user_tables WHERE relname = 'events' "
+                 "AND schemaname = current_schema()")
+        ).scalar()  # fmt: skip
+    return f"{visible}/{pages} pages all-visible (as of the last vacuum/analyze), last autovacuum {vacuumed}"
+
+
+def without_index(engine: Engine) -> None:
+    """Back to main before migration 0013: no ``ix_events_stats``, PostgreSQL's default autovacuum."""
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_events_stats"))
+        conn.execute(text(f"ALTER TABLE events RESET ({', '.join(AUTOVACUUM)})"))
+
+
+def with_index(engine: Engine) -> float:
+    """What migration 0013 does on an existing database; returns the seconds it took."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE INDEX ix_events_stats ON events ({', '.join(INDEX_COLUMNS)})"))
+        settings = ", ".join(f"{name} = {value}" for name, value in AUTOVACUUM.items())
+        conn.execute(text(f"ALTER TABLE events SET ({settings})"))
     return time.perf_counter() - started
 
 
@@ -89,7 +173,7 @@ async def time_stats(engine: Engine, requests: int, periods: list[int], now: dat
     fleet = FakeFleet(configured, [])
     settings = IncidentsSettings.model_validate({"mqtt": {"enabled": False}, "linking": {"enabled": False}})
     auth = LoginService(AccountRepository(engine), AuthSettings(), SystemClock())
-    key = auth.accounts.create_key("benchmark", Role.ADMIN, None, "benchmark").plaintext
+    key = auth.accounts.create_key(f"benchmark-{uuid.uuid4().hex[:8]}", Role.ADMIN, None, "benchmark").plaintext
     audit = AuditTrail(AuditRepository(engine), SystemClock())
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,20 +220,33 @@ def main() -> None:
         schema_url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
         engine = create_engine_for(schema_url.render_as_string(hide_password=False))
         migrate(engine)
+        without_index(engine)
         now = datetime.now(UTC).replace(microsecond=0)
         fill_s = fill(engine, args.events, now)
-        print(f"# {args.events} events, {CAMERAS} cameras: COPY + ANALYZE {fill_s:.1f} s; load {os.getloadavg()}")
-        rows = asyncio.run(time_stats(engine, args.requests, [30, 182], now))
+        added, judged = fresh_writes(engine, now)
+        print(f"# {args.events} events, {CAMERAS} cameras: COPY + VACUUM ANALYZE {fill_s:.1f} s; then {added} new "
+              f"events and {judged} verdicts, not vacuumed; load {os.getloadavg()}")  # fmt: skip
+        print(f"# before: {table_state(engine)}")
+        before = asyncio.run(time_stats(engine, args.requests, [30, 182], now))
+        index_s = with_index(engine)
+        print(f"# index built in {index_s:.1f} s; after: {table_state(engine)}")
+        after = asyncio.run(time_stats(engine, args.requests, [30, 182], now))
+        print(f"# after the timing: {table_state(engine)}")
         engine.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    print("| period (+ previous) | calls | p50 ms | p95 ms | max ms |")
-    print("|---|---|---|---|---|")
-    for days, took in rows:
-        q = statistics.quantiles(took, n=20)
-        print(f"| {days} d (+{days} d) | {len(took)} | {statistics.median(took):.0f} | {q[18]:.0f} | {max(took):.0f} |")
+    print("| period (+ previous) | calls | before p50 ms | before p95 ms | after p50 ms | after p95 ms | after max ms "
+          "| p95 after/before |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for (days, old), (_, new) in zip(before, after, strict=True):
+        q_old = statistics.quantiles(old, n=20, method="inclusive")
+        q_new = statistics.quantiles(new, n=20, method="inclusive")
+        print(
+            f"| {days} d (+{days} d) | {len(new)} | {statistics.median(old):.0f} | {q_old[18]:.0f} "
+            f"| {statistics.median(new):.0f} | {q_new[18]:.0f} | {max(new):.0f} | {q_new[18] / q_old[18]:.2f} |"
+        )
     print(json.dumps({"load_after": os.getloadavg()}))
 
 

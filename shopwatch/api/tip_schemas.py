@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shopwatch.core.errors import Invalid
 from shopwatch.core.tip_records import Tip, TipType
 
+MAX_TEXT = 2000
+
 
 class PhotoIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -29,7 +31,7 @@ class PhotoIn(BaseModel):
 class TipCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: TipType
-    text: str = Field("", max_length=2000, description="What was seen.")
+    text: str = Field("", max_length=MAX_TEXT, description="What was seen.")
     seen_at: datetime | None = Field(None, description="When (ISO 8601 with zone); default: now.")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -86,6 +88,12 @@ class TipPublic(BaseModel):
             photos=[f"/api/tips/{tip.id}/photos/{name}" for name in tip.photos], nearby=tip.nearby,
             incident_id=tip.incident_id, decided_at=tip.decided_at, note=tip.note, led_to_case=tip.led_to_case,
         )  # fmt: skip
+
+
+class TipLimits(BaseModel):
+    max_photos: int = Field(description="Photos one tip may carry.")
+    max_photo_bytes: int = Field(description="Largest photo, bytes (413 past it).")
+    max_text: int = Field(description="Longest text, characters.")
 
 
 class TipsterStats(BaseModel):

@@ -75,7 +75,8 @@ def _frames(settings: Settings, camera: CameraConfig, video: Path | None, second
 
 def _describe(camera: CameraConfig, cal: ZoneCalibration) -> str:
     rule = camera.detection.rules.card_posting
-    configured = f" (configured {rule.diff_threshold})" if rule is not None else ""
+    used = max(rule.diff_threshold, cal.suggested_diff_threshold) if rule is not None else None
+    configured = f" (configured {rule.diff_threshold}; the detector uses {used})" if rule is not None else ""
     return (
         f"camera {camera.id}: zone {cal.zone} ({cal.band}, luma {cal.luma:.0f}): noise median {cal.noise_median:.1f}, "
         f"p90 {cal.noise_p90:.1f} grey levels over {cal.frames} quiet frames ({cal.skipped} skipped); "

@@ -223,6 +223,12 @@ class Ingest(Strict):
         10.0, gt=0, le=1000, description="Stream opens per second per worker process, reconnects included (jittered)."
     )
     opens_in_flight: int = Field(4, ge=1, le=100, description="Opens awaiting an answer at once, per worker process.")
+    worker_nice: int = Field(
+        0, ge=0, le=19,
+        description="Worker processes run this much nicer than the main process (os.nice), so the API, the "
+        "supervisor and alerts would keep their CPU when readers saturate the machine; not shown to help yet "
+        "(docs/FLEET.md). 0: the same priority.",
+    )  # fmt: skip
     backoff: Backoff = Field(default_factory=Backoff, description="Reconnect backoff.")
     activity: Activity = Field(default_factory=Activity, description="Activity gating (idle/active).")
 

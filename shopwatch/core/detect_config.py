@@ -198,6 +198,12 @@ class DetectSettings(_Strict):
     )
     device: str = Field("cpu", max_length=32, description="Inference device: cpu, cuda:0, intel:cpu ...")
     batch_size: int = Field(8, ge=1, le=64, description="Frames of different cameras in one inference call.")
+    model_batch: int = Field(
+        1, ge=1, le=64,
+        description="Frames the model itself takes per inference. 1: as exported (the shared INT8 OpenVINO model "
+        "is batch 1: a call of batch_size frames runs it once per frame). N > 1: a batch-1 OpenVINO model is "
+        "re-shaped to N at load, checked to answer as at batch 1 (no gain on a CPU; for accelerators).",
+    )  # fmt: skip
     queue_frames: int = Field(
         32, ge=1, le=4096,
         description="The node's detector process holds at most this many frames waiting for inference (all "
@@ -220,3 +226,12 @@ class DetectSettings(_Strict):
         2.0, ge=0, le=60, description="The detector keeps running this long after the last motion or track."
     )
     motion: MotionSettings = Field(default_factory=MotionSettings, description="Motion stage.")
+
+    @model_validator(mode="after")
+    def _whole_model_batches(self) -> DetectSettings:
+        if self.batch_size % self.model_batch:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of model_batch ({self.model_batch}),"
+                " or every call pads its last model batch with blank frames"
+            )
+        return self

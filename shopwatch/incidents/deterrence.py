@@ -2,8 +2,10 @@
 
 Only strong events: an event less confident than the rule's ``min_confidence`` is recorded as ``skipped``.
 A rule with ``confirm`` waits (``awaiting_confirmation``) for an operator to acknowledge the event within
-``confirm.within_s``, else records ``not_played``; a ``dry_run`` rule plays nothing and records ``dry_run``
-with what would have happened (``would``: ``play``, ``refused``, ``cooldown``, ``failed``) and why.
+``confirm.within_s``, else records ``not_played``; the wait is kept in memory, and the stored
+``awaiting_confirmation`` (with its deadline) is what a restarted service waits on again (``resume``). A
+``dry_run`` rule plays nothing and records ``dry_run`` with what would have happened (``would``: ``play``,
+``refused``, ``cooldown``, ``failed``) and why.
 
 It goes through the talkback service like an operator would (consent, quiet hours, one talker per speaker,
 the talkback audit), as the user ``auto-deterrence``, never queued and never overriding. A per-camera
@@ -140,6 +142,26 @@ class AutoDeterrence:
             await self._go(waiting.trigger, waiting.rule, waiting.record, confirmed_by=user)
         except Exception:  # a task boundary, as in run()
             log.exception("auto-deterrence for event %s on %s failed", event_id, waiting.trigger.camera_id)
+
+    async def resume(self, trigger: Trigger, outcome: dict[str, Any], record: Record) -> None:
+        """A warning that waited for an acknowledgement when the service stopped (``outcome``: the
+        ``awaiting_confirmation`` stored on its event): it waits again for the time it had left, or, when that
+        time is over or the camera's rule no longer asks for a confirmation, is recorded as not played."""
+        rule = self.rule_for(trigger.camera_id, trigger.type)
+        within = float(outcome.get("within_s", 0.0))
+        left = float(outcome.get("until", 0.0)) - self._clock.wall()
+        waiting = _Waiting(trigger, rule, within, self._clock.monotonic() + left, record) if rule else None
+        if waiting is None or rule is None or rule.confirm is None or left <= 0:
+            reason = (
+                f"not acknowledged within {within:.0f} s (the service restarted meanwhile)"
+                if left <= 0
+                else "the camera's deterrence rule no longer waits for a confirmation"
+            )
+            base = {"clip": outcome.get("clip"), "confidence": round(trigger.confidence, 3), "at": self._clock.wall()}
+            await record(trigger.event_id, {**base, "outcome": "not_played", "reason": reason})
+            return
+        waiting.announced.set()  # its "awaiting_confirmation" is stored already
+        self._waiting[trigger.event_id] = waiting
 
     async def dismissed(self, event_id: str, status: str) -> None:
         """The event was closed without an acknowledgement (``false_positive``): its warning never plays."""

@@ -28,7 +28,7 @@ from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
 from shopwatch.incidents.archive import EventArchive
 from shopwatch.incidents.committing import commit_batch, remove_unstored_media, save_media
-from shopwatch.incidents.deterrence import AutoDeterrence, Trigger
+from shopwatch.incidents.deterrence import MAX_WAITING, AutoDeterrence, Trigger
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.linking import Link, Linker, Place, Sighting
@@ -114,12 +114,20 @@ class IncidentService:
     async def start(self) -> None:
         self.feed.last_seq = await asyncio.to_thread(self.events.last_seq)
         await self.restore_links()
+        await self.resume_confirmations()
         self.dispatcher.start()
         self._tasks = [
             asyncio.create_task(self._store_loop(), name="incidents-store"),
             asyncio.create_task(self._commit_loop(), name="incidents-commit"),
             asyncio.create_task(self._housekeeping_loop(), name="incidents-housekeeping"),
         ]
+
+    async def resume_confirmations(self) -> None:
+        """Warnings that waited for an operator's acknowledgement when the service stopped wait again for the
+        time they had left (or are recorded not played): an acknowledgement after a restart still plays."""
+        for event in await asyncio.to_thread(self.events.awaiting_confirmation, MAX_WAITING):
+            trigger = Trigger(event.id, event.camera_id, event.type, event.confidence)
+            await self._deterrence.resume(trigger, event.deterrence or {}, self._record_deterrence)
 
     async def close(self) -> None:
         """Stop taking events (those still queued are stored first), then stop sending."""
@@ -303,16 +311,14 @@ class IncidentService:
                 raise UnknownEvent(event_id)
             current = workflow.Status(event.status)
             workflow.check(event_id, current, wanted)
-            if ignore_spot and self.spots is not None:
-                self.spots.check(event)
+            # the spots are written in the transaction of the status change: both or neither
+            spots = self.spots.lesson(event, user)[1] if ignore_spot and self.spots is not None else None
             change = Transition(event_id, current.value, wanted.value, user, self.now(), note)
-            seq = await asyncio.to_thread(self.events.set_status, change)
+            seq = await asyncio.to_thread(self.events.set_status, change, spots)
             if seq is not None:
                 self.feed.publish(seq)
                 if wanted is workflow.Status.FALSE_POSITIVE:
                     self.linker.forget(event_id)
-                    if ignore_spot and self.spots is not None:
-                        await self.spots.teach(event, user)
                     self._spawn(self._deterrence.dismissed(event_id, wanted.value))
                 elif wanted is workflow.Status.ACKNOWLEDGED:
                     self._spawn(self._deterrence.acknowledged(event_id, user))

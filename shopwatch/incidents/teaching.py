@@ -10,11 +10,13 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.events import EventType
 from shopwatch.core.incident_records import StoredEvent
 from shopwatch.core.learnt import IgnoredSpot, spot_box
-from shopwatch.store.learnt import LearntRepository
+from shopwatch.store.learnt import LearntRepository, new_spots, write_spots
 
 
 class NothingToIgnore(Invalid):
@@ -34,13 +36,13 @@ class IgnoredSpots:
                 f"event {event.id} ({event.type}) has no card patches: there is no spot to ignore"
             )
 
-    async def teach(self, event: StoredEvent, user: str) -> list[IgnoredSpot]:
-        """One ignored spot per patch of the (card-posting) event, on its camera and surface zone."""
+    def lesson(self, event: StoredEvent, user: str) -> tuple[list[IgnoredSpot], Callable[[Connection], None]]:
+        """One ignored spot per patch of the (card-posting) event, on its camera and surface zone, and the write
+        that stores them: the caller runs it in the transaction that marks the event false_positive."""
         self.check(event)
         boxes = [spot_box((p[0], p[1], p[2], p[3])) for p in event.detail["patches"]]
-        return await asyncio.to_thread(
-            self._repo.add_spots, event.camera_id, event.zone, boxes, (event.id, user), self._now()
-        )
+        spots = new_spots(event.zone, boxes, (event.id, user), self._now())
+        return spots, lambda conn: write_spots(conn, event.camera_id, spots)
 
     async def list(self, camera_id: str) -> list[IgnoredSpot]:
         return await asyncio.to_thread(self._repo.spots, camera_id)

@@ -7,6 +7,7 @@ when its pipe to the supervisor closes (the supervisor died) or on ``Shutdown``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -210,6 +211,8 @@ def worker_main(
     leave_sigint_to_the_supervisor()
     set_process_name(f"sw-worker-{index}")  # for ps/top: every spawned process's command line is the same
     tune_malloc()  # before the reader threads: decoders' buffers go back to the system (core/process_tuning.py)
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)  # ingest.worker_nice: the main process (API, alerts) first
     redactor = configure_logging(log_level, process_name=f"worker-{index}", libraries=library_log_level)
     try:
         worker = Worker(index, conn, settings, redactor, consumer, clips_dir)

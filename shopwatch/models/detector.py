@@ -1,12 +1,14 @@
 """Person detector backends. The model comes from a configured path, never from a download.
 
 ``YoloDetector`` runs an ultralytics model (``.pt``, ONNX, an OpenVINO folder ...) on the frames of several
-cameras in one call. A static-batch export (the OpenVINO INT8 YOLO11n is batch 1, and its attention reshape pins
-the batch, so it cannot be re-shaped) is split by ultralytics' AutoBackend; the call still shares the
-preprocessing, the postprocessing and the Python overhead across the batch (see benchmarks/detect_cost.py)."""
+cameras in one call. A static-batch export (the OpenVINO INT8 YOLO11n is batch 1) is split by ultralytics'
+AutoBackend; the call still shares the preprocessing, the postprocessing and the Python overhead across the batch
+(see benchmarks/detect_cost.py). ``detect.model_batch`` re-shapes such an OpenVINO model to a larger batch at load
+(``models/rebatch.py``: its attention reshapes pin the batch too, and are unpinned)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +20,7 @@ from shopwatch.core.detections import Detections
 from shopwatch.core.errors import ShopwatchError, Unavailable
 from shopwatch.core.frame import Rgb
 from shopwatch.models.offline import prepare_offline_env
+from shopwatch.models.rebatch import RebatchError, rebatch
 
 MODEL_SUFFIXES = (".pt", ".onnx", ".torchscript", ".engine", ".xml")
 
@@ -58,6 +61,15 @@ class YoloDetector:
 
         self._settings = settings
         self.path = path
+        # detect.model_batch > 1: the model re-shaped to that batch, in a folder that lives as long as this object.
+        self._rebatched: tempfile.TemporaryDirectory[str] | None = None
+        if settings.model_batch > 1:
+            self._rebatched = tempfile.TemporaryDirectory(prefix="shopwatch-model-")
+            try:
+                path = rebatch(path, settings.model_batch, Path(self._rebatched.name))
+            except RebatchError as exc:
+                self._rebatched.cleanup()
+                raise ModelUnavailable(f"cannot load person model {self.path}: {exc}") from None
         try:
             self._model: Any = YOLO(str(path), task="detect")
             self._run([np.zeros((settings.imgsz // 2, settings.imgsz, 3), np.uint8)])  # load and compile now

@@ -95,6 +95,13 @@ class SurfaceBackground:
         self._prev: npt.NDArray[np.uint8] | None = None  # the last frame's region, luma
         self._still: npt.NDArray[np.uint8] | None = None  # per pixel: frames without change, up to STILL_FRAMES
         self._last_t: float | None = None
+        self._alpha = 0.0  # the last frame's learning rate
+
+    @property
+    def mean_frames(self) -> float:
+        """About how many frames the running background averages (an exponential average of rate alpha has the
+        noise of a plain mean of 2 / alpha - 1 frames): the "before" picture's share of the noise of a difference."""
+        return 2.0 / self._alpha - 1.0 if self._alpha > 0 else 1.0
 
     @property
     def region(self) -> PixelBox | None:
@@ -118,6 +125,7 @@ class SurfaceBackground:
         dt = max(0.0, t - self._last_t)
         self._last_t = t
         alpha = 1.0 - math.exp(-dt / LEARN_S)
+        self._alpha = alpha if alpha > 0 else self._alpha
         step = self._step(region)
         free = ~self._actor_mask(actor_boxes)
         for blob in blobs if blobs is not None else ():

@@ -100,9 +100,10 @@ class EventRepository:
         with self._write() as conn:
             return store_events_once(conn, items, lease)
 
-    def set_status(self, change: Transition) -> int | None:
+    def set_status(self, change: Transition, also: Callable[[Connection], object] | None = None) -> int | None:
         """Apply a transition the workflow allowed, if the event is still in ``change.from_status``. Returns
-        the feed number, or None when the event is gone or its status changed meanwhile."""
+        the feed number, or None when the event is gone or its status changed meanwhile. ``also`` writes what
+        goes with the transition (the spots of a false positive) in the same transaction: both or neither."""
         with self._write() as conn:
             done = conn.execute(
                 update(EventRow)
@@ -112,6 +113,8 @@ class EventRepository:
             if done.rowcount == 0:
                 return None
             conn.execute(insert(TransitionRow).values(**asdict(change)))
+            if also is not None:
+                also(conn)
             return feed_entry(conn, change.event_id, "transition", change.at)
 
     def set_deterrence(self, event_id: str, outcome: dict[str, Any], at: datetime) -> int | None:
@@ -221,6 +224,19 @@ class EventRepository:
         )
         with self._engine.connect() as conn:
             return [FeedEntry(r["seq"], r["kind"], _event(r)) for r in conn.execute(stmt).mappings()]
+
+    def awaiting_confirmation(self, limit: int) -> list[StoredEvent]:
+        """Events still ``new`` whose warning waits for an operator's acknowledgement (``confirm`` mode): what an
+        incidents service that starts must wait for again (the wait itself is kept in memory)."""
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(EventRow.status == "new", EventRow.deterrence.is_not(None))
+            .order_by(EventRow.stored_at, EventRow.id)
+        )
+        with self._engine.connect() as conn:
+            events = (_event(r) for r in conn.execute(stmt).mappings())
+            waiting = [e for e in events if (e.deterrence or {}).get("outcome") == "awaiting_confirmation"]
+        return waiting[:limit]
 
     def last_seq(self) -> int:
         with self._engine.connect() as conn:

@@ -27,6 +27,38 @@ def _spot(row: RowMapping) -> IgnoredSpot:
     )  # fmt: skip
 
 
+def _bump(conn: Connection) -> None:
+    """A change the workers must learn: the registry revision they poll goes up."""
+    conn.execute(update(RegistryState).where(RegistryState.id == 1).values(revision=RegistryState.revision + 1))
+
+
+def new_spots(
+    zone: str, boxes: Sequence[NormBox], taught_by: tuple[str | None, str], at: datetime
+) -> list[IgnoredSpot]:
+    """Ignored spots to store on ``zone``; ``taught_by`` is (event id, user)."""
+    event_id, user = taught_by
+    return [
+        IgnoredSpot(id=uuid.uuid4().hex, zone=zone, box=box, event_id=event_id, created_by=user, created_at=at)
+        for box in boxes
+    ]
+
+
+def write_spots(conn: Connection, camera_id: str, spots: Sequence[IgnoredSpot]) -> None:
+    """Store ``spots`` of ``camera_id`` in the caller's transaction (with the false positive that taught them) and
+    bump the registry revision, so the camera's worker learns them on its next poll."""
+    if not spots:
+        return
+    conn.execute(
+        insert(IgnoredSpotRow),
+        [
+            {"id": s.id, "camera_id": camera_id, "zone": s.zone, "x1": s.box[0], "y1": s.box[1], "x2": s.box[2],
+             "y2": s.box[3], "event_id": s.event_id, "created_by": s.created_by, "created_at": s.created_at}
+            for s in spots
+        ],
+    )  # fmt: skip
+    _bump(conn)
+
+
 class LearntRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -57,10 +89,6 @@ class LearntRepository:
 
     # -- writes --------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _bump(conn: Connection) -> None:
-        conn.execute(update(RegistryState).where(RegistryState.id == 1).values(revision=RegistryState.revision + 1))
-
     def save_calibrations(self, camera_id: str, calibrations: Sequence[ZoneCalibration]) -> None:
         """Store a camera's new calibrations, each replacing the one of its zone and band; all or nothing."""
         with write_transaction(self._engine) as conn:
@@ -77,30 +105,16 @@ class LearntRepository:
                     )
                 )  # fmt: skip
             if calibrations:
-                self._bump(conn)
+                _bump(conn)
 
     def add_spots(
         self, camera_id: str, zone: str, boxes: Sequence[NormBox], taught_by: tuple[str | None, str], at: datetime
     ) -> list[IgnoredSpot]:
         """New ignored spots on ``camera_id``'s ``zone``; ``taught_by`` is (event id, user)."""
-        event_id, user = taught_by
-        spots = [
-            IgnoredSpot(id=uuid.uuid4().hex, zone=zone, box=box, event_id=event_id, created_by=user, created_at=at)
-            for box in boxes
-        ]
-        if not spots:
-            return []
-        with write_transaction(self._engine) as conn:
-            conn.execute(
-                insert(IgnoredSpotRow),
-                [
-                    {"id": s.id, "camera_id": camera_id, "zone": s.zone, "x1": s.box[0], "y1": s.box[1],
-                     "x2": s.box[2], "y2": s.box[3], "event_id": s.event_id, "created_by": s.created_by,
-                     "created_at": s.created_at}
-                    for s in spots
-                ],
-            )  # fmt: skip
-            self._bump(conn)
+        spots = new_spots(zone, boxes, taught_by, at)
+        if spots:
+            with write_transaction(self._engine) as conn:
+                write_spots(conn, camera_id, spots)
         return spots
 
     def delete_spots(self, camera_id: str, spot_id: str | None = None) -> int:
@@ -111,5 +125,5 @@ class LearntRepository:
         with write_transaction(self._engine) as conn:
             gone = conn.execute(delete(IgnoredSpotRow).where(where)).rowcount
             if gone:
-                self._bump(conn)
+                _bump(conn)
         return int(gone)

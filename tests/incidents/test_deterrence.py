@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import time as clock_time
 from pathlib import Path
@@ -68,6 +68,7 @@ class Scene:
     talkback: TalkbackService
     clock: ManualClock
     peer: BackchannelServer
+    restart: Callable[[], Awaitable[IncidentService]]  # a new incidents service on the same database and clock
     visits: int = 0
 
     async def submit(
@@ -147,12 +148,19 @@ async def open_scene(engine: Engine, data_dir: Path, peer: BackchannelServer) ->
     settings = IncidentsSettings.model_validate(
         {"mqtt": {"enabled": False}, "linking": {"enabled": False}, "deterrence": RULES}
     )
-    incidents = await asyncio.to_thread(build_incidents, settings, engine, fleet, talkback, data_dir, clock)
-    await incidents.start()
+    services: list[IncidentService] = []
+
+    async def start() -> IncidentService:
+        incidents = await asyncio.to_thread(build_incidents, settings, engine, fleet, talkback, data_dir, clock)
+        await incidents.start()
+        services.append(incidents)
+        return incidents
+
     try:
-        yield Scene(incidents, talkback, clock, peer)
+        yield Scene(await start(), talkback, clock, peer, start)
     finally:
-        await asyncio.wait_for(incidents.close(), 15)
+        for incidents in services:
+            await asyncio.wait_for(incidents.close(), 15)
         await asyncio.wait_for(talkback.close(), 15)
 
 
@@ -315,6 +323,29 @@ async def test_confirm_too_late_or_false_positive_records_not_played(scene: Scen
     stored = await asyncio.to_thread(scene.incidents.events.get, late.id)
     assert stored is not None and stored.deterrence is not None and stored.deterrence["outcome"] == "not_played"
     assert scene.peer.requests() == [] and await scene.audit() == []
+
+
+async def test_a_confirmation_waits_again_after_a_restart_for_the_time_it_had_left(scene: Scene) -> None:
+    """The wait for an acknowledgement is in memory; what a restarted service knows is the stored
+    ``awaiting_confirmation`` and its deadline: an acknowledgement in time still plays, a deadline that passed
+    while the service was down is recorded not played."""
+    lapsed = await scene.submit("shop-confirm")
+    await scene.outcome(lapsed.id, {"awaiting_confirmation"})
+    scene.clock.advance(30)
+    kept = await scene.submit("shop-confirm")
+    await scene.outcome(kept.id, {"awaiting_confirmation"})
+    await asyncio.wait_for(scene.incidents.close(), 15)
+
+    scene.clock.advance(40)  # down for 40 s: ``lapsed`` is 10 s past its 60 s, ``kept`` has 20 s left
+    incidents = await scene.restart()
+    expired = await scene.outcome(lapsed.id, {"not_played"})
+    assert "restarted" in expired["reason"]
+    assert (await scene.outcome(kept.id, {"awaiting_confirmation"}))["within_s"] == CONFIRM_S
+    scene.clock.advance(10)
+    await incidents.transition(kept.id, Status.ACKNOWLEDGED, "alice", "after the restart")
+    done = await scene.outcome(kept.id, ENDED)
+    assert (done["outcome"], done["confirmed_by"]) == ("completed", "alice")
+    assert [(e.camera_id, e.outcome) for e in await scene.audit()] == [("shop-confirm", Outcome.COMPLETED)]
 
 
 async def test_a_dry_run_records_what_would_have_played_and_plays_nothing(scene: Scene) -> None:

@@ -30,6 +30,7 @@ FAST = Ingest(
     stall_after_s=1,
     health_interval_s=0.2,
     backoff={"initial_s": 0.2, "max_s": 1.0, "auth_retry_s": 5},
+    worker_nice=3,
 )
 
 
@@ -81,6 +82,12 @@ async def test_twenty_cameras_online_within_ten_seconds_and_snapshots_decode(
     assert len(supervisor.worker_pids()) == 2  # 20 cameras at 10 per worker
     took = await wait_for(lambda: set(states(supervisor).values()) == {CameraState.ONLINE}, 10.0)
     assert took < 10.0
+    # Workers name themselves for ps/top and run at ingest.worker_nice below this (the API's) process.
+    main_nice = os.getpriority(os.PRIO_PROCESS, 0)
+    for index, pid in supervisor.worker_pids().items():
+        assert pid is not None
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == f"sw-worker-{index}"
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, main_nice + FAST.worker_nice)
     jpegs = await asyncio.gather(*(supervisor.snapshot_jpeg(c.id, timeout_s=5.0) for c in cameras))
     for jpeg in jpegs:
         image = Image.open(io.BytesIO(jpeg))

@@ -1,12 +1,17 @@
 """card_posting rule: hand-made visits on an injected clock (walk-past, stop without posting, lighting, poster,
-parked object, several cards, cooldown)."""
+parked object, several cards, cooldown, a calibration's floor)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import numpy as np
 import pytest
 
 from shopwatch.core.detect_config import CameraDetection
 from shopwatch.core.events import EventType
+from shopwatch.core.learnt import Learnt, ZoneCalibration
+from shopwatch.models.noise_prior import encode_grid
 from shopwatch.models.rules.card_posting import CardPosting
 from shopwatch.models.zones import zone_shapes
 from tests.models.handmade import Scene, person_at
@@ -180,3 +185,27 @@ def test_what_the_first_frame_showed_for_an_instant_is_not_taken_for_a_card() ->
     visit(s)  # stops on that spot at once and leaves nothing
     s.idle(6)
     assert s.events == []
+
+
+def calibration(suggested: int) -> ZoneCalibration:
+    """The shop front measured quiet (noise 2 grey levels everywhere) by day, suggesting ``suggested``."""
+    rows, cols, grid = encode_grid(np.full((170, 250), 2.0, np.float32))
+    return ZoneCalibration(
+        zone="shopfront", band="day", measured_at=datetime(2026, 12, 1, tzinfo=UTC), luma=140.0, frame_width=640,
+        frame_height=360, rows=rows, cols=cols, noise=grid, noise_median=2.0, noise_p90=2.0,
+        suggested_diff_threshold=suggested, frames=60, skipped=0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("suggested", "expected"), [(None, 1), (20, 1), (160, 0)])
+def test_a_calibrations_suggested_threshold_raises_the_surfaces_floor(suggested: int | None, expected: int) -> None:
+    """A grey card ~100 grey levels off the wall: found with the default floor 25 and with a calibration that
+    suggests less; a calibration whose noise needs 160 makes it a change too small to count on that zone."""
+    rule = CAMERA.rules.card_posting
+    assert rule is not None
+    learnt = Learnt(calibrations=() if suggested is None else (calibration(suggested),))
+    s = Scene([CardPosting("cam-1", rule, [zone_shapes(CAMERA.zones)["shopfront"]], learnt)])
+    s.idle(2)
+    visit(s, leave=[(CARD, (60, 60, 40))])
+    s.idle(5)
+    assert len(s.events) == expected

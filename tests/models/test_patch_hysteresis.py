@@ -1,6 +1,8 @@
 """Hysteresis on a patch's hold: a card whose strength wavers around the firing point (compression and sensor
 noise make every real measurement waver) is held once it passed MIN_STRENGTH and fires; a change that never
-reaches MIN_STRENGTH starts no hold, however long it stays."""
+reaches MIN_STRENGTH starts no hold, however long it stays. These are the first cue's rules: the second cue (a faint
+card against the noise of the averaged picture, ``models/faint_card.py``) would find these clean cards on a
+noise-free wall whatever their strength, so it is left out here (tests/models/test_faint_card.py covers it)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,17 @@ from tests.models.test_card_posting import CARD, scene
 
 GREY = 120.0  # a plain wall: every pixel's threshold is the rule's diff_threshold
 FLOOR = 25  # the rule's default diff_threshold: a card differing by k * FLOOR has strength ~k
+
+
+@pytest.fixture(autouse=True)
+def first_cue_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(card_posting, "faint_patches", lambda _p, _spec, found, _held, _place: found)
+
+
+def test_the_second_cue_finds_the_card_the_first_cue_never_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a noise-free wall a card 1.5 thresholds off is plain to see: the faint-card cue raises it."""
+    monkeypatch.undo()
+    assert posted(BELOW) == 1
 
 
 def posted(strengths: list[float]) -> int:

@@ -1,12 +1,19 @@
 """Case-analysis counts against the hand-counted fixture (tests/store/stats_fixture.py), on SQLite and
 PostgreSQL: totals, per grid, type, local hour and local weekday for the week and the week before, hot spots
-and per-camera verdicts; the tips of those weeks counted the same way; scoped to grids and types."""
+and per-camera verdicts; the tips of those weeks counted the same way; scoped to grids and types; an operator's
+verdict given after the numbers were first counted shows in the next count; on PostgreSQL the counting query is
+answerable from the case-analysis index alone (an index-only scan) and the events table vacuums early."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from datetime import UTC, datetime
+from typing import Any
 
-from shopwatch.store.event_stats import CameraVerdicts, Counts, HotSpot, StatsQuery
+import pytest
+from sqlalchemy import Engine, event, text
+
+from shopwatch.core.incident_records import Transition
+from shopwatch.store.event_stats import CameraVerdicts, Compared, Counts, HotSpot, StatsQuery
 from shopwatch.store.events import EventRepository
 from shopwatch.store.tip_stats import TipCounts
 from shopwatch.store.tips import TipRepository
@@ -124,3 +131,49 @@ def test_tips_scoped_to_grids_and_types(engine: Engine) -> None:
     cards = events.stats(_query(types=frozenset({"card_posting"}))).tips
     assert (cards.total.current, cards.total.previous) == (TipCounts(2, 2, 1), TipCounts(1, 1, 1))
     assert events.stats(_query(grids=frozenset())).tips.total.current == TipCounts()
+
+
+def test_a_verdict_after_the_first_count_shows_in_the_next(engine: Engine) -> None:
+    events = EventRepository(engine)
+    store_fixture(events)
+    before = events.stats(_query())
+    assert before.cameras[0] == CameraVerdicts("cam-a", "north", 4, 2, 1)
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    events.set_status(Transition("e4", "new", "false_positive", "op", at, "a shadow"))  # cam-a, Wednesday 02:30
+    events.set_status(Transition("e6", "new", "dispatched", "op", at, ""))  # cam-c, Saturday 07:59
+    after = events.stats(_query())
+    assert (after.total.current, after.total.previous) == (Counts(8, 4, 3, 2), Counts(3, 1, 1, 1))
+    assert _table(after.by_grid)["north"][0] == Counts(5, 3, 2, 1)
+    assert _table(after.by_grid)["south"][0] == Counts(3, 1, 1, 1)
+    assert _table(after.by_hour)[2][0] == Counts(1, 0, 1, 0)
+    assert _table(after.by_weekday)[6][0] == Counts(1, 1, 0, 0)
+    assert after.cameras[0] == CameraVerdicts("cam-a", "north", 4, 2, 2)
+    assert after.cameras[2] == CameraVerdicts("cam-c", "south", 2, 1, 1)
+    assert after.by_type[0] == Compared("card_posting", Counts(6, 3, 3, 1), Counts(2, 1, 1, 0))
+
+
+def test_postgresql_counts_from_the_index_alone(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the index-only scan and autovacuum settings are PostgreSQL's")
+    events = EventRepository(engine)
+    store_fixture(events)
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "GROUPING" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        events.stats(_query())
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    ((statement, parameters),) = seen
+    with engine.begin() as conn:
+        # a week of fixture rows: the planner would read the little table whole; make it show what the index can do
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        options = conn.execute(text("SELECT reloptions FROM pg_class WHERE oid = 'events'::regclass")).scalar_one()
+    assert "Index Only Scan using ix_events_stats on events" in plan, plan
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options

@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 from shopwatch.api.access.deps import PrincipalDep, require
 from shopwatch.api.deps import ContextDep, FleetDep, present
 from shopwatch.api.services import Fleet
-from shopwatch.api.tip_schemas import TipCase, TipCreate, TipDecision, TipPublic, TipsterStats
+from shopwatch.api.tip_schemas import MAX_TEXT, TipCase, TipCreate, TipDecision, TipLimits, TipPublic, TipsterStats
 from shopwatch.core.errors import Invalid, NotFound
 from shopwatch.core.principal import Permission, Principal, PrincipalKind
 from shopwatch.core.tip_records import Tip, TipStatus
@@ -103,6 +103,12 @@ async def list_tips(
 ) -> list[TipPublic]:
     found = await tips.find(None, status_.value if status_ else None, limit if _works(principal) else 500)
     return [public_tip(t, principal, fleet) for t in found if _visible(t, principal)][:limit]
+
+
+@router.get("/limits", response_model=TipLimits, summary="What one tip may carry (the phone page sizes photos by it)")
+async def tip_limits(tips: TipsDep) -> TipLimits:
+    settings = tips.settings
+    return TipLimits(max_photos=settings.max_photos, max_photo_bytes=settings.max_photo_kib * 1024, max_text=MAX_TEXT)
 
 
 @router.get("/stats", response_model=list[TipsterStats], summary="Per tipster: filed, confirmed, led to a case")

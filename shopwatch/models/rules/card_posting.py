@@ -27,6 +27,7 @@ from shopwatch.core.detect_config import CardPostingRule as CardPostingConfig
 from shopwatch.core.events import Box, CardEvidence, Event, EventType
 from shopwatch.core.learnt import SPOT_INSIDE, IgnoredSpot, Learnt, ZoneCalibration, inside_fraction
 from shopwatch.models.evidence import confidence, patch_pictures
+from shopwatch.models.faint_card import LONG_FRAMES, LongPictures, faint_patches
 from shopwatch.models.rules.base import Observation, actor_snapshot, as_box, jpeg
 from shopwatch.models.rules.posting_visit import AFTER_FRAMES, TOUCH_MARGIN, Visit, grown, handover
 from shopwatch.models.surface import (
@@ -90,6 +91,15 @@ def _hidden_only(
     )
 
 
+def _mean_into(mean: np.ndarray, seen: np.ndarray, current: np.ndarray, visible: np.ndarray, cap: int) -> np.ndarray:
+    """Adds ``current`` to a per-pixel running mean (in place) where visible, over at most ``cap`` frames; returns
+    the new per-pixel frame counts."""
+    seen = np.where(visible, np.minimum(seen + 1, cap), seen)
+    rate = np.where(visible, 1.0 / np.maximum(seen, 1), 0.0).astype(np.float32)[..., None]
+    mean += rate * (current - mean)
+    return seen
+
+
 def _overlaps(boxes: np.ndarray, box: Box) -> bool:
     b = boxes
     return bool(np.any((b[:, 0] < box[2]) & (b[:, 2] > box[0]) & (b[:, 1] < box[3]) & (b[:, 3] > box[1])))
@@ -133,6 +143,12 @@ class CardPosting:
     def calibrations(self) -> list[ZoneCalibration]:
         """The calibrations the surfaces started from (none: the built-in noise prior)."""
         return [s.calibration for s in self._surfaces if s.calibration is not None]
+
+    def _floor(self, surface: SurfaceBackground) -> int:
+        """The least difference that counts as a change on this surface: ``diff_threshold``, raised to what the
+        zone's calibrated noise needs (``shopwatch cameras calibrate``) when the surface started from one."""
+        cal = surface.calibration
+        return max(self._config.diff_threshold, cal.suggested_diff_threshold if cal is not None else 0)
 
     def update(self, obs: Observation) -> list[Event]:
         image = obs.frame.image
@@ -205,7 +221,7 @@ class CardPosting:
             if y2 <= y1 or x2 <= x1:
                 continue
             under = (slice(y1, y2), slice(x1, x2))  # only where the actor is: the rest cannot be hidden now
-            limit = thresholds(before.noise[under], self._config.diff_threshold)
+            limit = thresholds(before.noise[under], self._floor(surface))
             # no gain correction: the actor covers much of this crop, and they differ from the surface by far
             changed = cv2.absdiff(now[under].astype(np.float32), before.image[under]).max(axis=2) > limit
             if visit.hidden is None:
@@ -288,9 +304,8 @@ class CardPosting:
         assert region is not None
         before = visit.before
         zone_now = image[region.y1 : region.y2, region.x1 : region.x2].astype(np.float32)
-        changed = difference(before.image, zone_now, before.known) > thresholds(
-            before.noise, self._config.diff_threshold
-        )
+        floor = self._floor(surface)
+        changed = difference(before.image, zone_now, before.known) > thresholds(before.noise, floor)
         zone_box = (region.x1 / w, region.y1 / h, region.x2 / w, region.y2 / h)
         free = self._in_view(zone_box, obs, surface.moved()) & before.known
         p = PixelBox.of(touched, w, h)
@@ -305,18 +320,24 @@ class CardPosting:
         spec = PatchSpec(
             self._config.card_min * actor_px,
             self._config.card_max * actor_px,
-            self._config.diff_threshold,
+            floor,
             HOLD_STRENGTH if held else MIN_STRENGTH,
         )
         current, visible = zone_now[crop], free[crop]
         if visit.after is None or visit.seen is None or visit.after.shape != current.shape:
             visit.after, visit.seen = current.copy(), np.zeros(current.shape[:2], np.float32)
-        # a per-pixel running mean over the frames each pixel was in view: noise averages out, a card stays
-        visit.seen = np.where(visible, np.minimum(visit.seen + 1, AFTER_FRAMES), visit.seen)
-        rate = np.where(visible, 1.0 / np.maximum(visit.seen, 1), 0.0).astype(np.float32)[..., None]
-        visit.after += rate * (current - visit.after)
+            visit.long_after, visit.long_seen = current.copy(), np.zeros(current.shape[:2], np.float32)
+        assert visit.long_after is not None and visit.long_seen is not None
+        # per-pixel running means over the frames each pixel was in view: noise averages out, a card stays
+        visit.seen = _mean_into(visit.after, visit.seen, current, visible, AFTER_FRAMES)
+        visit.long_seen = _mean_into(visit.long_after, visit.long_seen, current, visible, LONG_FRAMES)
         pictures = Pictures(before.image[crop], visit.after, current, visible, before.noise[crop])
         finding = find_patches(pictures, spec, (p.x1, p.y1), (w, h))
+        long = LongPictures(
+            before.image[crop], visit.long_after, current, visible, before.noise[crop], visit.long_seen,
+            surface.mean_frames,
+        )  # fmt: skip
+        finding = faint_patches(long, spec, finding, held, ((p.x1, p.y1), (w, h)))
         return _hidden_only(finding, visit.hidden, region, (w, h))
 
     def _event(

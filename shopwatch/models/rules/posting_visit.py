@@ -47,6 +47,8 @@ class Visit:
     patches_since: float | None = None
     after: Image | None = None  # per-pixel mean of the touched part over the last frames it was in view
     seen: np.ndarray | None = None  # per pixel: frames in that mean (up to AFTER_FRAMES)
+    long_after: Image | None = None  # the same over up to faint_card.LONG_FRAMES frames (the faint-card cue)
+    long_seen: np.ndarray | None = None
     hidden: np.ndarray | None = None  # per pixel of the surface: hidden by someone in front of it during the visit
 
     def hold_still(self, t: float) -> None:

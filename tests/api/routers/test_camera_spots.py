@@ -6,15 +6,21 @@ camera's health says whether it was calibrated ("default" or when) and what its 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import httpx
 import pytest
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 from shopwatch.core.events import CardEvidence, Event, EventType
 from shopwatch.core.health import DetectionStatus
+from shopwatch.core.incident_records import StoredEvent
+from shopwatch.core.learnt import IgnoredSpot
 from shopwatch.core.principal import Role
 from shopwatch.incidents.service import IncidentService
+from shopwatch.incidents.workflow import Status
 from tests.api.auth_fixtures import AuthKit
 from tests.api.fakes import FakeFleet
 from tests.incidents.peers import make_event
@@ -22,8 +28,10 @@ from tests.incidents.peers import make_event
 PATCH = (0.30, 0.40, 0.32, 0.43)
 
 
-def card_event(camera_id: str) -> Event:
-    event = make_event(camera_id, time.time() - 60)
+def card_event(camera_id: str, ago_s: float = 60.0) -> Event:
+    """A card-posting event that started ``ago_s`` ago (events are stored once per visit: another visit starts at
+    another time)."""
+    event = make_event(camera_id, time.time() - ago_s)
     return Event(**{
         **{f: getattr(event, f) for f in ("camera_id", "start", "end", "confidence", "track_id", "box", "detected_at")},
         "type": EventType.CARD_POSTING, "zone": "door", "snapshots": event.snapshots,
@@ -72,8 +80,8 @@ async def test_an_event_without_patches_has_no_spot_to_ignore(
 async def test_an_admin_lists_and_clears_spots_within_its_grids(
     client: httpx.AsyncClient, incidents: IncidentService, auth_kit: AuthKit
 ) -> None:
-    for _ in range(3):
-        event = await incidents.ingest(card_event("cam-0001"))
+    for visit in range(3):
+        event = await incidents.ingest(card_event("cam-0001", 60.0 + 20 * visit))
         body = {"status": "false_positive", "ignore_spot": True}
         assert (await client.post(f"/api/events/{event.id}/transitions", json=body)).status_code == 200
     url = "/api/cameras/cam-0001/ignored-spots"
@@ -114,3 +122,34 @@ async def test_a_cameras_health_says_whether_it_was_calibrated(client: httpx.Asy
     )  # fmt: skip
     listed = {c["id"]: c for c in (await client.get("/api/cameras")).json()["cameras"]}
     assert listed["cam-0001"]["health"]["detection"]["calibration"] == "default"
+
+
+async def test_the_spot_and_the_false_positive_are_stored_together_or_not_at_all(
+    client: httpx.AsyncClient, incidents: IncidentService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails after the spot's row was written, inside the transaction of the status change: neither
+    the spot nor the false positive stays (no spot taught by an event that is still "new", and no false
+    positive whose spot was lost)."""
+    assert incidents.spots is not None
+    teach = incidents.spots.lesson
+
+    def failing(event: StoredEvent, user: str) -> tuple[list[IgnoredSpot], Callable[[Connection], None]]:
+        spots, write = teach(event, user)
+
+        def write_then_fail(conn: Connection) -> None:
+            write(conn)
+            raise OperationalError("INSERT", {}, Exception("the database went away"))
+
+        return spots, write_then_fail
+
+    monkeypatch.setattr(incidents.spots, "lesson", failing)
+    event = await incidents.ingest(card_event("cam-0001"))
+    with pytest.raises(OperationalError):
+        await incidents.transition(event.id, Status.FALSE_POSITIVE, "admin", "", ignore_spot=True)
+    assert (await client.get(f"/api/events/{event.id}")).json()["status"] == "new"
+    assert (await client.get("/api/cameras/cam-0001/ignored-spots")).json() == []
+
+    monkeypatch.setattr(incidents.spots, "lesson", teach)
+    await incidents.transition(event.id, Status.FALSE_POSITIVE, "admin", "", ignore_spot=True)
+    assert (await client.get(f"/api/events/{event.id}")).json()["status"] == "false_positive"
+    assert len((await client.get("/api/cameras/cam-0001/ignored-spots")).json()) == 1

@@ -11,6 +11,7 @@ import { FleetPane } from "./fleet.js";
 import { CameraMap } from "./map.js";
 import { IncidentView } from "./incident.js";
 import { Notices } from "./notify.js";
+import { SearchPanel } from "./search.js";
 import { StatsView } from "./stats.js";
 import { TalkPanel } from "./talk.js";
 import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
@@ -44,6 +45,7 @@ const incidentView = new IncidentView($("incident"), {
   onEvent: (id) => selectAny(id),
   onMap: (incident) => showView("map").then(() => map.showPath(incident)),
 });
+const search = new SearchPanel($("search-panel"), map, { cameras: () => state.cameras, open: (id) => selectAny(id) });
 const stats = new StatsView($("stats-view"), {
   cameras: () => state.cameras,
   onMap: (id) => showView("map").then(() => { map.reveal(id); openCamera(id); }),
@@ -106,7 +108,10 @@ async function showView(name) {
   $("stats-view").hidden = name !== "stats";
   for (const button of $("views").children) button.classList.toggle("on", button.dataset.view === name);
   wall.show(name === "wall");
-  if (name === "map") await map.show();
+  if (name === "map") {
+    await map.show();
+    search.attach(map.map);  // a click on the map: the centre of a search near it
+  }
   else closeCamera();
   if (name === "stats") await stats.show();
 }
@@ -158,6 +163,7 @@ function pickCamera(cameraId) {
 }
 
 async function signedIn(me) {
+  if (me.role === "tipster") return window.location.replace("phone.html");  // files tips only: the phone's form
   state.me = me;
   showWho();
   $("login-view").hidden = true;

@@ -1,9 +1,11 @@
 // The patrol phone's page (390×844 and up): the events of my grids (the API scopes every answer to the signed-in
 // user's grids), newest first and live over the event stream; an event's pictures the width of the screen, its
 // place (the address and a map snippet with the camera's pin on the station's plan), and acknowledge with a note.
-// The same message catalogue, login cookie and API as the command-room console (console.js).
+// The same message catalogue, login cookie and API as the command-room console (console.js). "上报线索" files a tip
+// (tip-form.js); a tipster's login (who sees no camera) lands on that form alone.
 
 import { language, pictureName, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { openTipForm } from "./tip-form.js";
 import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,7 +22,7 @@ function errorText(err) {
 }
 
 function show(view) {
-  for (const name of ["login-view", "list-view", "detail-view"]) $(name).hidden = name !== view;
+  for (const name of ["login-view", "list-view", "detail-view", "tip-view"]) $(name).hidden = name !== view;
   $("logout").hidden = view === "login-view";
 }
 
@@ -42,6 +44,10 @@ function showWho() {
 
 async function signedIn(me) {
   state.me = me;
+  if (me.role === "tipster") {  // files tips and sees its own; no camera, no event
+    await showTipForm();
+    return;
+  }
   showWho();
   show("list-view");
   const [cameras, page] = await Promise.all([api("/api/cameras"), api("/api/events?limit=50")]);
@@ -115,6 +121,17 @@ function follow() {
   }
 }
 
+// -- a tip -----------------------------------------------------------------------------------------------------
+
+async function showTipForm() {
+  show("tip-view");
+  window.scrollTo(0, 0);
+  await openTipForm(state.me, [...state.cameras.values()]);
+}
+
+$("open-tip").addEventListener("click", () => showTipForm());
+$("tip-back").addEventListener("click", () => show("list-view"));
+
 // -- one event -------------------------------------------------------------------------------------------------
 
 function open(id) {
@@ -187,6 +204,7 @@ $("ack-form").addEventListener("submit", async (e) => {
 $("lang").addEventListener("change", async (e) => {
   await setLanguage(e.target.value);
   showWho();
+  if (!$("tip-view").hidden) await openTipForm(state.me, [...state.cameras.values()]);
   for (const event of state.events.values()) upsert(event, false);
 });
 
