@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,7 @@ from shopwatch.incidents.build import build_incidents  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
+from shopwatch.store.search import Filters, events_query  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera  # noqa: E402
 
 TIPS = 20_000
@@ -90,6 +92,7 @@ def searches(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     evening = (now - timedelta(days=3)).replace(hour=14, minute=0, second=0)  # 22:00 in the station
     hour = {"from": evening.isoformat(), "to": (evening + timedelta(hours=1)).isoformat()}
     month = {"from": (now - timedelta(days=30)).isoformat(), "to": now.isoformat()}
+    year = {"from": (now - timedelta(days=365)).isoformat(), "to": now.isoformat()}
     centre = {"lat": 39.96, "lon": 116.4, "radius_m": 200}  # cam-0600 and the ~36 cameras within 200 m
     line = {"path": "39.95,116.4;39.959,116.4", "width_m": 60}  # 1 km of the street: ~90 cameras
     return [
@@ -98,6 +101,8 @@ def searches(now: datetime) -> list[tuple[str, dict[str, Any]]]:
         ("1 km street line, 1 h", {**line, **hour}),
         ("along the street (1,204 cameras), 1 h", {"along": "Long Street", **hour}),
         ("along the street, 30 d (first page)", {"along": "Long Street", **month}),
+        ("one camera, 365 d (first page)", {"camera_id": "cam-0600", **year}),
+        ("200 m circle, 365 d (first page)", {**centre, **year}),
     ]
 
 
@@ -131,12 +136,26 @@ async def time_searches(engine: Engine, requests: int, rounds: int, now: datetim
                                 if i >= 2:
                                     took.append(elapsed)
                             if round_ == 0:
-                                print(f"# {state}, {name}: {len(response.json()['results'])} on the page", flush=True)
+                                answer = response.json()
+                                used = plan(engine, [c["id"] for c in answer["cameras"]], params)
+                                print(
+                                    f"# {state}, {name}: {len(answer['results'])} on the page; plan: {used}", flush=True
+                                )
         finally:
             server.stop()
             await serving
             await incidents.close()
     return results
+
+
+def plan(engine: Engine, camera_ids: list[str], params: dict[str, Any]) -> str:
+    """The indexes PostgreSQL's plan for the events query of this search reads."""
+    f = Filters(since=datetime.fromisoformat(params["from"]), until=datetime.fromisoformat(params["to"]), limit=101)
+    compiled = events_query(frozenset(camera_ids), f).compile(engine, compile_kwargs={"render_postcompile": True})
+    with engine.connect() as conn:
+        lines = [row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)]
+    used = sorted(set(re.findall(r"(?:Scan using|Bitmap Index Scan on) (\w+)", "\n".join(lines))))
+    return ", ".join(used) or "no index"
 
 
 def set_indexes(engine: Engine, present: bool) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -30,7 +31,7 @@ from shopwatch.core.private_files import private_data_dir
 from shopwatch.core.redact import RedactingFilter
 from shopwatch.incidents.build import build_incidents
 from shopwatch.incidents.service import IncidentService
-from shopwatch.ingest.fleet import LiveFleet
+from shopwatch.ingest.fleet import IngestControl, LiveFleet
 from shopwatch.ingest.supervisor import Supervisor
 from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.models.detector import check_model_path
@@ -48,6 +49,14 @@ from shopwatch.talkback.service import TalkbackService
 log = logging.getLogger(__name__)
 
 
+class _Ingest(IngestControl, Protocol):
+    """The local supervisor of worker processes, or (``--ray``) the supervisor of Ray shards."""
+
+    def apply(self, cameras: list[CameraConfig]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class _Running:
     """What ``run_service`` started, in the order it stops them (reversed)."""
@@ -55,7 +64,7 @@ class _Running:
     talkback: TalkbackService
     incidents: IncidentService
     detector: DetectorNode | None
-    supervisor: Supervisor
+    supervisor: _Ingest
     subscriptions: EventSubscriptions
     fleet: LiveFleet
     services: Services
@@ -67,9 +76,16 @@ async def run_service(
     *,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[str], None] | None = None,
+    ray_address: str | None = None,
 ) -> None:
-    """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL."""
+    """Run ingest and the API until ``stop`` is set (or the task is cancelled). ``on_ready`` gets the API URL.
+    ``ray_address``: ingest runs as shards on that Ray cluster (``cluster/``) instead of local worker processes."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
+    if ray_address is not None:  # first: an unreachable cluster is said within seconds, before anything starts
+        from shopwatch.cluster.connect import connect  # only with --ray: Ray is never imported without it
+
+        cluster = settings.cluster
+        await asyncio.to_thread(connect, ray_address, cluster.namespace, cluster.connect_timeout_s)
     private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = engine_for_settings(settings, os.environ)  # with the key of the camera passwords
     await asyncio.to_thread(migrate, engine)
@@ -83,7 +99,7 @@ async def run_service(
     if settings.detect.model:
         check_model_path(Path(settings.detect.model))  # a clear start-up error, not workers dying one by one
     check_tls(settings.api.tls)  # a wrong certificate or key stops us here, naming the file
-    running = await _start(settings, engine, cameras)
+    running = await _start(settings, engine, cameras, ray=ray_address is not None)
     app = create_app(settings, running.services)
     # Move the long-lived start-up objects (1,200 camera configs, the app) out of the collector's sight:
     # measured 55-75 ms collection pauses on the API loop without it.
@@ -110,7 +126,7 @@ async def run_service(
         engine.dispose()
 
 
-async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]) -> _Running:
+async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig], *, ray: bool = False) -> _Running:
     """Build and start the services. Those events go to come first, from the configured cameras, so an event is
     never without a place to go: the supervisor's sink is the incident service itself, already running."""
     data_dir = Path(settings.service.data_dir)
@@ -127,27 +143,52 @@ async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]
     # One detector process per node holds the person model; workers send it the frames that need a person check.
     detector: DetectorNode | None = None
     detection = partial(DetectionThread, settings.detect, settings.ingest.activity.detect_fps)
-    if settings.detect.model:
+    supervisor: _Ingest
+    if ray:
+        supervisor = await _start_shards(settings, engine, cameras, detection, incidents)
+    elif settings.detect.model:
         detector = DetectorNode(
             settings.detect, log_level=settings.service.log_level, library_log_level=settings.service.library_log_level
         )
         await detector.start()
         detection = partial(detection, detector=detector.client())
-    supervisor = Supervisor(
-        settings.ingest,
-        log_level=settings.service.log_level,
-        library_log_level=settings.service.library_log_level,
-        consumer=detection,
-        on_published=incidents,
-        clips_dir=data_dir / "clips",
-    )
-    await supervisor.start(cameras)
+    if not ray:
+        local = Supervisor(
+            settings.ingest,
+            log_level=settings.service.log_level,
+            library_log_level=settings.service.library_log_level,
+            consumer=detection,
+            on_published=incidents,
+            clips_dir=data_dir / "clips",
+        )
+        await local.start(cameras)
+        supervisor = local
     # ONVIF motion events wake a camera up (idle -> active) through the supervisor, without any decoding.
     subscriptions = EventSubscriptions(settings.onvif, supervisor.request_activity)
     subscriptions.apply(cameras)
     fleet = LiveFleet(supervisor, directory, events=subscriptions, snapshot_fallback=OnvifSnapshots(settings.onvif))
     services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents)
     return _Running(talkback, incidents, detector, supervisor, subscriptions, fleet, services)
+
+
+async def _start_shards(
+    settings: Settings,
+    engine: Engine,
+    cameras: list[CameraConfig],
+    detection: partial[DetectionThread],
+    incidents: IncidentService,
+) -> _Ingest:
+    """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
+    the feed grows. (Their detection runs on motion: no person detector actor yet.)"""
+    from shopwatch.cluster.feed_wake import FeedWake
+    from shopwatch.cluster.ray_fleet import RaySupervisor
+    from shopwatch.store.assignments import ShardAssignments
+
+    wake = FeedWake(engine, incidents.feed)
+    assignments = ShardAssignments(engine, SystemClock())
+    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=wake.check)
+    await supervisor.start(cameras)
+    return supervisor
 
 
 async def _follow_changes(

@@ -25,7 +25,11 @@ console = Console()
 
 
 async def _serve_until_signal(
-    settings: Settings, config_path: Path | None, banner: str | None, login: DemoLogin | None = None
+    settings: Settings,
+    config_path: Path | None,
+    banner: str | None,
+    login: DemoLogin | None = None,
+    ray_address: str | None = None,
 ) -> None:
     from shopwatch.app import run_service  # the composition root, imported when the command runs
 
@@ -47,26 +51,40 @@ async def _serve_until_signal(
             console.print(banner, soft_wrap=True)
         console.print("Ctrl-C stops it.")
 
-    await run_service(settings, config_path, stop=stop, on_ready=ready)
+    await run_service(settings, config_path, stop=stop, on_ready=ready, ray_address=ray_address)
 
 
 def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Override api.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Override api.port.")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run ingest as shards on the Ray cluster whose head is at ADDRESS (host:port); see docs/FLEET.md.",
+        ),
+    ] = None,
 ) -> None:
     """Run the service: ingest every configured camera and serve the API."""
     settings = settings_or_exit(config)
     api = settings.api.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
     settings = settings.model_copy(update={"api": api})
-    _run(settings, config, None)
+    _run(settings, config, None, ray_address=ray)
 
 
-def _run(settings: Settings, config_path: Path | None, banner: str | None, login: DemoLogin | None = None) -> None:
+def _run(
+    settings: Settings,
+    config_path: Path | None,
+    banner: str | None,
+    login: DemoLogin | None = None,
+    ray_address: str | None = None,
+) -> None:
     """Run until a signal; a start-up failure we can explain (a missing model, say) is one line, exit status 2."""
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve_until_signal(settings, config_path, banner, login))
+            asyncio.run(_serve_until_signal(settings, config_path, banner, login, ray_address))
     except ShopwatchError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from shopwatch.core.access_config import AuthSettings
 from shopwatch.core.api_limits_config import RequestLimits
 from shopwatch.core.api_security_config import ApiSecurity, ApiTls
+from shopwatch.core.cluster_config import ClusterSettings
 from shopwatch.core.console_config import ConsoleSettings
 from shopwatch.core.detect_config import CameraDetection, DetectSettings
 from shopwatch.core.incidents_config import IncidentsSettings
@@ -298,6 +299,9 @@ class Settings(Strict):
     )
     report: ReportSettings = Field(
         default_factory=ReportSettings, description="The monthly report: station name, Chromium for the PDF."
+    )
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings, description="Scale-out on Ray (serve --ray): shards, health pulls, spool."
     )
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras (also importable from CSV).")
 

@@ -12,9 +12,23 @@ from shopwatch.core.directory import CameraRoster
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState, EventsHealth
 from shopwatch.ingest.live_feed import LiveSubscription
-from shopwatch.ingest.supervisor import Supervisor
 
 _STREAM_DOWN = frozenset({CameraState.OFFLINE, CameraState.STALLED, CameraState.AUTH_FAILED, CameraState.CONNECTING})
+
+
+class IngestControl(Protocol):
+    """What the fleet asks of ingest: the local ``ingest.supervisor.Supervisor``, or the Ray shards' supervisor
+    (``cluster/ray_fleet.py``)."""
+
+    def health(self, camera_id: str) -> CameraHealth | None: ...
+
+    def all_health(self) -> dict[str, CameraHealth]: ...
+
+    def request_activity(self, camera_id: str, reason: str) -> bool: ...
+
+    def watch_live(self, camera_id: str) -> LiveSubscription: ...
+
+    async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes: ...
 
 
 class EventsHealthSource(Protocol):
@@ -30,7 +44,7 @@ class SnapshotFallback(Protocol):
 class LiveFleet:
     def __init__(
         self,
-        supervisor: Supervisor,
+        supervisor: IngestControl,
         cameras: Iterable[CameraConfig] | CameraRoster = (),
         events: EventsHealthSource | None = None,
         snapshot_fallback: SnapshotFallback | None = None,

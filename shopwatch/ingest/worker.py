@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Protocol
 
 from shopwatch.core.config import CameraConfig, Ingest
 from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
@@ -43,11 +44,22 @@ log = logging.getLogger(__name__)
 SNAPSHOT_THREADS = 4
 
 
+class WorkerLink(Protocol):
+    """The worker's way to its supervisor: a ``multiprocessing`` pipe here; a Ray shard (``cluster/shard.py``)
+    hosts a worker behind an object that only takes what it sends (it calls ``handle`` itself)."""
+
+    def send(self, obj: object) -> None: ...
+
+    def poll(self, timeout: float | None = ...) -> bool: ...
+
+    def recv(self) -> object: ...
+
+
 class Worker:
     def __init__(
         self,
         index: int,
-        conn: Connection,
+        conn: WorkerLink,
         settings: Ingest,
         redactor: RedactingFilter | None = None,
         consumer: ConsumerFactory | None = None,

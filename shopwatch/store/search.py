@@ -106,6 +106,13 @@ def events_at(engine: Engine, camera_ids: frozenset[str], f: Filters) -> list[St
     """Events of these cameras, oldest first (then by id), at most ``f.limit``."""
     if not camera_ids or f.grids == frozenset():
         return []
+    with engine.connect() as conn:
+        rows = conn.execute(events_query(camera_ids, f)).mappings()
+        return [StoredEvent(**{c.name: r[c.name] for c in _EVENT_COLUMNS}) for r in rows]
+
+
+def events_query(camera_ids: frozenset[str], f: Filters) -> Query:
+    """The statement ``events_at`` runs (the benchmark asks the database for its plan)."""
     stmt = select(*_EVENT_COLUMNS).where(EventRow.camera_id.in_(sorted(camera_ids)))
     stmt = _in_window(stmt, EventRow.start, f)
     if f.grids is not None:
@@ -116,9 +123,7 @@ def events_at(engine: Engine, camera_ids: frozenset[str], f: Filters) -> list[St
         stmt = stmt.where(EventRow.status.in_(sorted(f.statuses)))
     if f.after is not None:
         stmt = stmt.where(_after(EventRow.start, EventRow.id, Kind.EVENT, f.after))
-    stmt = stmt.order_by(EventRow.start, EventRow.id).limit(f.limit)
-    with engine.connect() as conn:
-        return [StoredEvent(**{c.name: r[c.name] for c in _EVENT_COLUMNS}) for r in conn.execute(stmt).mappings()]
+    return stmt.order_by(EventRow.start, EventRow.id).limit(f.limit)
 
 
 def _like(text: str) -> str:
