@@ -196,6 +196,26 @@ def test_a_node_sigkilled_its_cameras_come_back_elsewhere_and_no_visit_is_lost_o
     ray_cluster.add_node()  # the next test starts with three nodes again
 
 
+def test_with_no_free_slot_for_lost_shards_their_cameras_say_so_until_nodes_come_back(
+    fleet: Fleet, ray_cluster: RayTestCluster
+) -> None:
+    """Two of three nodes lost: three slots left for six shards. The lost shards' cameras are not left `online`
+    nor silently waiting: their health names the shortage (and so does /metrics' state count)."""
+    for node in list(ray_cluster.nodes[:2]):
+        ray_cluster.kill_node(node.node_id)
+
+    def shortage_told() -> bool:
+        errors = [h.last_error or "" for h in fleet.head.call(fleet.sup.all_health).values()]
+        return sum("no free ingest_slot" in e for e in errors) >= 10
+
+    wait_for(shortage_told, 40, "the shortage in the lost shards' cameras' health")
+    assert any("no free ingest_slot" in why for why in fleet.sup.shard_troubles().values())
+    for _ in range(2):
+        ray_cluster.add_node()
+    wait_for(fleet.all_online, 60, "every camera online once slots are back")
+    wait_for(lambda: not fleet.sup.shard_troubles(), 10, "no shard in trouble")
+
+
 def test_the_shards_run_on_while_the_heads_gcs_restarts_on_rocksdb_storage(
     fleet: Fleet, ray_cluster: RayTestCluster
 ) -> None:
