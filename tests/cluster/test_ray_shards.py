@@ -220,13 +220,16 @@ def test_the_shards_run_on_while_the_heads_gcs_restarts_on_rocksdb_storage(
     fleet: Fleet, ray_cluster: RayTestCluster
 ) -> None:
     shards = fleet.shards()
+    flowing = len(fleet.visits())
+    wait_for(lambda: len(fleet.visits()) > flowing, 30, "the scenario camera's visits being stored")
     before = {s: fleet.report(s) for s in shards}
     visits_before = len(fleet.visits())
     head = ray_cluster.cluster.head_node
     head.kill_gcs_server()
-    time.sleep(5.0)  # the GCS away: shards keep reading and storing events (the database is not Ray's)
-    assert len(fleet.visits()) > visits_before, "events went on being stored while the GCS was away"
-    head.start_gcs_server()
+    try:  # the GCS away: shards keep reading and storing events (the database is not Ray's)
+        wait_for(lambda: len(fleet.visits()) > visits_before, 15, "a visit stored while the GCS is away")
+    finally:
+        head.start_gcs_server()
     wait_for(lambda: _answers(fleet, shards), 30, "every shard answering through the restarted GCS")
     after = {s: fleet.report(s) for s in shards}
     for shard in shards:
