@@ -227,6 +227,15 @@ def _kind(error: str) -> str:
     return " ".join(words)[:140]
 
 
+def packet_rates(client: httpx.Client) -> dict[str, float]:
+    """Packets per second of the online cameras (a reader that falls behind receives fewer than the camera sends)."""
+    cameras = client.get("/api/cameras").json()["cameras"]
+    rates = sorted(h["packets_per_s"] for c in cameras if (h := c.get("health")) and h["state"] == "online")
+    if not rates:
+        return {}
+    return {"packets_per_s_median": round(statistics.median(rates), 2), "packets_per_s_min": round(rates[0], 2)}
+
+
 def time_requests(client: httpx.Client, count: int) -> list[float]:
     times = []
     for _ in range(count):
@@ -263,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 cpu0, t0 = {p.pid: cpu_s([p]) for p in procs}, time.monotonic()
                 times = time_requests(client, args.requests)
                 time.sleep(max(0.0, args.measure_s - (time.monotonic() - t0)))
+                rates = packet_rates(client)
                 elapsed = time.monotonic() - t0
                 busy = {p.pid: (cpu_s([p]) - cpu0[p.pid]) / elapsed for p in procs}
                 cores = sum(busy.values())
@@ -292,6 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cores": round(cores, 3),
         "cores_per_camera": round(cores / n, 5),
         "sim_cores": round(sim_cores, 3),
+        **rates,
         "cameras_p50_ms": round(statistics.median(times), 1),
         "cameras_p95_ms": round(statistics.quantiles(times, n=20)[18], 1),
         "load_avg_1m": round(os.getloadavg()[0], 2),

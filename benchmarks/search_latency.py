@@ -92,6 +92,7 @@ def searches(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     evening = (now - timedelta(days=3)).replace(hour=14, minute=0, second=0)  # 22:00 in the station
     hour = {"from": evening.isoformat(), "to": (evening + timedelta(hours=1)).isoformat()}
     month = {"from": (now - timedelta(days=30)).isoformat(), "to": now.isoformat()}
+    year = {"from": (now - timedelta(days=365)).isoformat(), "to": now.isoformat()}
     centre = {"lat": 39.96, "lon": 116.4, "radius_m": 200}  # cam-0600 and the ~36 cameras within 200 m
     line = {"path": "39.95,116.4;39.959,116.4", "width_m": 60}  # 1 km of the street: ~90 cameras
     return [
@@ -100,6 +101,8 @@ def searches(now: datetime) -> list[tuple[str, dict[str, Any]]]:
         ("1 km street line, 1 h", {**line, **hour}),
         ("along the street (1,204 cameras), 1 h", {"along": "Long Street", **hour}),
         ("along the street, 30 d (first page)", {"along": "Long Street", **month}),
+        ("one camera, 365 d (first page)", {"camera_id": "cam-0600", **year}),
+        ("200 m circle, 365 d (first page)", {**centre, **year}),
     ]
 
 

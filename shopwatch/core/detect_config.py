@@ -82,7 +82,11 @@ class CardPostingRule(_Rule):
     card_min: float = Field(0.02, gt=0, le=1, description="Smallest card side, as a fraction of the actor's height.")
     card_max: float = Field(0.2, gt=0, le=1, description="Largest card side, as a fraction of the actor's height.")
     diff_threshold: int = Field(
-        25, ge=5, le=255, description="Colour difference (0-255) after vs before that marks a changed pixel."
+        25,
+        ge=5,
+        le=255,
+        description="Colour difference (0-255) after vs before that marks a changed pixel; on a calibrated zone, "
+        "raised to what its measured noise needs (shopwatch cameras calibrate).",
     )
     max_gap_s: float = Field(2.0, ge=0, le=30, description="The actor may be missed this long and stay the same visit.")
 

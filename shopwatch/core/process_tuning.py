@@ -5,8 +5,8 @@
 - ``tune_malloc``: a worker hosts ~100 reader threads that decode now and then. By default glibc gives threads
   up to 8 arenas per core and raises its mmap threshold as large blocks are freed, so decoders' picture buffers
   (230 KB per 640x360 luma plane) end up in arenas that keep their memory after the decoder is gone. Two arenas
-  and a fixed 128 KB mmap threshold (large blocks mapped, and returned to the system when freed) hold ~0.5 MB less
-  per camera (docs/FLEET.md, measured with 60 cameras in one process).
+  and a fixed 128 KB mmap threshold (large blocks mapped, and returned to the system when freed) hold 0.6-0.7 MB
+  less per camera (``benchmarks/reader_memory.py``, 60 cameras in one process; docs/FLEET.md).
 
 Both are Linux/glibc only and do nothing elsewhere (they return False)."""
 

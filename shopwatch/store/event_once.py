@@ -27,12 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shopwatch.core.incident_records import Incident, Lease, NewEvent, StoredEvent
@@ -42,6 +42,7 @@ from shopwatch.store.outbox import insert_deliveries
 # Reports of one visit by two readers begin at most this far apart (frame times of two RTSP sessions of one
 # camera, and two nodes' clocks under NTP). Keep every rule's ``cooldown_s`` at least this long.
 DUPLICATE_WINDOW_S = 3.0
+_IN_CHUNK = 500  # values per IN (...) list
 
 
 def event_key(camera_id: str, type_: str, zone: str, start: datetime, window_s: float = DUPLICATE_WINDOW_S) -> str:
@@ -72,50 +73,99 @@ def _lock_name(event: StoredEvent) -> str:
     return json.dumps(["shopwatch-event", event.camera_id, event.type, event.zone], ensure_ascii=False)
 
 
-def find_duplicate(conn: Connection, event: StoredEvent, window_s: float = DUPLICATE_WINDOW_S) -> str | None:
-    """The id of a stored event that is ``event`` reported again (same camera, type and zone, beginning less
-    than ``window_s`` away), or None. (The same id again is caught by the insert's ON CONFLICT.)"""
-    bucket = math.floor(event.start.timestamp() / window_s)
-    keys = [_key(event.camera_id, event.type, event.zone, b) for b in (bucket - 1, bucket, bucket + 1)]
-    near = conn.execute(
-        select(EventRow.id, EventRow.start).where(EventRow.event_key.in_(keys)).order_by(EventRow.start)
-    ).all()
-    for found_id, found_start in near:
-        if abs((found_start - event.start).total_seconds()) < window_s:
-            return str(found_id)
-    return None
+@dataclass(frozen=True, slots=True)
+class Added:
+    seqs: list[int]  # feed numbers written: "created" per stored event, then "linked" per event that joined
+    duplicates: list[str]  # ids of the events that repeated one stored (or one earlier in the batch): not written
+
+    def stored(self, items: Sequence[NewEvent]) -> list[NewEvent]:
+        """Those of ``items`` that were stored."""
+        skipped = set(self.duplicates)
+        return [item for item in items if item.event.id not in skipped]
 
 
-def store_event_once(
-    conn: Connection, item: NewEvent, lease: Lease | None = None, *, locked: bool = False
-) -> list[int] | None:
-    """Inside the caller's write transaction: the event, its feed entry, its incident (created or updated, and
-    the earlier events that joined it) and its outbox deliveries (held by ``lease`` when given); or nothing when
-    it is a duplicate. Returns the feed numbers written ("created", then "linked" ones), None for a duplicate.
-    ``locked``: the caller took ``lock_keys`` for this event in this transaction already."""
-    event = item.event
+def find_duplicates(
+    conn: Connection, events: Sequence[StoredEvent], window_s: float = DUPLICATE_WINDOW_S
+) -> dict[str, str]:
+    """For each of ``events`` that repeats a stored event, or one earlier in ``events`` (same id, or same camera,
+    type and zone beginning less than ``window_s`` away): its id -> the id of the one it repeats. One query for
+    a burst: the events stored under the keys of each one's bucket and its two neighbours, or under its id."""
+    keys: set[str] = set()
+    for event in events:
+        bucket = math.floor(event.start.timestamp() / window_s)
+        keys.update(_key(event.camera_id, event.type, event.zone, b) for b in (bucket - 1, bucket, bucket + 1))
+    wanted = [e.id for e in events]
+    seen: dict[tuple[str, str, str], list[tuple[datetime, str]]] = {}
+    ids: set[str] = set()
+    if len(keys) + len(wanted) <= _IN_CHUNK:  # a burst: one query
+        found = _near(conn, or_(EventRow.event_key.in_(sorted(keys)), EventRow.id.in_(wanted)))
+    else:
+        ordered = sorted(keys)
+        found = [row for k in range(0, len(ordered), _IN_CHUNK)
+                 for row in _near(conn, EventRow.event_key.in_(ordered[k : k + _IN_CHUNK]))]  # fmt: skip
+        found += [row for k in range(0, len(wanted), _IN_CHUNK)
+                  for row in _near(conn, EventRow.id.in_(wanted[k : k + _IN_CHUNK]))]  # fmt: skip
+    asked = set(wanted)
+    for event_id, camera_id, type_, zone, start in found:
+        seen.setdefault((camera_id, type_, zone), []).append((start, str(event_id)))
+        if event_id in asked:
+            ids.add(str(event_id))
+    repeats: dict[str, str] = {}
+    for event in events:
+        near = seen.setdefault((event.camera_id, event.type, event.zone), [])
+        match = event.id if event.id in ids else None
+        match = match or next((i for start, i in near if abs((start - event.start).total_seconds()) < window_s), None)
+        if match is not None:
+            repeats[event.id] = match
+            continue
+        near.append((event.start, event.id))
+        ids.add(event.id)
+    return repeats
+
+
+def _near(conn: Connection, where: ColumnElement[bool]) -> list[Any]:
+    stmt = select(EventRow.id, EventRow.camera_id, EventRow.type, EventRow.zone, EventRow.start).where(where)
+    return list(conn.execute(stmt).all())
+
+
+def store_events_once(
+    conn: Connection, items: Sequence[NewEvent], lease: Lease | None = None, *, locked: bool = False
+) -> Added:
+    """Inside the caller's write transaction, in order: each event that is not a duplicate with its feed entry,
+    its incident (created or updated, and the earlier events that joined it) and its outbox deliveries (held by
+    ``lease`` when given); nothing of a duplicate. ``locked``: the caller took ``lock_keys`` for these events in
+    this transaction already."""
+    if not items:
+        return Added([], [])
     if not locked:
-        lock_keys(conn, [event])
-    if find_duplicate(conn, event) is not None:
-        return None
-    values = {**_values(event), "event_key": key_of(event)}
-    # The check above found nothing; ON CONFLICT still guards the key and the id (a writer that skipped the lock).
-    inserted = conn.execute(_insert_ignoring(conn).values(**values).returning(EventRow.id)).scalar_one_or_none()
-    if inserted is None:
-        return None
-    if item.incident is not None:
-        _upsert_incident(conn, item.incident)
-        conn.execute(update(EventRow).where(EventRow.id == event.id).values(incident_id=item.incident.id))
-    seqs = [feed_entry(conn, event.id, "created", event.stored_at)]
-    if item.incident is not None:
-        seqs += _join(conn, item.incident, event.stored_at)
-    insert_deliveries(conn, item.deliveries, lease)
-    return seqs
+        lock_keys(conn, [item.event for item in items])
+    repeats = find_duplicates(conn, [item.event for item in items])
+    fresh = [item for item in items if item.event.id not in repeats]
+    for item in fresh:  # first: the events refer to their incidents
+        if item.incident is not None:
+            _upsert_incident(conn, item.incident)
+    inserted: set[str] = set()
+    if fresh:
+        # The check found none of these stored; ON CONFLICT still guards key and id (a writer without the lock).
+        rows = [{**_values(item.event), "event_key": key_of(item.event)} for item in fresh]
+        inserted = {str(i) for i in conn.execute(_insert_ignoring(conn).returning(EventRow.id), rows).scalars()}
+    stored = [item for item in fresh if item.event.id in inserted]
+    seqs: list[int] = []
+    if stored:
+        created = [{"event_id": i.event.id, "kind": "created", "at": i.event.stored_at} for i in stored]
+        insert_feed = insert(FeedRow).returning(FeedRow.seq, sort_by_parameter_order=True)
+        seqs = [int(seq) for seq in conn.execute(insert_feed, created).scalars()]
+    for item in stored:
+        if item.incident is not None:
+            seqs += _join(conn, item.incident, item.event.stored_at)
+    insert_deliveries(conn, [d for item in stored for d in item.deliveries], lease)
+    return Added(seqs, [item.event.id for item in items if item.event.id not in inserted])
 
 
 def insert_event_once(conn: Connection, item: NewEvent, lease: Lease | None = None) -> bool:
-    """``store_event_once``: True when stored, False when it was a duplicate (and nothing was written)."""
-    return store_event_once(conn, item, lease) is not None
+    """Store ``item`` inside the caller's write transaction unless it is a duplicate (``store_events_once``):
+    True when stored, False when it was a duplicate (and nothing was written)."""
+    return not store_events_once(conn, [item], lease).duplicates
 
 
 def _insert_ignoring(conn: Connection) -> Any:
@@ -130,9 +180,8 @@ _EVENT_FIELDS = tuple(StoredEvent.__dataclass_fields__)
 
 
 def _values(event: StoredEvent) -> dict[str, Any]:
-    """The row's values (``asdict`` would deep-copy every JSON document first); the incident is set after the
-    incident row exists."""
-    return {name: getattr(event, name) for name in _EVENT_FIELDS if name != "incident_id"}
+    """The row's values (``asdict`` would deep-copy every JSON document first)."""
+    return {name: getattr(event, name) for name in _EVENT_FIELDS}
 
 
 def _upsert_incident(conn: Connection, incident: Incident) -> None:

@@ -124,80 +124,82 @@ def _every(found: list[Compared], keys: range) -> list[Compared]:
 _KEYS = ("grid", "type", "hour", "weekday", "camera_id", "zone")  # GROUPING() argument order: first is the high bit
 _SETS = {"grid": ("grid",), "type": ("type",), "hour": ("hour",), "weekday": ("weekday",), "total": ()}
 _SETS["camera"] = ("camera_id", "grid", "zone")
+_INCIDENT_KEYS = _KEYS[:4]  # cameras are not counted in incidents
+_INCIDENT_SETS = {name: columns for name, columns in _SETS.items() if name != "camera"}
 
 
-def _mask(columns: tuple[str, ...]) -> int:
-    """What ``GROUPING(grid, type, hour, weekday, camera_id, zone)`` is for a grouping set of ``columns``."""
-    return sum(1 << (len(_KEYS) - 1 - i) for i, key in enumerate(_KEYS) if key not in columns)
+def _mask(columns: tuple[str, ...], keys: tuple[str, ...] = _KEYS) -> int:
+    """What ``GROUPING(*keys)`` (by default grid, type, hour, weekday, camera_id, zone) is for a grouping set
+    of ``columns``."""
+    return sum(1 << (len(keys) - 1 - i) for i, key in enumerate(keys) if key not in columns)
 
 
 def _one_pass(conn: Connection, q: StatsQuery, hour: ColumnElement[Any], weekday: ColumnElement[Any]) -> EventStats:
-    """PostgreSQL: every number from one scan of the two periods' events.
+    """PostgreSQL: every number from two index-only scans of the two periods' events (``ix_events_stats``).
 
     The events become rows of plain columns (the local hour and weekday computed once); GROUPING SETS count
-    them per grid, type, hour, weekday, camera (and zone) and overall, each set also split by period and by
-    incident id, so the outer query counts incidents as the non-null incident groups (no DISTINCT sort)."""
-    rows = (
-        select(
-            EventRow.grid,
-            EventRow.type,
-            hour.label("hour"),
-            weekday.label("weekday"),
-            EventRow.camera_id,
-            EventRow.zone,
-            (EventRow.start >= q.since).label("current"),
-            EventRow.incident_id,
-            case((EventRow.status.in_(CONFIRMED), 1), else_=0).label("confirmed"),
-            case((EventRow.status == FALSE_POSITIVE, 1), else_=0).label("false_positive"),
-            case((EventRow.type == CARD_POSTING, 1), else_=0).label("card_posting"),
-        )
-        .where(*_where(q))
-        .subquery("e")
-    )
-    e = rows.c
+    them per grid, type, hour, weekday, camera (and zone) and overall, each set split by period. Incidents
+    are counted apart over the events that belong to one only: grouped by incident id within each set, so
+    the outer query counts each incident once per group (no DISTINCT sort)."""
+    rows = select(
+        EventRow.grid,
+        EventRow.type,
+        hour.label("hour"),
+        weekday.label("weekday"),
+        EventRow.camera_id,
+        EventRow.zone,
+        (EventRow.start >= q.since).label("current"),
+        EventRow.incident_id,
+        case((EventRow.status.in_(CONFIRMED), 1), else_=0).label("confirmed"),
+        case((EventRow.status == FALSE_POSITIVE, 1), else_=0).label("false_positive"),
+        case((EventRow.type == CARD_POSTING, 1), else_=0).label("card_posting"),
+    ).where(*_where(q))
+    e = rows.subquery("e").c
     keys = [e[k] for k in _KEYS]
-    sets = [tuple_(*(e[k] for k in columns), e.current, e.incident_id) for columns in _SETS.values()]
+    counts = select(
+        func.grouping(*keys).label("g"),
+        *keys,
+        e.current,
+        func.count(),
+        func.sum(e.confirmed),
+        func.sum(e.false_positive),
+        func.sum(e.card_posting),
+    ).group_by(func.grouping_sets(*(tuple_(*(e[k] for k in columns), e.current) for columns in _SETS.values())))
+    linked = rows.where(EventRow.incident_id.is_not(None)).subquery("l").c
+    linked_keys = [linked[k] for k in _INCIDENT_KEYS]
+    sets = [tuple_(*(linked[k] for k in cols), linked.current, linked.incident_id) for cols in _INCIDENT_SETS.values()]
     per_incident = (
-        select(
-            func.grouping(*keys).label("g"),
-            *keys,
-            e.current,
-            e.incident_id,
-            func.count().label("events"),
-            func.sum(e.confirmed).label("confirmed"),
-            func.sum(e.false_positive).label("false_positive"),
-            func.sum(e.card_posting).label("card_posting"),
-        )
+        select(func.grouping(*linked_keys).label("g"), *linked_keys, linked.current, linked.incident_id)
         .group_by(func.grouping_sets(*sets))
         .subquery("i")
     )
     i = per_incident.c
-    outer = [i.g, *(i[k] for k in _KEYS), i.current]
-    stmt = select(
-        *outer,
-        func.sum(i.events),
-        func.sum(i.confirmed),
-        func.sum(i.false_positive),
-        func.count(i.incident_id),
-        func.sum(i.card_posting),
-    ).group_by(*outer)
+    outer = [i.g, *(i[k] for k in _INCIDENT_KEYS), i.current]
+    incidents = select(*outer, func.count()).group_by(*outer)
     # the grouping sets hash in memory (a few MB even for a year) instead of sorting to disk; this transaction only
     conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     conn.execute(text("SET LOCAL jit = off"))  # compiling costs more than it saves at this size
     masks = {_mask(columns): name for name, columns in _SETS.items()}
+    incident_masks = {_mask(columns, _INCIDENT_KEYS): _mask(columns) for columns in _INCIDENT_SETS.values()}
     found: dict[str, dict[Any, list[int]]] = {name: {} for name in _SETS}  # key -> current 4 numbers, previous 4
     postings: dict[tuple[str, str, str], int] = {}
-    for g, grid, type_, hour_, weekday_, camera, zone, current, *numbers in conn.execute(stmt):
+
+    def numbers_of(g: int, grid: str, type_: str, hour_: int, weekday_: int, camera: str) -> list[int]:
         name = masks[g]
         key = {"grid": grid, "type": type_, "hour": hour_, "weekday": weekday_, "total": "all"}.get(name)
-        if name == "camera":
-            key = (camera, grid)
-            if current and numbers[4]:
-                postings[(camera, grid, zone)] = int(numbers[4])
-        sums = found[name].setdefault(key, [0] * 8)
+        return found[name].setdefault((camera, grid) if name == "camera" else key, [0] * 8)
+
+    for row in conn.execute(counts):
+        g, grid, type_, hour_, weekday_, camera, zone, current = row[:8]
+        if masks[g] == "camera" and current and row[11]:
+            postings[(camera, grid, zone)] = int(row[11])
         at = 0 if current else 4
-        for n, value in enumerate(numbers[:4]):
-            sums[at + n] += int(value or 0)
+        numbers = numbers_of(g, grid, type_, hour_, weekday_, camera)
+        for n, value in enumerate(row[8:11]):  # events, confirmed, false positives
+            numbers[at + n] += int(value or 0)
+    for row in conn.execute(incidents):  # g, grid, type, hour, weekday, current, incidents
+        numbers = numbers_of(incident_masks[row[0]], row[1], row[2], row[3], row[4], "")
+        numbers[3 if row[5] else 7] += int(row[6])
 
     def compared(name: str) -> list[Compared]:
         return [_compared(k, v) for k, v in sorted(found[name].items())]

@@ -28,7 +28,7 @@ from shopwatch.core.incident_records import (
     Transition,
 )
 from shopwatch.store.db import write_transaction
-from shopwatch.store.event_once import feed_entry, insert_event_once, lock_keys, store_event_once
+from shopwatch.store.event_once import Added, feed_entry, insert_event_once, store_events_once
 from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
@@ -50,17 +50,6 @@ class EventQuery:
     until: datetime | None = None  # start < until
     limit: int = 50
     cursor: str | None = None  # from a previous page's ``next_cursor``
-
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    seqs: list[int]  # feed numbers written: "created" per stored event, "linked" per event that joined its incident
-    duplicates: list[str]  # ids of the events that were duplicates of stored ones: nothing written for them
-
-    def stored(self, items: Sequence[NewEvent]) -> list[NewEvent]:
-        """Those of ``items`` that were stored."""
-        skipped = set(self.duplicates)
-        return [item for item in items if item.event.id not in skipped]
 
 
 class BadCursor(Invalid):
@@ -108,17 +97,8 @@ class EventRepository:
         deliveries are held by ``lease`` when given (the dispatcher that will send them at once)."""
         if not items:
             return Added([], [])
-        seqs: list[int] = []
-        duplicates: list[str] = []
         with self._write() as conn:
-            lock_keys(conn, [item.event for item in items])  # all of them first, in one order
-            for item in items:
-                written = store_event_once(conn, item, lease, locked=True)
-                if written is None:
-                    duplicates.append(item.event.id)
-                else:
-                    seqs += written
-        return Added(seqs, duplicates)
+            return store_events_once(conn, items, lease)
 
     def set_status(self, change: Transition, also: Callable[[Connection], object] | None = None) -> int | None:
         """Apply a transition the workflow allowed, if the event is still in ``change.from_status``. Returns

@@ -4,7 +4,7 @@ a volunteer's login lands on the "上报线索" form; it files a card-posting ti
 granted). A first try without network fails and keeps everything typed;
 while the second is sent the button is disabled; it answers "已上报，编号 …". The tip exists through the API with
 its photo stripped of the phone's metadata and the nearby camera's event attached; an operator confirms it into
-an incident."""
+an incident. A volunteer signing in on the desktop console is sent to the same form."""
 
 from __future__ import annotations
 
@@ -113,3 +113,16 @@ async def test_a_volunteer_files_a_tip_with_a_photo_and_position_from_the_phone(
     incident = await client.get(f"/api/incidents/{confirmed.json()['incident_id']}", headers=operator)
     assert incident.status_code == 200
     assert (await client.get(f"/api/events/{near.id}", headers=operator)).json()["incident_id"] == incident.json()["id"]
+
+
+async def test_a_volunteer_signing_in_on_the_desktop_console_is_sent_to_the_tip_form(
+    server: str, browser: Browser, auth_kit: AuthKit
+) -> None:
+    auth_kit.user("vol-wu", Role.TIPSTER)
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = csp_watch(page)
+    await sign_in(page, server, "vol-wu")
+    await page.wait_for_url("**/console/phone.html", timeout=WAIT_MS)
+    await page.wait_for_selector("#tip-view", state="visible", timeout=WAIT_MS)  # signed in already: the cookie
+    assert await page.is_hidden("#list-view") and await page.is_hidden("#login-view")
+    assert errors == []

@@ -36,6 +36,7 @@ class CuttableProxy:
 
     def close(self) -> None:
         self.cut()
+        self._call(self._end_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
@@ -43,6 +44,12 @@ class CuttableProxy:
     def _call(self, coro: Any) -> None:
         future: Future[None] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         future.result(10)
+
+    async def _end_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, reuse_address=True)

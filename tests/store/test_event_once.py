@@ -182,3 +182,15 @@ def test_the_migration_keys_existing_events_and_goes_down_and_up(engine: Engine)
     assert "event_key" not in {c["name"] for c in inspect(engine).get_columns("events")}
     migrate(engine)
     assert "shard_assignments" in inspect(engine).get_table_names()
+
+
+def test_a_batch_larger_than_one_query_finds_its_duplicates_too(engine: Engine) -> None:
+    """200 visits (600 keys: more than one IN list takes), one of them reported again inside the batch and one
+    stored before."""
+    events = EventRepository(engine)
+    events.add(report("stored-before", EDGE + timedelta(seconds=10 * 140 + 1), camera="cam-0"), [])
+    batch = [report(f"v{n:03d}", EDGE + timedelta(seconds=10 * n), camera=f"cam-{n % 7}") for n in range(200)]
+    batch.append(report("again", EDGE + timedelta(seconds=10 * 42 + 2), camera=f"cam-{42 % 7}"))
+    added = events.add_many([NewEvent(e, []) for e in batch])
+    assert added.duplicates == ["v140", "again"]  # v140 (cam-0) repeats the one stored before
+    assert len(all_ids(events)) == 1 + 199

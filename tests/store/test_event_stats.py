@@ -168,11 +168,15 @@ def test_postgresql_counts_from_the_index_alone(engine: Engine) -> None:
         events.stats(_query())
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    ((statement, parameters),) = seen
+    assert len(seen) == 2  # the counts, and the incidents apart (over the few events in one: any index may do)
+    seen = [(sql, params) for sql, params in seen if "incident_id IS NOT NULL" not in sql]
+    with engine.connect() as conn:  # what autovacuum does: the pages become all-visible
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE events")
     with engine.begin() as conn:
         # a week of fixture rows: the planner would read the little table whole; make it show what the index can do
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        ((statement, parameters),) = seen
         plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
         options = conn.execute(text("SELECT reloptions FROM pg_class WHERE oid = 'events'::regclass")).scalar_one()
     assert "Index Only Scan using ix_events_stats on events" in plan, plan
