@@ -196,17 +196,40 @@ def test_a_node_sigkilled_its_cameras_come_back_elsewhere_and_no_visit_is_lost_o
     ray_cluster.add_node()  # the next test starts with three nodes again
 
 
+def test_with_no_free_slot_for_lost_shards_their_cameras_say_so_until_nodes_come_back(
+    fleet: Fleet, ray_cluster: RayTestCluster
+) -> None:
+    """Two of three nodes lost: three slots left for six shards. The lost shards' cameras are not left `online`
+    nor silently waiting: their health names the shortage (and so does /metrics' state count)."""
+    for node in list(ray_cluster.nodes[:2]):
+        ray_cluster.kill_node(node.node_id)
+
+    def shortage_told() -> bool:
+        errors = [h.last_error or "" for h in fleet.head.call(fleet.sup.all_health).values()]
+        return sum("no free ingest_slot" in e for e in errors) >= 10
+
+    wait_for(shortage_told, 40, "the shortage in the lost shards' cameras' health")
+    assert any("no free ingest_slot" in why for why in fleet.sup.shard_troubles().values())
+    for _ in range(2):
+        ray_cluster.add_node()
+    wait_for(fleet.all_online, 60, "every camera online once slots are back")
+    wait_for(lambda: not fleet.sup.shard_troubles(), 10, "no shard in trouble")
+
+
 def test_the_shards_run_on_while_the_heads_gcs_restarts_on_rocksdb_storage(
     fleet: Fleet, ray_cluster: RayTestCluster
 ) -> None:
     shards = fleet.shards()
+    flowing = len(fleet.visits())
+    wait_for(lambda: len(fleet.visits()) > flowing, 30, "the scenario camera's visits being stored")
     before = {s: fleet.report(s) for s in shards}
     visits_before = len(fleet.visits())
     head = ray_cluster.cluster.head_node
     head.kill_gcs_server()
-    time.sleep(5.0)  # the GCS away: shards keep reading and storing events (the database is not Ray's)
-    assert len(fleet.visits()) > visits_before, "events went on being stored while the GCS was away"
-    head.start_gcs_server()
+    try:  # the GCS away: shards keep reading and storing events (the database is not Ray's)
+        wait_for(lambda: len(fleet.visits()) > visits_before, 15, "a visit stored while the GCS is away")
+    finally:
+        head.start_gcs_server()
     wait_for(lambda: _answers(fleet, shards), 30, "every shard answering through the restarted GCS")
     after = {s: fleet.report(s) for s in shards}
     for shard in shards:
