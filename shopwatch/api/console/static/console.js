@@ -3,27 +3,21 @@
 // (camera and shop names come from merchants), never parsed as HTML. Every word of ours comes from the message
 // catalogue (i18n.js); times are the station's, 24-hour.
 
-import { language, pictureName, setLanguage, start as startI18n, t, when } from "./i18n.js";
+import { language, say, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { Wall } from "./wall.js";
 import { Alarm, bindKeys } from "./alarm.js";
-import { AlarmTiles, LivePlayer } from "./live.js";
+import { AlarmTiles } from "./live.js";
 import { FleetPane } from "./fleet.js";
+import { EventDetail } from "./event-detail.js";
 import { CameraMap } from "./map.js";
+import { MapCameraPanel } from "./map-panel.js";
 import { IncidentView } from "./incident.js";
 import { Notices } from "./notify.js";
 import { SearchPanel } from "./search.js";
 import { StatsView } from "./stats.js";
 import { TalkPanel } from "./talk.js";
-import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
+import { api, cameraLabel, el, errorText, shopName, whenSignedOut } from "./util.js";
 
-const NEXT = {  // the workflow table of shopwatch/incidents/workflow.py (the server decides; 409 says why)
-  new: ["acknowledged", "false_positive"],
-  acknowledged: ["dispatched", "resolved", "false_positive"],
-  dispatched: ["resolved", "false_positive"],
-  resolved: [],
-  false_positive: [],
-};
-const WORKERS = new Set(["admin", "operator"]);  // may move events past "acknowledged" and talk
 const ANALYSTS = new Set(["admin", "operator", "viewer"]);  // may read the case analysis (view_operations)
 
 const $ = (id) => document.getElementById(id);
@@ -37,9 +31,15 @@ const alarm = new Alarm();
 const alarmTiles = new AlarmTiles($("wall"), $("wall-view"));
 const notices = new Notices($("notify"), { onOpen: (id) => selectAny(id) });
 const map = new CameraMap($("map"), { onPick: openCamera });
+const mapPanel = new MapCameraPanel(
+  { panel: $("map-camera"), name: $("map-camera-name"), meta: $("map-camera-meta"), live: $("map-live"),
+    close: $("map-camera-close"), events: $("map-camera-events") },
+  { cameras: () => state.cameras, onClose: () => map.map.invalidateSize(),
+    onEvents: (id) => filterCamera(id) });  // the event list narrowed to this camera, every type
 const talk = new TalkPanel($("talk"), $("talking"), {
   cameraName: (id) => { const c = state.cameras.get(id); return cameraLabel(c, id); },  // merchants' words
 });
+const detail = new EventDetail(state, { talk, onMoved: (event) => upsert(event, false) });
 const incidentView = new IncidentView($("incident"), {
   cameras: () => state.cameras,
   onEvent: (id) => selectAny(id),
@@ -52,21 +52,8 @@ const stats = new StatsView($("stats-view"), {
   onEvents: (id, type) => filterCamera(id, type),
 });
 
-// Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
-function say(node, key) {
-  node.dataset.i18n = key;
-  node.textContent = t(key);
-}
-
-function errorText(err) {
-  if (err.status === 429) return t("error.429");
-  if (err.status === 401) return t("error.401");
-  return t("error.other", { status: err.status || "-", detail: err.message });
-}
-
 const typeName = (type) => t(`type.${type}`, {}, type);
 const statusName = (status) => t(`status.${status}`, {}, status);
-const healthName = (health) => t(`health.${health}`, {}, health);
 
 // -- sign in / out ------------------------------------------------------------------------------------
 
@@ -84,7 +71,7 @@ function signedOut() {
   $("wall-view").hidden = true;
   $("map-view").hidden = true;
   $("stats-view").hidden = true;
-  closeCamera();
+  mapPanel.close();
   wall.show(false);
   $("detail").hidden = true;
   $("logout").hidden = true;
@@ -112,46 +99,14 @@ async function showView(name) {
     await map.show();
     search.attach(map.map);  // a click on the map: the centre of a search near it
   }
-  else closeCamera();
+  else mapPanel.close();
   if (name === "stats") await stats.show();
 }
 
-// -- the map's camera panel: a pin clicked shows the camera and its live picture ---------------------------
-
-let mapPlayer = null;
-
+// A pin clicked (or a hot spot's map button): the camera's panel beside the map.
 function openCamera(cameraId) {
-  const camera = state.cameras.get(cameraId);
-  if (!camera) return;
-  $("map-camera").dataset.camera = cameraId;
-  $("map-camera").hidden = false;
-  showCamera();
-  if (mapPlayer) mapPlayer.stop();
-  mapPlayer = new LivePlayer(cameraId, $("map-live")).start();  // MSE over the page's one live socket
-  map.map.invalidateSize();
+  if (mapPanel.open(cameraId)) map.map.invalidateSize();
 }
-
-function showCamera() {
-  const camera = state.cameras.get($("map-camera").dataset.camera);
-  if (!camera || $("map-camera").hidden) return;
-  const health = camera.health ? camera.health.state : "unknown";
-  $("map-camera-name").textContent = cameraLabel(camera, camera.id);  // the merchants' words
-  $("map-camera-meta").textContent = [camera.address, t("event.grid", { grid: camera.grid }), healthName(health)]
-    .filter(Boolean).join(" · ");
-}
-
-function closeCamera() {
-  if (mapPlayer) mapPlayer.stop();  // leaves the camera on the live socket
-  mapPlayer = null;
-  $("map-camera").hidden = true;
-  delete $("map-camera").dataset.camera;
-}
-
-$("map-camera-close").addEventListener("click", () => { closeCamera(); map.map.invalidateSize(); });
-$("map-camera-events").addEventListener("click", () => {
-  const cameraId = $("map-camera").dataset.camera;
-  if (cameraId) filterCamera(cameraId);  // the event list narrowed to this camera, every type
-});
 
 for (const button of $("views").children) button.addEventListener("click", () => showView(button.dataset.view));
 
@@ -219,7 +174,7 @@ function cameraState(message) {
   const camera = state.cameras.get(change.id);
   if (camera) camera.health = { ...(camera.health || {}), state: change.state, mode: change.mode };
   fleet.update(change.id, change.state);
-  if ($("map-camera").dataset.camera === change.id) showCamera();
+  if (mapPanel.cameraId() === change.id) mapPanel.refresh();
 }
 
 // -- events ------------------------------------------------------------------------------------------
@@ -307,7 +262,7 @@ function upsert(event, live) {
   else $("event-list").append(row);
   if (live && !known) row.classList.add("fresh");
   if (state.selected === event.id) {
-    showDetail(event);
+    detail.show(event);
     if (event.incident_id && (!incidentView.incident || incidentView.incident.id !== event.incident_id)) {
       incidentView.show(event.incident_id);  // linked since it was selected
     }
@@ -341,8 +296,8 @@ async function select(id) {
   for (const row of $("event-list").children) row.classList.toggle("selected", row.dataset.event === id);
   $("detail-message").textContent = "";
   const event = state.events.get(id);
-  showDetail(event);
-  await Promise.all([loadHistory(id), incidentView.show(event.incident_id)]);
+  detail.show(event);
+  await Promise.all([detail.history(id), incidentView.show(event.incident_id)]);
 }
 
 // An event named by an incident's path, which the list may not hold (older, filtered out).
@@ -359,85 +314,6 @@ async function selectAny(id) {
   await select(id);
 }
 
-function showDetail(event) {
-  const camera = state.cameras.get(event.camera_id);
-  stopLive();
-  $("detail").hidden = false;
-  $("detail-title").textContent = t("detail.title", {
-    type: typeName(event.type), shop: shopName(camera, event.camera_id) });
-  const meta = [t("meta.camera", { id: event.camera_id }), t("event.grid", { grid: event.grid }),
-                t("meta.zone", { zone: event.zone }), when(event.start),
-                t("meta.confidence", { value: event.confidence.toFixed(2) }),
-                t("meta.status", { status: statusName(event.status) })];
-  if (camera && camera.address) meta.splice(1, 0, camera.address);
-  if (event.teams.length) meta.push(t("meta.teams", { teams: event.teams.join(", ") }));
-  if (event.deterrence) {
-    const outcome = event.deterrence.outcome;
-    meta.push(t("meta.deterrence", { outcome: t(`talk.outcome.${outcome}`, {}, outcome) }));
-  }
-  $("detail-meta").textContent = meta.join(" · ");
-  $("pictures").classList.toggle("evidence", event.type === "card_posting");  // crops large enough to judge
-  $("pictures").replaceChildren(...Object.entries(event.snapshots).map(([name, url]) => {
-    const label = pictureName(name);
-    return el("figure", {}, el("img", { src: url, alt: t("picture.alt", { name: label }), loading: "lazy" }),
-              el("figcaption", {}, label));
-  }));
-  $("clip").hidden = !event.clip;
-  if (event.clip) $("clip").href = event.clip;
-  const moves = NEXT[event.status].filter((s) => s === "acknowledged" || WORKERS.has(state.me.role));
-  const buttons = moves.map((status) =>
-    el("button", { type: "button", dataset: { move: status }, onclick: () => move(event.id, status) },
-       t(`move.${status}`)));
-  if (moves.includes("false_positive") && (event.detail.patches || []).length) {  // teach it: ignore this spot
-    buttons.push(el("button", { type: "button", dataset: { move: "ignore_spot" },
-                                onclick: () => move(event.id, "false_positive", true) }, t("move.ignore_spot")));
-  }
-  $("moves").replaceChildren(...buttons);
-  const camTalks = camera && camera.talkback.capable && camera.talkback.allowed;
-  $("talk").hidden = !(WORKERS.has(state.me.role) && camTalks);
-  talk.show($("talk").hidden ? null : event.camera_id);
-}
-
-// Live view: the camera's H.264 through MSE over the page's one live socket (live.js).
-let player = null;
-
-function stopLive() {
-  if (player) player.stop();
-  player = null;
-  $("live-view").hidden = true;
-  say($("live-view-toggle"), "live.watch");
-}
-
-$("live-view-toggle").addEventListener("click", () => {
-  const event = state.events.get(state.selected);
-  if (!event) return;
-  if (player) return stopLive();
-  $("live-view").hidden = false;
-  player = new LivePlayer(event.camera_id, $("live-view")).start();
-  say($("live-view-toggle"), "live.stop");
-});
-
-async function loadHistory(id) {
-  const steps = await api(`/api/events/${encodeURIComponent(id)}/transitions`);
-  $("history").replaceChildren(...steps.map((step) =>
-    el("li", {}, t("history.step", { at: when(step.at), from: statusName(step.from_status),
-                                       to: statusName(step.to_status), user: step.user,
-                                       note: step.note ? t("history.note", { note: step.note }) : "" }))));
-}
-
-async function move(id, status, ignoreSpot = false) {
-  try {
-    const json = { status, note: $("note").value, ...(ignoreSpot ? { ignore_spot: true } : {}) };
-    const event = await api(`/api/events/${encodeURIComponent(id)}/transitions`, { json });
-    $("note").value = "";
-    upsert(event, false);
-    $("detail-message").textContent = t("detail.now", { status: statusName(event.status) });
-    await loadHistory(id);
-  } catch (err) {
-    $("detail-message").textContent = errorText(err);
-  }
-}
-
 // -- start ---------------------------------------------------------------------------------------------
 
 // A language switch re-translates the page and redraws what came from the API, in place.
@@ -447,20 +323,20 @@ async function switchLanguage(lang) {
   showTitle();
   wall.retranslate();
   alarmTiles.retranslate();
-  if (player) player.retranslate();
+  detail.retranslate();
   notices.paint();
   incidentView.render();
   stats.retranslate();
   talk.retranslate();
-  showCamera();
+  mapPanel.refresh();
   fleet.retranslate((id) => { const c = state.cameras.get(id); return c && c.health ? c.health.state : "unknown"; });
   for (const row of [...$("event-list").children]) {
     const event = state.events.get(row.dataset.event);
     if (event) row.replaceWith(Object.assign(eventRow(event), { className: row.className }));
   }
   if (state.selected && state.events.has(state.selected)) {
-    showDetail(state.events.get(state.selected));
-    loadHistory(state.selected);
+    detail.show(state.events.get(state.selected));
+    detail.history(state.selected);
   }
 }
 

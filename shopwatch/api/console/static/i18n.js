@@ -51,6 +51,12 @@ export function has(key) {
 const ATTRIBUTES = { "data-i18n-placeholder": "placeholder", "data-i18n-title": "title", "data-i18n-alt": "alt",
                      "data-i18n-aria-label": "aria-label" };
 
+// Sets a node's text from a message key and remembers the key, so a language switch re-translates it.
+export function say(node, key) {
+  node.dataset.i18n = key;
+  node.textContent = t(key);
+}
+
 // Fills every element under root that names a message: data-i18n (text) and data-i18n-<attribute>.
 export function translate(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);

@@ -6,7 +6,7 @@
 
 import { language, pictureName, setLanguage, start as startI18n, t, when } from "./i18n.js";
 import { openTipForm } from "./tip-form.js";
-import { api, cameraLabel, el, shopName, whenSignedOut } from "./util.js";
+import { api, cameraLabel, el, errorText, shopName, whenSignedOut } from "./util.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, background: null,
@@ -14,12 +14,6 @@ const state = { me: null, events: new Map(), cameras: new Map(), selected: null,
 
 const typeName = (type) => t(`type.${type}`, {}, type);
 const statusName = (status) => t(`status.${status}`, {}, status);
-
-function errorText(err) {
-  if (err.status === 429) return t("error.429");
-  if (err.status === 401) return t("error.401");
-  return t("error.other", { status: err.status || "-", detail: err.message });
-}
 
 function show(view) {
   for (const name of ["login-view", "list-view", "detail-view", "tip-view"]) $(name).hidden = name !== view;

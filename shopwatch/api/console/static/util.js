@@ -1,6 +1,8 @@
 // What every part of the console shares: building elements (text always as text, never parsed as HTML) and
 // calling the API with the login cookie (a 401 anywhere signs the page out).
 
+import { t } from "./i18n.js";
+
 let onSignedOut = () => {};
 
 export function whenSignedOut(callback) {
@@ -56,4 +58,11 @@ export function cameraLabel(camera, id) {
 // The shop a camera belongs to (its own name where the merchant left the shop's name empty).
 export function shopName(camera, id) {
   return (camera && (camera.merchant.name || camera.name)) || id;
+}
+
+// An API failure in the reader's language: too many tries, signed out, or the status and the server's words.
+export function errorText(err) {
+  if (err.status === 429) return t("error.429");
+  if (err.status === 401) return t("error.401");
+  return t("error.other", { status: err.status || "-", detail: err.message });
 }
