@@ -26,7 +26,7 @@ from tests.api.auth_fixtures import PASSWORD, open_kit
 from tests.api.test_console import ARTEFACTS, CHROMIUM, WAIT_MS, ZH, sign_in
 from tests.api.test_console_map import PIN, browser_fixture, csp_watch  # noqa: F401  (the browser fixture)
 from tests.models.model_path import test_model
-from tests.models.test_node_detection_live import INGEST, SCENE, SEED, camera_stream
+from tests.models.test_node_detection_live import INGEST, SCENE, SEED, camera_stream, day_rules
 from tests.test_teaching import until
 
 pytestmark = [
@@ -57,7 +57,7 @@ async def service(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
     [truth] = generate(tmp_path, SEED, names=[SCENE], workers=1)
     clip = camera_stream(truth.with_suffix(".mp4"), tmp_path / "camera.h264")
-    detection = yaml.safe_load(truth.with_name(f"{SCENE}.camera.yaml").read_text())
+    detection = yaml.safe_load(day_rules(truth.with_name(f"{SCENE}.camera.yaml")).read_text(encoding="utf-8"))
     with SimServer() as sim:
         config = {
             "service": {"data_dir": str(tmp_path / "data"), "reload_interval_s": 0.5, "log_level": "warning"},
