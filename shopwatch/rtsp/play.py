@@ -40,7 +40,7 @@ class RtspRefused(PeerProtocolError):
         self.status = status
 
 
-class State(Enum):
+class PlayState(Enum):
     CONNECTING = "connecting"  # OPTIONS .. PLAY in flight
     PLAYING = "playing"
     CLOSED = "closed"
@@ -65,7 +65,7 @@ class RtspPlayer:
         self.url = url
         self._auth = DigestSigner(username, password or "") if username else None
         self._reader = RtspReader()
-        self.state = State.CONNECTING
+        self.state = PlayState.CONNECTING
         self.session_id: str | None = None
         self.session_timeout_s = DEFAULT_SESSION_TIMEOUT_S
         self.track: VideoTrack | None = None
@@ -96,10 +96,10 @@ class RtspPlayer:
         return self._request(self._keepalive_method, self._aggregate_url)
 
     def teardown(self) -> bytes | None:
-        if self.session_id is None or self.state is State.CLOSED:
-            self.state = State.CLOSED
+        if self.session_id is None or self.state is PlayState.CLOSED:
+            self.state = PlayState.CLOSED
             return None
-        self.state = State.CLOSED
+        self.state = PlayState.CLOSED
         return self._request("TEARDOWN", self._aggregate_url)
 
     def _request(self, method: str, uri: str, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
@@ -154,7 +154,7 @@ class RtspPlayer:
         request, signed = self._pending.pop(cseq)
         if response.status == 401:
             return self._retry_signed(request, response, signed)
-        if self.state is State.PLAYING and request.method in ("OPTIONS", "GET_PARAMETER"):
+        if self.state is PlayState.PLAYING and request.method in ("OPTIONS", "GET_PARAMETER"):
             if response.status == SESSION_GONE:
                 raise RtspRefused(f"{self.url}: the camera dropped the session (454 Session Not Found)", "", 454)
             if response.status in KEEPALIVE_UNSUPPORTED and request.method == "GET_PARAMETER":
@@ -173,7 +173,7 @@ class RtspPlayer:
         if request.method == "SETUP":
             return self._set_up(response)
         if request.method == "PLAY":
-            self.state = State.PLAYING
+            self.state = PlayState.PLAYING
         return None
 
     def _answer(self, request: ServerRequest) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 from shopwatch.core.errors import AuthRefused, PeerProtocolError, UnsupportedCodec
 from shopwatch.rtsp.h264 import START
 from shopwatch.rtsp.messages import NEED_DATA, RtspReader, RtspRequest, interleave
-from shopwatch.rtsp.play import RtspPlayer, RtspRefused, State
+from shopwatch.rtsp.play import PlayState, RtspPlayer, RtspRefused
 from tests.rtsp.test_h264 import IDR, P_SLICE, PPS, SPS, rtp
 
 URL = "rtsp://127.0.0.1:8554/cam-1"
@@ -62,7 +62,7 @@ def test_plays_and_hands_out_pictures_from_interleaved_rtp() -> None:
     assert player.track.extradata == START + SPS + START + PPS
     reply = answer(request, headers=("Session: abc123",))
     out, pictures = player.receive(reply + interleave(0, rtp(IDR, 1, 0, marker=True)) + interleave(1, b"\x80\xc8rtcp"))
-    assert out == b"" and player.state is State.PLAYING and player.keepalive_interval_s == 15
+    assert out == b"" and player.state is PlayState.PLAYING and player.keepalive_interval_s == 15
     out, more = player.receive(interleave(0, rtp(P_SLICE, 2, 7500, marker=True))[:9])  # split mid-frame
     assert more == []
     _, more = player.receive(interleave(0, rtp(P_SLICE, 2, 7500, marker=True))[9:])
