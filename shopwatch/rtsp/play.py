@@ -86,6 +86,16 @@ class RtspPlayer:
         """Pictures dropped because an RTP packet of theirs was missing."""
         return 0 if self._depacketizer is None else self._depacketizer.lost
 
+    @property
+    def sps(self) -> bytes:
+        """The stream's latest SPS NAL unit (from the SDP or in-band), b"" before any."""
+        return b"" if self._depacketizer is None else self._depacketizer.sps
+
+    @property
+    def extradata(self) -> bytes:
+        """The latest SPS and PPS as Annex B, b"" before both were seen."""
+        return b"" if self._depacketizer is None else self._depacketizer.extradata
+
     # requests ----------------------------------------------------------------------------------------------
 
     def start(self) -> bytes:
