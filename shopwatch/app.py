@@ -185,14 +185,13 @@ async def _start_shards(
     """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
     the feed grows. With a person model, the supervisor keeps a detector actor on every node hosting shards
     and each shard's detection asks the one of its node (``cluster/detector_actor.py``)."""
-    from shopwatch.cluster.detector_lookup import NodeDetectorLookup
+    from shopwatch.cluster.detector_lookup import node_detection
     from shopwatch.cluster.feed_wake import FeedWake
     from shopwatch.cluster.ray_fleet import RaySupervisor
     from shopwatch.store.assignments import ShardAssignments
 
     if settings.detect.model:
-        lookup = NodeDetectorLookup(settings.cluster.namespace, settings.cluster.call_timeout_s)
-        detection = partial(detection, detector=lookup)
+        detection = node_detection(settings)
     wake = FeedWake(engine, incidents.feed)
     assignments = ShardAssignments(engine, SystemClock())
     supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=wake.check)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import ray
@@ -21,8 +22,10 @@ from ray.exceptions import RayError
 from shopwatch.cluster.detector_actor import DetectorEndpoint
 from shopwatch.cluster.detector_plan import node_prefix, pick
 from shopwatch.cluster.shard import shard_index
+from shopwatch.core.config import Settings
 from shopwatch.core.detections import Detections
 from shopwatch.core.frame import Rgb
+from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.models.detector import DetectorUnavailable
 from shopwatch.models.detector_client import RETRY_S, NodeDetectorClient
 
@@ -89,3 +92,9 @@ class NodeDetectorLookup:
         self._why = why
         self._retry_at = self._monotonic() + RETRY_S
         return DetectorUnavailable(why)
+
+
+def node_detection(settings: Settings) -> partial[DetectionThread]:
+    """The shards' frame consumer with a person model: each shard's detection thread asks its node's detector."""
+    lookup = NodeDetectorLookup(settings.cluster.namespace, settings.cluster.call_timeout_s)
+    return partial(DetectionThread, settings.detect, settings.ingest.activity.detect_fps, detector=lookup)

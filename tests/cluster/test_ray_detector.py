@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.detect_loader import load_camera_detection
 from shopwatch.core.health import CameraHealth
-from shopwatch.models.detect_thread import DetectionThread
 from shopwatch.models.detector import DetectorUnavailable
 from shopwatch.models.detector_client import NodeDetectorClient
 from shopwatch.sim.rtsp_server import SimServer
@@ -35,7 +33,7 @@ from tests.store.db_fixtures import key_file_box
 
 ray = pytest.importorskip("ray")
 from shopwatch.cluster.detector_actor import DetectorEndpoint, NodeDetectors  # noqa: E402
-from shopwatch.cluster.detector_lookup import NodeDetectorLookup  # noqa: E402
+from shopwatch.cluster.detector_lookup import node_detection  # noqa: E402
 from shopwatch.cluster.detector_plan import pick  # noqa: E402
 from shopwatch.cluster.ray_fleet import RaySupervisor  # noqa: E402
 
@@ -133,7 +131,7 @@ def head(
     engine = create_engine_for(url, key_file_box(data_dir / "secret.key"))
     loop = LoopThread()
     # As the composition root builds it: each shard's detection asks the detector of the node it runs on.
-    factory = partial(DetectionThread, settings.detect, 6.0, detector=NodeDetectorLookup(namespace, 2.0))
+    factory = node_detection(settings)
     with SimServer() as sim:
         url = sim.add_camera(CAMERA, clip)
         cam = CameraConfig.model_validate(
