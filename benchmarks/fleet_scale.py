@@ -311,6 +311,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model": None if args.model is None else str(args.model),
         "cores": round(cores, 3),
         "cores_per_camera": round(cores / n, 5),
+        "main_cores": round(sum(r["cores"] for r in memory if r["role"] == "main"), 3),
+        "workers_cores": round(sum(r["cores"] for r in memory if r["role"].startswith("worker")), 3),
         "sim_cores": round(sim_cores, 3),
         **rates,
         "cameras_p50_ms": round(statistics.median(times), 1),
@@ -322,7 +324,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 # What the side-by-side table compares (lower is better for all but ``online``).
 COMPARED = (
     "online", "online_s", "failed_opens", "rss_mb_per_camera", "pss_mb_per_camera", "cores", "cores_per_camera",
-    "sim_cores", "packets_per_s_median", "cameras_p50_ms", "cameras_p95_ms", "load_avg_1m",
+    "main_cores", "workers_cores", "sim_cores", "packets_per_s_median", "cameras_p50_ms", "cameras_p95_ms",
+    "load_avg_1m",
 )  # fmt: skip
 
 
