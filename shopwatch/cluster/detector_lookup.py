@@ -19,7 +19,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayError
 
-from shopwatch.cluster.detector_actor import DetectorEndpoint
+from shopwatch.cluster.detector_host import DetectorEndpoint
 from shopwatch.cluster.detector_plan import node_prefix, pick
 from shopwatch.cluster.shard import shard_index
 from shopwatch.core.config import Settings

@@ -32,7 +32,8 @@ from tests.models.test_node_detection_live import SCENE, SEED, camera_stream, da
 from tests.store.db_fixtures import key_file_box
 
 ray = pytest.importorskip("ray")
-from shopwatch.cluster.detector_actor import DetectorEndpoint, NodeDetectors  # noqa: E402
+from shopwatch.cluster.detector_actor import NodeDetectors  # noqa: E402
+from shopwatch.cluster.detector_host import DetectorEndpoint  # noqa: E402
 from shopwatch.cluster.detector_lookup import node_detection  # noqa: E402
 from shopwatch.cluster.detector_plan import pick  # noqa: E402
 from shopwatch.cluster.ray_fleet import RaySupervisor  # noqa: E402
