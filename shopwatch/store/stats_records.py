@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopwatch.store.stats_query import every as every_key
 from shopwatch.store.tip_stats import TipStats, no_tips
 
 CONFIRMED = ("dispatched", "resolved")
@@ -72,8 +73,7 @@ def compared(key: str | int, row: Sequence[Any]) -> Compared:
 
 
 def every(found: list[Compared], keys: range) -> list[Compared]:
-    by_key = {c.key: c for c in found}
-    return [by_key.get(k, Compared(k, Counts(), Counts())) for k in keys]
+    return every_key(found, keys, lambda k: Compared(k, Counts(), Counts()))
 
 
 def hot_spots(postings: dict[tuple[str, str, str], int]) -> list[HotSpot]:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, false, func
 
 from shopwatch.store.incident_tables import EventRow
 from shopwatch.store.stats_incidents import incident_counts
-from shopwatch.store.stats_query import StatsQuery, local_parts, offsets
+from shopwatch.store.stats_query import StatsQuery, in_periods, local_parts, offsets, scoped
 from shopwatch.store.stats_records import (
     CARD_POSTING,
     CONFIRMED,
@@ -69,13 +69,9 @@ def _during(column: Any, spans: list[Span]) -> ColumnElement[bool]:
 
 
 def _filters(q: StatsQuery, table: Table | type[EventRow]) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    grid, type_ = (table.c.grid, table.c.type) if isinstance(table, Table) else (EventRow.grid, EventRow.type)
-    if q.grids is not None:
-        where.append(grid.in_(sorted(q.grids)))
-    if q.types:
-        where.append(type_.in_(sorted(q.types)))
-    return where
+    if isinstance(table, Table):
+        return scoped(q, table.c.grid, table.c.type)
+    return scoped(q, EventRow.grid, EventRow.type)
 
 
 def _verdicts() -> list[ColumnElement[Any]]:
@@ -126,7 +122,7 @@ def rollup_stats(conn: Connection, q: StatsQuery) -> EventStats:
     for grid, type_, hour_, weekday_, current, *numbers in conn.execute(edge):
         for name, key in (("total", "all"), ("grid", grid), ("type", type_), ("hour", hour_), ("weekday", weekday_)):
             add(name, key, current, numbers)
-    where = [EventRow.start >= q.previous_since, EventRow.start < q.until, *_filters(q, EventRow)]
+    where = in_periods(q, EventRow.start, EventRow.grid, EventRow.type)
     for name, by_key in incident_counts(conn, q, where, hour, weekday).items():
         for key, (now, before) in by_key.items():
             row = found[name].setdefault(key, [0] * 8)
