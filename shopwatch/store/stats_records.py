@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopwatch.store.stats_query import every as every_key
+from shopwatch.store.stats_tables import CONFIRMED, FALSE_POSITIVE, verdict  # noqa: F401  (re-exported)
 from shopwatch.store.tip_stats import TipStats, no_tips
 
-CONFIRMED = ("dispatched", "resolved")
-FALSE_POSITIVE = "false_positive"
 CARD_POSTING = "card_posting"
 HOT_SPOT_MIN = 2  # card postings in the period that make a hot spot
 HOT_SPOTS_MAX = 50
@@ -59,11 +58,6 @@ class EventStats:
     hot_spots: list[HotSpot]
     cameras: list[CameraVerdicts]
     tips: TipStats = field(default_factory=no_tips)  # the tips seen in the two periods (store/tip_stats.py)
-
-
-def verdict(status: str) -> tuple[int, int]:
-    """(confirmed, false positive) of an event in ``status``: each 0 or 1."""
-    return int(status in CONFIRMED), int(status == FALSE_POSITIVE)
 
 
 def compared(key: str | int, row: Sequence[Any]) -> Compared:
