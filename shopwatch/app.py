@@ -179,14 +179,17 @@ async def _start_shards(
     incidents: IncidentService,
 ) -> _Ingest:
     """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
-    the feed grows. (Their detection runs on motion: no person detector actor yet.)"""
+    the feed grows, links the shards' events into incidents and runs their auto-deterrence. (Their detection
+    runs on motion: no person detector actor yet.)"""
     from shopwatch.cluster.feed_wake import FeedWake
+    from shopwatch.cluster.head_events import HeadEvents
     from shopwatch.cluster.ray_fleet import RaySupervisor
     from shopwatch.store.assignments import ShardAssignments
+    from shopwatch.store.inbox import EventInbox
 
-    wake = FeedWake(engine, incidents.feed)
+    head_events = HeadEvents(EventInbox(engine), incidents, FeedWake(engine, incidents.feed), SystemClock())
     assignments = ShardAssignments(engine, SystemClock())
-    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=wake.check)
+    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=head_events.after_pull)
     await supervisor.start(cameras)
     return supervisor
 
