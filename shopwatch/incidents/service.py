@@ -271,7 +271,6 @@ class IncidentService:
         places = self._places()
         links: list[tuple[str, Incident]] = []
         for event in events:
-            self.linker.forget(event.id)  # remembered by ``restore_links`` while it waited: it must not meet itself
             if event.camera_id not in places:
                 continue
             sighting = Sighting(event.id, event.camera_id, event.type, places[event.camera_id], event.start.timestamp())

@@ -1,13 +1,15 @@
 """The head's inbox of events that Ray shards stored themselves: what the head's incidents service must still
 link into cross-camera incidents and run auto-deterrence for (``cluster/head_events.py``).
 
-- ``event_inbox``: one row per event a shard stored, written in the transaction that stores the event
-  (``ShardEventRepository.add_many``): an event is in the inbox iff a shard stored it, so nothing stored by the
-  head's own incidents service, and nothing from before the scale-out, is ever taken for a shard's.
+- ``event_inbox`` (``incident_tables.InboxRow``): one row per event a shard stored, written in the transaction
+  that stores the event (``ShardEventRepository.add_many``): an event is in the inbox iff a shard stored it, so
+  nothing stored by the head's own incidents service, and nothing from before the scale-out, is ever taken for
+  a shard's.
 - The head takes waiting events (``waiting``), links them in memory, and writes their links in one transaction
   that also deletes their rows (``settle``): an event's links are written once, even across a head restart
   (a head that died before the commit finds the rows again) and with two heads (only the one whose delete
-  removed a row writes that event's links)."""
+  removed a row writes that event's links). Linking's memory rebuilt at a restart leaves them out
+  (``EventRepository.linking_window``): an event meets the others once, when the head takes it."""
 
 from __future__ import annotations
 
@@ -15,24 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Engine, ForeignKey, String, delete, func, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Engine, delete, func, insert, select
 
 from shopwatch.core.incident_records import Incident, Lease, NewEvent, StoredEvent
-from shopwatch.store.base import Base, UtcDateTime
 from shopwatch.store.db import write_transaction
 from shopwatch.store.event_once import Added, join_incident, store_events_once
 from shopwatch.store.events import EventRepository
-from shopwatch.store.incident_tables import EventRow
+from shopwatch.store.incident_tables import EventRow, InboxRow
 
 _EVENT_COLUMNS = [EventRow.__table__.c[f.name] for f in fields(StoredEvent)]
-
-
-class InboxRow(Base):
-    __tablename__ = "event_inbox"
-
-    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    start: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)  # the head takes them in this order
 
 
 class ShardEventRepository(EventRepository):

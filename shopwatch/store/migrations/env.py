@@ -10,7 +10,6 @@ from shopwatch.store import (
     accounts,  # noqa: F401  (users, login tokens, API keys)
     assignments,  # noqa: F401  (shard assignments of a scale-out fleet)
     audit,  # noqa: F401  (audit log)
-    inbox,  # noqa: F401  (events stored by Ray shards, for the head to link)
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
     learnt_tables,  # noqa: F401  (camera calibrations, ignored spots)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
