@@ -223,6 +223,52 @@ def nearest_difference(picture: np.ndarray, clip: Path) -> float:
     return best
 
 
+@dataclass(frozen=True)
+class Stored:
+    id: str
+    camera_id: str
+    incident_id: str | None
+
+
+def stored(engine: Engine) -> list[Stored]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(EventRow.id, EventRow.camera_id, EventRow.incident_id)).all()
+    return [Stored(str(i), str(c), None if inc is None else str(inc)) for i, c, inc in rows]
+
+
+def feed_kinds(engine: Engine) -> Counter[tuple[str, str]]:
+    with engine.connect() as conn:
+        return Counter((str(e), str(k)) for e, k in conn.execute(select(FeedRow.event_id, FeedRow.kind)).all())
+
+
+def test_the_shards_events_become_one_incident_each_linked_and_deterred_once_across_a_head_restart(
+    scene: Scene,
+) -> None:
+    inbox = EventInbox(scene.engine)
+    for cam in scene.cameras:  # decoding at full rate (as on motion) from the start: frames for the visits
+        assert scene.loop.call(lambda cam=cam: scene.sup.request_activity(cam.id, "test"))
+
+    def linked(at_least: int) -> bool:
+        events = stored(scene.engine)
+        return len(events) >= at_least and inbox.count() == 0 and all(e.incident_id for e in events)
+
+    wait_for(lambda: {e.camera_id for e in stored(scene.engine)} == {LIVE, OTHER}, 90, "both cameras' visits stored")
+    wait_for(lambda: linked(4), 60, "four events stored by the shards, each linked by the head")
+    before = len(stored(scene.engine))
+    scene.stop_head()  # the shards run on and store events; nobody links them
+    wait_for(lambda: inbox.count() >= 2, 30, "events stored while the head is away")
+    head = scene.start_head()
+    wait_for(lambda: linked(before + 2), 30, "the events stored meanwhile linked by the restarted head")
+    events = stored(scene.engine)
+    assert len({e.incident_id for e in events}) == 1, "one incident linking both cameras' events"
+    assert {e.camera_id for e in events} == {LIVE, OTHER}
+    wait_for(lambda: all(feed_kinds(scene.engine)[(e.id, "deterrence")] >= 1 for e in events), 10, "deterred")
+    kinds = feed_kinds(scene.engine)
+    assert all(kinds[(e.id, "linked")] == 1 for e in events), "an event linked twice"
+    assert all(kinds[(e.id, "deterrence")] == 1 for e in events), "an event deterred twice"
+    log.info("%d events, one incident; %d linked by the restarted head", len(events), head.events.linked)
+
+
 def test_the_heads_live_view_plays_a_shard_camera_as_fmp4_and_stops_on_the_shard_when_the_viewer_leaves(
     scene: Scene, ray_cluster: RayTestCluster
 ) -> None:
@@ -258,43 +304,3 @@ def test_the_heads_live_view_plays_a_shard_camera_as_fmp4_and_stops_on_the_shard
         server.stop()
         task.result(15)
     wait_for(scene.online, 30, "both cameras online")
-
-
-def events_of(engine: Engine) -> list[tuple[str, str | None]]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(EventRow.id, EventRow.incident_id).where(EventRow.camera_id.in_([LIVE, OTHER])))
-        return [(str(i), None if inc is None else str(inc)) for i, inc in rows.all()]
-
-
-def feed_kinds(engine: Engine) -> Counter[tuple[str, str]]:
-    with engine.connect() as conn:
-        return Counter((str(e), str(k)) for e, k in conn.execute(select(FeedRow.event_id, FeedRow.kind)).all())
-
-
-def test_the_shards_events_become_one_incident_each_linked_and_deterred_once_across_a_head_restart(
-    scene: Scene,
-) -> None:
-    inbox = EventInbox(scene.engine)
-
-    def linked(at_least: int) -> bool:
-        events = events_of(scene.engine)
-        return len(events) >= at_least and inbox.count() == 0 and all(inc for _, inc in events)
-
-    wait_for(lambda: linked(4), 60, "four events stored by the shards, each linked by the head")
-    before = len(events_of(scene.engine))
-    scene.stop_head()  # the shards run on and store events; nobody links them
-    wait_for(lambda: inbox.count() >= 2, 30, "events stored while the head is away")
-    scene.start_head()
-    wait_for(lambda: linked(before + 2), 30, "the events stored meanwhile linked by the restarted head")
-    events = events_of(scene.engine)
-    assert len({inc for _, inc in events}) == 1, "one incident linking both cameras' events"
-    with scene.engine.connect() as conn:
-        cameras = set(conn.execute(select(EventRow.camera_id)).scalars())
-    assert cameras == {LIVE, OTHER}
-    head = scene.head
-    assert head is not None
-    wait_for(lambda: all(feed_kinds(scene.engine)[(e, "deterrence")] == 1 for e, _ in events), 10, "deterred")
-    kinds = feed_kinds(scene.engine)
-    assert all(kinds[(e, "linked")] == 1 for e, _ in events), "an event linked twice"
-    assert all(kinds[(e, "deterrence")] == 1 for e, _ in events), "an event deterred twice"
-    log.info("%d events, one incident; %d linked by the restarted head", len(events), head.events.linked)
