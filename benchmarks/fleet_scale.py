@@ -1,6 +1,6 @@
 """A fleet brought up the way a user does: ``python -m shopwatch.sim`` + ``shopwatch serve``, on loopback.
 
-    python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--json]
+    python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--reader ffmpeg,native] [--json]
 
 Measures, with the service idle (no person model configured, unless ``--model``: then the node's detector
 process holds it, or every worker on code before issue 14 part 1):
@@ -14,6 +14,10 @@ process holds it, or every worker on code before issue 14 part 1):
 - ``cores_per_camera``: CPU (user + system) of those processes over ``--measure-s`` with all cameras online
   (each process's share in ``processes``);
 - ``cameras_p50_ms`` / ``cameras_p95_ms``: ``GET /api/cameras`` (every camera) with the fleet running.
+
+``--reader ffmpeg,native`` runs the whole measurement once per reader (``ingest.reader``), one after the other,
+each with a fresh simulator and service, and prints the rows side by side with the ratio of the second to the
+first (``--json``: one object with ``runs`` and ``ratios``).
 
 Bounded: gives up after ``--timeout-s`` waiting for the fleet, and stops (SIGTERM, then SIGKILL) everything it
 started, whatever happens. Targets (issue 14): all online <= 60 s with no failed open, camera list <= 50 ms p95.
@@ -55,6 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cameras-per-worker", type=int, default=None, help="ingest.cameras_per_worker (default: its own)"
     )
     parser.add_argument("--worker-nice", type=int, default=None, help="ingest.worker_nice (default: its own)")
+    parser.add_argument(
+        "--reader", default=None, help="ingest.reader: ffmpeg, native, or both comma-separated (side by side)"
+    )
     parser.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting for all online after this")
     parser.add_argument("--measure-s", type=float, default=20.0, help="CPU measuring window, fleet online")
     parser.add_argument("--requests", type=int, default=40, help="GET /api/cameras requests timed")
@@ -109,6 +116,8 @@ def service_config(args: argparse.Namespace, cameras: Path, work: Path, port: in
         ingest["cameras_per_worker"] = args.cameras_per_worker
     if args.worker_nice is not None:
         ingest["worker_nice"] = args.worker_nice
+    if args.reader is not None:
+        ingest["reader"] = args.reader
     if ingest:
         data["ingest"] = ingest
     if args.model is not None:
@@ -284,6 +293,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rss = sum(r["rss_mb"] for r in memory)
     pss = sum(r["pss_mb"] for r in memory)
     return {
+        "reader": args.reader or "default",
         "cameras": n,
         "fps": args.fps,
         "online": online,
@@ -301,6 +311,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model": None if args.model is None else str(args.model),
         "cores": round(cores, 3),
         "cores_per_camera": round(cores / n, 5),
+        "main_cores": round(sum(r["cores"] for r in memory if r["role"] == "main"), 3),
+        "workers_cores": round(sum(r["cores"] for r in memory if r["role"].startswith("worker")), 3),
         "sim_cores": round(sim_cores, 3),
         **rates,
         "cameras_p50_ms": round(statistics.median(times), 1),
@@ -309,9 +321,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# What the side-by-side table compares (lower is better for all but ``online``).
+COMPARED = (
+    "online", "online_s", "failed_opens", "rss_mb_per_camera", "pss_mb_per_camera", "cores", "cores_per_camera",
+    "main_cores", "workers_cores", "sim_cores", "packets_per_s_median", "cameras_p50_ms", "cameras_p95_ms",
+    "load_avg_1m",
+)  # fmt: skip
+
+
+def ratios(first: dict[str, Any], second: dict[str, Any]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for key in COMPARED:
+        a, b = first.get(key), second.get(key)
+        out[key] = round(b / a, 2) if isinstance(a, int | float) and isinstance(b, int | float) and a else None
+    return out
+
+
+def side_by_side(runs: list[dict[str, Any]]) -> str:
+    head = ["", *(r["reader"] for r in runs), f"{runs[-1]['reader']} / {runs[0]['reader']}"]
+    rows = [head, ["---"] * len(head)]
+    ratio = ratios(runs[0], runs[-1])
+    for key in COMPARED:
+        rows.append([key, *(str(r.get(key)) for r in runs), str(ratio[key])])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run(args)
+    readers = args.reader.split(",") if args.reader else [None]
+    runs = []
+    for reader in readers:
+        args.reader = reader
+        if len(readers) > 1:
+            print(f"--- ingest.reader: {reader}", file=sys.stderr, flush=True)
+        runs.append(run(args))
+    if len(runs) > 1:
+        if args.json:
+            print(json.dumps({"runs": runs, "ratios": ratios(runs[0], runs[-1])}))
+        else:
+            print(side_by_side(runs))
+        return 0
+    result = runs[0]
     if args.json:
         print(json.dumps(result))
         return 0

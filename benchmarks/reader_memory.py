@@ -11,7 +11,12 @@ and its CPU per camera over a further 10 s. Variants, side by side in one run:
 - ``kept decoder``: as before: each camera keeps its decoder (and its buffers) between idle keyframes;
 - ``kept decoder, malloc tuned``: the same with ``core.process_tuning.tune_malloc`` (2 arenas, fixed mmap threshold);
 - ``released decoder``: each idle keyframe decoded by a fresh decoder, freed after it (``AvDecoder.decode_alone``);
-- ``released decoder, malloc tuned``: what a worker does now.
+- ``released decoder, malloc tuned``: what a worker does now with ``ingest.reader: ffmpeg``;
+- ``native reader``: the same with ``ingest.reader: native`` (one ``NativeLoop`` thread for all cameras, no
+  FFmpeg demuxer: ``ingest/native_reader.py``).
+
+``--variants`` picks some, comma-separated (e.g. ``--variants "released decoder, malloc tuned;native reader"``,
+separated by ``;``).
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-VARIANTS = {
-    "kept decoder": (False, False),
-    "kept decoder, malloc tuned": (False, True),
-    "released decoder": (True, False),
-    "released decoder, malloc tuned": (True, True),
+VARIANTS = {  # (decoder released between idle keyframes, malloc tuned, ingest.reader)
+    "kept decoder": (False, False, "ffmpeg"),
+    "kept decoder, malloc tuned": (False, True, "ffmpeg"),
+    "released decoder": (True, False, "ffmpeg"),
+    "released decoder, malloc tuned": (True, True, "ffmpeg"),
+    "native reader": (True, True, "native"),
 }
 CPU_WINDOW_S = 10.0
 
@@ -50,7 +56,7 @@ def memory_mb() -> tuple[float, float]:
 
 def variant(name: str, config: Path, seconds: float) -> dict[str, Any]:
     """One variant, in this (fresh) process."""
-    release, tuned = VARIANTS[name]
+    release, tuned, kind = VARIANTS[name]
     from shopwatch.core.process_tuning import tune_malloc
 
     if tuned:
@@ -62,6 +68,8 @@ def variant(name: str, config: Path, seconds: float) -> dict[str, Any]:
     from shopwatch.core.config import Settings
     from shopwatch.core.health import CameraState
     from shopwatch.ingest.decode import AvDecoder
+    from shopwatch.ingest.native_reader import NativeCameraReader, NativeLoop
+    from shopwatch.ingest.pacing import PaceCore
     from shopwatch.ingest.reader import CameraReader
 
     if not release:  # before: one decoder per connection, kept from keyframe to keyframe
@@ -70,7 +78,11 @@ def variant(name: str, config: Path, seconds: float) -> dict[str, Any]:
     settings = Settings.model_validate({"cameras": yaml.safe_load(config.read_text())["cameras"]})
     ingest = settings.ingest.model_copy(update={"open_rate": 50.0, "opens_in_flight": 8})
     rss0, anon0 = memory_mb()
-    readers = [CameraReader(cam, ingest) for cam in settings.cameras]
+    if kind == "native":
+        loop = NativeLoop(PaceCore(ingest.open_rate, ingest.opens_in_flight))
+        readers: list[CameraReader] = [NativeCameraReader(cam, ingest, loop) for cam in settings.cameras]
+    else:
+        readers = [CameraReader(cam, ingest) for cam in settings.cameras]
     for reader in readers:
         reader.start()
     time.sleep(seconds)
@@ -102,7 +114,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             line = server.stdout.readline()
             if not line.startswith("READY "):
                 raise RuntimeError(f"expected READY from the simulator, found {line!r}")
-            for name in VARIANTS:
+            for name in args.variants.split(";") if args.variants else VARIANTS:
                 cmd = [sys.executable, __file__, "--variant", name, "--config", str(config)]
                 out = subprocess.run(
                     [*cmd, "--seconds", str(args.seconds)], capture_output=True, text=True, cwd=ROOT,
@@ -123,6 +135,7 @@ def main() -> int:
     parser.add_argument("--fps", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=25.0, help="warm-up with all readers running")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--variants", default=None, help="';'-separated variant names (default: all)")
     parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -136,11 +149,14 @@ def main() -> int:
         return 0
     base = rows[0]["rss_mb_per_camera"]
     print(f"{args.cameras} cameras at {args.fps} fps, load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
-    print("| variant | online | RSS MB / camera | anon MB / camera | cores / camera | RSS vs kept decoder |")
-    print("|---|---|---|---|---|---|")
+    cpu = rows[0]["cores_per_camera"]
+    print(f"| variant | online | RSS MB / camera | anon MB / camera | cores / camera | RSS vs {rows[0]['variant']}"
+          f" | cores vs {rows[0]['variant']} |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['variant']} | {r['online']}/{r['cameras']} | {r['rss_mb_per_camera']} | {r['anon_mb_per_camera']}"
-              f" | {r['cores_per_camera']} | {r['rss_mb_per_camera'] / base:.2f} |")  # fmt: skip
+        rss, cores = r["rss_mb_per_camera"], r["cores_per_camera"]
+        print(f"| {r['variant']} | {r['online']}/{r['cameras']} | {rss} | {r['anon_mb_per_camera']}"
+              f" | {cores} | {rss / base:.2f} | {cores / cpu:.2f} |")  # fmt: skip
     return 0
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 
@@ -45,6 +45,9 @@ from shopwatch.store.db import engine_for_settings, migrate
 from shopwatch.store.learnt import LearntRepository
 from shopwatch.talkback.build import build_talkback
 from shopwatch.talkback.service import TalkbackService
+
+if TYPE_CHECKING:  # only serve --ray imports Ray
+    from shopwatch.cluster.ray_fleet import RaySupervisor
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +147,9 @@ async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]
     detector: DetectorNode | None = None
     detection = partial(DetectionThread, settings.detect, settings.ingest.activity.detect_fps)
     supervisor: _Ingest
+    shards: RaySupervisor | None = None
     if ray:
-        supervisor = await _start_shards(settings, engine, cameras, detection, incidents)
+        supervisor = shards = await _start_shards(settings, engine, cameras, detection, incidents)
     elif settings.detect.model:
         detector = DetectorNode(
             settings.detect, log_level=settings.service.log_level, library_log_level=settings.service.library_log_level
@@ -167,7 +171,7 @@ async def _start(settings: Settings, engine: Engine, cameras: list[CameraConfig]
     subscriptions = EventSubscriptions(settings.onvif, supervisor.request_activity)
     subscriptions.apply(cameras)
     fleet = LiveFleet(supervisor, directory, events=subscriptions, snapshot_fallback=OnvifSnapshots(settings.onvif))
-    services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents)
+    services = Services(fleet=fleet, talkback=talkback, auth=auth, audit=audit, incidents=incidents, shards=shards)
     return _Running(talkback, incidents, detector, supervisor, subscriptions, fleet, services)
 
 
@@ -177,16 +181,20 @@ async def _start_shards(
     cameras: list[CameraConfig],
     detection: partial[DetectionThread],
     incidents: IncidentService,
-) -> _Ingest:
+) -> RaySupervisor:
     """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
-    the feed grows, links the shards' events into incidents and runs their auto-deterrence. (Their detection
-    runs on motion: no person detector actor yet.)"""
+    the feed grows, links the shards' events into incidents and runs their auto-deterrence. With a person
+    model, the supervisor keeps a detector actor on every node hosting shards and each shard's detection asks
+    the one of its node (``cluster/detector_actor.py``)."""
+    from shopwatch.cluster.detector_lookup import node_detection
     from shopwatch.cluster.feed_wake import FeedWake
     from shopwatch.cluster.head_events import HeadEvents
     from shopwatch.cluster.ray_fleet import RaySupervisor
     from shopwatch.store.assignments import ShardAssignments
     from shopwatch.store.inbox import EventInbox
 
+    if settings.detect.model:
+        detection = node_detection(settings)
     head_events = HeadEvents(EventInbox(engine), incidents, FeedWake(engine, incidents.feed), SystemClock())
     assignments = ShardAssignments(engine, SystemClock())
     supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=head_events.after_pull)

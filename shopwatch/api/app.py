@@ -49,7 +49,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    metrics = build_registry(services.fleet, services.talkback)
+    metrics = build_registry(services.fleet, services.talkback, services.shards)
     attach_context(app, ApiContext(settings=settings, services=services, metrics=metrics))
     install_error_handlers(app)
     harden(app, settings)

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
 
+from shopwatch.api.cluster_metrics import ShardCollector, ShardCountsSource
 from shopwatch.api.services import Fleet
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState, EventsState
 from shopwatch.talkback.records import TalkbackStats
@@ -162,12 +163,16 @@ class TalkbackCollector:
         )
 
 
-def build_registry(fleet: Fleet, talkback: TalkbackStatsSource | None = None) -> CollectorRegistry:
-    """A fresh registry for one app: the fleet, the talkback service when there is one, this process's
-    CPU/memory."""
+def build_registry(
+    fleet: Fleet, talkback: TalkbackStatsSource | None = None, shards: ShardCountsSource | None = None
+) -> CollectorRegistry:
+    """A fresh registry for one app: the fleet, the talkback service when there is one, the Ray shards when
+    ingest runs on Ray, this process's CPU/memory."""
     registry = CollectorRegistry()
     registry.register(FleetCollector(fleet))
     if talkback is not None:
         registry.register(TalkbackCollector(talkback))
+    if shards is not None:
+        registry.register(ShardCollector(shards))
     ProcessCollector(registry=registry)
     return registry

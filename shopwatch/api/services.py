@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from shopwatch.api.cluster_metrics import ShardCountsSource
 from shopwatch.core.config import CameraConfig
 from shopwatch.core.health import CameraHealth
 from shopwatch.core.incident_records import StoredEvent
@@ -146,8 +147,11 @@ class Services:
         auth: LoginService | None = None,
         audit: AuditTrail | None = None,
         incidents: IncidentService | None = None,
+        shards: ShardCountsSource | None = None,
     ) -> None:
+        """``shards``: the Ray shards' supervisor (``serve --ray``), for their metrics."""
         self.fleet = fleet
+        self.shards = shards
         self.talkback: Talk | None = talkback
         self.clips: Clips | None = talkback.library if talkback is not None else None
         self.auth = auth

@@ -6,7 +6,6 @@ Both find the database through the config (``service.data_dir``/``service.databa
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,40 +16,20 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.cli.common import EXIT_INVALID, ConfigOption, migrated_database, settings_or_exit
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.errors import ConfigError
-from shopwatch.core.redact import redact_text, redact_url
+from shopwatch.core.redact import redact_url
 from shopwatch.registry.csv_import import import_csv
 from shopwatch.store.cameras import CameraRepository
-from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
-from shopwatch.store.secret_box import SecretKeyError
-
-EXIT_DATABASE = 1
-EXIT_INVALID = 2
 
 
 @contextmanager
 def _registry(settings: Settings) -> Iterator[CameraRepository]:
     """The migrated registry, or a message and exit status 1 when the database cannot be used."""
-    url = database_url(settings, os.environ)
-    secret = make_url(url).password
-    engine = engine_for_settings(settings, os.environ)
-    try:
-        migrate(engine)
+    with migrated_database(settings) as engine:
         yield CameraRepository(engine)
-    except SQLAlchemyError as exc:
-        reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
-        typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
-        raise typer.Exit(EXIT_DATABASE) from None
-    except SecretKeyError as exc:  # one sentence naming the key file or variable, never a key
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    finally:
-        engine.dispose()
 
 
 def import_cmd(

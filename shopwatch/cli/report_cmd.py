@@ -7,33 +7,25 @@ missing Chromium is one sentence and exit status 2; a database that cannot be us
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.camera_source import merge_cameras
-from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.cli.common import EXIT_INVALID, ConfigOption, migrated_database, settings_or_exit
 from shopwatch.core.config import Settings
 from shopwatch.core.errors import Invalid, Unavailable
-from shopwatch.core.redact import redact_text
 from shopwatch.report.html import render_html
 from shopwatch.report.labels import Lang
 from shopwatch.report.model import MonthlyReport, ReportInputs, build_report
 from shopwatch.report.month import Month
 from shopwatch.report.pdf import find_chromium, print_pdf
 from shopwatch.store.cameras import CameraRepository
-from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
 from shopwatch.store.events import EventRepository
-from shopwatch.store.secret_box import SecretKeyError
 
-EXIT_DATABASE = 1
-EXIT_INVALID = 2
 SUFFIXES = (".html", ".htm", ".pdf")
 
 
@@ -72,11 +64,7 @@ def report(
 
 
 def _report(settings: Settings, month: Month, grids: frozenset[str] | None) -> MonthlyReport:
-    url = database_url(settings, os.environ)
-    secret = make_url(url).password
-    engine = engine_for_settings(settings, os.environ)
-    try:
-        migrate(engine)
+    with migrated_database(settings) as engine:
         registry = [record.camera for record in CameraRepository(engine).records()]  # names only: no password
         cameras = {cam.id: cam for cam in merge_cameras(settings.cameras, registry)}
         inputs = ReportInputs(
@@ -90,15 +78,6 @@ def _report(settings: Settings, month: Month, grids: frozenset[str] | None) -> M
         )
         now = datetime.now(ZoneInfo(settings.api.timezone))
         return build_report(EventRepository(engine).stats, month, inputs, now)
-    except SQLAlchemyError as exc:
-        reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
-        typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
-        raise typer.Exit(EXIT_DATABASE) from None
-    except SecretKeyError as exc:  # one sentence naming the key file or variable, never a key
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    finally:
-        engine.dispose()
 
 
 def _write(out: Path, html: str) -> None:

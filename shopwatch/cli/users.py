@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.auth.audit import AuditTrail
 from shopwatch.auth.secrets import new_hasher
 from shopwatch.auth.users import Accounts, InvalidAccount, UnknownAccount
-from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.cli.common import EXIT_INVALID, ConfigOption, migrated_database, settings_or_exit
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import Settings
 from shopwatch.core.principal import Role
-from shopwatch.core.redact import redact_text
 from shopwatch.store.accounts import AccountRepository, UsernameTaken
 from shopwatch.store.audit import AuditRepository
-from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
-from shopwatch.store.secret_box import SecretKeyError
-
-EXIT_DATABASE = 1
-EXIT_INVALID = 2
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
@@ -54,23 +45,14 @@ class _Tools:
 
 @contextmanager
 def _tools(settings: Settings) -> Iterator[_Tools]:
-    url = database_url(settings, os.environ)
-    secret = make_url(url).password
-    engine = engine_for_settings(settings, os.environ)
     clock = SystemClock()
-    try:
-        migrate(engine)
-        accounts = Accounts(AccountRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
-        yield _Tools(accounts, AuditTrail(AuditRepository(engine), clock))
-    except SQLAlchemyError as exc:
-        reason = redact_text(str(getattr(exc, "orig", None) or exc).strip(), (str(secret),) if secret else ())
-        typer.echo(f"cannot use the database {display_url(url)}: {reason}", err=True)
-        raise typer.Exit(EXIT_DATABASE) from None
-    except (InvalidAccount, UnknownAccount, UsernameTaken, SecretKeyError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_INVALID) from None
-    finally:
-        engine.dispose()
+    with migrated_database(settings) as engine:
+        try:
+            accounts = Accounts(AccountRepository(engine), new_hasher(), clock, settings.auth.password_min_length)
+            yield _Tools(accounts, AuditTrail(AuditRepository(engine), clock))
+        except (InvalidAccount, UnknownAccount, UsernameTaken) as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(EXIT_INVALID) from None
 
 
 def _password(from_stdin: bool) -> str:

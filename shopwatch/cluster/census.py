@@ -27,6 +27,16 @@ class Census:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ShardCounts:
+    """The shards by what they are doing, for ``/metrics``."""
+
+    running: int  # answering and running their assignment
+    troubled: int  # answering but not running it (the database away at start, ...)
+    no_process: int  # not answering: restarting, waiting for a slot, or unreachable
+    without_slot: int  # of those, the ones the cluster has no free ingest_slot for (shards beyond the slots)
+
+
 def census(nodes: Iterable[Mapping[str, Any]]) -> Census:
     slots, count, without = 0, 0, []
     for node in nodes:

@@ -23,7 +23,8 @@ from ray.actor import ActorHandle
 from ray.exceptions import RayError, RayTaskError
 
 from shopwatch.cluster.actor import start_shard
-from shopwatch.cluster.census import Census, census, no_slot_note
+from shopwatch.cluster.census import Census, ShardCounts, census, no_slot_note
+from shopwatch.cluster.detector_actor import NodeDetectors
 from shopwatch.cluster.live_relay import LiveRelay
 from shopwatch.cluster.shard import Push, ShardReport, ShardSpec, shard_index, shard_name
 from shopwatch.core.clock import Clock, SystemClock
@@ -61,6 +62,7 @@ class _Shard:
     beats_moved_at: float = 0.0
     pushed_at: float = -math.inf
     trouble: str | None = None  # why it is not reporting, as the health of its cameras says
+    answering: bool = True  # its last health call was answered (False: no running process, or unreachable)
 
 
 class RaySupervisor:
@@ -90,6 +92,8 @@ class RaySupervisor:
         self._task: asyncio.Task[None] | None = None
         self._replans: set[asyncio.Task[None]] = set()
         self._live = LiveRelay(self._live_source)
+        # One person detector per node (or GPU) hosting shards, when a model is configured (issue 14).
+        self._detectors = NodeDetectors(settings) if settings.detect.model else None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     async def start(self, cameras: Iterable[CameraConfig]) -> None:
@@ -107,10 +111,12 @@ class RaySupervisor:
         self._live.close()
 
     async def shutdown_shards(self) -> None:
-        """End every shard actor for good (``ray.kill``, no restart)."""
+        """End every shard actor and every node's detector actor for good (``ray.kill``, no restart)."""
         for shard in self._shards.values():
             with contextlib.suppress(RayError, ValueError):
                 ray.kill(shard.handle, no_restart=True)
+        if self._detectors is not None:
+            await asyncio.to_thread(self._detectors.shutdown)
 
     # -- camera set ------------------------------------------------------------------------------------------
     def apply(self, cameras: Iterable[CameraConfig]) -> None:
@@ -177,6 +183,7 @@ class RaySupervisor:
         shards = list(self._shards.values())
         reports = await asyncio.gather(*(self._ask(s) for s in shards))
         for shard, report in zip(shards, reports, strict=True):
+            shard.answering = isinstance(report, ShardReport)
             if isinstance(report, ShardReport):
                 self._take(shard, report)
             else:
@@ -237,6 +244,8 @@ class RaySupervisor:
     async def _take_census(self) -> None:
         nodes: list[dict[str, Any]] = await asyncio.to_thread(ray.nodes)
         self._census = census(nodes)
+        if self._detectors is not None:
+            await asyncio.to_thread(self._detectors.follow, nodes)
         for node in self._census.without_slot:
             if node not in self._told_no_slot:
                 self._told_no_slot.add(node)
@@ -265,6 +274,18 @@ class RaySupervisor:
 
     def census(self) -> Census:
         return self._census
+
+    def shard_counts(self) -> ShardCounts:
+        """Shards running, answering in trouble, and without a process (of those, how many lack a slot)."""
+        shards = list(self._shards.values())
+        silent = sum(not s.answering for s in shards)
+        troubled = sum(s.answering and s.trouble is not None for s in shards)
+        beyond = max(0, len(shards) - self._census.slots) if self._census.nodes else 0
+        return ShardCounts(len(shards) - silent - troubled, troubled, silent, min(silent, beyond))
+
+    def detector_names(self) -> list[str]:
+        """The nodes' person detector actors the head keeps (none without ``detect.model``)."""
+        return [] if self._detectors is None else self._detectors.names()
 
     def request_activity(self, camera_id: str, reason: str) -> bool:
         name = self._placement.get(camera_id)

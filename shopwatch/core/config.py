@@ -230,6 +230,12 @@ class Ingest(Strict):
         "supervisor and alerts would keep their CPU when readers saturate the machine; not shown to help yet "
         "(docs/FLEET.md). 0: the same priority.",
     )  # fmt: skip
+    reader: Literal["ffmpeg", "native"] = Field(
+        "ffmpeg",
+        description="How streams are read: 'ffmpeg' (a PyAV thread per camera, any codec, TCP or UDP) or 'native' "
+        "(one thread per worker process for all its cameras, H.264 over RTSP/TCP; a camera on UDP keeps the FFmpeg "
+        "reader). docs/FLEET.md compares them.",
+    )
     backoff: Backoff = Field(default_factory=Backoff, description="Reconnect backoff.")
     activity: Activity = Field(default_factory=Activity, description="Activity gating (idle/active).")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import av
 import av.error
@@ -46,6 +46,13 @@ def merge_packets(packets: tuple[av.Packet, ...]) -> av.Packet:
     return merged
 
 
+class _CodecOf(NamedTuple):
+    """What ``AvDecoder`` reads of a codec context."""
+
+    name: str
+    extradata: bytes | None
+
+
 class AvDecoder:
     """Decodes access units (owned by the reader thread) with a codec context of its own, made from the stream's
     (codec and extradata: the SPS/PPS of the SDP), so that ``release`` can free it.
@@ -57,10 +64,15 @@ class AvDecoder:
 
     def __init__(self, codec_context: Any) -> None:
         self._name = str(codec_context.name)
-        self._extradata: bytes | None = codec_context.extradata
+        self._extradata: bytes | None = codec_context.extradata or None
         self._codec: Any = None  # made at the first decode after a release
         self.errors = 0  # packets the decoder refused (corrupt data); decoding goes on, as players do
         self.last_error: str | None = None
+
+    @classmethod
+    def for_codec(cls, name: str, extradata: bytes | None) -> AvDecoder:
+        """A decoder of a stream read without FFmpeg's demuxer (``native_reader.py``): codec name and SPS/PPS."""
+        return cls(_CodecOf(name, extradata))
 
     def decode(self, unit: AccessUnit[av.Packet]) -> list[av.VideoFrame]:
         codec = self._codec

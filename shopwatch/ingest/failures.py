@@ -21,10 +21,13 @@ from shopwatch.core.errors import (
 )
 from shopwatch.core.health import CameraState
 from shopwatch.core.redact import redact_text, strip_credentials
+from shopwatch.rtsp.messages import RtspProtocolError
+from shopwatch.rtsp.play import RtspRefused
 
 # What a camera can do to a reader or a probe: media errors (PyAV/FFmpeg), the OS's (sockets, timeouts) and ours
-# (a stream with no video, an unsupported codec). Each becomes a ``Failure`` the operator can act on; anything
-# else is a bug, and the reader logs it with its traceback (``CameraReader._run``).
+# (a stream with no video, an unsupported codec, the native reader's RTSP refusals: ``rtsp/play.py``). Each
+# becomes a ``Failure`` the operator can act on; anything else is a bug, and the reader logs it with its
+# traceback (``CameraReader._run``).
 CAMERA_FAILURES = (av.error.FFmpegError, OSError, ShopwatchError)
 
 
@@ -93,8 +96,17 @@ def _classify(exc: BaseException, safe: str, reason: str, during: str) -> Failur
             True,
             AuthRefused,
         )
+    if isinstance(exc, AuthRefused):  # the native reader's RTSP client (``rtsp/play.py``) says which status
+        return Failure(CameraState.AUTH_FAILED, f"{exc}: check the user name and password", True, AuthRefused)
+    if isinstance(exc, RtspRefused) and exc.status == 404:
+        message = f"the camera has no stream at {safe} (RTSP 404 to {exc.method}): check streams.detect"
+        return Failure(offline, message, False, PeerProtocolError)
+    if isinstance(exc, RtspProtocolError):  # the native reader's: the peer's bytes are not RTSP
+        message = f"expected an RTSP answer from {_where(safe)}, found something else ({reason})"
+        return Failure(offline, message, False, PeerProtocolError)
     if isinstance(exc, ShopwatchError):  # raised by the reader itself, message already says what it found
-        return Failure(offline, f"{safe}: {exc}", isinstance(exc, UnsupportedCodec), type(exc))
+        message = str(exc) if safe in str(exc) else f"{safe}: {exc}"
+        return Failure(offline, message, isinstance(exc, UnsupportedCodec), type(exc))
     if isinstance(exc, av.error.HTTPNotFoundError):
         message = f"the camera has no stream at {safe} (RTSP 404): check streams.detect"
         return Failure(offline, message, False, PeerProtocolError)

@@ -328,24 +328,12 @@ class CameraReader:
         info = StreamInfo(
             codec.name, codec.width, codec.height, float(stream.average_rate) if stream.average_rate else None
         )
-        self._health.set_stream(info)
-        self._template = StreamTemplate.of(stream)
-        ctx = PipelineContext(
-            camera.id,
-            self._settings.activity,
-            self._clock,
-            self.ring,
-            self.frames,
-            self._health,
-            self._snapshots,
-            self._gate,
-        )
-        pipeline = self._pipeline = StreamPipeline(ctx, AvDecoder(codec), info)
+        pipeline = self._start_pipeline(camera, AvDecoder(codec), info, StreamTemplate.of(stream))
         assembler: AccessUnitAssembler[Any] = AccessUnitAssembler()
         live = _Liveness(MediaClock(self._settings.stall_after_s), float(stream.time_base or 0.0))
         monotonic = self._clock.monotonic
         batch: list[tuple[Any, float]] = []  # (packet, arrival) read since the last flush
-        idle_batch_s = min(IDLE_BATCH_S, self._settings.stall_after_s / 2)  # health sees packets per batch
+        idle_batch_s = self._idle_batch_s()
         flush_at = -math.inf
         for packet in container.demux(stream):
             # Per packet only this: the rest runs once per batch, on warm caches (see IDLE_BATCH_S).
@@ -363,6 +351,28 @@ class CameraReader:
             else:
                 flush_at = now + (ACTIVE_BATCH_S if pipeline.active else idle_batch_s)
         return stream_ended(url, camera.secrets())
+
+    def _start_pipeline(
+        self, camera: CameraConfig, decoder: AvDecoder, info: StreamInfo, template: StreamTemplate
+    ) -> StreamPipeline:
+        """A new connection's stream is known: health and clips learn it, and its pipeline starts."""
+        self._health.set_stream(info)
+        self._template = template
+        ctx = PipelineContext(
+            camera.id,
+            self._settings.activity,
+            self._clock,
+            self.ring,
+            self.frames,
+            self._health,
+            self._snapshots,
+            self._gate,
+        )
+        pipeline = self._pipeline = StreamPipeline(ctx, decoder, info)
+        return pipeline
+
+    def _idle_batch_s(self) -> float:
+        return min(IDLE_BATCH_S, self._settings.stall_after_s / 2)  # health sees packets once per batch
 
     def _flush(
         self,

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
-from shopwatch.core.config import CameraConfig, Ingest
+from shopwatch.core.config import CameraConfig, Ingest, Transport
 from shopwatch.core.consumer import CameraFeed, ConsumerFactory, FrameConsumer
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import Event
@@ -35,6 +35,7 @@ from shopwatch.ingest.messages import (
     SnapshotRequest,
     ToSupervisor,
 )
+from shopwatch.ingest.native_reader import NativeCameraReader, NativeLoop
 from shopwatch.ingest.pacing import OpenPacer, PaceCore
 from shopwatch.ingest.postroll import CutClip, PostRollClips
 from shopwatch.ingest.reader import CameraReader, stop_readers
@@ -72,7 +73,9 @@ class Worker:
         self._conn = conn
         self._settings = settings
         self._readers: dict[str, CameraReader] = {}
-        self._pacer = OpenPacer(PaceCore(settings.open_rate, settings.opens_in_flight))  # all its readers' opens
+        self._pace = PaceCore(settings.open_rate, settings.opens_in_flight)  # all its readers' opens
+        self._pacer = OpenPacer(self._pace)
+        self._native: NativeLoop | None = None
         self._configs: dict[str, CameraConfig] = {}
         self._send_lock = threading.Lock()
         self._snapshots = ThreadPoolExecutor(SNAPSHOT_THREADS, thread_name_prefix=f"snap-{index}")
@@ -115,7 +118,7 @@ class Worker:
                     self._redactor.add_secret(secret)
             reader = self._readers.get(camera_id)
             if reader is None:
-                reader = CameraReader(cam, self._settings, pacer=self._pacer)
+                reader = self._new_reader(cam)
                 self._readers[camera_id] = reader
                 reader.start()
             elif self._configs[camera_id].model_copy(update={"detection": cam.detection}) != cam:
@@ -129,6 +132,15 @@ class Worker:
                 }
             )
         log.info("worker %d: %d cameras", self.index, len(self._readers))
+
+    def _new_reader(self, camera: CameraConfig) -> CameraReader:
+        """``ingest.reader``: the native reader for H.264 over TCP, FFmpeg's for a camera on UDP (or by choice)."""
+        settings = self._settings
+        if settings.reader != "native" or (camera.transport or settings.transport) is not Transport.TCP:
+            return CameraReader(camera, settings, pacer=self._pacer)
+        if self._native is None:  # one loop for all the worker's native readers, paced like the others' opens
+            self._native = NativeLoop(self._pace, name=f"native-{self.index}")
+        return NativeCameraReader(camera, settings, self._native)
 
     def report_health(self) -> None:
         detection = {} if self._consumer is None else self._consumer.health()
@@ -200,6 +212,8 @@ class Worker:
         stuck = stop_readers(list(self._readers.values()), timeout_s=self._settings.read_timeout_s + 1.0)
         if stuck:
             log.warning("worker %d: %d readers still blocked at exit: %s", self.index, len(stuck), ", ".join(stuck))
+        if self._native is not None:
+            self._native.stop()
         self._snapshots.shutdown(wait=False, cancel_futures=True)
 
 

@@ -13,8 +13,8 @@ waits on a full queue, and readers never wait on detection at all.
 while it keeps dying, 10 s at most; workers run on motion meanwhile and say so in health) and stops it with the
 service. The process also exits when its control pipe closes (the service died).
 
-A Ray detector actor (issue 14 part 3) fits behind the same door: a shard batches its frames and makes one call per
-batch; only the transport changes."""
+On Ray, ``cluster/detector_actor.py`` hosts a ``DetectorNode`` in a detector actor on every node that has shards,
+and the shards of the node reach it through the same client (``cluster/detector_lookup.py``)."""
 
 from __future__ import annotations
 

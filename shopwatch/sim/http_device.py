@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from shopwatch.rtsp.digest import parse_challenges
 from shopwatch.sim.loopback import LoopbackServer
-from shopwatch.talkback.speakers.digest import parse_challenges
 
 MAX_HEAD_BYTES = 16_384
 

@@ -26,16 +26,16 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from shopwatch.sim.loopback import LoopbackServer
-from shopwatch.talkback.speakers.digest import parse_challenges
-from shopwatch.talkback.speakers.rtp import RtpPacket
-from shopwatch.talkback.speakers.rtsp.messages import (
+from shopwatch.rtsp.digest import parse_challenges
+from shopwatch.rtsp.messages import (
     NEED_DATA,
     InterleavedFrame,
     RtspReader,
     RtspResponse,
     ServerRequest,
 )
+from shopwatch.sim.loopback import LoopbackServer
+from shopwatch.talkback.speakers.rtp import RtpPacket
 
 REALM = "shopwatch-fake-rtsp"
 SDP = (

@@ -32,6 +32,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
 from shopwatch.core.config import Settings
@@ -157,6 +158,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(**write_options())
         with conn.begin():
             yield conn
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """``INSERT`` for ``table`` (a Table or a mapped class) with the ``ON CONFLICT`` clauses of the database
+    ``dialect`` names (``on_conflict_do_nothing``, ``on_conflict_do_update``: PostgreSQL and SQLite spell them
+    alike)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"expected PostgreSQL or SQLite, found {dialect}")
 
 
 def alembic_config(url: str | None = None) -> Config:

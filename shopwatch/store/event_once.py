@@ -33,11 +33,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, insert, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shopwatch.core.incident_records import Incident, Lease, NewEvent, StoredEvent
+from shopwatch.store.db import dialect_insert
 from shopwatch.store.incident_tables import EventRow, FeedRow, IncidentRow
 from shopwatch.store.outbox import insert_deliveries
+from shopwatch.store.stats_upkeep import count_events
 
 # Reports of one visit by two readers begin at most this far apart (frame times of two RTSP sessions of one
 # camera, and two nodes' clocks under NTP). Keep every rule's ``cooldown_s`` at least this long.
@@ -150,6 +151,7 @@ def store_events_once(
         rows = [{**_values(item.event), "event_key": key_of(item.event)} for item in fresh]
         inserted = {str(i) for i in conn.execute(_insert_ignoring(conn).returning(EventRow.id), rows).scalars()}
     stored = [item for item in fresh if item.event.id in inserted]
+    count_events(conn, [item.event for item in stored])  # the summary tables, in this transaction
     seqs: list[int] = []
     if stored:
         created = [{"event_id": i.event.id, "kind": "created", "at": i.event.stored_at} for i in stored]
@@ -169,11 +171,7 @@ def insert_event_once(conn: Connection, item: NewEvent, lease: Lease | None = No
 
 
 def _insert_ignoring(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(EventRow).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(EventRow).on_conflict_do_nothing()
-    raise NotImplementedError(f"expected PostgreSQL or SQLite, found {conn.dialect.name}")
+    return dialect_insert(conn.dialect.name, EventRow).on_conflict_do_nothing()
 
 
 _EVENT_FIELDS = tuple(StoredEvent.__dataclass_fields__)

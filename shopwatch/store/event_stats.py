@@ -1,16 +1,19 @@
 """Case-analysis numbers over stored events, counted by the database (GROUP BY), never row by row in Python.
 
-Every count is taken for a period and for the period of the same length just before it, so the change is exact
-and the work scales with the number of groups, not of events. On PostgreSQL one query scans the two periods once
-(GROUPING SETS over grid, type, local hour, local weekday, camera and the total; see ``_one_pass``); SQLite has no
-GROUPING SETS and takes one query per dimension. "Confirmed" means an operator acted on the event as real
-(dispatched or resolved); "false positive" is the operator's verdict that it was not. Hours and days are the
-station's local ones (store/stats_query.py). The tips seen in the same periods come along (store/tip_stats.py)."""
+``event_stats`` answers from the summary tables kept exact with every write (store/stats_rollup.py,
+store/stats_tables.py), with the events read only at the period's edges; for a station zone whose offsets are
+not whole hours, and to check the summary against, ``raw_event_stats`` counts everything from the events.
+
+Every count is taken for a period and for the period of the same length just before it, so the change is exact.
+In ``raw_event_stats`` on PostgreSQL one query scans the two periods once (GROUPING SETS over grid, type, local
+hour, local weekday, camera and the total; see ``_one_pass``); SQLite has no GROUPING SETS and takes one query per
+dimension. "Confirmed" means an operator acted on the event as real (dispatched or resolved); "false positive" is
+the operator's verdict that it was not. Hours and days are the station's local ones (store/stats_query.py). The
+tips seen in the same periods come along (store/tip_stats.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import (
@@ -29,60 +32,29 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from shopwatch.store.incident_tables import EventRow
 from shopwatch.store.stats_query import StatsQuery, local_parts
-from shopwatch.store.tip_stats import TipStats, no_tips, tip_stats
+from shopwatch.store.stats_records import (
+    CARD_POSTING,
+    CONFIRMED,
+    FALSE_POSITIVE,
+    HOT_SPOT_MIN,
+    HOT_SPOTS_MAX,
+    CameraVerdicts,
+    Compared,
+    Counts,
+    EventStats,
+    HotSpot,
+    compared,
+    every,
+    hot_spots,
+)
+from shopwatch.store.stats_rollup import rollup_stats, whole_hours
+from shopwatch.store.tip_stats import tip_stats
 
-__all__ = ["CameraVerdicts", "Compared", "Counts", "EventStats", "HotSpot", "StatsQuery", "event_stats"]
+__all__ = [
+    "CameraVerdicts", "Compared", "Counts", "EventStats", "HotSpot", "StatsQuery", "event_stats", "raw_event_stats",
+]  # fmt: skip
 
-CONFIRMED = ("dispatched", "resolved")
-FALSE_POSITIVE = "false_positive"
-CARD_POSTING = "card_posting"
-HOT_SPOT_MIN = 2  # card postings in the period that make a hot spot
-HOT_SPOTS_MAX = 50
 WORK_MEM = "64MB"  # for the one-pass query on PostgreSQL
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    events: int = 0
-    confirmed: int = 0
-    false_positives: int = 0
-    incidents: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Compared:
-    key: str | int
-    current: Counts
-    previous: Counts
-
-
-@dataclass(frozen=True, slots=True)
-class HotSpot:
-    camera_id: str
-    grid: str
-    zone: str
-    card_postings: int
-
-
-@dataclass(frozen=True, slots=True)
-class CameraVerdicts:
-    camera_id: str
-    grid: str
-    events: int
-    confirmed: int
-    false_positives: int
-
-
-@dataclass(frozen=True, slots=True)
-class EventStats:
-    total: Compared
-    by_grid: list[Compared]
-    by_type: list[Compared]
-    by_hour: list[Compared]  # 0..23, every hour present
-    by_weekday: list[Compared]  # 1 (Monday) .. 7 (Sunday), every day present
-    hot_spots: list[HotSpot]
-    cameras: list[CameraVerdicts]
-    tips: TipStats = field(default_factory=no_tips)  # the tips seen in the two periods (store/tip_stats.py)
 
 
 def _where(q: StatsQuery) -> list[ColumnElement[bool]]:
@@ -106,19 +78,9 @@ def _count_columns(q: StatsQuery) -> list[ColumnElement[Any]]:
     return columns
 
 
-def _compared(key: str | int, row: Sequence[Any]) -> Compared:
-    numbers = [int(n or 0) for n in row]
-    return Compared(key, Counts(*numbers[0:4]), Counts(*numbers[4:8]))
-
-
 def _grouped(conn: Connection, q: StatsQuery, key: ColumnElement[Any] | InstrumentedAttribute[str]) -> list[Compared]:
     stmt = select(key, *_count_columns(q)).where(*_where(q)).group_by(key).order_by(key)
-    return [_compared(row[0], row[1:]) for row in conn.execute(stmt)]
-
-
-def _every(found: list[Compared], keys: range) -> list[Compared]:
-    by_key = {c.key: c for c in found}
-    return [by_key.get(k, Compared(k, Counts(), Counts())) for k in keys]
+    return [compared(row[0], row[1:]) for row in conn.execute(stmt)]
 
 
 _KEYS = ("grid", "type", "hour", "weekday", "camera_id", "zone")  # GROUPING() argument order: first is the high bit
@@ -201,17 +163,16 @@ def _one_pass(conn: Connection, q: StatsQuery, hour: ColumnElement[Any], weekday
         numbers = numbers_of(incident_masks[row[0]], row[1], row[2], row[3], row[4], "")
         numbers[3 if row[5] else 7] += int(row[6])
 
-    def compared(name: str) -> list[Compared]:
-        return [_compared(k, v) for k, v in sorted(found[name].items())]
+    def table(name: str) -> list[Compared]:
+        return [compared(k, v) for k, v in sorted(found[name].items())]
 
-    hot = sorted(((-n, c, z, g) for (c, g, z), n in postings.items() if n >= HOT_SPOT_MIN))[:HOT_SPOTS_MAX]
     return EventStats(
-        total=(compared("total") or [Compared("all", Counts(), Counts())])[0],
-        by_grid=compared("grid"),
-        by_type=compared("type"),
-        by_hour=_every(compared("hour"), range(24)),
-        by_weekday=_every(compared("weekday"), range(1, 8)),
-        hot_spots=[HotSpot(c, g, z, -n) for n, c, z, g in hot],
+        total=(table("total") or [Compared("all", Counts(), Counts())])[0],
+        by_grid=table("grid"),
+        by_type=table("type"),
+        by_hour=every(table("hour"), range(24)),
+        by_weekday=every(table("weekday"), range(1, 8)),
+        hot_spots=hot_spots(postings),
         cameras=[
             CameraVerdicts(camera, grid, *sums[:3])
             for (camera, grid), sums in sorted(found["camera"].items())
@@ -221,17 +182,28 @@ def _one_pass(conn: Connection, q: StatsQuery, hour: ColumnElement[Any], weekday
 
 
 def event_stats(engine: Engine, q: StatsQuery) -> EventStats:
+    """The numbers for ``q``: from the summary tables and the edges (store/stats_rollup.py) when the station's
+    zone has whole-hour offsets, else from the events (``raw_event_stats``)."""
+    if not whole_hours(q):
+        return raw_event_stats(engine, q)
+    with engine.connect() as conn:
+        return replace(rollup_stats(conn, q), tips=tip_stats(conn, q))
+
+
+def raw_event_stats(engine: Engine, q: StatsQuery) -> EventStats:
+    """The numbers for ``q`` counted from the events (what every answer was before the summary tables; kept for
+    zones of other offsets and to check the summary against)."""
     hour, weekday = local_parts(engine.dialect.name, q, EventRow.start)
     current = EventRow.start >= q.since
     with engine.connect() as conn:
         tips = tip_stats(conn, q)
         if engine.dialect.name == "postgresql":
             return replace(_one_pass(conn, q, hour, weekday), tips=tips)
-        total = _compared("all", conn.execute(select(*_count_columns(q)).where(*_where(q))).one())
+        total = compared("all", conn.execute(select(*_count_columns(q)).where(*_where(q))).one())
         by_grid = _grouped(conn, q, EventRow.grid)
         by_type = _grouped(conn, q, EventRow.type)
-        by_hour = _every(_grouped(conn, q, hour), range(24))
-        by_weekday = _every(_grouped(conn, q, weekday), range(1, 8))
+        by_hour = every(_grouped(conn, q, hour), range(24))
+        by_weekday = every(_grouped(conn, q, weekday), range(1, 8))
         postings = func.count()
         hot = conn.execute(
             select(EventRow.camera_id, EventRow.grid, EventRow.zone, postings)

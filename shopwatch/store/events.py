@@ -32,6 +32,7 @@ from shopwatch.store.event_once import Added, feed_entry, insert_event_once, sto
 from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, InboxRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
+from shopwatch.store.stats_upkeep import recount_verdict, uncount_events
 
 __all__ = ["Added", "EventQuery", "EventRepository", "insert_event_once"]
 
@@ -58,6 +59,7 @@ class BadCursor(Invalid):
 
 _EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))
 _EVENT_COLUMNS = [EventRow.__table__.c[name] for name in _EVENT_FIELDS]
+_COUNTED = (EventRow.start, EventRow.grid, EventRow.type, EventRow.camera_id, EventRow.zone, EventRow.status)
 
 
 def _event(row: RowMapping) -> StoredEvent:
@@ -105,13 +107,15 @@ class EventRepository:
         the feed number, or None when the event is gone or its status changed meanwhile. ``also`` writes what
         goes with the transition (the spots of a false positive) in the same transaction: both or neither."""
         with self._write() as conn:
-            done = conn.execute(
+            changed = conn.execute(
                 update(EventRow)
                 .where(EventRow.id == change.event_id, EventRow.status == change.from_status)
                 .values(status=change.to_status, updated_at=change.at)
-            )
-            if done.rowcount == 0:
+                .returning(*_COUNTED)
+            ).first()
+            if changed is None:
                 return None
+            recount_verdict(conn, changed, change.from_status)  # the summary tables, in this transaction
             conn.execute(insert(TransitionRow).values(**asdict(change)))
             if also is not None:
                 also(conn)
@@ -264,7 +268,8 @@ class EventRepository:
             # Explicit deletes: SQLite enforces ON DELETE CASCADE, but an older PostgreSQL dump may not have it.
             for table in (TransitionRow, FeedRow, DeliveryRow):
                 conn.execute(delete(table).where(table.event_id.in_(ids)))
-            count = conn.execute(delete(EventRow).where(EventRow.id.in_(ids))).rowcount
+            gone = conn.execute(delete(EventRow).where(EventRow.id.in_(ids)).returning(*_COUNTED)).all()
+            uncount_events(conn, gone)
             used = select(EventRow.incident_id).where(EventRow.incident_id.is_not(None))
             conn.execute(delete(IncidentRow).where(IncidentRow.id.not_in(used)))
-            return int(count)
+            return len(gone)

@@ -21,12 +21,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopwatch.store.base import Base, UtcDateTime
 
+LINKED = text("incident_id IS NOT NULL")
 JsonDoc = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
@@ -40,6 +41,8 @@ class EventRow(Base):
         # from the index alone (PostgreSQL: an index-only scan, kept cheap by the table's autovacuum settings in
         # migration 0013; SQLite: a covering index), never from the wide rows with their JSON documents.
         Index("ix_events_stats", "start", "grid", "type", "camera_id", "zone", "status", "incident_id"),
+        # The events in an incident, for the distinct incidents of the case-analysis numbers (store/stats_incidents.py)
+        Index("ix_events_linked", "start", "grid", "type", "incident_id", postgresql_where=LINKED, sqlite_where=LINKED),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

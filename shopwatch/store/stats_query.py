@@ -28,7 +28,7 @@ class StatsQuery:
         return self.since - (self.until - self.since)
 
 
-def _offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+def offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
     """(from when, UTC offset in seconds) for every offset the zone has between ``since`` and ``until``."""
     at = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     found: list[tuple[datetime, int]] = []
@@ -48,13 +48,13 @@ def local_parts(
     if dialect == "postgresql":
         local = func.timezone(q.zone, moment)
         return cast(func.extract("hour", local), Integer), cast(func.extract("isodow", local), Integer)
-    offsets = _offsets(ZoneInfo(q.zone), q.previous_since, q.until)
-    modifier: ColumnElement[Any] = literal(f"{offsets[-1][1]:+d} seconds")
-    if len(offsets) > 1:
-        ends = [at for at, _ in offsets[1:]]
-        pairs = zip(ends, offsets, strict=False)
+    found = offsets(ZoneInfo(q.zone), q.previous_since, q.until)
+    modifier: ColumnElement[Any] = literal(f"{found[-1][1]:+d} seconds")
+    if len(found) > 1:
+        ends = [at for at, _ in found[1:]]
+        pairs = zip(ends, found, strict=False)
         whens = [(moment < end, f"{seconds:+d} seconds") for end, (_, seconds) in pairs]
-        modifier = case(*whens, else_=f"{offsets[-1][1]:+d} seconds")
+        modifier = case(*whens, else_=f"{found[-1][1]:+d} seconds")
     hour = cast(func.strftime("%H", moment, modifier), Integer)
     sunday_first = cast(func.strftime("%w", moment, modifier), Integer)
     return hour, (sunday_first + 6) % 7 + 1

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from shopwatch.api.app import create_app
 from shopwatch.api.server import ApiServer
@@ -37,6 +37,7 @@ pytestmark = [
     pytest.mark.timeout(120),
 ]
 PIN = ".pin-dot[data-camera='{}']"
+SETTLED = "#map[data-zoom]:not([data-moving])"  # no pan or zoom under way (map.js): pins and paths stay put
 
 
 @pytest.fixture
@@ -88,6 +89,15 @@ async def loaded(page: Page, selector: str) -> bool:
     return False
 
 
+async def zoom_out(page: Page) -> None:
+    """One step out with the map's own button, waiting for the zoom to end: a click while Leaflet still animates
+    the previous one would be swallowed (on a loaded machine a fixed pause is not enough)."""
+    await page.wait_for_selector(SETTLED, timeout=WAIT_MS)
+    zoom = await page.get_attribute("#map", "data-zoom")
+    await page.click(".leaflet-control-zoom-out")
+    await page.wait_for_selector(f"{SETTLED}:not([data-zoom='{zoom}'])", timeout=WAIT_MS)
+
+
 async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_incident_path(
     server: str, browser: Browser, auth_kit: AuthKit, incidents: IncidentService, fleet: FakeFleet
 ) -> None:
@@ -97,8 +107,8 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     await sign_in(page, server, "olga")
     await page.wait_for_selector("#live.on", state="attached", timeout=WAIT_MS)
     await page.click("#show-map")
-    await page.wait_for_selector("#map[data-pins='7'][data-background=grids]", timeout=WAIT_MS)
-    assert await page.locator(".pin-dot").count() == 7  # zoomed to the cameras: every pin on its own
+    await page.wait_for_selector(f"{SETTLED}[data-pins='7'][data-background=grids]", timeout=WAIT_MS)
+    await expect(page.locator(".pin-dot")).to_have_count(7, timeout=WAIT_MS)  # zoomed to the cameras: every pin alone
     assert await page.locator(".grid-outline").count() == 2  # north and south, drawn round their cameras
     states = {i: await page.get_attribute(PIN.format(f"cam-000{i}"), "data-state") for i in range(1, 8)}
     assert states == {1: "online", 2: "online", 3: "offline", 4: "stalled", 5: "auth_failed", 6: "unknown",
@@ -111,7 +121,7 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     cam2 = fleet.camera("cam-0002")
     assert cam2 is not None
     fleet.report(make_health(cam2, CameraState.OFFLINE))  # the camera goes down: the stream says so
-    await page.wait_for_selector(PIN.format("cam-0002") + "[data-state=offline]", timeout=5_000)
+    await page.wait_for_selector(PIN.format("cam-0002") + "[data-state=offline]", timeout=WAIT_MS)
 
     start = time.time() - 60
     first = await incidents.ingest(make_event("cam-0001", start))
@@ -120,8 +130,7 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     for _ in range(12):  # zoomed out, the pins gather into clusters; the one holding it blinks too
         if await cluster.count():
             break
-        await page.click(".leaflet-control-zoom-out")
-        await page.wait_for_timeout(300)  # Leaflet's zoom animation (0.25 s)
+        await zoom_out(page)
     await cluster.wait_for(timeout=WAIT_MS)
     await page.wait_for_selector(PIN.format("cam-0001"), state="hidden", timeout=WAIT_MS)  # in its cluster
 
@@ -136,10 +145,9 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     assert [await steps.nth(i).get_attribute("data-event") for i in range(3)] == [first.id, second.id, third.id]
     assert ZH["direction.north"] in (await page.text_content("#incident .incident-facts") or "")
     await page.click("#incident .incident-map")
-    await page.wait_for_selector("#map[data-path='3'][data-arrows='2']", timeout=WAIT_MS)
+    await page.wait_for_selector(f"{SETTLED}[data-path='3'][data-arrows='2']", timeout=WAIT_MS)  # zoomed to it
     assert await page.locator("path.incident-path").count() == 1
     assert await page.locator("path.incident-arrow").count() == 2
-    await page.wait_for_timeout(600)  # the zoom to the path settles before the picture for people
     ARTEFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=ARTEFACTS / "console-map-incident-zh.png")
 
@@ -148,7 +156,7 @@ async def test_the_map_shows_pins_by_state_flashes_an_event_and_draws_an_inciden
     assert "Merchant 1" in (await page.text_content("#map-camera-name") or "")
     await page.wait_for_selector("#map-live[data-live] video", state="attached", timeout=WAIT_MS)  # MSE player
     await page.click("#map-camera-close")
-    assert await page.locator("#map-live video").count() == 0  # the player is stopped
+    await expect(page.locator("#map-live video")).to_have_count(0, timeout=WAIT_MS)  # the player is stopped
     assert await page.get_attribute("#map-live", "data-live") is None
     assert errors == []
 

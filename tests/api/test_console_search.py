@@ -5,7 +5,6 @@ street by its name; a result opens the event in the work view. Chinese first, En
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 
 from playwright.async_api import Browser, Page
@@ -14,7 +13,14 @@ from shopwatch.core.principal import Role
 from shopwatch.incidents.service import IncidentService
 from tests.api.auth_fixtures import AuthKit
 from tests.api.test_console import ARTEFACTS, EN, WAIT_MS, ZH, sign_in
-from tests.api.test_console_map import PIN, browser_fixture, csp_watch, pytestmark, server_fixture  # noqa: F401
+from tests.api.test_console_map import (  # noqa: F401  (the browser and server fixtures)
+    PIN,
+    SETTLED,
+    browser_fixture,
+    csp_watch,
+    pytestmark,
+    server_fixture,
+)
 from tests.incidents.peers import make_event
 
 CST = timezone(timedelta(hours=8))
@@ -42,15 +48,10 @@ async def test_an_operator_searches_near_a_clicked_point_and_along_a_street(
     page = await browser.new_page(viewport={"width": 1600, "height": 1000})
     errors = csp_watch(page)
     await sign_in(page, server, "olga")
+    await page.wait_for_selector("#live.on", state="attached", timeout=WAIT_MS)  # the cameras are loaded
     await page.click("#show-map")
-    pin = page.locator(PIN.format("cam-0001"))
-    box = None
-    for _ in range(50):  # the pins are drawn again when the cameras' states arrive
-        await pin.wait_for(timeout=WAIT_MS)
-        box = await pin.bounding_box()
-        if box is not None:
-            break
-        await asyncio.sleep(0.1)
+    await page.wait_for_selector(f"{SETTLED}[data-pins='7']", timeout=WAIT_MS)  # zoomed to the cameras, at rest
+    box = await page.locator(PIN.format("cam-0001")).bounding_box()
     assert box is not None
     await page.mouse.click(box["x"] + box["width"] / 2 + 30, box["y"] + box["height"] / 2)  # beside the shop
     await page.wait_for_selector("#search-centre[data-set]", timeout=WAIT_MS)

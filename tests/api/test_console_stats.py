@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from openpyxl import load_workbook
@@ -36,6 +38,7 @@ pytestmark = [
 WEEK_END = datetime(2026, 11, 16, tzinfo=CST)  # "now" on the page's clock: the last 7 days are the fixture's week
 SHOWN_WEEK = "2026-11-08T16:00:00+00:00/2026-11-15T16:00:00+00:00"  # the week, as the API gives it back
 ACCENT = (224, 165, 38)  # this period's bars (charts.js)
+SHOWN = "#stats-view[data-shown]:not([data-loading])"  # the numbers asked for have arrived and are drawn
 
 # The fixture's cameras: cam-b's shop has no name (the tables fall back to the camera's own name).
 CAMERAS = {"cam-a": (1, "north"), "cam-b": (2, "north"), "cam-c": (4, "south"), "cam-d": (5, "south")}
@@ -56,8 +59,34 @@ async def open_stats(page: Page, url: str, user: str, now: datetime = WEEK_END) 
     await page.clock.set_fixed_time(now)  # the page's Date: the presets count back from it
     await sign_in(page, url, user)
     await page.click("#show-stats", timeout=WAIT_MS)
-    await page.wait_for_selector("#stats-view[data-shown]", timeout=WAIT_MS)
+    await page.wait_for_selector(SHOWN, timeout=WAIT_MS)
     await page.wait_for_selector("#cameras tbody tr", state="attached", timeout=WAIT_MS)  # the names in the tables
+
+
+class StatsPage(NamedTuple):
+    page: Page
+    errors: list[str]  # what the browser said about the page's policy or scripts (csp_watch): must stay empty
+
+
+OpenStats = Callable[..., Awaitable[StatsPage]]
+
+
+@pytest.fixture
+def stats_page(server: str, browser: Browser, auth_kit: AuthKit) -> OpenStats:
+    """The hand-counted week stored; then ``await stats_page(user, grids, now=..., **page options)`` signs ``user``
+    (an operator, of ``grids`` or all) in on a new page under the real CSP (no bypass) and opens the view."""
+    store_fixture(EventRepository(auth_kit.engine))
+
+    async def open_as(
+        user: str, grids: tuple[str, ...] | None = None, now: datetime = WEEK_END, **options: Any
+    ) -> StatsPage:
+        auth_kit.user(user, Role.OPERATOR, grids)
+        page = await browser.new_page(**{"viewport": {"width": 1600, "height": 1000}, **options})
+        errors = csp_watch(page)
+        await open_stats(page, server, user, now)
+        return StatsPage(page, errors)
+
+    return open_as
 
 
 async def texts(page: Page, selector: str) -> list[str]:
@@ -95,14 +124,10 @@ def bars(drawn: dict[str, object]) -> dict[str, tuple[int, int]]:
 
 
 async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_precision(
-    server: str, browser: Browser, auth_kit: AuthKit
+    stats_page: OpenStats, auth_kit: AuthKit
 ) -> None:
-    store_fixture(EventRepository(auth_kit.engine))
     store_tips(TipRepository(auth_kit.engine))
-    auth_kit.user("olga", Role.OPERATOR)
-    page = await browser.new_page(viewport={"width": 1920, "height": 1080})  # the real CSP: no bypass
-    errors = csp_watch(page)
-    await open_stats(page, server, "olga")
+    page, errors = await stats_page("olga", viewport={"width": 1920, "height": 1080})
     assert await page.get_attribute("#stats-view", "data-shown") == SHOWN_WEEK  # 近 7 天, the default
     range_text = await page.text_content("#stats-range") or ""
     assert all(d in range_text for d in ("2026-11-09 00:00", "2026-11-16 00:00", "2026-11-02 00:00")), range_text
@@ -176,14 +201,8 @@ async def test_the_week_in_chinese_then_english_with_its_charts_hot_spots_and_pr
     assert errors == []
 
 
-async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_first(
-    server: str, browser: Browser, auth_kit: AuthKit
-) -> None:
-    store_fixture(EventRepository(auth_kit.engine))
-    auth_kit.user("olga", Role.OPERATOR)
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    errors = csp_watch(page)
-    await open_stats(page, server, "olga", now=datetime(2026, 12, 5, 9, 30, tzinfo=CST))
+async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_first(stats_page: OpenStats) -> None:
+    page, errors = await stats_page("olga", now=datetime(2026, 12, 5, 9, 30, tzinfo=CST))
     await page.select_option("#stats-period", "last_month")  # November in the station: every row of the fixture
     await page.wait_for_selector("#stats-view[data-shown^='2026-10-31T16:00:00+00:00/2026-11-30T16:00:00']")
     assert (await texts(page, "#stats-totals .total-value"))[0] == "13"
@@ -212,11 +231,8 @@ async def test_the_presets_count_in_the_station_zone_and_days_are_picked_year_fi
     assert errors == []
 
 
-async def test_a_grid_scoped_operator_sees_its_grid_only(server: str, browser: Browser, auth_kit: AuthKit) -> None:
-    store_fixture(EventRepository(auth_kit.engine))
-    auth_kit.user("south-desk", Role.OPERATOR, ("south",))
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    await open_stats(page, server, "south-desk")
+async def test_a_grid_scoped_operator_sees_its_grid_only(stats_page: OpenStats) -> None:
+    page, errors = await stats_page("south-desk", ("south",))
     assert await page.get_attribute("#stats-view", "data-shown") == SHOWN_WEEK
     assert await texts(page, "#stats-totals .total-value") == ["3", "0", "1", "1"]  # e6, e7, e8
     assert (await texts(page, "#stats-totals .total-change"))[0] == "▲ 1（+50.0%）"  # against p2, p3
@@ -224,6 +240,7 @@ async def test_a_grid_scoped_operator_sees_its_grid_only(server: str, browser: B
     assert [row[0] for row in await table(page, "#hot-spots")] == ["Merchant 4 · Shop 4 entrance"]
     assert {row[1] for row in await table(page, "#precision")} == {"south"}
     assert await page.locator("#stats-grid option").all_inner_texts() == [ZH["stats.all_grids"], "south"]
+    assert errors == []
 
 
 async def download(page: Page, link: str, folder: Path) -> tuple[str, bytes]:
@@ -237,14 +254,8 @@ async def download(page: Page, link: str, folder: Path) -> tuple[str, bytes]:
     return got.suggested_filename, path.read_bytes()
 
 
-async def test_the_export_buttons_download_the_numbers_shown(
-    server: str, browser: Browser, auth_kit: AuthKit, tmp_path: Path
-) -> None:
-    store_fixture(EventRepository(auth_kit.engine))
-    auth_kit.user("south-desk", Role.OPERATOR, ("south",))
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
-    errors = csp_watch(page)
-    await open_stats(page, server, "south-desk")
+async def test_the_export_buttons_download_the_numbers_shown(stats_page: OpenStats, tmp_path: Path) -> None:
+    page, errors = await stats_page("south-desk", ("south",), accept_downloads=True)
     name, body = await download(page, "#stats-xlsx", tmp_path)
     assert name == "shopwatch-stats-20261108-20261115.xlsx"  # the period's days in UTC, as the API names it
     book = load_workbook(io.BytesIO(body), read_only=True)
@@ -275,14 +286,8 @@ async def test_a_patrol_has_no_case_analysis(server: str, browser: Browser, auth
     assert await page.is_hidden("#show-stats")
 
 
-async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(
-    server: str, browser: Browser, auth_kit: AuthKit
-) -> None:
-    store_fixture(EventRepository(auth_kit.engine))
-    auth_kit.user("olga", Role.OPERATOR)
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    errors = csp_watch(page)
-    await open_stats(page, server, "olga")
+async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(stats_page: OpenStats) -> None:
+    page, errors = await stats_page("olga")
     await page.click("#hot-spots tr[data-camera='cam-a'] .to-map")
     await page.wait_for_selector("#map[data-revealed='cam-a']", timeout=WAIT_MS)
     await page.wait_for_selector("#map-camera", state="visible", timeout=WAIT_MS)
@@ -295,7 +300,8 @@ async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(
     assert await page.locator("#event-list li").count() == 6  # e1-e4, p1, o1: all of cam-a's
     await page.click("#camera-filter-clear")
 
-    await page.click("#show-stats")
+    await page.click("#show-stats")  # the view asks for its numbers again: its tables are drawn anew
+    await page.wait_for_selector(SHOWN, timeout=WAIT_MS)
     await page.click("#hot-spots tr[data-camera='cam-a'] .to-events")
     await page.wait_for_selector("#app-view", state="visible", timeout=WAIT_MS)
     await page.wait_for_selector("#camera-filter", state="visible", timeout=WAIT_MS)

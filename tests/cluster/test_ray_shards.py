@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 
+from shopwatch.api.metrics import build_registry
 from shopwatch.core.clock import SystemClock
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.health import CameraState
+from shopwatch.ingest.fleet import LiveFleet
 from shopwatch.sim.clips import ClipSpec, generate_clip
 from shopwatch.sim.rtsp_server import SimServer
 from shopwatch.store.assignments import ShardAssignments
@@ -68,6 +72,15 @@ class Fleet:
 
     def shards(self) -> list[str]:
         return sorted({self.sup.shard_of(c.id) or "" for c in self.cameras} - {""})
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the head's ``/metrics`` registry, scraped now."""
+        text = self.head.call(lambda: generate_latest(build_registry(LiveFleet(self.sup), shards=self.sup)).decode())
+        [value] = [
+            s.value for f in text_string_to_metric_families(text) for s in f.samples
+            if s.name == name and s.labels == labels
+        ]  # fmt: skip
+        return float(value)
 
     def visits(self) -> list[int]:
         with self.engine.connect() as conn:
@@ -200,7 +213,7 @@ def test_with_no_free_slot_for_lost_shards_their_cameras_say_so_until_nodes_come
     fleet: Fleet, ray_cluster: RayTestCluster
 ) -> None:
     """Two of three nodes lost: three slots left for six shards. The lost shards' cameras are not left `online`
-    nor silently waiting: their health names the shortage (and so does /metrics' state count)."""
+    nor silently waiting: their health names the shortage, and /metrics counts the shards without a slot."""
     for node in list(ray_cluster.nodes[:2]):
         ray_cluster.kill_node(node.node_id)
 
@@ -210,10 +223,15 @@ def test_with_no_free_slot_for_lost_shards_their_cameras_say_so_until_nodes_come
 
     wait_for(shortage_told, 40, "the shortage in the lost shards' cameras' health")
     assert any("no free ingest_slot" in why for why in fleet.sup.shard_troubles().values())
+    # 4 shards lost, 1 free slot on the node left: 3 wait without one, and /metrics says so
+    wait_for(lambda: fleet.metric("shopwatch_shards_without_slot") == 3, 20, "3 shards without a slot in /metrics")
+    assert fleet.metric("shopwatch_shards", state="no_process") >= 3
     for _ in range(2):
         ray_cluster.add_node()
     wait_for(fleet.all_online, 60, "every camera online once slots are back")
     wait_for(lambda: not fleet.sup.shard_troubles(), 10, "no shard in trouble")
+    assert fleet.metric("shopwatch_shards_without_slot") == 0
+    assert fleet.metric("shopwatch_shards", state="running") == 6
 
 
 def test_the_shards_run_on_while_the_heads_gcs_restarts_on_rocksdb_storage(

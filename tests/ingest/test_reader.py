@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,10 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from shopwatch.core.config import Activity, Backoff, CameraConfig, Ingest
+from shopwatch.core.config import Activity, Backoff, CameraConfig, Ingest, Transport
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import ActivityMode, CameraHealth, CameraState
+from shopwatch.ingest.native_reader import NativeCameraReader, NativeLoop
+from shopwatch.ingest.pacing import PaceCore
 from shopwatch.ingest.reader import CameraReader, stop_readers
+from shopwatch.ingest.worker import Worker
 
 pytestmark = pytest.mark.rtsp
 
@@ -70,11 +74,29 @@ def sim() -> Iterator[sim_rtsp.SimServer]:
     server.stop()
 
 
-@pytest.fixture
-def readers() -> Iterator[list[CameraReader]]:
-    started: list[CameraReader] = []
+class Readers(list[CameraReader]):
+    """The readers a test started, of one kind: FFmpeg's (a thread each) or native (one loop for all)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.loop: NativeLoop | None = None
+
+    def make(self, cam: CameraConfig, settings: Ingest = SETTINGS) -> CameraReader:
+        if self.kind == "ffmpeg":
+            return CameraReader(cam, settings)
+        if self.loop is None:
+            self.loop = NativeLoop(PaceCore(settings.open_rate, settings.opens_in_flight))
+        return NativeCameraReader(cam, settings, self.loop)
+
+
+@pytest.fixture(params=["ffmpeg", "native"])
+def readers(request: pytest.FixtureRequest) -> Iterator[Readers]:
+    started = Readers(request.param)
     yield started
     assert stop_readers(started, timeout_s=SETTINGS.open_timeout_s + 1.0) == []
+    if started.loop is not None:
+        assert started.loop.stop()
 
 
 def camera(url: str, *, username: str = "", password: str = "", enabled: bool = True) -> CameraConfig:
@@ -92,8 +114,8 @@ def camera(url: str, *, username: str = "", password: str = "", enabled: bool = 
     )
 
 
-def start(readers: list[CameraReader], cam: CameraConfig) -> CameraReader:
-    reader = CameraReader(cam, SETTINGS)
+def start(readers: Readers, cam: CameraConfig) -> CameraReader:
+    reader = readers.make(cam)
     readers.append(reader)
     reader.start()
     return reader
@@ -104,7 +126,7 @@ def mount(sim: sim_rtsp.SimServer, clip: Path, **auth: str) -> str:
 
 
 def test_a_static_scene_comes_online_stays_idle_and_decodes_only_keyframes(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     reader = start(readers, camera(mount(sim, clips["static"])))
     health = wait_for("online", in_state(reader, CameraState.ONLINE), 5.0)
@@ -135,7 +157,7 @@ def test_a_static_scene_comes_online_stays_idle_and_decodes_only_keyframes(
 
 
 def test_a_figure_walking_in_activates_within_a_gop_from_the_keyframe_before_it(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     clip = clips["idle_then_motion"]
     reader = start(readers, camera(mount(sim, clip)))
@@ -158,7 +180,7 @@ def test_a_figure_walking_in_activates_within_a_gop_from_the_keyframe_before_it(
 
 
 def test_a_hung_camera_is_stalled_then_retried_and_comes_back(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     url = mount(sim, clips["static"])
     cam_id = url.rsplit("/", 1)[-1]
@@ -175,7 +197,7 @@ def test_a_hung_camera_is_stalled_then_retried_and_comes_back(
 
 
 def test_a_dropped_connection_leaves_online_at_once_and_comes_back(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     url = mount(sim, clips["static"])
     reader = start(readers, camera(url))
@@ -188,7 +210,7 @@ def test_a_dropped_connection_leaves_online_at_once_and_comes_back(
 
 
 def test_a_wrong_password_is_retried_slowly_until_the_config_is_fixed(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     url = mount(sim, clips["static"], username="admin", password=PASSWORD)
     reader = start(readers, camera(url, username="admin", password="wrong-" + PASSWORD))
@@ -204,7 +226,7 @@ def test_a_wrong_password_is_retried_slowly_until_the_config_is_fixed(
 
 
 def test_disabling_and_reenabling_a_camera(
-    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: list[CameraReader]
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers
 ) -> None:
     url = mount(sim, clips["static"])
     reader = start(readers, camera(url, enabled=False))
@@ -226,7 +248,7 @@ def garbage_port() -> Iterator[int]:
 
 @pytest.mark.parametrize("peer", ["garbage", "refused"])
 def test_an_unusable_peer_is_offline_with_a_clear_redacted_error(
-    peer: str, garbage_port: int, readers: list[CameraReader]
+    peer: str, garbage_port: int, readers: Readers
 ) -> None:
     port = garbage_port if peer == "garbage" else closed_port()
     url = f"rtsp://127.0.0.1:{port}/stream"
@@ -240,3 +262,30 @@ def test_an_unusable_peer_is_offline_with_a_clear_redacted_error(
     with pytest.raises(SnapshotUnavailable, match="offline"):
         reader.snapshot_jpeg(timeout_s=0.5)
     assert reader.stop(join_timeout_s=SETTINGS.open_timeout_s + 1.0)
+
+
+def test_a_clip_cut_from_the_ring_plays_every_picture(
+    sim: sim_rtsp.SimServer, clips: dict[str, Path], readers: Readers, tmp_path: Path
+) -> None:
+    reader = start(readers, camera(mount(sim, clips["static"])))
+    wait_for("online", in_state(reader, CameraState.ONLINE), 5.0)
+    time.sleep(4.5)  # two keyframes (GOP 2 s) in the ring
+    now = time.time()
+    info = reader.cut_clip(now - 3.0, now, tmp_path / "clip.mp4")
+    with av.open(str(info.path)) as container:
+        frames = list(container.decode(video=0))
+    assert info.pictures >= 24 and len(frames) == info.pictures  # every picture decodes, from the first
+    assert (frames[0].width, frames[0].height) == (640, 360)
+    assert info.duration_s == pytest.approx((info.pictures - 1) / 12, abs=0.1)  # the camera's own timestamps
+
+
+def test_ingest_reader_native_reads_tcp_cameras_natively_and_udp_ones_with_ffmpeg() -> None:
+    ours, _theirs = multiprocessing.Pipe()
+    worker = Worker(0, ours, SETTINGS.model_copy(update={"reader": "native"}))
+    try:
+        url = "rtsp://127.0.0.1:1/stream"
+        tcp = worker._new_reader(camera(url))
+        udp = worker._new_reader(camera(url).model_copy(update={"transport": Transport.UDP}))
+        assert type(tcp) is NativeCameraReader and type(udp) is CameraReader
+    finally:
+        worker.close()

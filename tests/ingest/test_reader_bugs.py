@@ -15,11 +15,11 @@ from shopwatch.api.metrics import build_registry
 from shopwatch.api.views import health_view
 from shopwatch.core.health import CameraState
 from shopwatch.ingest.pipeline import StreamPipeline
-from shopwatch.ingest.reader import CameraReader
 from shopwatch.sim.faults import closed_port
 from tests.api.fakes import FakeFleet
 from tests.ingest.test_reader import (  # noqa: F401 - fixtures
     SETTINGS,
+    Readers,
     camera,
     clips,
     in_state,
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.rtsp
 
 
 def test_a_programming_error_in_the_reader_is_logged_counted_and_retried(
-    sim, clips: dict[str, Path], readers: list[CameraReader], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    sim, clips: dict[str, Path], readers: Readers, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     real_on_units = StreamPipeline.on_units
@@ -47,7 +47,8 @@ def test_a_programming_error_in_the_reader_is_logged_counted_and_retried(
         real_on_units(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(StreamPipeline, "on_units", on_units)
-    caplog.set_level(logging.ERROR, logger="shopwatch.ingest.reader")
+    caplog.set_level(logging.ERROR, logger="shopwatch.ingest")
+    logger = "shopwatch.ingest.reader" if readers.kind == "ffmpeg" else "shopwatch.ingest.native_reader"
     cam = camera(mount(sim, clips["static"]))
     reader = start(readers, cam)
 
@@ -55,7 +56,7 @@ def test_a_programming_error_in_the_reader_is_logged_counted_and_retried(
     assert failing.state is CameraState.OFFLINE
     assert failing.last_error == "internal error in the reader (TypeError); its traceback is in the service log"
     assert failing.next_retry_in_s is not None  # retried with the backoff, not in a tight loop
-    [record, *_] = [r for r in caplog.records if r.name == "shopwatch.ingest.reader"]
+    [record, *_] = [r for r in caplog.records if r.name == logger]
     assert record.levelno == logging.ERROR and cam.id in record.getMessage()
     # The traceback, in the log (as exc_info, or already rendered and redacted by the service's log filter).
     traceback = record.exc_text or (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
@@ -72,7 +73,7 @@ def test_a_programming_error_in_the_reader_is_logged_counted_and_retried(
     assert f'shopwatch_camera_internal_errors_total{{camera="{cam.id}"}} 2.0' in metrics
 
 
-def test_a_camera_failure_is_not_an_internal_error(readers: list[CameraReader]) -> None:  # noqa: F811
+def test_a_camera_failure_is_not_an_internal_error(readers: Readers) -> None:  # noqa: F811
     reader = start(readers, camera(f"rtsp://127.0.0.1:{closed_port()}/stream"))
     health = wait_for("offline", in_state(reader, CameraState.OFFLINE), 5.0)
     assert health.last_error is not None and "connection refused" in health.last_error

@@ -14,7 +14,7 @@ import pytest
 
 from shopwatch.core.config import Backoff, CameraConfig, Ingest
 from shopwatch.core.health import CameraState
-from shopwatch.ingest.reader import CameraReader
+from tests.ingest.test_reader import Readers
 
 pytestmark = pytest.mark.rtsp
 
@@ -40,14 +40,16 @@ def camera(sim: sim_process.SimProcess, camera_id: str) -> CameraConfig:
     )
 
 
+@pytest.mark.parametrize("kind", ["ffmpeg", "native"])
 def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, kind: str
 ) -> None:
     clips = tmp_path_factory.mktemp("freeze-clips")
+    made = Readers(kind)
     with sim_process.SimProcess(cameras=2, clips_dir=clips, walker_every=0) as sim:
         assert sim.pid is not None
-        reader = CameraReader(camera(sim, "cam-01"), SETTINGS)
-        late = CameraReader(camera(sim, "cam-02"), SETTINGS)  # opened while the server is frozen
+        reader = made.make(camera(sim, "cam-01"), SETTINGS)
+        late = made.make(camera(sim, "cam-02"), SETTINGS)  # opened while the server is frozen
         reader.start()
         try:
             deadline = time.monotonic() + 10.0
@@ -77,9 +79,12 @@ def test_a_frozen_server_goes_stalled_then_offline_and_never_online_in_between(
             late.request_stop()
             assert reader.stop(SETTINGS.open_timeout_s + SETTINGS.read_timeout_s + 2.0)
             assert late.stop(SETTINGS.open_timeout_s + SETTINGS.read_timeout_s + 2.0)
+            if made.loop is not None:
+                assert made.loop.stop()
     seen = [state for _, state, _ in states]
     assert seen[:2] == [CameraState.ONLINE, CameraState.STALLED], states
     assert CameraState.OFFLINE in seen, states
     assert CameraState.ONLINE not in seen[1:], f"online while frozen: {states}"
-    # FFmpeg reports an unanswered OPTIONS as "Invalid data found": the reader says what happened.
+    # FFmpeg reports an unanswered OPTIONS as "Invalid data found": the reader says what happened (the native
+    # reader's own open timeout says it too).
     assert late_error is not None and "no answer to the RTSP request" in late_error, late_error

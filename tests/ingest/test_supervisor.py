@@ -54,8 +54,9 @@ def sim(clip: Path) -> Iterator[SimServer]:
 
 
 @pytest.fixture
-async def supervisor() -> AsyncIterator[Supervisor]:
-    sup = Supervisor(FAST, log_level="warning")
+async def supervisor(request: pytest.FixtureRequest) -> AsyncIterator[Supervisor]:
+    """The FFmpeg reader, or the one ``indirect`` parametrization names (``ingest.reader``)."""
+    sup = Supervisor(FAST.model_copy(update={"reader": getattr(request, "param", "ffmpeg")}), log_level="warning")
     yield sup
     await sup.stop()
 
@@ -74,6 +75,7 @@ def states(sup: Supervisor) -> dict[str, CameraState]:
     return {cid: h.state for cid, h in sup.all_health().items()}
 
 
+@pytest.mark.parametrize("supervisor", ["ffmpeg", "native"], indirect=True)
 async def test_twenty_cameras_online_within_ten_seconds_and_snapshots_decode(
     sim: SimServer, supervisor: Supervisor
 ) -> None:

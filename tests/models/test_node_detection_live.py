@@ -46,16 +46,17 @@ INGEST = Ingest(
 HEAVY_LIBRARIES = ("libopenvino", "libtorch", "ultralytics")
 
 
-def camera_stream(mp4: Path, out: Path) -> Path:
+def camera_stream(mp4: Path, out: Path, *, tail_s: int = 0) -> Path:
     """The scene as a camera substream (raw H.264, GOP 24, no B-frames) after 6 s of its first frame: the camera
-    has watched the empty street a while before anyone comes."""
+    has watched the empty street a while before anyone comes; then ``tail_s`` of its last frame (the street after
+    the visit), which puts the next visit of the looping clip that much later."""
     with av.open(str(mp4)) as source:
         frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
     with av.open(str(out), mode="w", format="h264") as container:
         stream = container.add_stream("libx264", rate=FPS, options=x264_options(GOP))
         stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
         stream.codec_context.gop_size, stream.codec_context.max_b_frames = GOP, 0
-        for rgb in [frames[0]] * (6 * FPS) + frames:
+        for rgb in [frames[0]] * (6 * FPS) + frames + [frames[-1]] * (tail_s * FPS):
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode(None):

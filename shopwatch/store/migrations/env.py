@@ -12,6 +12,7 @@ from shopwatch.store import (
     audit,  # noqa: F401  (audit log)
     incident_tables,  # noqa: F401  (events, transitions, incidents, feed, outbox)
     learnt_tables,  # noqa: F401  (camera calibrations, ignored spots)
+    stats_tables,  # noqa: F401  (summary tables of the case-analysis numbers)
     tables,  # noqa: F401  (registers the tables on Base.metadata)
     talkback,  # noqa: F401  (talkback audit and clip tables)
     tips,  # noqa: F401  (tips from people)

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from shopwatch.core.redact import redact_url
+from shopwatch.rtsp.digest import DigestSigner
 from shopwatch.talkback.errors import TalkbackUnreachable, UnsupportedTalkCodec
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.speakers.digest import DigestSigner
 from shopwatch.talkback.speakers.http_upload import HttpxAuth, RawUpload, plain_refusal
 from shopwatch.talkback.speakers.link import EncodedFrame
 from shopwatch.talkback.target import TalkTarget

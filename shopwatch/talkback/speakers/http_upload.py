@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 
 import httpx
 
+from shopwatch.rtsp.digest import AuthUnsupported, DigestSigner
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -25,7 +26,6 @@ from shopwatch.talkback.errors import (
     TalkbackProtocolError,
     TalkbackUnreachable,
 )
-from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
 
 CONNECT_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 2.0

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from shopwatch.core.redact import redact_url
+from shopwatch.rtsp.digest import DigestSigner
 from shopwatch.talkback.errors import (
     NoBackchannel,
     TalkbackError,
@@ -29,7 +30,6 @@ from shopwatch.talkback.errors import (
     UnsupportedTalkCodec,
 )
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.speakers.digest import DigestSigner
 from shopwatch.talkback.speakers.http_upload import HttpxAuth, RawUpload
 from shopwatch.talkback.speakers.isapi_status import refusal
 from shopwatch.talkback.speakers.link import EncodedFrame

@@ -16,11 +16,12 @@ import { Notices } from "./notify.js";
 import { SearchPanel } from "./search.js";
 import { StatsView } from "./stats.js";
 import { TalkPanel } from "./talk.js";
-import { api, cameraLabel, el, errorText, shopName, whenSignedOut } from "./util.js";
+import { api, cameraLabel, el, errorText, eventTypeMenus, shopName, whenSignedOut } from "./util.js";
 
 const ANALYSTS = new Set(["admin", "operator", "viewer"]);  // may read the case analysis (view_operations)
 
 const $ = (id) => document.getElementById(id);
+eventTypeMenus(document);  // before the catalogue names the page's labels
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null,
                 camera: null };  // camera: the event list shows only this camera's events
 

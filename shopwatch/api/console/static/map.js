@@ -38,6 +38,13 @@ export class CameraMap {
         maxClusterRadius: 36, disableClusteringAtZoom: 17, showCoverageOnHover: false,
         iconCreateFunction: (cluster) => this.clusterIcon(cluster),
       }).addTo(this.map);
+      // The view as an attribute for whoever waits on it (people's tools, the tests): `data-moving` while a pan or
+      // zoom (animated or not) is under way, `data-zoom` once it has ended.
+      this.map.on("movestart", () => { this.root.dataset.moving = "on"; });
+      this.map.on("moveend", () => {
+        delete this.root.dataset.moving;
+        this.root.dataset.zoom = String(this.map.getZoom());
+      });
       this.map.setView([0, 0], 3);
       try {
         const response = await fetch("/console/map.json", { credentials: "same-origin" });

@@ -20,6 +20,17 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The detection event types, in the order every menu of them offers them (the event filter, the map search).
+export const EVENT_TYPES = ["card_posting", "loitering", "intrusion"];
+
+// Fills each `<select data-event-types>` below root with the event types after its own first option ("all",
+// "any type"); their names come from the catalogue (data-i18n) like every other label.
+export function eventTypeMenus(root) {
+  for (const menu of root.querySelectorAll("select[data-event-types]")) {
+    menu.append(...EVENT_TYPES.map((type) => el("option", { value: type, dataset: { i18n: `type.${type}` } })));
+  }
+}
+
 export class ApiError extends Error {
   constructor(status, detail, reasons = []) {
     super(detail);

@@ -16,13 +16,8 @@ import socket
 from urllib.parse import unquote, urlsplit
 
 from shopwatch.core.redact import redact_url, strip_credentials
-from shopwatch.talkback.errors import TalkbackError, TalkbackProtocolError, TalkbackUnreachable
-from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.speakers.digest import DigestSigner
-from shopwatch.talkback.speakers.link import EncodedFrame
-from shopwatch.talkback.speakers.rtp import Packetizer
-from shopwatch.talkback.speakers.rtsp.client import BackchannelClient, State
-from shopwatch.talkback.speakers.rtsp.messages import (
+from shopwatch.rtsp.digest import DigestSigner
+from shopwatch.rtsp.messages import (
     NEED_DATA,
     InterleavedFrame,
     RtspProtocolError,
@@ -31,6 +26,11 @@ from shopwatch.talkback.speakers.rtsp.messages import (
     ServerRequest,
     interleave,
 )
+from shopwatch.talkback.errors import TalkbackError, TalkbackProtocolError, TalkbackUnreachable
+from shopwatch.talkback.g711 import Codec
+from shopwatch.talkback.speakers.link import EncodedFrame
+from shopwatch.talkback.speakers.rtp import Packetizer
+from shopwatch.talkback.speakers.rtsp.client import BackchannelClient, State
 from shopwatch.talkback.target import TalkTarget
 
 log = logging.getLogger(__name__)

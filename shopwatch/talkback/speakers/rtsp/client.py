@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 from shopwatch.core.redact import redact_url
+from shopwatch.rtsp.digest import AuthUnsupported, DigestSigner
+from shopwatch.rtsp.messages import RtspRequest, RtspResponse, ServerRequest
+from shopwatch.rtsp.sdp import control_url, parse_sdp
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -35,9 +38,7 @@ from shopwatch.talkback.errors import (
     UnsupportedTalkCodec,
 )
 from shopwatch.talkback.g711 import Codec
-from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
-from shopwatch.talkback.speakers.rtsp.messages import RtspRequest, RtspResponse, ServerRequest
-from shopwatch.talkback.speakers.rtsp.sdp import BackchannelChoice, control_url, offered, parse_sdp, select_backchannel
+from shopwatch.talkback.speakers.rtsp.sdp import BackchannelChoice, offered, select_backchannel
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from shopwatch.core.redact import redact_url, strip_credentials
-from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner
-from shopwatch.talkback.speakers.rtsp.client import BACKCHANNEL_TAG, USER_AGENT
-from shopwatch.talkback.speakers.rtsp.messages import (
+from shopwatch.rtsp.digest import AuthUnsupported, DigestSigner
+from shopwatch.rtsp.messages import (
     NEED_DATA,
     RtspProtocolError,
     RtspReader,
     RtspRequest,
     RtspResponse,
 )
-from shopwatch.talkback.speakers.rtsp.sdp import offered, parse_sdp
+from shopwatch.rtsp.sdp import parse_sdp
+from shopwatch.talkback.speakers.rtsp.client import BACKCHANNEL_TAG, USER_AGENT
+from shopwatch.talkback.speakers.rtsp.sdp import offered
 
 READ_CHUNK = 65536
 

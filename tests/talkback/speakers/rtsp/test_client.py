@@ -1,6 +1,8 @@
 import pytest
 
 from shopwatch.core.errors import AuthRefused, DeviceBusy, DeviceNotSupported, DeviceRefused, PeerProtocolError
+from shopwatch.rtsp.digest import DigestSigner
+from shopwatch.rtsp.messages import NEED_DATA, RtspReader
 from shopwatch.talkback.errors import (
     NoBackchannel,
     SpeakerBusy,
@@ -8,9 +10,7 @@ from shopwatch.talkback.errors import (
     TalkbackProtocolError,
     UnsupportedTalkCodec,
 )
-from shopwatch.talkback.speakers.digest import DigestSigner
 from shopwatch.talkback.speakers.rtsp.client import BACKCHANNEL_TAG, BackchannelClient, State
-from shopwatch.talkback.speakers.rtsp.messages import NEED_DATA, RtspReader
 from tests.talkback.speakers.rtsp.test_sdp import GSTREAMER, ONLY_AAC
 
 URL = "rtsp://127.0.0.1:8554/pcmu"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from shopwatch.rtsp.messages import RtspResponse
 from shopwatch.sim.backchannel import BackchannelServer
 from shopwatch.sim.clips import ClipSpec, generate_clip
 from shopwatch.sim.faults import GarbageServer, closed_port
 from shopwatch.sim.rtsp_server import SimServer
-from shopwatch.talkback.speakers.rtsp.messages import RtspResponse
 from shopwatch.talkback.speakers.rtsp.probe import BackchannelProbe, probe_backchannel
 
 pytestmark = pytest.mark.rtsp
@@ -68,7 +68,7 @@ def test_the_core_asks_with_the_tag_and_ignores_stale_answers() -> None:
 
 
 def test_the_core_signs_once_after_a_challenge_then_gives_up() -> None:
-    from shopwatch.talkback.speakers.digest import DigestSigner
+    from shopwatch.rtsp.digest import DigestSigner
 
     probe = BackchannelProbe("rtsp://cam.local/stream", DigestSigner("admin", "pw-123"))
     probe.start()

@@ -1,6 +1,7 @@
 import pytest
 
-from shopwatch.talkback.speakers.rtsp.sdp import control_url, offered, parse_sdp, select_backchannel
+from shopwatch.rtsp.sdp import control_url, parse_sdp
+from shopwatch.talkback.speakers.rtsp.sdp import offered, select_backchannel
 
 # What GStreamer 1.22's RTSPOnvifServer answered (seen): one video track, one sendonly PCMU track.
 GSTREAMER = """v=0

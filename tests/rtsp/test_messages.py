@@ -1,6 +1,6 @@
 import pytest
 
-from shopwatch.talkback.speakers.rtsp.messages import (
+from shopwatch.rtsp.messages import (
     NEED_DATA,
     InterleavedFrame,
     RtspProtocolError,

@@ -3,7 +3,7 @@ import hashlib
 
 import pytest
 
-from shopwatch.talkback.speakers.digest import AuthUnsupported, DigestSigner, parse_challenges
+from shopwatch.rtsp.digest import AuthUnsupported, DigestSigner, parse_challenges
 
 
 def md5(text):

@@ -1,0 +1,175 @@
+"""The case-analysis summary tables stay equal to the events, and the numbers read from them (with the events at
+the edges) equal the numbers counted from the events alone, on SQLite and PostgreSQL: after inserts (one by one
+and in batches), duplicates the once-only insert refused, operators' verdicts, incidents linked later and
+retention purges; for random events, periods, station zones (with and without DST, and zones whose offsets are
+not whole hours), grid and type filters; and after migration 0014 filled the tables from events stored before it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, delete, select
+
+from shopwatch.core.incident_records import Incident, NewEvent, Transition
+from shopwatch.store.db import alembic_config, create_engine_for
+from shopwatch.store.event_stats import StatsQuery, event_stats, raw_event_stats
+from shopwatch.store.events import EventRepository
+from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
+from shopwatch.store.stats_tables import DAY_COUNTS, DAY_KEYS, MONTH_KEYS, STATS_CAMERA_MONTHS, STATS_DAYS, TOTALS
+from shopwatch.store.stats_upkeep import deltas
+from tests.store.test_events import make_event
+
+BASE = datetime(2026, 1, 20, tzinfo=UTC)  # the periods cross month ends and March's DST changes
+SPAN_S = 100 * 86400
+STATUSES = ("new", "acknowledged", "dispatched", "resolved", "false_positive")
+ZONES = ("Asia/Shanghai", "UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe")
+
+events_st = st.lists(
+    st.tuples(
+        st.integers(0, SPAN_S - 1),  # start, seconds after BASE
+        st.sampled_from(("cam-a", "cam-b", "cam-c", "cam-d")),
+        st.sampled_from(("north", "south")),
+        st.sampled_from(("card_posting", "loitering", "intrusion")),
+        st.sampled_from(("wall", "door")),
+        st.sampled_from(STATUSES),
+        st.sampled_from((None, None, "I1", "I2", "I3")),
+    ),
+    max_size=40,
+)
+queries_st = st.lists(
+    st.tuples(
+        st.integers(0, SPAN_S),  # since, seconds after BASE
+        st.integers(1, 70 * 86400),  # length in seconds
+        st.sampled_from(ZONES),
+        st.sampled_from((None, frozenset({"north"}), frozenset())),
+        st.sampled_from((frozenset(), frozenset({"card_posting"}), frozenset({"loitering", "intrusion"}))),
+    ),
+    min_size=1,
+    max_size=4,
+)
+changes_st = st.lists(st.tuples(st.integers(0, 39), st.sampled_from(STATUSES)), max_size=8)
+purges_st = st.lists(st.integers(0, 39), max_size=6)
+
+
+def _clear(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in (TransitionRow, FeedRow, DeliveryRow, EventRow, IncidentRow):
+            conn.execute(delete(table))
+        conn.execute(delete(STATS_DAYS))
+        conn.execute(delete(STATS_CAMERA_MONTHS))
+
+
+def _events(rows: list[tuple[Any, ...]]) -> list[NewEvent]:
+    items = []
+    for n, (at, camera, grid, type_, zone, status, incident) in enumerate(rows):
+        start = BASE + timedelta(seconds=at, microseconds=n)
+        event = replace(make_event(n, camera=camera, grid=grid, type_=type_), start=start, zone=zone, status=status)
+        linked = None if incident is None else Incident(incident, type_, start, start, {"events": []})
+        items.append(NewEvent(replace(event, incident_id=incident), [], linked))
+    return items
+
+
+def _tables(engine: Engine) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+    with engine.connect() as conn:
+        days = {tuple(r[:3]): list(r[3:]) for r in conn.execute(select(STATS_DAYS.c[*DAY_KEYS, *DAY_COUNTS]))}
+        months = {tuple(r[:5]): list(r[5:]) for r in conn.execute(select(STATS_CAMERA_MONTHS.c[*MONTH_KEYS, *TOTALS]))}
+    return days, months
+
+
+def _recounted(engine: Engine) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+    """The summary tables' rows counted again from every stored event."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(EventRow.start, EventRow.grid, EventRow.type, EventRow.camera_id, EventRow.zone, EventRow.status)
+        ).all()
+    days, months = deltas(rows)
+    return {k: v for k, v in days.items() if v[0]}, {k: v for k, v in months.items() if v[0]}
+
+
+def _same_answers(engine: Engine, queries: list[tuple[Any, ...]]) -> None:
+    for since_s, length_s, zone, grids, types in queries:
+        since = BASE + timedelta(seconds=since_s)
+        q = StatsQuery(since, since + timedelta(seconds=length_s), zone, grids, types)
+        assert event_stats(engine, q) == raw_event_stats(engine, q), q
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=events_st, changes=changes_st, purges=purges_st, queries=queries_st, batch=st.booleans())
+def test_the_summary_equals_the_events_after_every_kind_of_change(
+    engine: Engine, rows: list[Any], changes: list[Any], purges: list[int], queries: list[Any], batch: bool
+) -> None:
+    _clear(engine)
+    repository = EventRepository(engine)
+    items = _events(rows)
+    if batch:
+        repository.add_many(items)
+    else:
+        for item in items:
+            repository.add(item.event, [], item.incident)
+    again = [replace(i, event=replace(i.event, id=f"again-{i.event.id}", start=i.event.start + timedelta(seconds=1)))
+             for i in items[:5]]  # fmt: skip
+    assert len(repository.add_many(again).duplicates) == len(again)  # the once-only insert refuses them all
+    assert _tables(engine) == _recounted(engine)
+    _same_answers(engine, queries)
+    at = BASE + timedelta(days=200)
+    for n, status in changes:  # operators' verdicts (from whatever status it is in now)
+        if n < len(items) and (now := repository.get(items[n].event.id)) is not None:
+            repository.set_status(Transition(now.id, now.status, status, "op", at, ""))
+    if items:  # an incident linked later (a tip confirmed into one): the events join it
+        later = Incident("I9", "card_posting", at, at, {"events": [i.event.id for i in items[::3]]})
+        repository.add(replace(make_event(99), id="late", start=BASE - timedelta(days=9)), [], later)
+    repository.delete([items[n].event.id for n in purges if n < len(items)])
+    assert _tables(engine) == _recounted(engine)
+    _same_answers(engine, queries)
+
+
+def test_whole_months_and_days_with_edges_on_each_side(engine: Engine) -> None:
+    """A period of whole months inside, partial days at each end: every part of the reading is used."""
+    repository = EventRepository(engine)
+    rows = [(h * 3600 * 7 + 61, c, g, t, "wall", s, None) for h, (c, g, t, s) in enumerate(
+        [("cam-a", "north", "card_posting", "resolved"), ("cam-b", "south", "loitering", "false_positive"),
+         ("cam-a", "north", "card_posting", "new"), ("cam-c", "south", "card_posting", "dispatched")] * 70
+    )]  # fmt: skip
+    repository.add_many(_events(rows))
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        q = StatsQuery(BASE + timedelta(days=3, hours=5), BASE + timedelta(days=78, hours=13), zone)
+        counted = event_stats(engine, q)
+        assert counted == raw_event_stats(engine, q)
+        assert counted.total.current.events > 0 and counted.total.previous.events > 0
+        assert counted.hot_spots and counted.cameras
+
+
+@pytest.fixture
+def sqlite_or_pg_url(db_url: str) -> str:
+    return db_url
+
+
+def test_migration_0014_fills_the_summary_from_the_stored_events(sqlite_or_pg_url: str) -> None:
+    engine = create_engine_for(sqlite_or_pg_url)
+    try:
+        cfg = alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0014")
+        repository = EventRepository(engine)
+        rows = [(n * 40_000 + 7, ("cam-a", "cam-b")[n % 2], ("north", "south")[n % 3 % 2],
+                 ("card_posting", "intrusion")[n % 5 % 2], "wall", STATUSES[n % 5], ("I1", None)[n % 2])
+                for n in range(200)]  # fmt: skip
+        repository.add_many(_events(rows))
+        expected = _tables(engine)
+        assert expected == _recounted(engine) and expected[0]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0013")  # the tables go; the events stay
+            command.upgrade(cfg, "0014")  # and come back, filled from them
+        assert _tables(engine) == expected
+        q = StatsQuery(BASE + timedelta(days=20, hours=3), BASE + timedelta(days=75), "Asia/Shanghai")
+        assert event_stats(engine, q) == raw_event_stats(engine, q)
+    finally:
+        engine.dispose()
