@@ -21,16 +21,17 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, create_engine, insert, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import Engine, insert, make_url  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
+from benchmarks._pg_scratch import POSTGRES_URL, scratch_engine  # noqa: E402
 from shopwatch.core.clock import SystemClock  # noqa: E402
 from shopwatch.core.incident_records import NewDelivery, NewEvent  # noqa: E402
 from shopwatch.store.db import create_engine_for, migrate, write_transaction  # noqa: E402
@@ -42,7 +43,6 @@ from shopwatch.store.outbox import insert_deliveries  # noqa: E402
 from shopwatch.store.spool import EventSpool  # noqa: E402
 from tests.store.test_events import make_event  # noqa: E402
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BATCH = 64
 
 
@@ -97,25 +97,15 @@ def databases(folder: Path) -> Iterator[tuple[str, Engine]]:
 
 @contextmanager
 def postgres() -> Iterator[Engine | None]:
-    admin = create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 5})
-    schema = f"sw_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001 - no PostgreSQL here: the SQLite rows only
-        print(f"# PostgreSQL at {POSTGRES_URL} unreachable ({type(exc).__name__}): SQLite only")
-        yield None
-        return
-    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    engine = create_engine_for(url)
-    try:
-        migrate(engine)
+    """A migrated scratch schema on the test PostgreSQL server, or None (the SQLite rows only) when none answers."""
+    with ExitStack() as stack:
+        try:
+            engine: Engine | None = stack.enter_context(scratch_engine(POSTGRES_URL))
+        except OperationalError as exc:
+            where = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+            print(f"# PostgreSQL at {where} unreachable ({type(exc).__name__}): SQLite only")
+            engine = None
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

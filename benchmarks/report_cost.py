@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,15 +25,13 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 from stats_latency import CAMERAS, GRIDS, fill  # noqa: E402
 
+from benchmarks._pg_scratch import scratch_engine  # noqa: E402
 from shopwatch.report.html import render_html  # noqa: E402
 from shopwatch.report.model import ReportInputs, build_report  # noqa: E402
 from shopwatch.report.month import Month  # noqa: E402
 from shopwatch.report.pdf import find_chromium, print_pdf  # noqa: E402
-from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from shopwatch.store.events import EventRepository  # noqa: E402
 from tests.api.fakes import make_camera  # noqa: E402
 
@@ -46,11 +43,6 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    url = os.environ.get("SHOPWATCH_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    admin = create_engine(url, poolclass=NullPool)
-    schema = f"sw_bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     cameras = {c.id: c for c in (make_camera(i, f"grid-{i % GRIDS:02d}") for i in range(1, CAMERAS + 1))}
     inputs = ReportInputs("长街派出所", ZONE, cameras, [], deterrence_from=4)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -58,10 +50,7 @@ def main() -> None:
     month = Month(local.year, local.month).previous()  # the last whole month
     took: dict[str, list[float]] = {"numbers": [], "html": [], "pdf": []}
     chromium = find_chromium(None)
-    try:
-        schema_url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = create_engine_for(schema_url.render_as_string(hide_password=False))
-        migrate(engine)
+    with scratch_engine() as engine:
         fill_s = fill(engine, args.events, now)
         print(f"# {args.events} events, {CAMERAS} cameras: COPY + ANALYZE {fill_s:.1f} s; report of {month}")
         stats = EventRepository(engine).stats
@@ -78,11 +67,6 @@ def main() -> None:
                 print_pdf(chromium, page, pdf, 300)
                 took["pdf"].append(time.perf_counter() - began)
             data = pdf.read_bytes()
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     pages = len(re.findall(rb"/Type\s*/Page\b", data))
     print(f"# month's events {report.total.current.events}; cameras in the precision table {len(report.cameras)}; "
           f"hot spots {len(report.hot_spots)}; HTML {len(page.encode()) // 1024} KiB; PDF {len(data) // 1024} KiB, "

@@ -31,9 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
+from benchmarks._pg_scratch import scratch_engine  # noqa: E402
 from benchmarks.stats_latency import CAMERAS, GRIDS, fill  # noqa: E402
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
@@ -48,7 +48,6 @@ from shopwatch.core.principal import Role  # noqa: E402
 from shopwatch.incidents.build import build_incidents  # noqa: E402
 from shopwatch.store.accounts import AccountRepository  # noqa: E402
 from shopwatch.store.audit import AuditRepository  # noqa: E402
-from shopwatch.store.db import create_engine_for, migrate  # noqa: E402
 from shopwatch.store.search import Filters, events_query  # noqa: E402
 from tests.api.fakes import FakeFleet, make_camera  # noqa: E402
 
@@ -174,26 +173,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3, help="before/after rounds, alternating")
     args = parser.parse_args()
-    url = os.environ.get("SHOPWATCH_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    admin = create_engine(url, poolclass=NullPool)
-    schema = f"sw_bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        schema_url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = create_engine_for(schema_url.render_as_string(hide_password=False))
-        migrate(engine)
+    with scratch_engine() as engine:
         now = datetime.now(UTC).replace(microsecond=0)
         fill_s = fill(engine, args.events, now)
         fill_tips(engine, TIPS, now)
         print(f"# {args.events} events, {TIPS} tips, {CAMERAS} cameras: fill {fill_s:.1f} s; load {os.getloadavg()}")
         timed = asyncio.run(time_searches(engine, args.requests, args.rounds, now))
         before, after = timed["before"], timed["after"]
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     print(f"| search ({args.requests} calls each) | before p50 ms | before p95 ms | after p50 ms | after p95 ms |")
     print("|---|---|---|---|---|")
     for name in before:

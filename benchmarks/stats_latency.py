@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 from alembic import command  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
+from benchmarks._pg_scratch import scratch_schema  # noqa: E402
 from shopwatch.api.app import create_app  # noqa: E402
 from shopwatch.api.server import ApiServer  # noqa: E402
 from shopwatch.api.services import Services  # noqa: E402
@@ -258,15 +258,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--inserts", type=int, default=1280, help="events stored in batches of 64, per mode")
     args = parser.parse_args()
-    url = os.environ.get("SHOPWATCH_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    admin = create_engine(url, poolclass=NullPool)
-    schema = f"sw_bench_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        schema_url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = create_engine_for(schema_url.render_as_string(hide_password=False))
-        migrate_to(engine, "0013")
+    with scratch_schema() as schema_url:
+        engine = create_engine_for(schema_url)
+        migrate_to(engine, "0013")  # the events filled as they were, the summary tables filled by their migration
         now = datetime.now(UTC).replace(microsecond=0)
         fill_s = fill(engine, args.events, now)
         summary_s = migrate_to(engine, "head")
@@ -282,10 +276,6 @@ def main() -> None:
         timed = asyncio.run(time_stats(engine, args.requests, [30, 182, 365], now))
         print(f"# after the timing: {table_state(engine)}; load {os.getloadavg()}")
         engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     inserts = insert_rates(args.inserts)
     print("| period (+ previous) | calls each | raw p50 ms | raw p95 ms | raw max ms | rollup p50 ms | rollup p95 ms "
           "| rollup max ms | p95 rollup/raw | same answer |")  # fmt: skip

@@ -62,7 +62,7 @@ class _Shard:
     beats_moved_at: float = 0.0
     pushed_at: float = -math.inf
     trouble: str | None = None  # why it is not reporting, as the health of its cameras says
-    answering: bool = True  # its last health call was answered (False: no running process, or unreachable)
+    answering: bool = False  # its last health call was answered (False: not asked yet, no process, unreachable)
 
 
 class RaySupervisor:

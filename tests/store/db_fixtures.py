@@ -44,8 +44,9 @@ def postgres_admin() -> Iterator[Engine]:
     engine.dispose()
 
 
-def _postgres_schema_url(admin: Engine) -> Iterator[str]:
-    schema = f"sw_test_{uuid.uuid4().hex[:16]}"
+def _postgres_schema_url(admin: Engine, prefix: str = "sw_test") -> Iterator[str]:
+    """Yields the URL of a new schema on ``admin``'s server once, then drops it (the benchmarks' scratch too)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
