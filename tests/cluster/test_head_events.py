@@ -26,6 +26,8 @@ from shopwatch.store.inbox import EventInbox, Settled, ShardEventRepository
 from shopwatch.store.incident_tables import FeedRow
 from tests.api.fakes import FakeFleet, make_camera
 from tests.incidents.peers import build, make_event, wait_for
+from tests.store.test_stats_rollup import _recounted as recounted
+from tests.store.test_stats_rollup import _tables as summary_tables
 
 SETTINGS = IncidentsSettings.model_validate({
     "mqtt": {"enabled": False},
@@ -132,6 +134,7 @@ async def test_shards_events_on_neighbouring_cameras_are_linked_and_deterred_onc
         assert kinds[(event_id, "deterrence")] == 1, f"{event_id} deterred more than once"
     assert kinds[(own.id, "deterrence")] == 1 and kinds[(own.id, "linked")] == 0
     assert EventInbox(engine).count() == 0
+    assert summary_tables(engine) == recounted(engine), "the incident summary follows the links written later"
 
 
 async def test_links_whose_write_failed_are_written_once_at_the_next_round(engine: Engine, tmp_path: Path) -> None:
