@@ -19,6 +19,7 @@ from shopwatch.incidents.deterrence import AutoDeterrence
 from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.media import MediaStore
 from shopwatch.incidents.robots.message import Style
+from shopwatch.incidents.robots.pictures import event_pictures
 from shopwatch.incidents.robots.sender import RobotSender
 from shopwatch.incidents.routing import MQTT, WEBHOOK, Router
 from shopwatch.incidents.search import EventSearch
@@ -64,11 +65,13 @@ def build_incidents(
     webhooks = WebhookSender(router.webhook_secret, delivery.timeout_s, clock.wall, max_connections=delivery.parallel)
     senders: dict[str, Sender] = {WEBHOOK: webhooks}
     community = settings.community
+    media = MediaStore(data_dir)
     robots = RobotSender(
         router.matrix.robot,
         Style(ZoneInfo(community.timezone), community.console_url or delivery.public_url),
         delivery.timeout_s,
         clock,
+        event_pictures(EventRepository(engine), media),
     )
     senders.update({kind.value: robots for kind in RobotKind})
     if settings.mqtt.enabled:
@@ -77,7 +80,7 @@ def build_incidents(
     parts = Parts(
         events=EventRepository(engine),
         outbox=outbox,
-        media=MediaStore(data_dir),
+        media=media,
         router=router,
         signer=UrlSigner(delivery.public_url, url_secret(settings, data_dir), delivery.url_ttl_s),
         dispatcher=Dispatcher(outbox, senders, delivery, clock),

@@ -38,6 +38,7 @@ from shopwatch.core.incident_records import Incident, Lease, NewEvent, StoredEve
 from shopwatch.store.db import dialect_insert
 from shopwatch.store.incident_tables import EventRow, FeedRow, IncidentRow
 from shopwatch.store.outbox import insert_deliveries
+from shopwatch.store.stats_incident_upkeep import count_incidents, uncount_incidents
 from shopwatch.store.stats_upkeep import count_events
 
 # Reports of one visit by two readers begin at most this far apart (frame times of two RTSP sessions of one
@@ -142,6 +143,8 @@ def store_events_once(
         lock_keys(conn, [item.event for item in items])
     repeats = find_duplicates(conn, [item.event for item in items])
     fresh = [item for item in items if item.event.id not in repeats]
+    touched = [i.incident.id for i in fresh if i.incident is not None] + [i.event.incident_id for i in fresh]
+    uncount_incidents(conn, touched)  # their summary before the change (store/stats_incident_upkeep.py)
     for item in fresh:  # first: the events refer to their incidents
         if item.incident is not None:
             _upsert_incident(conn, item.incident)
@@ -160,6 +163,7 @@ def store_events_once(
     for item in stored:
         if item.incident is not None:
             seqs += _join(conn, item.incident, item.event.stored_at)
+    count_incidents(conn, touched)  # and after it
     insert_deliveries(conn, [d for item in stored for d in item.deliveries], lease)
     return Added(seqs, [item.event.id for item in items if item.event.id not in inserted])
 

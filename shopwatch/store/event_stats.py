@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    and_,
     case,
     distinct,
     func,
@@ -31,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shopwatch.store.incident_tables import EventRow
-from shopwatch.store.stats_query import StatsQuery, local_parts
+from shopwatch.store.stats_query import StatsQuery, in_periods, local_parts, split_sums
 from shopwatch.store.stats_records import (
     CARD_POSTING,
     CONFIRMED,
@@ -58,24 +57,15 @@ WORK_MEM = "64MB"  # for the one-pass query on PostgreSQL
 
 
 def _where(q: StatsQuery) -> list[ColumnElement[bool]]:
-    where = [EventRow.start >= q.previous_since, EventRow.start < q.until]
-    if q.grids is not None:
-        where.append(EventRow.grid.in_(sorted(q.grids)))
-    if q.types:
-        where.append(EventRow.type.in_(sorted(q.types)))
-    return where
+    return in_periods(q, EventRow.start, EventRow.grid, EventRow.type)
 
 
 def _count_columns(q: StatsQuery) -> list[ColumnElement[Any]]:
-    columns: list[ColumnElement[Any]] = []
-    for in_period in (EventRow.start >= q.since, EventRow.start < q.since):
-        columns += [
-            func.sum(case((in_period, 1), else_=0)),
-            func.sum(case((and_(in_period, EventRow.status.in_(CONFIRMED)), 1), else_=0)),
-            func.sum(case((and_(in_period, EventRow.status == FALSE_POSITIVE), 1), else_=0)),
-            func.count(distinct(case((in_period, EventRow.incident_id)))),
-        ]
-    return columns
+    """Events, confirmed, false positives, incidents of the period, then the same of the one before."""
+    sums = split_sums(q, EventRow.start, [None, EventRow.status.in_(CONFIRMED), EventRow.status == FALSE_POSITIVE])
+    incidents = [func.count(distinct(case((p, EventRow.incident_id)))) for p in (EventRow.start >= q.since,
+                                                                                 EventRow.start < q.since)]  # fmt: skip
+    return [*sums[0], incidents[0], *sums[1], incidents[1]]
 
 
 def _grouped(conn: Connection, q: StatsQuery, key: ColumnElement[Any] | InstrumentedAttribute[str]) -> list[Compared]:

@@ -32,6 +32,7 @@ from shopwatch.store.event_once import Added, feed_entry, insert_event_once, sto
 from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
+from shopwatch.store.stats_incident_upkeep import count_incidents, uncount_incidents
 from shopwatch.store.stats_upkeep import recount_verdict, uncount_events
 
 __all__ = ["Added", "EventQuery", "EventRepository", "insert_event_once"]
@@ -263,11 +264,15 @@ class EventRepository:
             return 0
         with self._write() as conn:
             ids = list(event_ids)
+            linked = select(EventRow.incident_id).where(EventRow.id.in_(ids), EventRow.incident_id.is_not(None))
+            incidents = list(conn.execute(linked.distinct()).scalars())
+            uncount_incidents(conn, incidents)  # the incident summary: before, and after (below)
             # Explicit deletes: SQLite enforces ON DELETE CASCADE, but an older PostgreSQL dump may not have it.
             for table in (TransitionRow, FeedRow, DeliveryRow):
                 conn.execute(delete(table).where(table.event_id.in_(ids)))
             gone = conn.execute(delete(EventRow).where(EventRow.id.in_(ids)).returning(*_COUNTED)).all()
             uncount_events(conn, gone)
+            count_incidents(conn, incidents)
             used = select(EventRow.incident_id).where(EventRow.incident_id.is_not(None))
             conn.execute(delete(IncidentRow).where(IncidentRow.id.not_in(used)))
             return len(gone)

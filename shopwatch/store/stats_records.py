@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopwatch.store.stats_query import every as every_key
+from shopwatch.store.stats_tables import CONFIRMED, FALSE_POSITIVE, verdict  # noqa: F401  (re-exported)
 from shopwatch.store.tip_stats import TipStats, no_tips
 
-CONFIRMED = ("dispatched", "resolved")
-FALSE_POSITIVE = "false_positive"
 CARD_POSTING = "card_posting"
 HOT_SPOT_MIN = 2  # card postings in the period that make a hot spot
 HOT_SPOTS_MAX = 50
@@ -60,11 +60,6 @@ class EventStats:
     tips: TipStats = field(default_factory=no_tips)  # the tips seen in the two periods (store/tip_stats.py)
 
 
-def verdict(status: str) -> tuple[int, int]:
-    """(confirmed, false positive) of an event in ``status``: each 0 or 1."""
-    return int(status in CONFIRMED), int(status == FALSE_POSITIVE)
-
-
 def compared(key: str | int, row: Sequence[Any]) -> Compared:
     """``row``: events, confirmed, false positives, incidents of the period, then the same of the one before."""
     numbers = [int(n or 0) for n in row]
@@ -72,8 +67,7 @@ def compared(key: str | int, row: Sequence[Any]) -> Compared:
 
 
 def every(found: list[Compared], keys: range) -> list[Compared]:
-    by_key = {c.key: c for c in found}
-    return [by_key.get(k, Compared(k, Counts(), Counts())) for k in keys]
+    return every_key(found, keys, lambda k: Compared(k, Counts(), Counts()))
 
 
 def hot_spots(postings: dict[tuple[str, str, str], int]) -> list[HotSpot]:

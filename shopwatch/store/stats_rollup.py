@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Connection, Table, and_, case, false, func, literal, or_, select, union_all
 
 from shopwatch.store.incident_tables import EventRow
-from shopwatch.store.stats_incidents import incident_counts
-from shopwatch.store.stats_query import StatsQuery, local_parts, offsets
+from shopwatch.store.stats_incidents import Found, incident_counts
+from shopwatch.store.stats_query import StatsQuery, in_periods, local_parts, offsets, scoped
 from shopwatch.store.stats_records import (
     CARD_POSTING,
     CONFIRMED,
@@ -27,7 +27,13 @@ from shopwatch.store.stats_records import (
     every,
     hot_spots,
 )
-from shopwatch.store.stats_tables import HOURS, STATS_CAMERA_MONTHS, STATS_DAYS
+from shopwatch.store.stats_tables import (
+    HOURS,
+    STATS_CAMERA_MONTHS,
+    STATS_DAYS,
+    STATS_INCIDENT_DAYS,
+    STATS_SPLIT_INCIDENTS,
+)
 from shopwatch.store.stats_upkeep import day_of, month_of
 
 Span = tuple[datetime, datetime]  # [from, to)
@@ -69,13 +75,9 @@ def _during(column: Any, spans: list[Span]) -> ColumnElement[bool]:
 
 
 def _filters(q: StatsQuery, table: Table | type[EventRow]) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    grid, type_ = (table.c.grid, table.c.type) if isinstance(table, Table) else (EventRow.grid, EventRow.type)
-    if q.grids is not None:
-        where.append(grid.in_(sorted(q.grids)))
-    if q.types:
-        where.append(type_.in_(sorted(q.types)))
-    return where
+    if isinstance(table, Table):
+        return scoped(q, table.c.grid, table.c.type)
+    return scoped(q, EventRow.grid, EventRow.type)
 
 
 def _verdicts() -> list[ColumnElement[Any]]:
@@ -126,8 +128,7 @@ def rollup_stats(conn: Connection, q: StatsQuery) -> EventStats:
     for grid, type_, hour_, weekday_, current, *numbers in conn.execute(edge):
         for name, key in (("total", "all"), ("grid", grid), ("type", type_), ("hour", hour_), ("weekday", weekday_)):
             add(name, key, current, numbers)
-    where = [EventRow.start >= q.previous_since, EventRow.start < q.until, *_filters(q, EventRow)]
-    for name, by_key in incident_counts(conn, q, where, hour, weekday).items():
+    for name, by_key in _incidents(conn, q, days, edges, (hour, weekday)).items():
         for key, (now, before) in by_key.items():
             row = found[name].setdefault(key, [0] * 8)
             row[3] += now
@@ -146,6 +147,37 @@ def rollup_stats(conn: Connection, q: StatsQuery) -> EventStats:
         hot_spots=hot_spots(postings),
         cameras=verdicts,
     )
+
+
+def _incidents(
+    conn: Connection, q: StatsQuery, days: list[Span], edges: list[Span], local: tuple[ColumnElement[Any], ...]
+) -> Found:
+    """Distinct incidents per set and key. Without grid or type filters: those whose events all fall on one whole
+    day of a period from ``stats_incident_days``, and the rest (on an edge day, or on two days or more) from their
+    events in the periods; each incident is in exactly one of the two. With filters, all from the events."""
+    where = in_periods(q, EventRow.start, EventRow.grid, EventRow.type)
+    if q.grids is not None or q.types:  # the summary counts an incident's every grid and type
+        return incident_counts(conn, q, where, *local)
+    split = select(STATS_SPLIT_INCIDENTS.c.incident_id)
+    rest = or_(_during(EventRow.start, edges), EventRow.incident_id.in_(split))
+    found = incident_counts(conn, q, [*where, rest], *local)
+
+    def add(name: str, key: Any, current: bool, n: int) -> None:
+        found[name].setdefault(key, [0, 0])[0 if current else 1] += n
+
+    i = STATS_INCIDENT_DAYS.c
+    covered, current = _during(i.day, days), i.day >= q.since
+    sets = select(i.set, i.key, current.label("current"), func.sum(i.incidents)).where(covered, i.set != "hours")
+    for name, key, now, n in conn.execute(sets.group_by(i.set, i.key, current)):
+        add(name, "all" if name == "total" else key, now, int(n))
+    zone = ZoneInfo(q.zone)
+    for day, mask, n in conn.execute(select(i.day, i.key, i.incidents).where(covered, i.set == "hours")):
+        times = [(day + timedelta(hours=h)).astimezone(zone) for h in HOURS if int(mask) >> h & 1]
+        for hour in {t.hour for t in times}:
+            add("hour", hour, day >= q.since, int(n))
+        for weekday in {t.isoweekday() for t in times}:
+            add("weekday", weekday, day >= q.since, int(n))
+    return found
 
 
 def _next_day(day: datetime) -> datetime:

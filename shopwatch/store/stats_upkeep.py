@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, and_, bindparam, delete
 
 from shopwatch.store.db import dialect_insert
-from shopwatch.store.stats_records import verdict
 from shopwatch.store.stats_tables import (
     DAY_COUNTS,
     DAY_KEYS,
@@ -22,6 +21,7 @@ from shopwatch.store.stats_tables import (
     STATS_CAMERA_MONTHS,
     STATS_DAYS,
     TOTALS,
+    verdict,
 )
 
 _DAY_AT = {name: n for n, name in enumerate(DAY_COUNTS)}
@@ -73,7 +73,7 @@ def deltas(events: Iterable[Counted], sign: int = 1) -> Deltas:
     return days, months
 
 
-def _add(
+def add_counts(
     conn: Connection, table: Table, keys: tuple[str, ...], counts: tuple[str, ...], rows: dict[Any, list[int]]
 ) -> None:
     changed = [(k, v) for k, v in sorted(rows.items()) if any(v)]
@@ -94,8 +94,11 @@ def _upsert(dialect: str, table: Table, keys: tuple[str, ...], counts: tuple[str
     )
 
 
-def _drop_empty(conn: Connection, table: Table, keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
-    where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys), table.c.events == 0)
+def drop_empty(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]], count: str = "events"
+) -> None:
+    """Delete those of ``rows`` (keys) whose ``count`` is 0."""
+    where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in keys), table.c[count] == 0)
     params = [{f"k_{k}": v for k, v in zip(keys, key, strict=True)} for key in sorted(rows)]
     if params:
         conn.execute(delete(table).where(where), params)
@@ -103,11 +106,11 @@ def _drop_empty(conn: Connection, table: Table, keys: tuple[str, ...], rows: Ite
 
 def apply(conn: Connection, change: Deltas) -> None:
     days, months = change
-    _add(conn, STATS_DAYS, DAY_KEYS, DAY_COUNTS, days)
-    _add(conn, STATS_CAMERA_MONTHS, MONTH_KEYS, TOTALS, months)
+    add_counts(conn, STATS_DAYS, DAY_KEYS, DAY_COUNTS, days)
+    add_counts(conn, STATS_CAMERA_MONTHS, MONTH_KEYS, TOTALS, months)
     if any(v[0] < 0 for v in days.values()):  # events went away: rows left at 0 go too
-        _drop_empty(conn, STATS_DAYS, DAY_KEYS, [k for k, v in days.items() if v[0] < 0])
-        _drop_empty(conn, STATS_CAMERA_MONTHS, MONTH_KEYS, [k for k, v in months.items() if v[0] < 0])
+        drop_empty(conn, STATS_DAYS, DAY_KEYS, [k for k, v in days.items() if v[0] < 0])
+        drop_empty(conn, STATS_CAMERA_MONTHS, MONTH_KEYS, [k for k, v in months.items() if v[0] < 0])
 
 
 def count_events(conn: Connection, events: Iterable[Counted]) -> None:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shopwatch.core.tip_records import TipStatus
-from shopwatch.store.stats_query import StatsQuery, local_parts
+from shopwatch.store.stats_query import StatsQuery, every, in_periods, local_parts, split_sums
 from shopwatch.store.tips import TipRow
 
 TIP_CONFIRMED = (TipStatus.CONFIRMED.value, TipStatus.MERGED.value)
@@ -56,23 +56,14 @@ def no_tips() -> TipStats:
 
 
 def _where(q: StatsQuery) -> list[ColumnElement[bool]]:
-    where = [TipRow.seen_at >= q.previous_since, TipRow.seen_at < q.until]
-    if q.grids is not None:
-        where.append(TipRow.grid.in_(sorted(q.grids)))
-    if q.types:
-        where.append(TipRow.type.in_(sorted(q.types)))
-    return where
+    return in_periods(q, TipRow.seen_at, TipRow.grid, TipRow.type)
 
 
 def _columns(q: StatsQuery) -> list[ColumnElement[Any]]:
-    columns: list[ColumnElement[Any]] = []
-    for in_period in (TipRow.seen_at >= q.since, TipRow.seen_at < q.since):
-        columns += [
-            func.sum(case((in_period, 1), else_=0)),
-            func.sum(case((and_(in_period, TipRow.status.in_(TIP_CONFIRMED)), 1), else_=0)),
-            func.sum(case((and_(in_period, TipRow.led_to_case.is_(True)), 1), else_=0)),
-        ]
-    return columns
+    current, previous = split_sums(
+        q, TipRow.seen_at, [None, TipRow.status.in_(TIP_CONFIRMED), TipRow.led_to_case.is_(True)]
+    )
+    return current + previous
 
 
 def _compared(key: str | int | None, row: Sequence[Any]) -> TipCompared:
@@ -89,8 +80,7 @@ def _grouped(
 
 
 def _every(found: list[TipCompared], keys: range) -> list[TipCompared]:
-    by_key = {c.key: c for c in found}
-    return [by_key.get(k, TipCompared(k, TipCounts(), TipCounts())) for k in keys]
+    return every(found, keys, lambda k: TipCompared(k, TipCounts(), TipCounts()))
 
 
 def tip_stats(conn: Connection, q: StatsQuery) -> TipStats:

@@ -16,6 +16,7 @@ from shopwatch.core.tip_records import Tip, TipStatus
 from shopwatch.store.base import Base, UtcDateTime
 from shopwatch.store.db import write_transaction
 from shopwatch.store.incident_tables import EventRow, IncidentRow, JsonDoc
+from shopwatch.store.stats_incident_upkeep import count_incidents
 
 
 class TipRow(Base):
@@ -98,6 +99,7 @@ class TipRepository:
                     update(EventRow).where(EventRow.id.in_(events), EventRow.incident_id.is_(None))
                     .values(incident_id=incident.id)
                 )  # fmt: skip
+                count_incidents(conn, [incident.id])  # a new incident: nothing of it was counted before
             return True
 
     def mark_case(self, tip_id: str, led_to_case: bool) -> bool:

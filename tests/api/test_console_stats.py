@@ -89,6 +89,12 @@ def stats_page(server: str, browser: Browser, auth_kit: AuthKit) -> OpenStats:
     return open_as
 
 
+async def events_listed(page: Page, query: str) -> None:
+    """The work view's event list has been loaded for ``query`` (console.js: ``data-shown``), none newer pending."""
+    await page.wait_for_selector(f"#event-list[data-shown='{query}']:not([data-loading])", state="attached",
+                                 timeout=WAIT_MS)  # fmt: skip
+
+
 async def texts(page: Page, selector: str) -> list[str]:
     return [(t or "").strip() for t in await page.locator(selector).all_inner_texts()]
 
@@ -296,7 +302,7 @@ async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(stats_page:
     await page.click("#map-camera-events")  # the panel's "its events": the list of this camera's, every type
     await page.wait_for_selector("#camera-filter", state="visible", timeout=WAIT_MS)
     assert await page.input_value("#filters select[name=type]") == ""
-    await page.wait_for_selector("#event-list li >> nth=5", timeout=WAIT_MS)
+    await events_listed(page, "limit=50&camera=cam-a")  # not the list from before, still on the page
     assert await page.locator("#event-list li").count() == 6  # e1-e4, p1, o1: all of cam-a's
     await page.click("#camera-filter-clear")
 
@@ -307,12 +313,12 @@ async def test_a_hot_spot_opens_its_camera_on_the_map_and_its_events(stats_page:
     await page.wait_for_selector("#camera-filter", state="visible", timeout=WAIT_MS)
     assert await page.text_content("#camera-filter-name") == "Merchant 1 · Shop 1 entrance"
     rows = page.locator("#event-list li")
-    await page.wait_for_selector("#event-list li >> nth=5", timeout=WAIT_MS)
+    await events_listed(page, "limit=50&type=card_posting&camera=cam-a")
     ids = {await rows.nth(i).get_attribute("data-event") for i in range(await rows.count())}
     assert ids == {"e1", "e2", "e3", "e4", "p1", "o1"}  # every card posting of cam-a, none of cam-b's
     await page.click("#camera-filter-clear")
-    await page.wait_for_selector("#event-list li >> nth=9", timeout=WAIT_MS)  # every camera's 10 card postings
-    assert await page.locator("#event-list li").count() == 10
+    await events_listed(page, "limit=50&type=card_posting")
+    assert await page.locator("#event-list li").count() == 10  # every camera's 10 card postings
     assert await page.is_hidden("#camera-filter")
     assert await page.input_value("#filters select[name=type]") == "card_posting"  # the type stays chosen
     assert errors == []

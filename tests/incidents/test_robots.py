@@ -6,6 +6,7 @@ message; the key never reaches the outbox or the log."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from datetime import UTC, datetime
@@ -87,8 +88,14 @@ async def test_alert_reaches_each_robot_signed_and_in_chinese(
     assert (delivery.channel, delivery.team, delivery.target) == (kind, "义警", "义警/yj-1")
     assert delivery.attempts == 2  # refused once (errcode ≠ 0), then accepted
     assert server.refused == [(kind, -1 if kind == "wecom" else 9999)]
-    [message] = server.received
+    [message, *pictures] = server.received
     assert message.event_ids == [stored.id]
+    if kind == "wecom":  # then the picture, a message of its own (the fake robot checks its md5 and size)
+        [picture] = pictures
+        assert picture.doc["msgtype"] == "image"
+        assert base64.b64decode(picture.doc["image"]["base64"]) == jpeg_bytes()
+    else:  # their markdown shows the signed link's picture
+        assert pictures == []
     local = datetime.fromtimestamp(start, ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
     for fact in ("贴卡", "Merchant 1", "1 Long Street", "north", local, "https://shopwatch.example/console/"):
         assert fact in message.text, fact
@@ -109,6 +116,8 @@ async def test_wecom_picture_message_has_the_md5_of_the_bytes(server: RobotServe
     assert server.received[0].doc["msgtype"] == "image"
     with pytest.raises(ValueError, match="at most"):
         wecom_image(server.base, KEY, b"\xff" * (2 * 1024 * 1024 + 1))
+    with pytest.raises(ValueError, match="JPEG or PNG"):
+        wecom_image(server.base, KEY, b"GIF89a" + b"\x00" * 100)
 
 
 def _payload(event_id: str, n: int, wall: float) -> dict[str, Any]:
@@ -121,13 +130,17 @@ def _payload(event_id: str, n: int, wall: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_burst_of_100_events_in_10_s_merges_into_at_most_20_messages_a_minute(kind: str, engine: Engine) -> None:
+@pytest.mark.parametrize(("kind", "pictures"), [*((kind, False) for kind in KINDS), ("wecom", True)])
+async def test_burst_of_100_events_in_10_s_merges_into_at_most_20_messages_a_minute(
+    kind: str, pictures: bool, engine: Engine
+) -> None:
+    """With pictures (WeCom): a one-event message's picture is a message too, within the same 20 a minute."""
     clock = ManualClock()
     server = RobotServers(KEY, SECRET, clock.wall)
     await server.start()
     config = Community.model_validate(community(server, kind))  # 20 a minute, burst 5: the vendors' limit
-    sender = RobotSender(GroupMatrix(config).robot, Style(ZoneInfo("Asia/Shanghai"), "https://sw.example"), 2.0, clock)
+    style = Style(ZoneInfo("Asia/Shanghai"), "https://sw.example")
+    sender = RobotSender(GroupMatrix(config).robot, style, 2.0, clock, (lambda _id: jpeg_bytes()) if pictures else None)
     outbox = OutboxRepository(engine)
     dispatcher = Dispatcher(outbox, {kind: sender}, DeliverySettings(), clock)
     events = EventRepository(engine)
@@ -156,3 +169,9 @@ async def test_burst_of_100_events_in_10_s_merges_into_at_most_20_messages_a_min
     assert busiest <= 20
     assert len(server.received) < 100 and any("告警汇总" in m.text for m in server.received)
     assert sender.merged > 0
+    images = [m for m in server.received if m.doc.get("msgtype") == "image"]
+    assert len(images) == sender.pictures and (sender.pictures > 0) is pictures
+    if pictures:  # each picture right after its one-event message; the digests carry links only
+        for image in images:
+            before = server.received[server.received.index(image) - 1]
+            assert len(before.event_ids) == 1 and "告警汇总" not in before.text

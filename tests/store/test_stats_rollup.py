@@ -2,7 +2,8 @@
 the edges) equal the numbers counted from the events alone, on SQLite and PostgreSQL: after inserts (one by one
 and in batches), duplicates the once-only insert refused, operators' verdicts, incidents linked later and
 retention purges; for random events, periods, station zones (with and without DST, and zones whose offsets are
-not whole hours), grid and type filters; and after migration 0014 filled the tables from events stored before it."""
+not whole hours), grid and type filters; and after migrations 0014 and 0015 filled the tables from events stored
+before them."""
 
 from __future__ import annotations
 
@@ -21,7 +22,17 @@ from shopwatch.store.db import alembic_config, create_engine_for
 from shopwatch.store.event_stats import StatsQuery, event_stats, raw_event_stats
 from shopwatch.store.events import EventRepository
 from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
-from shopwatch.store.stats_tables import DAY_COUNTS, DAY_KEYS, MONTH_KEYS, STATS_CAMERA_MONTHS, STATS_DAYS, TOTALS
+from shopwatch.store.stats_incident_upkeep import _contributions
+from shopwatch.store.stats_tables import (
+    DAY_COUNTS,
+    DAY_KEYS,
+    MONTH_KEYS,
+    STATS_CAMERA_MONTHS,
+    STATS_DAYS,
+    STATS_INCIDENT_DAYS,
+    STATS_SPLIT_INCIDENTS,
+    TOTALS,
+)
 from shopwatch.store.stats_upkeep import deltas
 from tests.store.test_events import make_event
 
@@ -61,8 +72,8 @@ def _clear(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in (TransitionRow, FeedRow, DeliveryRow, EventRow, IncidentRow):
             conn.execute(delete(table))
-        conn.execute(delete(STATS_DAYS))
-        conn.execute(delete(STATS_CAMERA_MONTHS))
+        for summary in (STATS_DAYS, STATS_CAMERA_MONTHS, STATS_INCIDENT_DAYS, STATS_SPLIT_INCIDENTS):
+            conn.execute(delete(summary))
 
 
 def _events(rows: list[tuple[Any, ...]]) -> list[NewEvent]:
@@ -75,21 +86,28 @@ def _events(rows: list[tuple[Any, ...]]) -> list[NewEvent]:
     return items
 
 
-def _tables(engine: Engine) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+Summary = tuple[dict[Any, list[int]], dict[Any, list[int]], dict[Any, list[int]], set[str]]
+
+
+def _tables(engine: Engine) -> Summary:
     with engine.connect() as conn:
         days = {tuple(r[:3]): list(r[3:]) for r in conn.execute(select(STATS_DAYS.c[*DAY_KEYS, *DAY_COUNTS]))}
         months = {tuple(r[:5]): list(r[5:]) for r in conn.execute(select(STATS_CAMERA_MONTHS.c[*MONTH_KEYS, *TOTALS]))}
-    return days, months
+        incidents = {tuple(r[:3]): [r[3]] for r in conn.execute(select(STATS_INCIDENT_DAYS))}
+        split = set(conn.execute(select(STATS_SPLIT_INCIDENTS.c.incident_id)).scalars())
+    return days, months, incidents, split
 
 
-def _recounted(engine: Engine) -> tuple[dict[Any, list[int]], dict[Any, list[int]]]:
+def _recounted(engine: Engine) -> Summary:
     """The summary tables' rows counted again from every stored event."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(EventRow.start, EventRow.grid, EventRow.type, EventRow.camera_id, EventRow.zone, EventRow.status)
         ).all()
+        linked = select(EventRow.incident_id).where(EventRow.incident_id.is_not(None)).distinct()
+        incidents, split = _contributions(conn, sorted(conn.execute(linked).scalars()), 1)
     days, months = deltas(rows)
-    return {k: v for k, v in days.items() if v[0]}, {k: v for k, v in months.items() if v[0]}
+    return {k: v for k, v in days.items() if v[0]}, {k: v for k, v in months.items() if v[0]}, incidents, set(split)
 
 
 def _same_answers(engine: Engine, queries: list[tuple[Any, ...]]) -> None:
@@ -150,24 +168,24 @@ def sqlite_or_pg_url(db_url: str) -> str:
     return db_url
 
 
-def test_migration_0014_fills_the_summary_from_the_stored_events(sqlite_or_pg_url: str) -> None:
+def test_migrations_0014_and_0015_fill_the_summary_from_the_stored_events(sqlite_or_pg_url: str) -> None:
     engine = create_engine_for(sqlite_or_pg_url)
     try:
         cfg = alembic_config()
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0014")
+            command.upgrade(cfg, "head")
         repository = EventRepository(engine)
         rows = [(n * 40_000 + 7, ("cam-a", "cam-b")[n % 2], ("north", "south")[n % 3 % 2],
-                 ("card_posting", "intrusion")[n % 5 % 2], "wall", STATUSES[n % 5], ("I1", None)[n % 2])
-                for n in range(200)]  # fmt: skip
+                 ("card_posting", "intrusion")[n % 5 % 2], "wall", STATUSES[n % 5],
+                 None if n % 3 == 0 else f"I{n // 2}") for n in range(200)]  # fmt: skip
         repository.add_many(_events(rows))
         expected = _tables(engine)
-        assert expected == _recounted(engine) and expected[0]
+        assert expected == _recounted(engine) and all(expected)  # incidents of one day, and of two
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0013")  # the tables go; the events stay
-            command.upgrade(cfg, "0014")  # and come back, filled from them
+            command.upgrade(cfg, "head")  # and come back, filled from them
         assert _tables(engine) == expected
         q = StatsQuery(BASE + timedelta(days=20, hours=3), BASE + timedelta(days=75), "Asia/Shanghai")
         assert event_stats(engine, q) == raw_event_stats(engine, q)

@@ -6,7 +6,13 @@ message that carries it was accepted (HTTP 200 and error code 0), and raises ``D
 the outbox retries it. Sends that arrive together (the dispatcher launches the due rows at once) join one
 message. When the robot's bucket is empty the waiting sends fail with ``retry_after_s`` set to when the next
 token comes, so their rows come due together then and go out as one digest: nothing is dropped, no robot gets
-more than ``per_minute`` messages in any minute, and no dispatcher slot is held while waiting."""
+more than ``per_minute`` messages in any minute, and no dispatcher slot is held while waiting.
+
+WeCom shows a picture only as a message of its own (``msgtype: image``): after a message that carries one event
+with a snapshot is accepted, the picture follows (JPEG/PNG, at most 2 MB), when the robot's bucket has a message
+left for it: an image is a message. A digest carries the pictures' signed links only, and a picture that finds
+the bucket empty, or is refused, is left out (logged): its link is in the text, and the delivery, the text, was
+already accepted."""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from shopwatch.incidents.robots.wire import (
     dingtalk_request,
     feishu_request,
     parse_answer,
+    wecom_image,
     wecom_request,
 )
 from shopwatch.incidents.senders import DeliveryError
@@ -37,6 +44,7 @@ from shopwatch.incidents.senders import DeliveryError
 log = logging.getLogger(__name__)
 
 RobotLookup = Callable[[str, str], Robot | None]  # (group, target "<group>/<robot>") -> the robot's settings
+PictureSource = Callable[[str], bytes | None]  # event id -> its snapshot's bytes, None without one (blocking)
 
 
 @dataclass(slots=True)
@@ -58,8 +66,11 @@ def robot_request(robot: Robot, message: Message, wall_s: float) -> RobotRequest
 
 
 class RobotSender:
-    def __init__(self, lookup: RobotLookup, style: Style, timeout_s: float, clock: Clock) -> None:
+    def __init__(
+        self, lookup: RobotLookup, style: Style, timeout_s: float, clock: Clock, pictures: PictureSource | None = None
+    ) -> None:
         self._lookup = lookup
+        self._pictures = pictures
         self._style = style
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._clock = clock
@@ -67,6 +78,8 @@ class RobotSender:
         self._session: aiohttp.ClientSession | None = None
         self.messages = 0  # messages accepted by robots
         self.merged = 0  # deliveries that went out inside a digest with others
+        self.pictures = 0  # pictures accepted by WeCom robots
+        self.pictures_left_out = 0  # pictures not sent: no message left in the robot's minute, or refused
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -116,9 +129,32 @@ class RobotSender:
             self.messages += 1
             self.merged += count if count > 1 else 0
             _settle(batch, None)
+            if count == 1 and robot.kind is RobotKind.WECOM and self._pictures is not None:
+                await self._picture(target, robot, gate, batch[0][0])
+
+    async def _picture(self, target: str, robot: Robot, gate: _Gate, delivery: Delivery) -> None:
+        event_id = str(delivery.payload.get("event_id", ""))
+        assert self._pictures is not None
+        picture = await asyncio.to_thread(self._pictures, event_id)
+        if picture is None:
+            return
+        try:
+            request = wecom_image(robot.send_url, robot.key.get_secret_value(), picture)
+            if not gate.bucket.take(self._clock.monotonic()):
+                raise DeliveryError(f"robot {target}: no message left this minute")
+            await self._exchange(target, robot, request)
+        except (ValueError, DeliveryError) as exc:
+            self.pictures_left_out += 1
+            log.info("robot %s: the picture of event %s is left out (its link is in the text): %s", target, event_id,
+                     exc)  # fmt: skip
+            return
+        self.messages += 1
+        self.pictures += 1
 
     async def _post(self, target: str, robot: Robot, message: Message) -> None:
-        request = robot_request(robot, message, self._clock.wall())
+        await self._exchange(target, robot, robot_request(robot, message, self._clock.wall()))
+
+    async def _exchange(self, target: str, robot: Robot, request: RobotRequest) -> None:
         headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
             async with self._client().post(

@@ -30,6 +30,7 @@ from shopwatch.core.community_config import RobotKind
 # refuse request bodies past about 20 KB): a digest is cut to fit.
 TEXT_LIMIT = {RobotKind.WECOM: 4000, RobotKind.DINGTALK: 16_000, RobotKind.FEISHU: 16_000}
 IMAGE_LIMIT = 2 * 1024 * 1024  # WeCom: a picture of at most 2 MB before base64
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # WeCom: JPEG or PNG
 # Error codes that mean "too many messages": the robot's minute is used up.
 RATE_LIMITED = {RobotKind.WECOM: {45009}, RobotKind.DINGTALK: {130101}, RobotKind.FEISHU: {9499, 11232}}
 
@@ -74,6 +75,8 @@ def wecom_image(url: str, key: str, picture: bytes) -> RobotRequest:
     """A picture message: the JPEG/PNG itself, base64, with the MD5 of the bytes before encoding."""
     if len(picture) > IMAGE_LIMIT:
         raise ValueError(f"expected a picture of at most {IMAGE_LIMIT} bytes for WeCom, found {len(picture)}")
+    if not picture.startswith(IMAGE_MAGIC):
+        raise ValueError(f"expected a JPEG or PNG picture for WeCom, found one starting {picture[:8]!r}")
     md5 = hashlib.md5(picture, usedforsecurity=False).hexdigest()  # WeCom's integrity check, not security
     image = {"base64": base64.b64encode(picture).decode(), "md5": md5}
     return RobotRequest(f"{url}?{urlencode({'key': key})}", _json({"msgtype": "image", "image": image}))

@@ -23,7 +23,8 @@ const ANALYSTS = new Set(["admin", "operator", "viewer"]);  // may read the case
 const $ = (id) => document.getElementById(id);
 eventTypeMenus(document);  // before the catalogue names the page's labels
 const state = { me: null, events: new Map(), cameras: new Map(), selected: null, feed: null, cursor: null,
-                camera: null };  // camera: the event list shows only this camera's events
+                camera: null,  // camera: the event list shows only this camera's events
+                asked: 0 };  // the event list's latest load: an earlier one answering late is dropped
 
 const fleet = new FleetPane({ table: $("cameras"), summary: $("fleet-summary"), search: $("camera-search") },
                             { onList: listed });
@@ -214,17 +215,30 @@ $("camera-filter-clear").addEventListener("click", () => {
   loadEvents();
 });
 
+// The list says what it shows once loaded: `data-shown` is the query (`limit=50&type=...&camera=...`), and
+// `data-loading` is set while a newer one is on its way (for people's tools and the tests, like the stats view's).
 async function loadEvents(more = false) {
   const params = eventQuery();
+  const shown = params.toString();
   if (more && state.cursor) params.set("cursor", state.cursor);
-  const page = await api("/api/events?" + params);
+  const asked = ++state.asked;
+  const list = $("event-list");
+  list.dataset.loading = "true";
+  let page;
+  try {
+    page = await api("/api/events?" + params);
+  } finally {
+    if (asked === state.asked) delete list.dataset.loading;
+  }
+  if (asked !== state.asked) return;  // another filter was chosen meanwhile: its answer is the one to show
   if (!more) {
     state.events.clear();
-    $("event-list").replaceChildren();
+    list.replaceChildren();
   }
   for (const event of page.events) upsert(event, false);
   state.cursor = page.next_cursor;
   $("more").hidden = !page.next_cursor;
+  list.dataset.shown = shown;
 }
 
 $("filters").addEventListener("change", () => loadEvents());
