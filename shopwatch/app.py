@@ -85,10 +85,11 @@ async def run_service(
     ``ray_address``: ingest runs as shards on that Ray cluster (``cluster/``) instead of local worker processes."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
     if ray_address is not None:  # first: an unreachable cluster is said within seconds, before anything starts
-        from shopwatch.cluster.connect import connect  # only with --ray: Ray is never imported without it
+        from shopwatch.cluster.connect import connect, reclaim_signals  # only with --ray: Ray not imported without
 
         cluster = settings.cluster
         await asyncio.to_thread(connect, ray_address, cluster.namespace, cluster.connect_timeout_s)
+        reclaim_signals()  # Ray's core worker took SIGTERM: Ctrl-C's sibling must stop the service gracefully
     private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = engine_for_settings(settings, os.environ)  # with the key of the camera passwords
     await asyncio.to_thread(migrate, engine)
