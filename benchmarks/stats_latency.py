@@ -269,7 +269,7 @@ def main() -> None:
             counted = "SELECT (SELECT count(*) FROM stats_days), (SELECT count(*) FROM stats_camera_months)"
             sizes = conn.execute(text(counted)).one()
         added, judged = fresh_writes(engine, now)
-        print(f"# {args.events} events, {CAMERAS} cameras: COPY + VACUUM ANALYZE {fill_s:.1f} s; migration 0014 "
+        print(f"# {args.events} events, {CAMERAS} cameras: COPY + VACUUM ANALYZE {fill_s:.1f} s; migrations 0014-0015 "
               f"(summary tables filled: {sizes[0]} day rows, {sizes[1]} camera-month rows) {summary_s:.1f} s; then "
               f"{added} new events and {judged} verdicts, not vacuumed; load {os.getloadavg()}")  # fmt: skip
         print(f"# {table_state(engine)}")
