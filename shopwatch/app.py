@@ -85,10 +85,11 @@ async def run_service(
     ``ray_address``: ingest runs as shards on that Ray cluster (``cluster/``) instead of local worker processes."""
     redactor = configure_logging(settings.service.log_level, libraries=settings.service.library_log_level)
     if ray_address is not None:  # first: an unreachable cluster is said within seconds, before anything starts
-        from shopwatch.cluster.connect import connect  # only with --ray: Ray is never imported without it
+        from shopwatch.cluster.connect import connect, reclaim_signals  # only with --ray: Ray not imported without
 
         cluster = settings.cluster
         await asyncio.to_thread(connect, ray_address, cluster.namespace, cluster.connect_timeout_s)
+        reclaim_signals()  # Ray's core worker took SIGTERM: Ctrl-C's sibling must stop the service gracefully
     private_data_dir(Path(settings.service.data_dir))  # 0700, and every file made from here on 0600
     engine = engine_for_settings(settings, os.environ)  # with the key of the camera passwords
     await asyncio.to_thread(migrate, engine)
@@ -183,18 +184,21 @@ async def _start_shards(
     incidents: IncidentService,
 ) -> RaySupervisor:
     """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
-    the feed grows. With a person model, the supervisor keeps a detector actor on every node hosting shards
-    and each shard's detection asks the one of its node (``cluster/detector_actor.py``)."""
+    the feed grows, links the shards' events into incidents and runs their auto-deterrence. With a person
+    model, the supervisor keeps a detector actor on every node hosting shards and each shard's detection asks
+    the one of its node (``cluster/detector_actor.py``)."""
     from shopwatch.cluster.detector_lookup import node_detection
     from shopwatch.cluster.feed_wake import FeedWake
+    from shopwatch.cluster.head_events import HeadEvents
     from shopwatch.cluster.ray_fleet import RaySupervisor
     from shopwatch.store.assignments import ShardAssignments
+    from shopwatch.store.inbox import EventInbox
 
     if settings.detect.model:
         detection = node_detection(settings)
-    wake = FeedWake(engine, incidents.feed)
+    head_events = HeadEvents(EventInbox(engine), incidents, FeedWake(engine, incidents.feed), SystemClock())
     assignments = ShardAssignments(engine, SystemClock())
-    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=wake.check)
+    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=head_events.after_pull)
     await supervisor.start(cameras)
     return supervisor
 

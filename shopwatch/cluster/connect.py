@@ -6,6 +6,7 @@ start-up. A TCP connect to the GCS address first answers "refused" / "unreachabl
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -60,3 +61,18 @@ def connect(address: str, namespace: str, timeout_s: float) -> None:
         )
     if failure:
         raise ClusterUnreachable(f"cannot join the Ray cluster at {address}: {failure[0]}") from None
+
+
+def reclaim_signals() -> None:
+    """Give the signals back to Python after ``connect`` (main thread only).
+
+    Joining the cluster starts Ray's core worker, which installs its own C-level handler for SIGTERM (it prints
+    a stack trace and ends the process at once): ``serve --ray`` then died on SIGTERM without its graceful stop.
+    Python still records the handler installed before (the event loop's), and installing that again puts it
+    back in front. Off the main thread (a test's event loop) there is nothing to give back."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(sig)
+        if handler is not None:
+            signal.signal(sig, handler)
