@@ -4,10 +4,10 @@ one table; and what keeping the summary tables costs the event inserts.
 
 Generates ~500k events for 1,204 cameras in 40 grids over the year before now, in time order as a running
 service stores them, a fifth of them joined in incidents of one to three events (bulk COPY into a schema of its
-own on the test PostgreSQL server at migration 0013, VACUUM ANALYZEd, then migration 0014 builds and fills the
-summary tables as it does on an existing database; the schema is dropped afterwards). Then the fresh writes of a
-working day that no vacuum has seen yet, through the service's own writes (so the summary tables follow them):
-a day of new events (``add_many``, batches of 64) and operators' verdicts on 2 % of the last month's
+own on the test PostgreSQL server at migration 0013, VACUUM ANALYZEd, then migrations 0014 and 0015 build and
+fill the summary tables as they do on an existing database; the schema is dropped afterwards). Then the fresh
+writes of a working day that no vacuum has seen yet, through the service's own writes (so the summary tables
+follow them): a day of new events (``add_many``, batches of 64) and operators' verdicts on 2 % of the last month's
 (``set_status``). Then it serves the real app on a loopback uvicorn port (admin API key, the real authenticator)
 and times N calls of ``GET /api/stats`` for 30-, 182- and 365-day periods (each also reads the period before
 it), raw and rollup alternating per period on the same server and data, and checks that both answer the same.
@@ -269,7 +269,7 @@ def main() -> None:
             counted = "SELECT (SELECT count(*) FROM stats_days), (SELECT count(*) FROM stats_camera_months)"
             sizes = conn.execute(text(counted)).one()
         added, judged = fresh_writes(engine, now)
-        print(f"# {args.events} events, {CAMERAS} cameras: COPY + VACUUM ANALYZE {fill_s:.1f} s; migration 0014 "
+        print(f"# {args.events} events, {CAMERAS} cameras: COPY + VACUUM ANALYZE {fill_s:.1f} s; migrations 0014-0015 "
               f"(summary tables filled: {sizes[0]} day rows, {sizes[1]} camera-month rows) {summary_s:.1f} s; then "
               f"{added} new events and {judged} verdicts, not vacuumed; load {os.getloadavg()}")  # fmt: skip
         print(f"# {table_state(engine)}")

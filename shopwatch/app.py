@@ -184,18 +184,21 @@ async def _start_shards(
     incidents: IncidentService,
 ) -> RaySupervisor:
     """Ingest as Ray shards (``--ray``): they store their events themselves; the head wakes live consoles when
-    the feed grows. With a person model, the supervisor keeps a detector actor on every node hosting shards
-    and each shard's detection asks the one of its node (``cluster/detector_actor.py``)."""
+    the feed grows, links the shards' events into incidents and runs their auto-deterrence. With a person
+    model, the supervisor keeps a detector actor on every node hosting shards and each shard's detection asks
+    the one of its node (``cluster/detector_actor.py``)."""
     from shopwatch.cluster.detector_lookup import node_detection
     from shopwatch.cluster.feed_wake import FeedWake
+    from shopwatch.cluster.head_events import HeadEvents
     from shopwatch.cluster.ray_fleet import RaySupervisor
     from shopwatch.store.assignments import ShardAssignments
+    from shopwatch.store.inbox import EventInbox
 
     if settings.detect.model:
         detection = node_detection(settings)
-    wake = FeedWake(engine, incidents.feed)
+    head_events = HeadEvents(EventInbox(engine), incidents, FeedWake(engine, incidents.feed), SystemClock())
     assignments = ShardAssignments(engine, SystemClock())
-    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=wake.check)
+    supervisor = RaySupervisor(settings, assignments, consumer=detection, after_pull=head_events.after_pull)
     await supervisor.start(cameras)
     return supervisor
 

@@ -10,41 +10,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from shopwatch.cli.common import ConfigOption, settings_or_exit
+from shopwatch.cli.common import ConfigOption, migrated_database, settings_or_exit
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.errors import DeviceError, Invalid
 from shopwatch.core.frame import Frame
 from shopwatch.core.learnt import ZoneCalibration
-from shopwatch.core.redact import redact_text
 
-EXIT_CAMERA = 1  # the camera could not be read (offline, refused, no stream) or the database failed
+EXIT_CAMERA = 1  # the camera could not be read (offline, refused, no stream); the database failing is 1 too
 EXIT_INVALID = 2  # unknown camera, nothing to calibrate, an unreadable file
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Engine]:
-    from shopwatch.store.db import database_url, display_url, engine_for_settings, migrate
-
-    url = database_url(settings, os.environ)
-    engine = engine_for_settings(settings, os.environ)  # with the key of the stored camera passwords
-    try:
-        migrate(engine)
-        yield engine
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        typer.echo(f"cannot use the database {display_url(url)}: {redact_text(reason, ())}", err=True)
-        raise typer.Exit(EXIT_CAMERA) from None
-    finally:
-        engine.dispose()
 
 
 def _camera(settings: Settings, engine: Engine, camera_id: str) -> CameraConfig:
@@ -101,7 +81,7 @@ def calibrate(
     from shopwatch.store.learnt import LearntRepository
 
     settings = settings_or_exit(config)
-    with _database(settings) as engine:
+    with migrated_database(settings) as engine:  # a database that cannot be used: said, status 1
         camera = _camera(settings, engine, camera_id)
         try:
             detector = YoloDetector(settings.detect, settings.detect.model) if settings.detect.model else None

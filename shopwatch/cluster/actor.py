@@ -4,10 +4,13 @@ loads this module).
 Placement: ``num_cpus=0`` and one ``ingest_slot`` (a custom resource each node offers as many of as shards it
 may host), spread over the nodes; ``max_restarts=-1``: Ray restarts a shard whose process died, on its node or,
 when the node is gone, on any node with a free slot. Control calls (health, pushes, activity) have a
-concurrency group of their own, so they answer in milliseconds while a snapshot call waits for a frame."""
+concurrency group of their own, so they answer in milliseconds while a snapshot call waits for a frame; live
+streams (Ray streaming generators, one per watched camera, ``cluster/shard_live.py``) have theirs: each holds
+one of its ``LIVE_STREAMS`` threads while it runs, a stream beyond them waits for one to end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import ray
@@ -16,6 +19,9 @@ from ray.actor import ActorHandle
 from shopwatch.cluster.census import SLOT
 from shopwatch.cluster.shard import Push, ShardHost, ShardReport, ShardSpec
 from shopwatch.core.logging import configure_logging
+from shopwatch.ingest.live_feed import LivePackets
+
+LIVE_STREAMS = 16  # live streams a shard serves at once (one thread each, waiting on its camera's pictures)
 
 
 class ShardActor:
@@ -41,6 +47,20 @@ class ShardActor:
     def request_activity(self, camera_id: str, reason: str) -> None:
         self._host.request_activity(camera_id, reason)
 
+    @ray.method(concurrency_group="control")
+    def live_renew(self, camera_id: str, seconds: float) -> None:
+        self._host.live.renew(camera_id, seconds)
+
+    @ray.method(concurrency_group="control")
+    def live_streams(self) -> list[str]:
+        """Cameras whose pictures this shard streams to the head now."""
+        return self._host.live.streaming()
+
+    @ray.method(concurrency_group="live", num_returns="streaming")
+    def live(self, camera_id: str, lease_s: float) -> Iterator[tuple[LivePackets, ...]]:
+        """The camera's live pictures, in batches, while the head renews its lease (``live_renew``)."""
+        yield from self._host.live.stream(camera_id, lease_s)
+
     @ray.method(concurrency_group="snapshots")
     def snapshot(self, camera_id: str, timeout_s: float) -> bytes:
         return self._host.snapshot(camera_id, timeout_s)
@@ -51,9 +71,10 @@ class ShardActor:
 
 
 def shard_actor_class() -> Any:
-    """``ShardActor`` as a Ray actor class (threaded: two control calls and four snapshot calls at once)."""
+    """``ShardActor`` as a Ray actor class (threaded: two control calls, four snapshot calls and
+    ``LIVE_STREAMS`` live streams at once)."""
     remote: Any = ray.remote  # its overloads do not name concurrency_groups
-    return remote(concurrency_groups={"control": 2, "snapshots": 4})(ShardActor)
+    return remote(concurrency_groups={"control": 2, "snapshots": 4, "live": LIVE_STREAMS})(ShardActor)
 
 
 def start_shard(spec: ShardSpec) -> ActorHandle:

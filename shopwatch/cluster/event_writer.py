@@ -8,8 +8,10 @@ visit stored already writes nothing), oldest first, with backoff while the datab
 the shard's process: a shard restarted on the same node replays what its predecessor left.
 
 Not done here, and left to the head: linking an event into an incident (``incidents.linking`` keeps its state
-in the head's memory) and auto-deterrence. The head's dispatcher sends the outbox rows (it polls the outbox), and
-the head wakes live consoles when new feed entries appear (``cluster/feed_wake.py``)."""
+in the head's memory) and auto-deterrence; the event's row in the head's inbox, written with it
+(``store.inbox.ShardEventRepository``), is how the head finds it (``cluster/head_events.py``). The head's
+dispatcher sends the outbox rows (it polls the outbox), and the head wakes live consoles when new feed entries
+appear (``cluster/feed_wake.py``)."""
 
 from __future__ import annotations
 

@@ -25,11 +25,14 @@ class FeedWake:
         with self._engine.connect() as conn:
             return int(conn.execute(select(func.max(FeedRow.seq))).scalar_one_or_none() or 0)
 
-    async def check(self) -> None:
+    async def check(self) -> bool:
+        """True when the feed grew (and was published)."""
         try:
             seq = await asyncio.to_thread(self._last_seq)
         except SQLAlchemyError as exc:
             log.warning("cannot read the feed's last number: %s", type(exc).__name__)
-            return
+            return False
         if seq > self._feed.last_seq:
             self._feed.publish(seq)
+            return True
+        return False

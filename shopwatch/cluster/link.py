@@ -1,18 +1,19 @@
 """What a worker hosted in a shard sends, taken where it belongs: health kept for the head to pull, events
-handed to the shard's event writer, snapshot replies to the call waiting for them. Live packets are not carried
-over Ray (a live view of a camera on a shard gets no pictures)."""
+handed to the shard's event writer, snapshot replies to the call waiting for them, a watched camera's live
+pictures to the shard's live streams (``cluster/shard_live.py``)."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.events import EventSink
 from shopwatch.core.health import CameraHealth
+from shopwatch.ingest.live_feed import LivePackets
 from shopwatch.ingest.messages import HealthReport, Published, SnapshotReply, SnapshotRequest
 from shopwatch.ingest.worker import Worker
 
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 class ShardLink:
     """A ``WorkerLink`` that never receives: the shard calls the worker itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, live: Callable[[LivePackets], None] | None = None) -> None:
+        """``live``: where a watched camera's pictures go (never blocks: the worker's live tap calls it)."""
         self.events: EventSink | None = None
+        self._live = live
         self._lock = threading.Lock()
         self._healths: dict[str, CameraHealth] = {}
         self._pending: dict[int, Future[SnapshotReply]] = {}
@@ -41,7 +44,9 @@ class ShardLink:
                 future = self._pending.pop(obj.request_id, None)
             if future is not None:
                 future.set_result(obj)
-        # LivePackets: not carried (see the module's note)
+        elif isinstance(obj, LivePackets):
+            if self._live is not None:
+                self._live(obj)
 
     def poll(self, timeout: float | None = None) -> bool:  # noqa: ARG002 - the WorkerLink protocol
         return False

@@ -1,7 +1,8 @@
 """The head's side of the scale-out: ``RaySupervisor`` plans which shard reads which camera, stores the plan as
 versioned assignments, keeps one detached actor per shard, pushes camera configurations, pulls every shard's
 health, and kills a shard that answers but whose heartbeat stopped (Ray restarts it). It answers the API what
-the local ``ingest.supervisor.Supervisor`` answers (health, snapshots, activity), so ``LiveFleet`` serves either.
+the local ``ingest.supervisor.Supervisor`` answers (health, snapshots, activity, live views), so ``LiveFleet``
+serves either.
 
 Imports ``ray``: only ``serve --ray`` loads it. Shards outlive the head (detached): ``stop`` leaves them running,
 and a head started again finds them by name; ``shutdown_shards`` ends them."""
@@ -24,6 +25,7 @@ from ray.exceptions import RayError, RayTaskError
 from shopwatch.cluster.actor import start_shard
 from shopwatch.cluster.census import Census, ShardCounts, census, no_slot_note
 from shopwatch.cluster.detector_actor import NodeDetectors
+from shopwatch.cluster.live_relay import LiveRelay
 from shopwatch.cluster.shard import Push, ShardReport, ShardSpec, shard_index, shard_name
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Settings
@@ -31,7 +33,7 @@ from shopwatch.core.consumer import ConsumerFactory
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth, CameraState
 from shopwatch.core.shard_plan import plan_assignment
-from shopwatch.ingest.live_feed import LiveHub, LiveSubscription, WatchLive
+from shopwatch.ingest.live_feed import LiveSubscription
 from shopwatch.store.assignments import ShardAssignments
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,8 @@ class RaySupervisor:
         clock: Clock | None = None,
         after_pull: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """``after_pull``: called after every health round (the head's feed wake-up)."""
+        """``after_pull``: called after every health round (the head's feed wake-up and the shards' events
+        linked: ``cluster/head_events.py``)."""
         self._settings = settings
         self._after_pull = after_pull
         self._cluster = settings.cluster
@@ -88,7 +91,7 @@ class RaySupervisor:
         self._told_no_slot: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._replans: set[asyncio.Task[None]] = set()
-        self._live = LiveHub(self._no_live)
+        self._live = LiveRelay(self._live_source)
         # One person detector per node (or GPU) hosting shards, when a model is configured (issue 14).
         self._detectors = NodeDetectors(settings) if settings.detect.model else None
 
@@ -292,13 +295,18 @@ class RaySupervisor:
         return True
 
     def watch_live(self, camera_id: str) -> LiveSubscription:
-        """Live pictures are not carried over Ray: the subscription gets nothing (``KeyError``: no camera)."""
+        """The camera's pictures from its shard (``cluster/live_relay.py``); ``KeyError``: no such camera."""
         if camera_id not in self._configs:
             raise KeyError(camera_id)
         return self._live.subscribe(camera_id)
 
-    def _no_live(self, watch: WatchLive) -> None:
-        log.debug("live view of %s is not carried over Ray", watch.camera_id)
+    def live_streams(self) -> list[str]:
+        """Cameras whose live stream from a shard is open now."""
+        return self._live.streaming()
+
+    def _live_source(self, camera_id: str) -> tuple[str, ActorHandle] | None:
+        name = self._placement.get(camera_id)
+        return None if name is None else (name, self._shards[name].handle)
 
     async def snapshot_jpeg(self, camera_id: str, timeout_s: float) -> bytes:
         if camera_id not in self._configs:

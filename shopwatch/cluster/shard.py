@@ -5,8 +5,9 @@ would kill the actor for good), and that thread does everything fallible: it ope
 shard's assignment by its name (``store.assignments``: a version and camera ids), resolves those cameras from the
 registry, starts their readers, then loops: every ``assignment_poll_s`` it reads its version again (a new one:
 the new camera set), applies configurations the head pushes (cameras of the YAML file, edited settings), and
-keeps its health ready for the head to pull. Events go straight to the database (``cluster/event_writer.py``).
-A watchdog thread exits the process when the main loop or the event writer dies or hangs."""
+keeps its health ready for the head to pull. Events go straight to the database (``cluster/event_writer.py``);
+live views stream a watched camera's pictures to the head (``cluster/shard_live.py``). A watchdog thread exits
+the process when the main loop or the event writer dies or hangs."""
 
 from __future__ import annotations
 
@@ -22,19 +23,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shopwatch.cluster.event_writer import Recorder, ShardEvents
 from shopwatch.cluster.link import ShardLink
+from shopwatch.cluster.shard_live import ShardLive
 from shopwatch.cluster.watchdog import Watchdog, run_watchdog
 from shopwatch.core.clock import Clock, SystemClock
 from shopwatch.core.config import CameraConfig, Settings
 from shopwatch.core.consumer import ConsumerFactory
 from shopwatch.core.errors import SnapshotUnavailable
 from shopwatch.core.health import CameraHealth
+from shopwatch.ingest.live_feed import WatchLive
 from shopwatch.ingest.messages import ActivityRequest
 from shopwatch.ingest.worker import Worker
 from shopwatch.store.assignments import ShardAssignments
 from shopwatch.store.cameras import CameraRepository, SecretNotSet
 from shopwatch.store.db import engine_for_settings
 from shopwatch.store.durable_sink import DurableEventSink, SinkHealth
-from shopwatch.store.events import EventRepository
+from shopwatch.store.inbox import ShardEventRepository
 from shopwatch.store.spool import EventSpool
 
 log = logging.getLogger(__name__)
@@ -92,8 +95,9 @@ class ShardHost:
         self._clock = clock or SystemClock()
         self._stop = threading.Event()
         self._pushes: queue.Queue[Push] = queue.Queue(16)
-        self._activity: queue.Queue[ActivityRequest] = queue.Queue(256)
-        self._link = ShardLink()
+        self._activity: queue.Queue[ActivityRequest | WatchLive] = queue.Queue(256)  # to the worker, in order
+        self.live = ShardLive(self._watch_live, self._holds)
+        self._link = ShardLink(self.live.offer)
         self._worker: Worker | None = None
         self._events: ShardEvents | None = None
         self._version = 0
@@ -131,6 +135,15 @@ class ShardHost:
         except queue.Full:
             log.info("%s: activity request for %s dropped (queue full)", self.spec.name, camera_id)
 
+    def _watch_live(self, watch: WatchLive) -> None:
+        try:
+            self._activity.put_nowait(watch)
+        except queue.Full:  # a watch that was not renewed ends by itself (live_feed.WATCH_S)
+            log.info("%s: live watch of %s dropped (queue full)", self.spec.name, watch.camera_id)
+
+    def _holds(self, camera_id: str) -> bool:
+        return self._worker is not None and camera_id in self._configs
+
     def snapshot(self, camera_id: str, timeout_s: float) -> bytes:
         worker = self._worker
         if worker is None:
@@ -139,6 +152,7 @@ class ShardHost:
 
     def close(self) -> None:
         self._stop.set()
+        self.live.close()
         self._main.join(timeout=self.spec.settings.ingest.read_timeout_s + 3.0)
 
     # -- the main thread ---------------------------------------------------------------------------------
@@ -174,7 +188,7 @@ class ShardHost:
             cluster = settings.cluster
             spool = EventSpool(Path(cluster.spool_dir) / cluster.namespace / f"{self.spec.name}.sqlite",
                                cluster.spool_max_events)  # fmt: skip
-            sink = DurableEventSink(EventRepository(engine), spool, self._clock)
+            sink = DurableEventSink(ShardEventRepository(engine), spool, self._clock)  # the head links them
             recorder = Recorder(settings.incidents, data_dir, self._clock)
             sink.start()  # what an earlier run of this shard on this node left in the spool goes first
             self._events = ShardEvents(recorder, sink, self._configs.get)

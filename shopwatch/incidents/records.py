@@ -59,9 +59,7 @@ def new_event(
         deterrence=None,
         updated_at=now,
     )
-    incident = None
-    if link is not None:
-        incident = Incident(link.incident_id, stored.type, utc(link.first), utc(link.last), link.summary)
+    incident = incident_of(link, stored.type)
     context = AlertContext(camera, public_incident(link), intake.wall)
 
     def payload(delivery_id: str, reason: str) -> dict[str, Any]:
@@ -69,6 +67,11 @@ def new_event(
 
     kind = camera.merchant.kind if camera is not None else ""
     return NewEvent(stored, intake.router.alert_deliveries(stored, payload, now, kind), incident)
+
+
+def incident_of(link: Link | None, type_: str) -> Incident | None:
+    """The incident row an event of ``type_`` that made ``link`` writes (created or updated)."""
+    return None if link is None else Incident(link.incident_id, type_, utc(link.first), utc(link.last), link.summary)
 
 
 def utc(wall: float) -> datetime:

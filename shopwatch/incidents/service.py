@@ -22,7 +22,7 @@ from shopwatch.core.config import CameraConfig
 from shopwatch.core.directory import CameraDirectory
 from shopwatch.core.errors import Conflict, NotFound
 from shopwatch.core.events import Event
-from shopwatch.core.incident_records import NewDelivery, NewEvent, StoredEvent, Transition
+from shopwatch.core.incident_records import Incident, NewDelivery, NewEvent, StoredEvent, Transition
 from shopwatch.core.incidents_config import IncidentsSettings
 from shopwatch.incidents import workflow
 from shopwatch.incidents.alerts import AlertContext, UrlSigner, alert_payload
@@ -33,7 +33,7 @@ from shopwatch.incidents.dispatcher import Dispatcher
 from shopwatch.incidents.feed import LiveFeed
 from shopwatch.incidents.linking import Link, Linker, Place, Sighting
 from shopwatch.incidents.media import MediaStore
-from shopwatch.incidents.records import Intake, new_event
+from shopwatch.incidents.records import Intake, incident_of, new_event
 from shopwatch.incidents.routing import Router
 from shopwatch.incidents.search import EventSearch
 from shopwatch.incidents.teaching import IgnoredSpots, NothingToIgnore
@@ -255,14 +255,37 @@ class IncidentService:
         if done:
             self.feed.publish(max(outcome.seqs))
         for item in done:
-            stored = item.event
-            if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
-                self._spawn(
-                    self._deterrence.run(
-                        Trigger(stored.id, stored.camera_id, stored.type, stored.confidence), self._record_deterrence
-                    )
-                )
+            self._deter(item.event)
         return [item.event for item in done], failed
+
+    def _deter(self, stored: StoredEvent) -> None:
+        if self._deterrence.rule_for(stored.camera_id, stored.type) is not None:
+            trigger = Trigger(stored.id, stored.camera_id, stored.type, stored.confidence)
+            self._spawn(self._deterrence.run(trigger, self._record_deterrence))
+
+    # -- events stored by others (Ray shards: ``cluster/head_events.py``) -----------------------------------
+
+    def link_stored(self, events: list[StoredEvent]) -> list[tuple[str, Incident]]:
+        """Link events another process stored (oldest first) as ``_prepare`` links those this service stores:
+        for each that joined an incident, its id and the incident to write (``store.inbox.EventInbox.settle``)."""
+        places = self._places()
+        links: list[tuple[str, Incident]] = []
+        for event in events:
+            if event.camera_id not in places:
+                continue
+            sighting = Sighting(event.id, event.camera_id, event.type, places[event.camera_id], event.start.timestamp())
+            link = self.linker.add(sighting, places)
+            if (incident := incident_of(link, event.type)) is not None:
+                links.append((event.id, incident))
+        return links
+
+    def settled(self, events: list[StoredEvent], seqs: list[int]) -> None:
+        """Events another process stored whose links were written (``seqs``: their feed numbers): consoles are
+        woken and their auto-deterrence runs, as for an event this service stored."""
+        if seqs:
+            self.feed.publish(max(seqs))
+        for event in events:
+            self._deter(event)
 
     async def _drop_duplicates(self, duplicates: list[NewEvent]) -> None:
         """Another report of a visit already stored (another reader of the camera): forget its link, remove the

@@ -186,6 +186,17 @@ def _values(event: StoredEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _EVENT_FIELDS}
 
 
+def join_incident(conn: Connection, incident: Incident, at: datetime) -> list[int]:
+    """Inside the caller's write transaction: ``incident`` created or updated, and the stored events it names that
+    were in no incident yet join it (an event linked after it was stored: a Ray shard's, linked by the head);
+    returns their "linked" feed numbers. The incident summary follows (store/stats_incident_upkeep.py)."""
+    uncount_incidents(conn, [incident.id])
+    _upsert_incident(conn, incident)
+    seqs = _join(conn, incident, at)
+    count_incidents(conn, [incident.id])
+    return seqs
+
+
 def _upsert_incident(conn: Connection, incident: Incident) -> None:
     values = asdict(incident)
     done = conn.execute(update(IncidentRow).where(IncidentRow.id == incident.id).values(**values))

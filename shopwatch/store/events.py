@@ -30,7 +30,7 @@ from shopwatch.core.incident_records import (
 from shopwatch.store.db import write_transaction
 from shopwatch.store.event_once import Added, feed_entry, insert_event_once, store_events_once
 from shopwatch.store.event_stats import EventStats, StatsQuery, event_stats
-from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, IncidentRow, TransitionRow
+from shopwatch.store.incident_tables import DeliveryRow, EventRow, FeedRow, InboxRow, IncidentRow, TransitionRow
 from shopwatch.store.outbox import insert_deliveries
 from shopwatch.store.stats_incident_upkeep import count_incidents, uncount_incidents
 from shopwatch.store.stats_upkeep import recount_verdict, uncount_events
@@ -206,11 +206,13 @@ class EventRepository:
     def linking_window(self, since: datetime, limit: int = 10_000) -> list[Sighted]:
         """The events linking keeps in memory, for its rebuild after a restart: those that began at ``since`` or
         later with every event of the incidents they joined (a path may be older than the window), false
-        positives left out; oldest first, the newest ``limit`` at most."""
+        positives and the events Ray shards stored that the head has not linked yet (``store/inbox.py``: it
+        links them when it takes them) left out; oldest first, the newest ``limit`` at most."""
         joined = select(EventRow.incident_id).where(EventRow.start >= since, EventRow.incident_id.is_not(None))
         stmt = (
             select(EventRow.id, EventRow.camera_id, EventRow.type, EventRow.start, EventRow.incident_id)
             .where(EventRow.status != "false_positive", or_(EventRow.start >= since, EventRow.incident_id.in_(joined)))
+            .where(EventRow.id.not_in(select(InboxRow.event_id)))
             .order_by(EventRow.start.desc(), EventRow.id.desc())
             .limit(limit)
         )

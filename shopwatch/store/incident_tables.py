@@ -6,6 +6,7 @@
   ``escalate_at`` is when an unacknowledged event goes to the supervisor (null: nobody to wait for).
 - ``event_transitions``: who moved an event from which status to which, when, with a note.
 - ``incidents``: events of one type on nearby cameras in a short time, linked (``events.incident_id``).
+- ``event_inbox``: events Ray shards stored, until the head linked them (``store/inbox.py``).
 - ``event_feed``: a monotonically numbered change log (created, transition, linked, deterrence). Its ``seq``
   is the SSE event id, so a console that reconnects with ``Last-Event-ID`` gets exactly what it missed.
 - ``deliveries``: the transactional outbox. A delivery row is written in the same transaction as its event,
@@ -98,6 +99,15 @@ class FeedRow(Base):
     event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboxRow(Base):
+    """An event a Ray shard stored that the head has not linked yet (``store/inbox.py``)."""
+
+    __tablename__ = "event_inbox"
+
+    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)  # the head takes them in this order
 
 
 class DeliveryRow(Base):
