@@ -1,6 +1,6 @@
 """A fleet brought up the way a user does: ``python -m shopwatch.sim`` + ``shopwatch serve``, on loopback.
 
-    python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--reader ffmpeg,native] [--json]
+    python benchmarks/fleet_scale.py --cameras 400 [--fps 12] [--reader ffmpeg,native] [--sim-engine light] [--json]
 
 Measures, with the service idle (no person model configured, unless ``--model``: then the node's detector
 process holds it, or every worker on code before issue 14 part 1):
@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", type=int, default=400)
     parser.add_argument("--fps", type=int, default=None, help="frame rate the simulator serves (default: its own)")
+    parser.add_argument(
+        "--sim-engine", choices=("gst", "light"), default="gst", help="simulator engine (python -m shopwatch.sim)"
+    )
     parser.add_argument("--open-rate", type=float, default=None, help="ingest.open_rate (opens/s), default: its own")
     parser.add_argument(
         "--cameras-per-worker", type=int, default=None, help="ingest.cameras_per_worker (default: its own)"
@@ -102,6 +105,7 @@ def sim_command(args: argparse.Namespace, work: Path) -> tuple[list[str], Path]:
     cmd += ["--clips-dir", str(args.clips_dir), "--write-config", str(config)]
     if args.fps is not None:
         cmd += ["--fps", str(args.fps)]
+    cmd += ["--engine", args.sim_engine]
     return cmd, config
 
 
@@ -296,6 +300,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reader": args.reader or "default",
         "cameras": n,
         "fps": args.fps,
+        "sim_engine": args.sim_engine,
         "online": online,
         "by_state": by_state,
         "online_s": None if online_s is None else round(online_s, 1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.console import Console
@@ -34,6 +34,9 @@ def sim(
     fps: Annotated[
         int, typer.Option(min=1, max=30, help="Frames per second of every camera: fewer fit more cameras.")
     ] = 12,
+    engine: Annotated[
+        str, typer.Option(help="gst: GStreamer server (UDP, faults); light: one thread, RTSP/TCP only, for big fleets.")
+    ] = "gst",
 ) -> None:
     """Serve simulated shop cameras over RTSP (static shop fronts, some with a person walking past).
 
@@ -42,8 +45,10 @@ def sim(
         return
     # imported when the command runs: only this command needs GStreamer
     from shopwatch.sim.fleet import FleetOptions
-    from shopwatch.sim.runner import ServeOptions, running_fleet, stop_on_signals, wait_until
+    from shopwatch.sim.runner import ENGINES, Engine, ServeOptions, running_fleet, stop_on_signals, wait_until
 
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"expected one of {', '.join(ENGINES)}, found {engine!r}", param_hint="--engine")
     if password and not username:
         raise typer.BadParameter("--password needs --username")
     if scenes is not None and not any(scenes.glob("*.mp4")):
@@ -51,7 +56,9 @@ def sim(
     fleet = FleetOptions(
         cameras=cameras, walker_every=walker_every, username=username, password=password, scenes_dir=scenes, fps=fps
     )
-    options = ServeOptions(fleet=fleet, clips_dir=clips_dir, port=port, config_path=write_config)
+    options = ServeOptions(
+        fleet=fleet, clips_dir=clips_dir, port=port, config_path=write_config, engine=cast(Engine, engine)
+    )
     console.print(f"preparing clips in {clips_dir} ...", highlight=False)
     try:
         with stop_on_signals() as stop, running_fleet(options) as running:

@@ -57,7 +57,8 @@ class RtspResponse:
 
 @dataclass(frozen=True)
 class ServerRequest:
-    """A request the server sent us (RFC 2326 allows ANNOUNCE, GET_PARAMETER, SET_PARAMETER, REDIRECT)."""
+    """A request the server sent us (RFC 2326 allows ANNOUNCE, GET_PARAMETER, SET_PARAMETER, REDIRECT); a
+    server reading its clients with ``RtspReader`` gets their requests as these too."""
 
     method: str
     headers: dict[str, list[str]]
@@ -78,6 +79,15 @@ class _NeedData:
 
 NEED_DATA: Final = _NeedData()
 Event = RtspResponse | ServerRequest | InterleavedFrame
+
+
+def response_bytes(status: int, reason: str, headers: list[tuple[str, str]], body: bytes = b"") -> bytes:
+    """A response on the wire (what a server sends; ``Content-Length`` is added for a body)."""
+    lines = [f"RTSP/1.0 {status} {reason}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
 
 
 def interleave(channel: int, payload: bytes) -> bytes:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from shopwatch.sim.fleet import FleetOptions
-from shopwatch.sim.runner import ServeOptions, running_fleet, stop_on_signals, wait_until
+from shopwatch.sim.runner import ENGINES, ServeOptions, running_fleet, stop_on_signals, wait_until
 
 
 def parse_args(argv: list[str] | None = None) -> ServeOptions:
@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
     parser.add_argument("--write-config", type=Path, default=None, help="write a matching shopwatch config")
     parser.add_argument("--fps", type=int, default=12, help="frames per second of every camera (1-30)")
     parser.add_argument("--scenes", type=Path, default=None, help="play the scenario clips in this directory")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="gst", help="gst: GStreamer server; light: one thread, RTSP/TCP only"
+    )
     args = parser.parse_args(argv)
     try:
         fleet = FleetOptions(
@@ -38,7 +41,9 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
         )
     except ValueError as exc:
         parser.error(str(exc))
-    return ServeOptions(fleet=fleet, clips_dir=args.clips_dir, port=args.port, config_path=args.write_config)
+    return ServeOptions(
+        fleet=fleet, clips_dir=args.clips_dir, port=args.port, config_path=args.write_config, engine=args.engine
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""A fleet of simulated shop cameras: ids, clips, mounts on a ``SimServer``, and a matching shopwatch config.
+"""A fleet of simulated shop cameras: ids, clips, mounts on a simulated RTSP server, and a matching shopwatch config.
 
 Cameras are ``cam-01`` .. ``cam-NN`` (zero-padded to the width of N, at least 2). Most show a static shop
 front; every ``walker_every``-th one has a person walking past. Cameras of the same kind share a few clips
@@ -13,12 +13,20 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from shopwatch.sim.clips import ClipKind, ClipSpec, generate_clip
-from shopwatch.sim.rtsp_server import SimServer
+
+
+class CameraServer(Protocol):
+    """What a fleet mounts its cameras on: ``SimServer`` (GStreamer) or ``LightServer`` (``light_rtsp.py``)."""
+
+    def add_camera(
+        self, camera_id: str, clip: Path, *, username: str | None = None, password: str | None = None
+    ) -> str: ...
+
 
 # A street of shops near People's Square, Shanghai: cameras are spread along it, east to west. The names are
 # Chinese first (the command room reads Chinese), English second for visitors.
@@ -122,7 +130,7 @@ class SimFleet:
             self._clips[spec] = generate_clip(spec, self.clips_dir)
         return self._clips[spec]
 
-    def mount(self, server: SimServer) -> dict[str, str]:
+    def mount(self, server: CameraServer) -> dict[str, str]:
         """Add every camera to a started server; returns camera id -> URL (without credentials)."""
         return {
             cam: server.add_camera(

@@ -9,9 +9,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Literal, Protocol, get_args
 
-from shopwatch.sim.fleet import FleetOptions, SimFleet
-from shopwatch.sim.rtsp_server import SimServer
+from shopwatch.sim.fleet import CameraServer, FleetOptions, SimFleet
+
+Engine = Literal["gst", "light"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+
+
+class ServingServer(CameraServer, Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout_s: float = 5.0) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -21,11 +36,12 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     config_path: Path | None = None  # write a matching shopwatch config here
+    engine: Engine = "gst"  # gst: GStreamer (every fault, UDP); light: one thread, TCP only (light_rtsp.py)
 
 
 @dataclass(frozen=True)
 class RunningFleet:
-    server: SimServer
+    server: ServingServer
     fleet: SimFleet
     urls: dict[str, str]  # camera id -> URL without credentials
     config_path: Path | None
@@ -41,7 +57,7 @@ def running_fleet(options: ServeOptions) -> Iterator[RunningFleet]:
     fleet = SimFleet(options.fleet, options.clips_dir)
     for camera_id in fleet.camera_ids:
         fleet.clip_of(camera_id)  # before listening: a client must never wait for an encode
-    server = SimServer(options.host, options.port, fps=options.fleet.fps)
+    server = make_server(options)
     server.start()
     try:
         urls = fleet.mount(server)
@@ -50,6 +66,16 @@ def running_fleet(options: ServeOptions) -> Iterator[RunningFleet]:
         yield RunningFleet(server, fleet, urls, options.config_path)
     finally:
         server.stop()
+
+
+def make_server(options: ServeOptions) -> ServingServer:
+    if options.engine == "light":
+        from shopwatch.sim.light_rtsp import LightServer
+
+        return LightServer(options.host, options.port, fps=options.fleet.fps)
+    from shopwatch.sim.rtsp_server import SimServer
+
+    return SimServer(options.host, options.port, fps=options.fleet.fps)
 
 
 @contextmanager
