@@ -210,11 +210,11 @@ class ShardPlaces:
     """Which node each shard actor runs on, asked of the actors (this script is a second driver, on the head)."""
 
     def __init__(self, deployment: Deployment) -> None:
+        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):  # read when Ray is imported: set them first
+            os.environ[key] = deployment.env[key]
         import ray  # only this benchmark and serve --ray load Ray
 
         self._ray = ray
-        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
-            os.environ[key] = deployment.env[key]
         ray.init(address=deployment.address, namespace=NAMESPACE, log_to_driver=False)
         by_port = {n.node_manager_port: n for n in deployment.nodes}
         for info in ray.nodes():
@@ -391,7 +391,17 @@ def count_by_node(placed: dict[Any, str | None], deployment: Deployment) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run(args)
+    # Ray's driver prints what it hears from the cluster (a raylet's death notice) to stdout: keep the result
+    # alone there (--json must parse), everything else goes to stderr.
+    stdout = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    try:
+        result = run(args)
+    finally:
+        sys.stdout.flush()
+        os.dup2(stdout, 1)
+        os.close(stdout)
     if args.json:
         print(json.dumps(result))
         return 0
