@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 
 import pytest
 
 from shopwatch.api.schemas import CameraPublic
 from shopwatch.api.views import CameraViews, camera_view, iso_utc, state_counts
-from shopwatch.core.health import CameraState
+from shopwatch.core.health import CameraState, DetectionStatus
 
 from .fakes import make_camera, make_health
 
@@ -85,3 +86,13 @@ def test_the_list_body_is_the_views_as_json_and_follows_each_new_report() -> Non
     assert [c["name"] for c in after] == ["Renamed shop", "Shop 2 entrance", "Shop 3 entrance"]
     assert after == [views.view(c, h) for c, h in reported]
     assert all(CameraPublic.model_validate(c) for c in after)
+
+
+def test_the_detection_status_is_shown_field_for_field() -> None:
+    camera = make_camera(5)
+    status = DetectionStatus(
+        "person", frames=90, detected=12, events=2, dropped=1, detector_down="node detector away",
+        calibration="2027-01-15T08:00:00.000Z", ignored_spots=3, suppressed_by_spots=4,
+    )  # fmt: skip
+    shown = camera_view(camera, replace(make_health(camera, CameraState.ONLINE), detection=status))["health"]
+    assert shown["detection"] == asdict(status)  # every field, as plain values
