@@ -509,7 +509,7 @@ class LightServer:
 
     def _fire(self, slot: int) -> None:
         step = CLOCK_RATE // self._fps
-        for session in self._wheel[slot]:
+        for session in list(self._wheel[slot]):  # a failed send closes its client: its sessions leave the slot
             clip = session.mount.clip
             frame = clip.frames[session.frame_index]
             session.frame_index = (session.frame_index + 1) % len(clip.frames)

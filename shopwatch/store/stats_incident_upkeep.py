@@ -2,7 +2,11 @@
 to the events, inside the caller's transaction. An incident's contribution depends on all its events, so a
 change to its events (one stored in it, earlier ones joining it, a tip confirmed into it, a purge) takes its
 contribution away before the change (``uncount_incidents``) and adds it again after (``count_incidents``),
-both from its events as they are then."""
+both from its events as they are then. On PostgreSQL both first take a transaction lock per incident (in one
+order), so two writers changing one incident's events at once take turns, and the second reads the first's
+events (READ COMMITTED) instead of counting the incident from a set of events that is no longer its (the lock
+also queues their upserts of the incident row, which raced on its primary key); on SQLite the write
+transaction already holds the database."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, text
 
 from shopwatch.store.db import dialect_insert
 from shopwatch.store.incident_tables import EventRow
@@ -51,11 +55,20 @@ def _contributions(
     return rows, split
 
 
+def _lock(conn: Connection, ids: list[str]) -> None:
+    if conn.dialect.name != "postgresql":
+        return
+    for incident_id in ids:  # sorted: two writers never wait on each other in a circle
+        name = f"shopwatch-incident:{incident_id}"
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
 def count_incidents(conn: Connection, incident_ids: Iterable[str | None]) -> None:
     """These incidents, with their events as they are now, join the summary."""
     ids = sorted({i for i in incident_ids if i})
     if not ids:
         return
+    _lock(conn, ids)
     rows, split = _contributions(conn, ids, 1)
     add_counts(conn, STATS_INCIDENT_DAYS, INCIDENT_KEYS, ("incidents",), rows)
     if split:
@@ -68,6 +81,7 @@ def uncount_incidents(conn: Connection, incident_ids: Iterable[str | None]) -> N
     ids = sorted({i for i in incident_ids if i})
     if not ids:
         return
+    _lock(conn, ids)
     rows, split = _contributions(conn, ids, -1)
     add_counts(conn, STATS_INCIDENT_DAYS, INCIDENT_KEYS, ("incidents",), rows)
     drop_empty(conn, STATS_INCIDENT_DAYS, INCIDENT_KEYS, rows, "incidents")

@@ -7,6 +7,8 @@ before them."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -191,3 +193,26 @@ def test_migrations_0014_and_0015_fill_the_summary_from_the_stored_events(sqlite
         assert event_stats(engine, q) == raw_event_stats(engine, q)
     finally:
         engine.dispose()
+
+
+def test_two_writers_adding_to_one_incident_at_once_keep_it_counted_once(engine: Engine) -> None:
+    """Events of one incident stored by two writers at the same moment (two shards): both are stored (the
+    incident's lock also queues the incident's upsert, which without it fails on the incident's primary key) and
+    the incident summary equals a recount (the second writer counts the incident from the first's events too)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    repository = EventRepository(engine)
+    barrier = threading.Barrier(2, timeout=30)
+
+    def write(camera: str) -> None:
+        for n in range(12):
+            start = BASE + timedelta(hours=n, minutes=7)
+            event = replace(make_event(n, camera=camera), id=f"{camera}-{n}", start=start, incident_id=f"I{n}")
+            barrier.wait()
+            repository.add(event, [], Incident(f"I{n}", "card_posting", start, start, {"events": []}))
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(write, ["cam-a", "cam-b"]))
+    assert _tables(engine) == _recounted(engine)
+    q = StatsQuery(BASE, BASE + timedelta(days=3), "Asia/Shanghai")
+    assert event_stats(engine, q).total.current.incidents == 12
