@@ -70,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slots", type=int, default=2, help="ingest_slot of each node")
     parser.add_argument("--timeout-s", type=float, default=120.0, help="limit of each wait")
     parser.add_argument("--clips-dir", type=Path, default=ROOT / "data" / "sim")
+    parser.add_argument(
+        "--sim-engine", choices=("gst", "light"), default="gst", help="simulator engine (python -m shopwatch.sim)"
+    )
     parser.add_argument("--logs", type=Path, default=None, help="copy serve's and the simulator's logs here")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
@@ -286,7 +289,6 @@ def deploy_and_measure(args: argparse.Namespace, work: Path, stack: ExitStack) -
         node_starts.append(deployment.ray_start(node, args.timeout_s))
     out["node_start_s"] = round(max(node_starts), 1)
 
-    args.walker_every = 0
     sim_cmd, cameras_yaml = sim_command(args, work)
     sim = stack.enter_context(child(sim_cmd, work / "sim.log", stdout=subprocess.PIPE, env=env))
     wait_ready(sim, args.timeout_s)
