@@ -66,9 +66,11 @@ class Shard:
             for batch in self.live.stream(camera_id, lease_s):
                 self.got.extend(batch)
 
+        before = len(self.watches)
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        wait_for(lambda: camera_id in self.live.streaming(), 5, "the stream open")
+        # Open once it has told the worker to start over and to watch (the clock stands still: no renewal after).
+        wait_for(lambda: WatchLive(camera_id, WATCH_S) in self.watches[before:], 5, "the stream open")
         return thread
 
     def ended(self, thread: threading.Thread) -> bool:
